@@ -1,0 +1,66 @@
+# corpbank — make targets. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export CORPBANK_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: help run test test-sqlite test-postgres lint format bench messages venv system-deps
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(BIN)/corpbank: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(BIN)/corpbank ## create .venv and install corpbank with its development tools
+
+$(CORPBANK_VAR_DIR)/secret.key:
+	mkdir -p $(CORPBANK_VAR_DIR)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+run: venv $(CORPBANK_VAR_DIR)/secret.key ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
+	export CORPBANK_SECRET_KEY=$$(cat $(CORPBANK_VAR_DIR)/secret.key); \
+	$(BIN)/corpbank migrate --noinput -v 0 && \
+	$(BIN)/corpbank loaddemo && \
+	exec $(BIN)/gunicorn corpbank.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+
+system-deps: ## install Debian's chromium for the browser tests (as root), if missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
+test: venv system-deps ## the whole suite, on SQLite and then on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: venv
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: venv
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	CORPBANK_DEBUG=1 $(BIN)/mypy
+
+format: venv ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: venv ## benchmarks under bench/, each printing its figures and the ratio to its limit
+	$(BIN)/python bench/login.py
+
+messages: venv ## regenerate and compile the English translation of the Japanese UI
+	cd src/corpbank && ../../$(BIN)/corpbank makemessages -l en --no-obsolete && ../../$(BIN)/corpbank compilemessages -l en

@@ -1,0 +1,1 @@
+"""corpbank: internet banking for organizations (団体向けインターネットバンキング)."""

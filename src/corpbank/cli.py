@@ -1,0 +1,20 @@
+"""The ``corpbank`` command: Django's management commands under the project's settings.
+
+``corpbank migrate``, ``corpbank createoperator``, ``corpbank audit verify``, ``corpbank loaddemo``,
+``corpbank serve``, …"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["corpbank", *(argv if argv is not None else sys.argv[1:])])
+
+
+if __name__ == "__main__":
+    main()

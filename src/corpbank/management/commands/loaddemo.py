@@ -1,0 +1,102 @@
+"""corpbank loaddemo: a demo bank on an empty database, and the printed way in.
+
+Idempotent: on a database that already has a branch it only prints the way in again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from corpbank.models import Branch, CustomerUser
+from corpbank.services import authentication, backoffice, users
+from corpbank.services.backoffice import AccountInput, ContractApplication
+from corpbank.services.users import LimitInput
+
+OPERATORS = [("clerk1", "窓口 一郎"), ("clerk2", "承認 二郎")]
+DEMO = {
+    "operator_password": "Demo1oper",
+    "master_login_id": "master01",
+    "master_password": "Demo1login",
+    "master_confirmation": "Demo1confirm",
+    "general_login_id": "staff01",
+    "general_password": "Init1login",
+    "general_confirmation": "Init1confirm",
+}
+
+
+class Command(BaseCommand):
+    help = "Load the demo bank (branches, operators, one organization with a master and a general user)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not Branch.objects.exists():
+            self._load()
+        self._print_way_in()
+
+    def _load(self) -> None:
+        Branch.objects.create(code="101", name="本店営業部")
+        Branch.objects.create(code="205", name="駅前支店")
+        first, second = (
+            backoffice.create_operator(
+                login_name=name, display_name=label, password=DEMO["operator_password"]
+            )
+            for name, label in OPERATORS
+        )
+        entered = backoffice.enter_contract_registration(
+            first,
+            ContractApplication(
+                organization_name="コープ製作所労働組合",
+                organization_name_kana="ｺｰﾌﾟｾｲｻｸｼﾖﾛｳﾄﾞｳｸﾐｱｲ",
+                branch_code="101",
+                master_name="組合 太郎",
+                accounts=[AccountInput("101", "1", "1234567"), AccountInput("205", "2", "7654321")],
+                login_method="password",
+                pins={
+                    "inquiry_pin": "1111",
+                    "transfer_pin": "2222",
+                    "confirmation_pin": "3333",
+                    "approval_pin": "4444",
+                },
+            ),
+        )
+        letter = backoffice.approve(second, entered.pk).letter
+        if letter is None:
+            raise RuntimeError("registering a contract always issues a letter")
+        master = authentication.register_master(
+            contract_number=letter.contract_number,
+            initial_password=letter.initial_password,
+            login_id=DEMO["master_login_id"],
+            login_password=DEMO["master_password"],
+            login_password_again=DEMO["master_password"],
+            confirmation_password=DEMO["master_confirmation"],
+            confirmation_password_again=DEMO["master_confirmation"],
+        )
+        users.add_general_user(
+            master=master,
+            factors={"confirmation_password": DEMO["master_confirmation"]},
+            login_id=DEMO["general_login_id"],
+            name="経理 花子",
+            login_password=DEMO["general_password"],
+            confirmation_password=DEMO["general_confirmation"],
+            permissions=["inquiry", "single_transfer"],
+            limits=[LimitInput("single_transfer", 1_000_000, 3_000_000)],
+        )
+
+    def _print_way_in(self) -> None:
+        master = (
+            CustomerUser.objects.filter(login_id=DEMO["master_login_id"]).select_related("contract").first()
+        )
+        contract = master.contract.number if master else "?"
+        self.stdout.write(
+            f"""
+corpbank demo bank — http://127.0.0.1:8000/
+  Customer login   http://127.0.0.1:8000/login
+    master user    login ID {DEMO["master_login_id"]}  password {DEMO["master_password"]}
+                   confirmation password {DEMO["master_confirmation"]}  (contract {contract})
+    general user   login ID {DEMO["general_login_id"]}  initial passwords {DEMO["general_password"]}
+                   / {DEMO["general_confirmation"]} (replaced at first login)
+  Back office      http://127.0.0.1:8000/backoffice/login
+    operators      clerk1 and clerk2, password {DEMO["operator_password"]} (one enters, the other approves)
+  Demo passwords are for this demo database only.
+"""
+        )

@@ -1,0 +1,26 @@
+"""The domain's tables. One module per concept; import from here."""
+
+from corpbank.models.audit import AuditChainHead, AuditEvent
+from corpbank.models.backoffice import Operator, PendingAction
+from corpbank.models.bank import Account, Branch, Contract, Organization
+from corpbank.models.secrets import FailureCounter, Principal, Secret, SecretKind
+from corpbank.models.users import CustomerUser, Permission, UsageLimit, UserPermission
+
+__all__ = [
+    "Account",
+    "AuditChainHead",
+    "AuditEvent",
+    "Branch",
+    "Contract",
+    "CustomerUser",
+    "FailureCounter",
+    "Operator",
+    "Organization",
+    "PendingAction",
+    "Permission",
+    "Principal",
+    "Secret",
+    "SecretKind",
+    "UsageLimit",
+    "UserPermission",
+]

@@ -1,0 +1,61 @@
+"""Bank operators and the four-eyes queue of their paper procedures (R-A1)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from corpbank.models.bank import Contract
+from corpbank.models.secrets import Principal
+
+
+class Operator(models.Model):
+    principal = models.OneToOneField(Principal, on_delete=models.PROTECT, related_name="operator")
+    login_name = models.CharField(max_length=30, unique=True)
+    display_name = models.CharField(max_length=60)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.login_name})"
+
+
+class PendingAction(models.Model):
+    """A paper procedure entered by one operator that takes effect only when a second approves it.
+
+    The payload never holds a secret in clear: PINs are hashed when entered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "承認待ち"
+        APPROVED = "approved", "承認済"
+        REJECTED = "rejected", "却下"
+
+    kind = models.CharField(max_length=40)
+    contract = models.ForeignKey(
+        Contract, null=True, blank=True, on_delete=models.PROTECT, related_name="pending_actions"
+    )
+    payload = models.JSONField(default=dict)
+    summary = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    entered_by = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="entered_actions")
+    entered_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.PROTECT, related_name="decided_actions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at"]
+        constraints = [
+            # The database itself refuses an operator approving their own entry.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("entered_by")),
+                name="four_eyes_decider_is_not_entrant",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True)
+                | Q(status__in=["approved", "rejected"], decided_by__isnull=False, decided_at__isnull=False),
+                name="decision_is_complete",
+            ),
+        ]

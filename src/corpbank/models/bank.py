@@ -1,0 +1,88 @@
+"""The bank's branches and its customers' organizations, contracts and accounts (R-A1, R-A2)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Branch(models.Model):
+    code = models.CharField(max_length=3, unique=True)
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{3}$"), name="branch_code_three_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=120)
+    name_kana = models.CharField(max_length=120, help_text="half-width kana, as on Zengin files")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contract(models.Model):
+    class Service(models.TextChoices):
+        INTERNET_BANKING = "ib", "団体向けインターネットバンキング"
+        WAGE_DEDUCTION = "wage", "賃金控除事務支援サービス"
+
+    class LoginMethod(models.TextChoices):
+        PASSWORD = "password", "ID・パスワード方式"
+        CERTIFICATE = "certificate", "電子証明書方式"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "利用中"
+        EMERGENCY_STOPPED = "emergency_stopped", "緊急停止中"
+        TERMINATED = "terminated", "解約"
+
+    number = models.CharField(max_length=10, unique=True)
+    service = models.CharField(max_length=10, choices=Service.choices, default=Service.INTERNET_BANKING)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="contracts")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="contracts")
+    login_method = models.CharField(max_length=12, choices=LoginMethod.choices, default=LoginMethod.PASSWORD)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^[0-9]{10}$"), name="contract_number_ten_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "emergency_stopped", "terminated"]),
+                name="contract_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.organization.name}"
+
+
+class Account(models.Model):
+    class Type(models.TextChoices):
+        ORDINARY = "1", "普通"
+        CURRENT = "2", "当座"
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="accounts")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="accounts")
+    type = models.CharField(max_length=1, choices=Type.choices, default=Type.ORDINARY)
+    number = models.CharField(max_length=7)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "type", "number"], name="account_unique_in_branch"),
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^[0-9]{7}$"), name="account_number_seven_digits"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch.code} {self.get_type_display()} {self.number}"

@@ -1,0 +1,123 @@
+"""Append-only, hash-chained audit log (R-I3).
+
+Every act writes its event with :func:`record` inside the act's own transaction, never after. Each row
+carries the hash of the previous one; the single chain-head row is locked by every append so that two
+concurrent transactions can never both extend the same link."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from corpbank.models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Who acts, and from where. Built by the web layer from the session, or by a command."""
+
+    type: str
+    id: int | None = None
+    label: str = ""
+    ip_address: str = ""
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(type=AuditEvent.ActorType.SYSTEM, label=label)
+
+    @classmethod
+    def anonymous(cls, ip_address: str = "") -> Actor:
+        return cls(type=AuditEvent.ActorType.ANONYMOUS, ip_address=ip_address)
+
+
+def _digest(previous_hash: str, event: AuditEvent) -> str:
+    body = {
+        "previous": previous_hash,
+        "at": event.at.isoformat(),
+        "action": event.action,
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "subject_user_id": event.subject_user_id,
+        "contract_id": event.contract_id,
+        "ip_address": event.ip_address,
+        "details": event.details,
+    }
+    canonical = json.dumps(
+        body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    action: str,
+    *,
+    actor: Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. Must be called inside the transaction of the act it records."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the act's transaction")
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditChainHead.objects.create(pk=1, last_hash=GENESIS)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    # Round-trip through JSON now so that the hash covers exactly what the database will give back.
+    clean_details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
+    event = AuditEvent(
+        action=action,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        subject_user_id=subject_user_id,
+        contract_id=contract_id,
+        ip_address=actor.ip_address,
+        details=clean_details,
+        previous_hash=head.last_hash,
+    )
+    event.hash = _digest(head.last_hash, event)
+    event.save(force_insert=True)
+    AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash, last_event_id=event.pk)
+    return event
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    first_broken_id: int | None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken_id is None
+
+
+def _events() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
+
+
+def verify_chain() -> ChainReport:
+    """Walk the chain from the start; report the first event whose link or content does not hold."""
+    previous = GENESIS
+    checked = 0
+    for event in _events():
+        if event.previous_hash != previous:
+            return ChainReport(checked, event.pk, "previous_hash does not match the event before it")
+        if _digest(previous, event) != event.hash:
+            return ChainReport(checked, event.pk, "content does not match its hash")
+        previous = event.hash
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != previous:
+        return ChainReport(checked, head.last_event_id, "the chain head names an event that is missing")
+    return ChainReport(checked, None)

@@ -1,0 +1,333 @@
+"""Customer authentication: the master's first registration, login, password changes (R-B1–R-B8)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from corpbank.models import Contract, CustomerUser, Secret, SecretKind
+from corpbank.policy import current_policy
+from corpbank.services import audit, lockout
+from corpbank.services.credentials import check_new_credentials, store_secret
+from corpbank.services.errors import (
+    ContractNotActive,
+    DomainError,
+    InvalidCredentials,
+    ValidationFailed,
+)
+from corpbank.services.hashing import verify_hash, verify_nothing
+
+USER_SECRETS = (SecretKind.LOGIN_PASSWORD, SecretKind.CONFIRMATION_PASSWORD)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginOutcome:
+    user: CustomerUser
+    # Secrets the user must replace before doing anything else: somebody else chose them, or the
+    # login password is past its lifetime (R-B6, R-B7).
+    must_change: tuple[str, ...]
+    password_change_due_at: datetime | None
+    warn_expiry: bool
+
+
+def customer_actor(user: CustomerUser, ip_address: str = "") -> audit.Actor:
+    return audit.Actor(
+        type="customer", id=user.pk, label=user.login_id or f"user#{user.pk}", ip_address=ip_address
+    )
+
+
+def contract_refusal(contract: Contract) -> DomainError | None:
+    if contract.status == Contract.Status.EMERGENCY_STOPPED:
+        return ContractNotActive(
+            _("この契約は緊急停止中のため、ご利用いただけません。お取引店にご連絡ください。")
+        )
+    if contract.status == Contract.Status.TERMINATED:
+        return ContractNotActive(_("この契約は解約済みのため、ご利用いただけません。"))
+    return None
+
+
+def pending_changes(user: CustomerUser, now: datetime | None = None) -> tuple[str, ...]:
+    now = now or timezone.now()
+    due = []
+    for secret in Secret.objects.filter(principal_id=user.principal_id, kind__in=USER_SECRETS):
+        if secret.must_change or (secret.change_due_at is not None and secret.change_due_at <= now):
+            due.append(secret.kind)
+    return tuple(sorted(due, key=USER_SECRETS.index))
+
+
+def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcome:
+    user = (
+        CustomerUser.objects.select_related("contract")
+        .filter(login_id=login_id)
+        .exclude(status=CustomerUser.Status.DELETED)
+        .first()
+    )
+    if user is None:
+        verify_nothing(password)
+        with transaction.atomic(durable=True):
+            audit.record(
+                "login.unknown_login_id",
+                # Not the login ID typed: people type passwords into the wrong field.
+                actor=audit.Actor.anonymous(ip_address),
+            )
+        raise InvalidCredentials()
+    actor = customer_actor(user, ip_address)
+
+    def check() -> lockout.Verdict:
+        stored = Secret.objects.filter(principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD).first()
+        return lockout.check_secret(
+            principal_id=user.principal_id,
+            kind=SecretKind.LOGIN_PASSWORD,
+            candidate=password,
+            stored=stored,
+            actor=actor,
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+        )
+
+    def act() -> LoginOutcome | DomainError:
+        # Only somebody who knows the password learns the contract's state.
+        refusal = contract_refusal(user.contract)
+        if refusal is not None:
+            audit.record(
+                "login.refused_contract_not_active",
+                actor=actor,
+                subject_user_id=user.pk,
+                contract_id=user.contract_id,
+                details={"contract_status": user.contract.status},
+            )
+            return refusal
+        now = timezone.now()
+        outcome = _outcome(user, now)
+        audit.record(
+            "login.succeeded",
+            actor=actor,
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+            details={"must_change": list(outcome.must_change)},
+        )
+        return outcome
+
+    result = lockout.verified(check, act, refused=InvalidCredentials, master=user.is_master)
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def _outcome(user: CustomerUser, now: datetime) -> LoginOutcome:
+    policy = current_policy()
+    login_secret = Secret.objects.get(principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD)
+    due_at = login_secret.change_due_at
+    warn = due_at is not None and now < due_at <= now + policy.password_expiry_warning
+    return LoginOutcome(
+        user=user, must_change=pending_changes(user, now), password_change_due_at=due_at, warn_expiry=warn
+    )
+
+
+def register_master(
+    *,
+    contract_number: str,
+    initial_password: str,
+    login_id: str,
+    login_password: str,
+    login_password_again: str,
+    confirmation_password: str,
+    confirmation_password_again: str,
+    ip_address: str = "",
+) -> CustomerUser:
+    """The master's first registration with the initial password of the bank's letter (R-B7)."""
+    check_new_credentials(
+        login_id=login_id,
+        login_password=login_password,
+        login_password_again=login_password_again,
+        confirmation_password=confirmation_password,
+        confirmation_password_again=confirmation_password_again,
+    )
+    master = (
+        CustomerUser.objects.select_related("contract")
+        .filter(
+            contract__number=contract_number,
+            role=CustomerUser.Role.MASTER,
+            status=CustomerUser.Status.AWAITING_REGISTRATION,
+        )
+        .first()
+    )
+    refused = _refused_registration
+    if master is None:
+        verify_nothing(initial_password)
+        raise refused()
+    actor = audit.Actor(
+        type="customer", id=master.pk, label=f"master of {contract_number}", ip_address=ip_address
+    )
+
+    def check() -> lockout.Verdict:
+        stored = Secret.objects.filter(
+            principal_id=master.principal_id, kind=SecretKind.INITIAL_PASSWORD
+        ).first()
+        return lockout.check_secret(
+            principal_id=master.principal_id,
+            kind=SecretKind.INITIAL_PASSWORD,
+            candidate=initial_password,
+            stored=stored,
+            actor=actor,
+            subject_user_id=master.pk,
+            contract_id=master.contract_id,
+        )
+
+    def act() -> CustomerUser:
+        if CustomerUser.objects.filter(login_id=login_id).exists():
+            raise ValidationFailed(
+                _("入力内容をご確認ください。"), fields={"login_id": _("このログインIDは使用できません。")}
+            )
+        Secret.objects.filter(principal_id=master.principal_id, kind=SecretKind.INITIAL_PASSWORD).delete()
+        store_secret(principal_id=master.principal_id, kind=SecretKind.LOGIN_PASSWORD, plain=login_password)
+        store_secret(
+            principal_id=master.principal_id,
+            kind=SecretKind.CONFIRMATION_PASSWORD,
+            plain=confirmation_password,
+        )
+        CustomerUser.objects.filter(pk=master.pk).update(login_id=login_id, status=CustomerUser.Status.ACTIVE)
+        audit.record(
+            "master.registered",
+            actor=actor,
+            subject_user_id=master.pk,
+            contract_id=master.contract_id,
+            details={"login_id": login_id},
+        )
+        master.refresh_from_db()
+        return master
+
+    return lockout.verified(check, act, refused=refused, master=True)
+
+
+def _refused_registration() -> DomainError:
+    return InvalidCredentialsForRegistration()
+
+
+class InvalidCredentialsForRegistration(InvalidCredentials):
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self,
+            _("契約番号または初期パスワードに誤りがあるか、初期パスワードの有効期限が切れています。"),
+        )
+
+
+def change_passwords(
+    *,
+    user: CustomerUser,
+    current: dict[str, str],
+    new_login_password: str | None,
+    new_login_password_again: str | None,
+    new_confirmation_password: str | None,
+    new_confirmation_password_again: str | None,
+    ip_address: str = "",
+) -> None:
+    """IDメンテナンス: change the login and/or confirmation password, proving the current one of each
+    (R-B6). Secrets that must be changed (initial or expired) must be among those changed."""
+    changing = []
+    if new_login_password:
+        changing.append(SecretKind.LOGIN_PASSWORD)
+    if new_confirmation_password:
+        changing.append(SecretKind.CONFIRMATION_PASSWORD)
+    missing = [kind for kind in pending_changes(user) if kind not in changing]
+    if not changing or missing:
+        fields = {
+            ("new_" + kind): _("新しいパスワードを入力してください。")
+            for kind in (missing or [SecretKind.LOGIN_PASSWORD])
+        }
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=fields)
+    check_new_credentials(
+        login_id=user.login_id,
+        login_password=new_login_password or None,
+        login_password_again=new_login_password_again,
+        confirmation_password=new_confirmation_password or None,
+        confirmation_password_again=new_confirmation_password_again,
+    )
+    _check_distinct_from_other(user, new_login_password, new_confirmation_password)
+    actor = customer_actor(user, ip_address)
+
+    def check() -> lockout.Verdict:
+        for kind in changing:
+            stored = Secret.objects.filter(principal_id=user.principal_id, kind=kind).first()
+            verdict = lockout.check_secret(
+                principal_id=user.principal_id,
+                kind=kind,
+                candidate=current.get(kind, ""),
+                stored=stored,
+                actor=actor,
+                subject_user_id=user.pk,
+                contract_id=user.contract_id,
+            )
+            if not verdict.ok:
+                return verdict
+        return lockout.Verdict(ok=True)
+
+    def act() -> None:
+        if new_login_password:
+            store_secret(
+                principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD, plain=new_login_password
+            )
+        if new_confirmation_password:
+            store_secret(
+                principal_id=user.principal_id,
+                kind=SecretKind.CONFIRMATION_PASSWORD,
+                plain=new_confirmation_password,
+            )
+        audit.record(
+            "user.passwords_changed",
+            actor=actor,
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+            details={"kinds": [str(k) for k in changing]},
+        )
+
+    lockout.verified(check, act, refused=PasswordsRejected, master=user.is_master)
+
+
+class PasswordsRejected(InvalidCredentials):
+    def __init__(self) -> None:
+        DomainError.__init__(self, _("現在のパスワードに誤りがあります。"))
+
+
+def _check_distinct_from_other(
+    user: CustomerUser, new_login: str | None, new_confirmation: str | None
+) -> None:
+    """The confirmation password differs from the login password (R-B3), also when only one of them
+    changes: the new one is compared with the stored hash of the other."""
+    pairs = (
+        (
+            "new_login_password",
+            new_login,
+            new_confirmation,
+            SecretKind.CONFIRMATION_PASSWORD,
+            _("確認用パスワードと異なるパスワードを設定してください。"),
+        ),
+        (
+            "new_confirmation_password",
+            new_confirmation,
+            new_login,
+            SecretKind.LOGIN_PASSWORD,
+            _("ログインパスワードと異なるパスワードを設定してください。"),
+        ),
+    )
+    for field, new, other_new, other_kind, message in pairs:
+        if not new or other_new:
+            continue
+        other = Secret.objects.filter(principal_id=user.principal_id, kind=other_kind).first()
+        if other is not None and verify_hash(other.hash, new):
+            raise ValidationFailed(_("入力内容をご確認ください。"), fields={field: message})
+
+
+def log_out(user: CustomerUser, *, ip_address: str = "", reason: str = "logout") -> None:
+    with transaction.atomic(durable=True):
+        audit.record(
+            "logout",
+            actor=customer_actor(user, ip_address),
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+            details={"reason": reason},
+        )

@@ -1,0 +1,562 @@
+"""The bank's back office: operators, and the paper procedures they carry out (R-A1, R-B4, R-B7, R-B8,
+R-C3, R-F5).
+
+Every act that changes a customer's credentials or status is *entered* by one operator and takes
+effect only when a *second* operator approves it (four-eyes). The database refuses a row where the
+approver is the entrant. Secrets entered (PINs) are hashed at entry; an initial password is generated
+at approval and shown once, on the letter, never stored in clear."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from corpbank.models import (
+    Account,
+    Branch,
+    Contract,
+    CustomerUser,
+    Operator,
+    Organization,
+    PendingAction,
+    Principal,
+    Secret,
+    SecretKind,
+    UsageLimit,
+)
+from corpbank.models.secrets import CONTRACT_PIN_KINDS
+from corpbank.policy import current_policy
+from corpbank.services import audit, lockout
+from corpbank.services.credentials import (
+    character_rule_problem,
+    check_pin_format,
+    generate_initial_password,
+    store_pin,
+    store_secret,
+)
+from corpbank.services.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidCredentials,
+    NotFound,
+    ValidationFailed,
+)
+from corpbank.services.hashing import hash_secret, verify_nothing
+
+DEFAULT_CONTRACT_LIMITS = {kind: (10_000_000, 30_000_000) for kind in UsageLimit.Kind.values}
+
+
+def operator_actor(operator: Operator, ip_address: str = "") -> audit.Actor:
+    return audit.Actor(type="operator", id=operator.pk, label=operator.login_name, ip_address=ip_address)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Operators
+
+
+def create_operator(*, login_name: str, display_name: str, password: str) -> Operator:
+    if problem := character_rule_problem(password):
+        raise ValidationFailed(problem, fields={"password": problem})
+    with transaction.atomic(durable=True):
+        if Operator.objects.filter(login_name=login_name).exists():
+            raise Conflict(_("このログイン名の職員は既に登録されています。"))
+        principal = Principal.objects.create(kind=Principal.Kind.OPERATOR)
+        operator = Operator.objects.create(
+            principal=principal, login_name=login_name, display_name=display_name
+        )
+        store_secret(principal_id=principal.pk, kind=SecretKind.LOGIN_PASSWORD, plain=password)
+        audit.record(
+            "operator.created",
+            actor=audit.Actor.system("corpbank createoperator"),
+            details={"login_name": login_name},
+        )
+    return operator
+
+
+def operator_log_in(*, login_name: str, password: str, ip_address: str = "") -> Operator:
+    operator = Operator.objects.filter(login_name=login_name, is_active=True).first()
+    if operator is None:
+        verify_nothing(password)
+        raise InvalidCredentials()
+    actor = operator_actor(operator, ip_address)
+
+    def check() -> lockout.Verdict:
+        stored = Secret.objects.filter(
+            principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD
+        ).first()
+        return lockout.check_secret(
+            principal_id=operator.principal_id,
+            kind=SecretKind.LOGIN_PASSWORD,
+            candidate=password,
+            stored=stored,
+            actor=actor,
+        )
+
+    def act() -> Operator:
+        audit.record("operator.login", actor=actor)
+        return operator
+
+    return lockout.verified(check, act, refused=InvalidCredentials)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Entering procedures
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountInput:
+    branch_code: str
+    type: str
+    number: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractApplication:
+    """The paper application for a new contract, as the operator types it in."""
+
+    organization_name: str
+    organization_name_kana: str
+    branch_code: str
+    master_name: str
+    accounts: list[AccountInput]
+    login_method: str
+    pins: dict[str, str]
+    limits: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+
+
+def _invalid(fields: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed(_("入力内容をご確認ください。"), fields=fields)
+
+
+def _check_pins(pins: dict[str, str], *, all_required: bool) -> dict[str, str]:
+    """Validate PINs and return them hashed, so the queue never holds one in clear."""
+    problems: dict[str, str] = {}
+    hashed: dict[str, str] = {}
+    for kind in CONTRACT_PIN_KINDS:
+        value = pins.get(kind, "")
+        if not value and not all_required:
+            continue
+        if problem := check_pin_format(value):
+            problems[str(kind)] = problem
+        else:
+            hashed[str(kind)] = hash_secret(value)
+    if problems:
+        raise _invalid(problems)
+    if not hashed:
+        raise _invalid({"pins": _("変更する暗証番号を入力してください。")})
+    return hashed
+
+
+def _enter(
+    operator: Operator,
+    kind: str,
+    *,
+    contract: Contract | None,
+    payload: dict[str, Any],
+    summary: str,
+    ip_address: str,
+) -> PendingAction:
+    with transaction.atomic(durable=True):
+        action = PendingAction.objects.create(
+            kind=kind, contract=contract, payload=payload, summary=summary, entered_by=operator
+        )
+        audit.record(
+            "backoffice.entered",
+            actor=operator_actor(operator, ip_address),
+            contract_id=contract.pk if contract else None,
+            details={"action_id": action.pk, "kind": kind, "summary": summary},
+        )
+    return action
+
+
+def enter_contract_registration(
+    operator: Operator, application: ContractApplication, *, ip_address: str = ""
+) -> PendingAction:
+    problems: dict[str, str] = {}
+    if not application.organization_name.strip():
+        problems["organization_name"] = _("団体名を入力してください。")
+    if not _is_half_width_kana(application.organization_name_kana):
+        problems["organization_name_kana"] = _("団体名（カナ）は半角カナで入力してください。")
+    if not Branch.objects.filter(code=application.branch_code).exists():
+        problems["branch_code"] = _("店番が見つかりません。")
+    if not application.master_name.strip():
+        problems["master_name"] = _("マスターユーザ名を入力してください。")
+    if application.login_method not in Contract.LoginMethod.values:
+        problems["login_method"] = _("ログイン方式を選択してください。")
+    if not application.accounts:
+        problems["accounts"] = _("口座を1つ以上入力してください。")
+    for index, account in enumerate(application.accounts):
+        if (
+            not Branch.objects.filter(code=account.branch_code).exists()
+            or account.type not in Account.Type.values
+            or not (account.number.isdigit() and len(account.number) == 7)
+        ):
+            problems[f"accounts.{index}"] = _("口座（店番・科目・口座番号7桁）をご確認ください。")
+        elif Account.objects.filter(
+            branch__code=account.branch_code, type=account.type, number=account.number
+        ).exists():
+            problems[f"accounts.{index}"] = _("この口座は既に他の契約に登録されています。")
+    limits = {**DEFAULT_CONTRACT_LIMITS, **application.limits}
+    for kind, (per_transaction, per_day) in limits.items():
+        if kind not in UsageLimit.Kind.values or not 0 <= per_transaction <= per_day:
+            problems[f"limit_{kind}"] = _("利用限度額をご確認ください。")
+    try:
+        hashed_pins = _check_pins(application.pins, all_required=True)
+    except ValidationFailed as error:
+        problems.update(error.fields)
+    if problems:
+        raise _invalid(problems)
+    payload = {
+        "organization_name": application.organization_name.strip(),
+        "organization_name_kana": application.organization_name_kana,
+        "branch_code": application.branch_code,
+        "master_name": application.master_name.strip(),
+        "accounts": [dataclasses.asdict(a) for a in application.accounts],
+        "login_method": application.login_method,
+        "pin_hashes": hashed_pins,
+        "limits": {kind: list(values) for kind, values in limits.items()},
+    }
+    summary = _("契約の新規登録: %(name)s") % {"name": payload["organization_name"]}
+    return _enter(
+        operator, "register_contract", contract=None, payload=payload, summary=summary, ip_address=ip_address
+    )
+
+
+def _is_half_width_kana(value: str) -> bool:
+    # Half-width katakana, digits, upper-case letters, space and the Zengin symbols ( ) . - /
+    allowed = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ().-/")
+    return bool(value) and all(c in allowed or "\uff66" <= c <= "\uff9f" for c in value)
+
+
+def _contract(contract_id: int | None) -> Contract:
+    contract = (
+        Contract.objects.select_related("organization").filter(pk=contract_id).first()
+        if contract_id
+        else None
+    )
+    if contract is None:
+        raise NotFound(_("契約が見つかりません。"))
+    return contract
+
+
+def enter_master_initialization(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """ログインID・ログインパスワード・確認用パスワードの初期化 (R-B8)."""
+    contract = _contract(contract_id)
+    return _enter(
+        operator,
+        "initialize_master",
+        contract=contract,
+        payload={},
+        summary=_("マスターユーザのログインID・パスワードの初期化"),
+        ip_address=ip_address,
+    )
+
+
+def enter_master_lock_lift(operator: Operator, contract_id: int, *, ip_address: str = "") -> PendingAction:
+    contract = _contract(contract_id)
+    return _enter(
+        operator,
+        "lift_master_lock",
+        contract=contract,
+        payload={},
+        summary=_("マスターユーザの利用停止解除"),
+        ip_address=ip_address,
+    )
+
+
+def enter_emergency_stop(
+    operator: Operator, contract_id: int, *, reason: str, ip_address: str = ""
+) -> PendingAction:
+    contract = _contract(contract_id)
+    if contract.status != Contract.Status.ACTIVE:
+        raise Conflict(_("この契約は利用中ではありません。"))
+    return _enter(
+        operator,
+        "emergency_stop",
+        contract=contract,
+        payload={"reason": reason[:200]},
+        summary=_("緊急停止"),
+        ip_address=ip_address,
+    )
+
+
+def enter_emergency_stop_lift(operator: Operator, contract_id: int, *, ip_address: str = "") -> PendingAction:
+    contract = _contract(contract_id)
+    if contract.status != Contract.Status.EMERGENCY_STOPPED:
+        raise Conflict(_("この契約は緊急停止中ではありません。"))
+    return _enter(
+        operator,
+        "lift_emergency_stop",
+        contract=contract,
+        payload={},
+        summary=_("緊急停止の解除"),
+        ip_address=ip_address,
+    )
+
+
+def enter_pin_change(
+    operator: Operator, contract_id: int, pins: dict[str, str], *, ip_address: str = ""
+) -> PendingAction:
+    """暗証番号変更 on the paper form (R-B4)."""
+    contract = _contract(contract_id)
+    hashed = _check_pins(pins, all_required=False)
+    return _enter(
+        operator,
+        "change_pins",
+        contract=contract,
+        payload={"pin_hashes": hashed},
+        summary=_("暗証番号の変更"),
+        ip_address=ip_address,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Deciding
+
+
+@dataclasses.dataclass(frozen=True)
+class InitialPasswordLetter:
+    """What the bank prints and mails to the organization (R-B7). Shown once, never stored."""
+
+    contract_number: str
+    organization_name: str
+    master_name: str
+    initial_password: str
+    expires_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    action: PendingAction
+    letter: InitialPasswordLetter | None = None
+
+
+def approve(operator: Operator, action_id: int, *, ip_address: str = "") -> Decision:
+    actor = operator_actor(operator, ip_address)
+    with transaction.atomic(durable=True):
+        action = PendingAction.objects.select_for_update().filter(pk=action_id).first()
+        if action is None:
+            raise NotFound()
+        if action.status != PendingAction.Status.PENDING:
+            raise Conflict(_("この手続は既に処理されています。"))
+        if action.entered_by_id == operator.pk:
+            raise Forbidden(_("入力した職員とは別の職員が承認してください。"))
+        letter = EXECUTORS[action.kind](action, actor)
+        PendingAction.objects.filter(pk=action.pk).update(
+            status=PendingAction.Status.APPROVED,
+            decided_by=operator,
+            decided_at=timezone.now(),
+            contract=action.contract,
+        )
+        audit.record(
+            "backoffice.approved",
+            actor=actor,
+            contract_id=action.contract_id,
+            details={"action_id": action.pk, "kind": action.kind, "entered_by": action.entered_by_id},
+        )
+        action.refresh_from_db()
+    return Decision(action=action, letter=letter)
+
+
+def reject(operator: Operator, action_id: int, *, ip_address: str = "") -> PendingAction:
+    actor = operator_actor(operator, ip_address)
+    with transaction.atomic(durable=True):
+        action = PendingAction.objects.select_for_update().filter(pk=action_id).first()
+        if action is None:
+            raise NotFound()
+        if action.status != PendingAction.Status.PENDING:
+            raise Conflict(_("この手続は既に処理されています。"))
+        PendingAction.objects.filter(pk=action.pk).update(
+            status=PendingAction.Status.REJECTED, decided_by=operator, decided_at=timezone.now()
+        )
+        audit.record(
+            "backoffice.rejected",
+            actor=actor,
+            contract_id=action.contract_id,
+            details={"action_id": action.pk, "kind": action.kind},
+        )
+        action.refresh_from_db()
+    return action
+
+
+def _master(contract: Contract) -> CustomerUser:
+    master = (
+        CustomerUser.objects.filter(contract=contract, role=CustomerUser.Role.MASTER)
+        .exclude(status=CustomerUser.Status.DELETED)
+        .first()
+    )
+    if master is None:
+        raise DomainError(_("マスターユーザが見つかりません。"))
+    return master
+
+
+def _issue_initial_password(contract: Contract, master: CustomerUser) -> InitialPasswordLetter:
+    initial = generate_initial_password()
+    expires_at = timezone.now() + current_policy().initial_password_validity
+    store_secret(
+        principal_id=master.principal_id,
+        kind=SecretKind.INITIAL_PASSWORD,
+        plain=initial,
+        expires_at=expires_at,
+    )
+    return InitialPasswordLetter(
+        contract.number, contract.organization.name, master.name, initial, expires_at
+    )
+
+
+def _next_contract_number(branch: Branch) -> str:
+    # Branch code and a 7-digit serial; the unique constraint guards the race, the lock on the chain
+    # head taken by every audited act serialises registrations in practice.
+    last = Contract.objects.filter(number__startswith=branch.code).aggregate(last=Max("number"))["last"]
+    serial = int(last[3:]) + 1 if last else 1
+    return f"{branch.code}{serial:07d}"
+
+
+def _execute_register_contract(action: PendingAction, actor: audit.Actor) -> InitialPasswordLetter:
+    data = action.payload
+    branch = Branch.objects.get(code=data["branch_code"])
+    organization = Organization.objects.create(
+        name=data["organization_name"], name_kana=data["organization_name_kana"]
+    )
+    contract = Contract.objects.create(
+        number=_next_contract_number(branch),
+        organization=organization,
+        branch=branch,
+        login_method=data["login_method"],
+    )
+    for account in data["accounts"]:
+        Account.objects.create(
+            contract=contract,
+            branch=Branch.objects.get(code=account["branch_code"]),
+            type=account["type"],
+            number=account["number"],
+        )
+    for kind, pin_hash in data["pin_hashes"].items():
+        store_pin(contract_id=contract.pk, kind=kind, pin_hash=pin_hash)
+    for kind, (per_transaction, per_day) in data["limits"].items():
+        UsageLimit.objects.create(
+            contract=contract, kind=kind, per_transaction=per_transaction, per_day=per_day
+        )
+    principal = Principal.objects.create(kind=Principal.Kind.CUSTOMER_USER)
+    master = CustomerUser.objects.create(
+        contract=contract,
+        principal=principal,
+        role=CustomerUser.Role.MASTER,
+        name=data["master_name"],
+        status=CustomerUser.Status.AWAITING_REGISTRATION,
+    )
+    action.contract = contract
+    letter = _issue_initial_password(contract, master)
+    audit.record(
+        "contract.registered",
+        actor=actor,
+        contract_id=contract.pk,
+        subject_user_id=master.pk,
+        details={"contract_number": contract.number, "action_id": action.pk},
+    )
+    return letter
+
+
+def _execute_initialize_master(action: PendingAction, actor: audit.Actor) -> InitialPasswordLetter:
+    contract = _contract(action.contract_id)
+    master = _master(contract)
+    Secret.objects.filter(
+        principal_id=master.principal_id,
+        kind__in=[SecretKind.LOGIN_PASSWORD, SecretKind.CONFIRMATION_PASSWORD],
+    ).delete()
+    CustomerUser.objects.filter(pk=master.pk).update(
+        login_id=None, status=CustomerUser.Status.AWAITING_REGISTRATION
+    )
+    lockout.lift(
+        master.principal_id,
+        actor=actor,
+        subject_user_id=master.pk,
+        contract_id=contract.pk,
+        reason="master initialized on paper",
+    )
+    lockout.end_sessions(master.principal_id)
+    letter = _issue_initial_password(contract, master)
+    audit.record(
+        "master.initialized",
+        actor=actor,
+        contract_id=contract.pk,
+        subject_user_id=master.pk,
+        details={"action_id": action.pk},
+    )
+    return letter
+
+
+def _execute_lift_master_lock(action: PendingAction, actor: audit.Actor) -> None:
+    contract = _contract(action.contract_id)
+    master = _master(contract)
+    lockout.lift(
+        master.principal_id,
+        actor=actor,
+        subject_user_id=master.pk,
+        contract_id=contract.pk,
+        reason=f"paper procedure #{action.pk}",
+    )
+
+
+def _execute_emergency_stop(action: PendingAction, actor: audit.Actor) -> None:
+    contract = _contract(action.contract_id)
+    updated = Contract.objects.filter(pk=contract.pk, status=Contract.Status.ACTIVE).update(
+        status=Contract.Status.EMERGENCY_STOPPED
+    )
+    if not updated:
+        raise Conflict(_("この契約は利用中ではありません。"))
+    for principal_id in CustomerUser.objects.filter(contract=contract).values_list("principal_id", flat=True):
+        lockout.end_sessions(principal_id)
+    audit.record(
+        "contract.emergency_stopped",
+        actor=actor,
+        contract_id=contract.pk,
+        details={"action_id": action.pk, "reason": action.payload.get("reason", "")},
+    )
+
+
+def _execute_lift_emergency_stop(action: PendingAction, actor: audit.Actor) -> None:
+    contract = _contract(action.contract_id)
+    updated = Contract.objects.filter(pk=contract.pk, status=Contract.Status.EMERGENCY_STOPPED).update(
+        status=Contract.Status.ACTIVE
+    )
+    if not updated:
+        raise Conflict(_("この契約は緊急停止中ではありません。"))
+    audit.record(
+        "contract.emergency_stop_lifted",
+        actor=actor,
+        contract_id=contract.pk,
+        details={"action_id": action.pk},
+    )
+
+
+def _execute_change_pins(action: PendingAction, actor: audit.Actor) -> None:
+    contract = _contract(action.contract_id)
+    for kind, pin_hash in action.payload["pin_hashes"].items():
+        store_pin(contract_id=contract.pk, kind=kind, pin_hash=pin_hash)
+    audit.record(
+        "contract.pins_changed",
+        actor=actor,
+        contract_id=contract.pk,
+        details={"kinds": sorted(action.payload["pin_hashes"]), "action_id": action.pk},
+    )
+
+
+EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLetter | None]] = {
+    "register_contract": _execute_register_contract,
+    "initialize_master": _execute_initialize_master,
+    "lift_master_lock": _execute_lift_master_lock,
+    "emergency_stop": _execute_emergency_stop,
+    "lift_emergency_stop": _execute_lift_emergency_stop,
+    "change_pins": _execute_change_pins,
+}

@@ -1,0 +1,201 @@
+"""The one lockout mechanism for every secret (R-C1–R-C5).
+
+Every check of a login password, confirmation password, contract PIN, initial password, and later
+secret answers and OTP tokens, goes through :func:`check_secret`. It
+
+* takes a row lock on the principal before it evaluates anything, so attempts against one principal
+  are evaluated one after another: k parallel wrong attempts consume exactly k attempts, and once the
+  limit is reached the rest are refused without being evaluated (R-C5). A lock held by a process that
+  dies is released with its transaction; nothing is left half-counted.
+* counts consecutive failures per (principal, kind of secret), with increments done in SQL;
+* locks the principal for the policy's duration when a counter reaches its limit, and suspends it on
+  the policy's n-th consecutive lockout (or at once, in the suspend-at-6 variant, R-C2);
+* resets the counter and the consecutive lockouts on success;
+* writes its audit event in the same transaction.
+
+A caller runs it inside its own ``transaction.atomic()`` together with the act the secret authorises,
+and must let that transaction commit even when the check failed (so that the failure is counted):
+check the verdict, leave the atomic block, then raise ``verdict.error``. :func:`verified` does this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from corpbank.models import FailureCounter, Principal, Secret
+from corpbank.policy import LockoutRule, current_policy
+from corpbank.services import audit
+from corpbank.services.errors import DomainError, LockedOut, Suspended
+from corpbank.services.hashing import hash_secret, needs_rehash, verify_hash, verify_nothing
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    # Set when the principal was (or has just become) locked or suspended.
+    locked_until: datetime | None = None
+    suspended: bool = False
+    # What to raise when not ok and neither locked nor suspended: the caller's vague error (R-C6).
+    error: DomainError | None = None
+
+    def raise_if_refused(self, *, refused: Callable[[], DomainError], master: bool = False) -> None:
+        if self.ok:
+            return
+        if self.suspended:
+            raise Suspended(master=master)
+        if self.locked_until is not None:
+            raise LockedOut(self.locked_until)
+        raise refused()
+
+
+def rule_for(kind: str) -> LockoutRule:
+    """The lockout rule for one kind of secret. OTP tokens get theirs in the OTP issue."""
+    return current_policy().secret_lockout
+
+
+def refusal_of(principal: Principal, now: datetime) -> Verdict | None:
+    """Why a principal may not try any secret now, or None."""
+    if principal.is_suspended:
+        return Verdict(ok=False, suspended=True)
+    if principal.is_locked(now):
+        return Verdict(ok=False, locked_until=principal.locked_until)
+    return None
+
+
+def check_secret(
+    *,
+    principal_id: int,
+    kind: str,
+    candidate: str,
+    stored: Secret | None,
+    actor: audit.Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+) -> Verdict:
+    """Check one secret of one principal, counting the outcome. Runs inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_secret must run inside the transaction of the act it authorises")
+    now = timezone.now()
+    principal = Principal.objects.select_for_update().get(pk=principal_id)
+    event = {"subject_user_id": subject_user_id, "contract_id": contract_id}
+
+    refusal = refusal_of(principal, now)
+    if refusal is not None:
+        # Not evaluated: a locked principal's guesses tell the guesser nothing and cost nothing.
+        verify_nothing(candidate)
+        audit.record("secret.refused_while_locked", actor=actor, details={"kind": kind}, **event)
+        return refusal
+
+    expired = stored is not None and stored.expires_at is not None and stored.expires_at <= now
+    matched = verify_hash(stored.hash if stored is not None else None, candidate) and not expired
+    if matched:
+        FailureCounter.objects.filter(
+            principal_id=principal_id, kind=kind, consecutive_failures__gt=0
+        ).update(consecutive_failures=0)
+        if principal.consecutive_lockouts:
+            Principal.objects.filter(pk=principal_id).update(consecutive_lockouts=0)
+        if stored is not None and needs_rehash(stored.hash):
+            Secret.objects.filter(pk=stored.pk).update(hash=hash_secret(candidate))
+        audit.record("secret.accepted", actor=actor, details={"kind": kind}, **event)
+        return Verdict(ok=True)
+
+    counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
+    FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    failures = FailureCounter.objects.values_list("consecutive_failures", flat=True).get(pk=counter.pk)
+    details = {"kind": kind, "consecutive_failures": failures, "expired": expired}
+    audit.record("secret.rejected", actor=actor, details=details, **event)
+
+    rule = rule_for(kind)
+    if failures < rule.max_failures:
+        return Verdict(ok=False)
+    return _lock(principal, kind=kind, rule=rule, now=now, actor=actor, event=event)
+
+
+def _lock(
+    principal: Principal,
+    *,
+    kind: str,
+    rule: LockoutRule,
+    now: datetime,
+    actor: audit.Actor,
+    event: dict[str, int | None],
+) -> Verdict:
+    FailureCounter.objects.filter(principal_id=principal.pk, kind=kind).update(consecutive_failures=0)
+    lockouts = principal.consecutive_lockouts + 1
+    if lockouts >= rule.lockouts_before_suspension:
+        Principal.objects.filter(pk=principal.pk).update(
+            consecutive_lockouts=F("consecutive_lockouts") + 1,
+            suspended_at=now,
+            locked_until=None,
+            session_epoch=F("session_epoch") + 1,
+        )
+        audit.record(
+            "principal.suspended", actor=actor, details={"kind": kind, "lockouts": lockouts}, **event
+        )
+        return Verdict(ok=False, suspended=True)
+    until = now + rule.lock_duration
+    Principal.objects.filter(pk=principal.pk).update(
+        consecutive_lockouts=F("consecutive_lockouts") + 1,
+        locked_until=until,
+        session_epoch=F("session_epoch") + 1,
+    )
+    audit.record(
+        "principal.locked", actor=actor, details={"kind": kind, "lockouts": lockouts, "until": until}, **event
+    )
+    return Verdict(ok=False, locked_until=until)
+
+
+def lift(
+    principal_id: int,
+    *,
+    actor: audit.Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+    reason: str,
+) -> None:
+    """Lift a lockout or suspension (利用停止解除): counters start again from zero."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lift must run inside the transaction of the act")
+    Principal.objects.select_for_update().get(pk=principal_id)
+    Principal.objects.filter(pk=principal_id).update(
+        locked_until=None, suspended_at=None, consecutive_lockouts=0
+    )
+    FailureCounter.objects.filter(principal_id=principal_id).update(consecutive_failures=0)
+    audit.record(
+        "principal.lock_lifted",
+        actor=actor,
+        subject_user_id=subject_user_id,
+        contract_id=contract_id,
+        details={"reason": reason},
+    )
+
+
+def end_sessions(principal_id: int) -> None:
+    """Every session of the principal ends at its next request."""
+    Principal.objects.filter(pk=principal_id).update(session_epoch=F("session_epoch") + 1)
+
+
+def verified(
+    check: Callable[[], Verdict],
+    act: Callable[[], T],
+    *,
+    refused: Callable[[], DomainError],
+    master: bool = False,
+) -> T:
+    """Run ``check`` and, if it passed, ``act`` in one durable transaction; if it failed, commit the
+    counted failure and only then raise."""
+    with transaction.atomic(durable=True):
+        verdict = check()
+        if verdict.ok:
+            return act()
+    verdict.raise_if_refused(refused=refused, master=master)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,159 @@
+"""Django settings, read from environment variables.
+
+Development defaults are safe; a production setting that is missing raises at start (never silently
+defaulted): with CORPBANK_DEBUG off, CORPBANK_SECRET_KEY must be set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("CORPBANK_VAR_DIR", Path.cwd() / "var")).resolve()
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def mandatory(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set when CORPBANK_DEBUG is off")
+    return value
+
+
+DEBUG = env_flag("CORPBANK_DEBUG", False)
+SECRET_KEY = os.environ.get("CORPBANK_SECRET_KEY") or (
+    "insecure-development-key-never-use-in-production" if DEBUG else mandatory("CORPBANK_SECRET_KEY")
+)
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("CORPBANK_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CORPBANK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.sessions",
+    "django.contrib.contenttypes",
+    "corpbank.apps.CorpbankConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "corpbank.web.middleware.AuthenticationMiddleware",
+]
+
+ROOT_URLCONF = "corpbank.urls"
+WSGI_APPLICATION = "corpbank.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csrf",
+                "corpbank.web.context.common",
+            ],
+        },
+    },
+]
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'corpbank.sqlite3'}"),
+        conn_max_age=int(os.environ.get("CORPBANK_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue behind the busy
+    # timeout instead of failing with "database is locked" when a read transaction upgrades.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sessions: server-side, rotated at login, ended after inactivity (R-A5). The inactivity limit is the
+# bank policy's; the cookie age follows it and the middleware checks it again against the clock.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_COOKIES = env_flag("CORPBANK_SECURE_COOKIES", not DEBUG and env_flag("CORPBANK_HTTPS", False))
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_HTTPONLY = False  # the API's JavaScript clients read it to send X-CSRFToken
+CSRF_COOKIE_SAMESITE = "Lax"
+if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Tokyo"
+USE_TZ = True
+
+# Mail (R-I4, R-E11): one fixed sender.
+EMAIL_HOST = os.environ.get("CORPBANK_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("CORPBANK_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("CORPBANK_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CORPBANK_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_flag("CORPBANK_SMTP_STARTTLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("CORPBANK_MAIL_FROM", "ib-noreply@corpbank.example")
+EMAIL_BACKEND = os.environ.get("CORPBANK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+
+# The bank's policy profile (see corpbank.policy): "rokin" or "suspend-at-6", plus overrides.
+CORPBANK_POLICY = os.environ.get("CORPBANK_POLICY", "rokin")
+CORPBANK_BANK_NAME = os.environ.get("CORPBANK_BANK_NAME", "コープ労働金庫")
+CORPBANK_HELPDESK_PHONE = os.environ.get("CORPBANK_HELPDESK_PHONE", "0120-000-000")
+
+# No secret ever reaches a log: request bodies are never logged, and the audit log stores no secrets.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CORPBANK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+# Numeric overrides of the profile, each from CORPBANK_<NAME> (see docs/operations.md).
+CORPBANK_POLICY_TUNING = {
+    name: int(os.environ[f"CORPBANK_{name}"])
+    for name in (
+        "LOCKOUT_MAX_FAILURES",
+        "LOCKOUT_MINUTES",
+        "LOCKOUTS_BEFORE_SUSPENSION",
+        "PASSWORD_LIFETIME_DAYS",
+        "PASSWORD_WARNING_DAYS",
+        "SESSION_INACTIVITY_MINUTES",
+        "INITIAL_PASSWORD_DAYS",
+        "MAX_GENERAL_USERS",
+    )
+    if os.environ.get(f"CORPBANK_{name}")
+}
+SESSION_COOKIE_AGE = 60 * CORPBANK_POLICY_TUNING.get("SESSION_INACTIVITY_MINUTES", 10)

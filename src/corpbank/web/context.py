@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def common(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "bank_name": settings.CORPBANK_BANK_NAME,
+        "helpdesk_phone": settings.CORPBANK_HELPDESK_PHONE,
+        "customer": getattr(request, "customer", None),
+        "operator": getattr(request, "operator", None),
+    }

@@ -1,0 +1,173 @@
+"""One lockout mechanism for every secret (R-C1, R-C2, R-C3, R-C5, R-C6)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from corpbank.models import AuditEvent, FailureCounter, Principal
+from corpbank.services import authentication
+from corpbank.services.errors import InvalidCredentials, LockedOut, Suspended
+from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD
+
+
+def attempt(password: str) -> str:
+    try:
+        authentication.log_in(login_id=MASTER_LOGIN_ID, password=password)
+    except InvalidCredentials:
+        return "invalid"
+    except LockedOut:
+        return "locked"
+    except Suspended:
+        return "suspended"
+    return "ok"
+
+
+def evaluated_failures(principal_id: int) -> int:
+    return AuditEvent.objects.filter(action="secret.rejected", subject_user_id__isnull=False).count()
+
+
+def test_r_c1_six_failures_lock_for_one_hour(master):
+    for _ in range(5):
+        assert attempt("wrong1pass") == "invalid"
+    assert attempt("wrong1pass") == "locked"
+    principal = Principal.objects.get(pk=master.principal_id)
+    assert principal.locked_until is not None
+    assert timedelta(minutes=59) < principal.locked_until - timezone.now() <= timedelta(hours=1)
+    # While locked even the right password is refused, without being evaluated.
+    assert attempt(MASTER_PASSWORD) == "locked"
+
+
+def test_r_c1_success_resets_the_consecutive_count(master):
+    for _ in range(5):
+        attempt("wrong1pass")
+    assert attempt(MASTER_PASSWORD) == "ok"
+    assert FailureCounter.objects.get(principal_id=master.principal_id).consecutive_failures == 0
+    for _ in range(5):
+        assert attempt("wrong1pass") == "invalid"
+
+
+def test_r_c1_third_consecutive_lockout_suspends(master):
+    principal = Principal.objects.get(pk=master.principal_id)
+    for round_number in range(3):
+        for _ in range(6):
+            result = attempt("wrong1pass")
+        expected = "suspended" if round_number == 2 else "locked"
+        assert result == expected
+        # The hour passes.
+        Principal.objects.filter(pk=principal.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    principal.refresh_from_db()
+    assert principal.is_suspended
+    assert attempt(MASTER_PASSWORD) == "suspended"
+
+
+def test_r_c2_suspend_at_six_variant(master, settings):
+    settings.CORPBANK_POLICY = "suspend-at-6"
+    for _ in range(5):
+        assert attempt("wrong1pass") == "invalid"
+    assert attempt("wrong1pass") == "suspended"
+    assert Principal.objects.get(pk=master.principal_id).is_suspended
+
+
+def test_r_c6_messages_do_not_tell_which_or_whether(master):
+    with pytest.raises(InvalidCredentials) as unknown:
+        authentication.log_in(login_id="nobody99", password="wrong1pass")
+    with pytest.raises(InvalidCredentials) as wrong:
+        authentication.log_in(login_id=MASTER_LOGIN_ID, password="wrong1pass")
+    assert unknown.value.message == wrong.value.message
+    assert unknown.value.code == wrong.value.code
+
+
+def test_r_c6_locked_message_says_until_when(master):
+    for _ in range(6):
+        attempt("wrong1pass")
+    with pytest.raises(LockedOut) as locked:
+        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+    until = timezone.localtime(Principal.objects.get(pk=master.principal_id).locked_until)
+    assert until.strftime("%Y/%m/%d %H:%M") in locked.value.message
+
+
+def test_lock_expires_after_the_duration(master):
+    for _ in range(6):
+        attempt("wrong1pass")
+    Principal.objects.filter(pk=master.principal_id).update(
+        locked_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert attempt(MASTER_PASSWORD) == "ok"
+
+
+def run_in_threads(count: int, password: str) -> list[str]:
+    barrier = threading.Barrier(count)
+
+    def one(_: int) -> str:
+        try:
+            barrier.wait(timeout=30)
+            return attempt(password)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count), timeout=120))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_c5_thirty_parallel_wrong_attempts_consume_exactly_the_allowed(branch, operators):
+    from tests.conftest import activate_master, register_contract
+
+    master = activate_master(register_contract(operators))
+    assert connection.vendor == "postgresql"
+    results = run_in_threads(30, "wrong1pass")
+    # Exactly six were evaluated; the sixth locked; the other 24 were refused unevaluated.
+    assert results.count("invalid") == 5
+    assert results.count("locked") == 25
+    assert AuditEvent.objects.filter(action="secret.rejected").count() == 6
+    assert AuditEvent.objects.filter(action="secret.refused_while_locked").count() == 24
+    assert AuditEvent.objects.filter(action="principal.locked").count() == 1
+    principal = Principal.objects.get(pk=master.principal_id)
+    assert principal.is_locked() and principal.consecutive_lockouts == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_c5_thirty_parallel_correct_logins_all_succeed(branch, operators):
+    from tests.conftest import activate_master, register_contract
+
+    activate_master(register_contract(operators))
+    results = run_in_threads(30, MASTER_PASSWORD)
+    assert results == ["ok"] * 30
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_c5_parallel_mix_never_lets_a_guess_through_after_the_limit(branch, operators):
+    """12 wrong and 12 right in parallel: however they interleave, the failure counter never passes
+    the limit and every event is accounted for."""
+    from tests.conftest import activate_master, register_contract
+
+    master = activate_master(register_contract(operators))
+    barrier = threading.Barrier(24)
+
+    def one(index: int) -> str:
+        try:
+            barrier.wait(timeout=30)
+            return attempt(MASTER_PASSWORD if index % 2 else "wrong1pass")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(one, range(24), timeout=120))
+    evaluated = AuditEvent.objects.filter(
+        action__in=["secret.rejected", "secret.accepted"], subject_user_id=master.pk
+    ).count()
+    refused = AuditEvent.objects.filter(action="secret.refused_while_locked").count()
+    # The initial registration accepted one secret too.
+    assert evaluated - 1 + refused == 24
+    assert results.count("ok") + results.count("invalid") + results.count("locked") == 24
+    counter = FailureCounter.objects.filter(principal_id=master.principal_id).first()
+    assert counter is None or counter.consecutive_failures < 6
