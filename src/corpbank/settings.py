@@ -44,6 +44,7 @@ CSRF_TRUSTED_ORIGINS = [
 INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.contenttypes",
+    "django.contrib.messages",
     "corpbank.apps.CorpbankConfig",
 ]
 
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "corpbank.web.middleware.AuthenticationMiddleware",
 ]
 
@@ -70,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.csrf",
+                "django.contrib.messages.context_processors.messages",
                 "corpbank.web.context.common",
             ],
         },
@@ -108,6 +111,7 @@ CSRF_COOKIE_HTTPONLY = False  # the API's JavaScript clients read it to send X-C
 CSRF_COOKIE_SAMESITE = "Lax"
 if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
 from corpbank.models import CustomerUser, Operator, Principal
@@ -28,8 +29,14 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))[:45]
 
 
+def _fresh(request: HttpRequest) -> None:
+    """A new session key and a new CSRF token, nothing carried over from before login."""
+    request.session.flush()
+    rotate_token(request)
+
+
 def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
-    request.session.flush()  # a new key, nothing carried over from before login
+    _fresh(request)
     user = outcome.user
     request.session[CUSTOMER] = user.pk
     request.session[EPOCH] = Principal.objects.values_list("session_epoch", flat=True).get(
@@ -42,7 +49,7 @@ def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
 
 
 def start_operator_session(request: HttpRequest, operator: Operator) -> None:
-    request.session.flush()
+    _fresh(request)
     request.session[OPERATOR] = operator.pk
     request.session[EPOCH] = Principal.objects.values_list("session_epoch", flat=True).get(
         pk=operator.principal_id
@@ -95,7 +102,6 @@ def must_change(request: HttpRequest) -> list[str]:
 
 
 def passwords_changed(request: HttpRequest) -> None:
-    """After the user changed passwords: the epoch moved? No — only the holder's own change, which
-    keeps this session; others are unaffected. Clear the forced-change flag and the warning."""
+    """The holder changed their own passwords: this session goes on without the forced change."""
     request.session[MUST_CHANGE] = []
     request.session.pop(WARN_EXPIRY, None)

@@ -1,7 +1,32 @@
-from django.urls import path
+from django.urls import include, path
 
-from corpbank.web import views
+from corpbank.web import backoffice, customer, master
+
+backoffice_patterns = [
+    path("login", backoffice.login, name="login"),
+    path("logout", backoffice.logout, name="logout"),
+    path("", backoffice.home, name="home"),
+    path("contracts/new", backoffice.contract_new, name="contract_new"),
+    path("contracts/<int:contract_id>", backoffice.contract_detail, name="contract"),
+    path("contracts/<int:contract_id>/pins", backoffice.contract_pins, name="pins"),
+    path("contracts/<int:contract_id>/<slug:procedure>", backoffice.contract_enter, name="enter"),
+    path("actions/<int:action_id>/approve", backoffice.action_approve, name="approve"),
+    path("actions/<int:action_id>/reject", backoffice.action_reject, name="reject"),
+    path("audit", backoffice.audit, name="audit"),
+]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", customer.home, name="home"),
+    path("login", customer.login, name="login"),
+    path("logout", customer.logout, name="logout"),
+    path("register", customer.register, name="register"),
+    path("settings/password", customer.password, name="password"),
+    path("settings/login-history", customer.login_history, name="login_history"),
+    path("admin/users", master.user_list, name="users"),
+    path("admin/users/new", master.user_add, name="user_add"),
+    path("admin/users/<int:user_id>", master.user_change, name="user_change"),
+    path("admin/users/<int:user_id>/reset", master.user_reset, name="user_reset"),
+    path("admin/users/<int:user_id>/unlock", master.user_unlock, name="user_unlock"),
+    path("admin/users/<int:user_id>/delete", master.user_delete, name="user_delete"),
+    path("backoffice/", include((backoffice_patterns, "backoffice"))),
 ]

@@ -1,0 +1,197 @@
+"""The customer's screens: login, the master's first registration, top page, IDメンテナンス, login
+history. Each view parses the form, calls one service, and renders the outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from corpbank import selectors
+from corpbank.models import CustomerUser
+from corpbank.services import authentication
+from corpbank.services.errors import DomainError
+from corpbank.web import sessions
+from corpbank.web.pages import PASSWORD_HINT, Field, customer_required, form_page, posted, secret
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    fields = [
+        Field("login_id", _("ログインID"), autocomplete="username", maxlength=12),
+        secret("password", _("ログインパスワード"), autocomplete="current-password"),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, "login_id", "password")
+        try:
+            outcome = authentication.log_in(
+                login_id=data["login_id"], password=data["password"], ip_address=sessions.client_ip(request)
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.start_customer_session(request, outcome)
+            return redirect("password" if outcome.must_change else "home")
+    return form_page(
+        request,
+        title=_("ログイン"),
+        fields=fields,
+        submit_label=_("ログイン"),
+        error=error,
+        template="corpbank/customer/login.html",
+    )
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    """マスターユーザの初回登録 with the contract number and the initial password (R-B7)."""
+    fields = [
+        Field(
+            "contract_number", _("契約番号"), hint=_("初期パスワードのご案内に記載の10桁の番号"), maxlength=10
+        ),
+        secret("initial_password", _("初期パスワード")),
+        Field(
+            "login_id",
+            _("ログインID（新規）"),
+            hint=str(PASSWORD_HINT),
+            autocomplete="username",
+            maxlength=12,
+        ),
+        secret("login_password", _("ログインパスワード（新規）"), str(PASSWORD_HINT), "new-password"),
+        secret(
+            "login_password_again", _("ログインパスワード（確認のため再入力）"), autocomplete="new-password"
+        ),
+        secret(
+            "confirmation_password",
+            _("確認用パスワード（新規）"),
+            _("ログインパスワードと異なるものを設定してください。") + str(PASSWORD_HINT),
+            "new-password",
+        ),
+        secret(
+            "confirmation_password_again",
+            _("確認用パスワード（確認のため再入力）"),
+            autocomplete="new-password",
+        ),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, *(f.name for f in fields))
+        try:
+            authentication.register_master(**data, ip_address=sessions.client_ip(request))
+        except DomainError as failure:
+            error = failure
+        else:
+            messages.success(
+                request,
+                _("ご登録が完了しました。登録したログインIDとログインパスワードでログインしてください。"),
+            )
+            return redirect("login")
+    return form_page(
+        request,
+        title=_("マスターユーザ初回登録"),
+        lead=_("金庫からお送りした「初期パスワードのご案内」をお手元にご用意ください。"),
+        fields=fields,
+        submit_label=_("登録する"),
+        error=error,
+    )
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    customer: CustomerUser | None = request.customer  # type: ignore[attr-defined]
+    if customer is not None:
+        authentication.log_out(customer, ip_address=sessions.client_ip(request))
+    sessions.end_session(request)
+    messages.success(request, _("ログアウトしました。"))
+    return redirect("login")
+
+
+@customer_required()
+def home(request: HttpRequest) -> HttpResponse:
+    warn = request.session.get(sessions.WARN_EXPIRY)
+    return render(
+        request,
+        "corpbank/customer/home.html",
+        {
+            "title": _("トップページ"),
+            "expiry": datetime.fromisoformat(warn) if warn else None,
+            "last_logins": selectors.login_history(request.customer, limit=3),  # type: ignore[attr-defined]
+            "accounts": request.customer.contract.accounts.select_related("branch"),  # type: ignore[attr-defined]
+        },
+    )
+
+
+@customer_required(allow_pending_change=True)
+def password(request: HttpRequest) -> HttpResponse:
+    """管理機能 ≫ IDメンテナンス: change passwords; forced after an initial or expired one (R-B6)."""
+    forced = sessions.must_change(request)
+    fields = [
+        secret("current_login_password", _("現在のログインパスワード"), autocomplete="current-password"),
+        secret("new_login_password", _("新しいログインパスワード"), str(PASSWORD_HINT), "new-password"),
+        secret(
+            "new_login_password_again",
+            _("新しいログインパスワード（確認のため再入力）"),
+            autocomplete="new-password",
+        ),
+        secret(
+            "current_confirmation_password",
+            _("現在の確認用パスワード"),
+            _("確認用パスワードを変更する場合に入力してください。"),
+        ),
+        secret("new_confirmation_password", _("新しい確認用パスワード"), str(PASSWORD_HINT), "new-password"),
+        secret(
+            "new_confirmation_password_again",
+            _("新しい確認用パスワード（確認のため再入力）"),
+            autocomplete="new-password",
+        ),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, *(f.name for f in fields))
+        try:
+            authentication.change_passwords(
+                user=request.customer,  # type: ignore[attr-defined]
+                current={
+                    "login_password": data["current_login_password"],
+                    "confirmation_password": data["current_confirmation_password"],
+                },
+                new_login_password=data["new_login_password"] or None,
+                new_login_password_again=data["new_login_password_again"],
+                new_confirmation_password=data["new_confirmation_password"] or None,
+                new_confirmation_password_again=data["new_confirmation_password_again"],
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.passwords_changed(request)
+            messages.success(request, _("パスワードを変更しました。"))
+            return redirect("home")
+    if forced:
+        lead = _(
+            "初期パスワードまたは有効期限を過ぎたパスワードをご利用です。続けてご利用いただくには、パスワードを変更してください。"
+        )
+    else:
+        lead = _("変更するパスワードの欄のみ入力してください。")
+    return form_page(
+        request,
+        title=_("パスワード変更"),
+        breadcrumb=_("管理機能 ≫ IDメンテナンス"),
+        lead=lead,
+        forced=forced,
+        fields=fields,
+        submit_label=_("変更する"),
+        error=error,
+    )
+
+
+@customer_required()
+def login_history(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "corpbank/customer/login_history.html",
+        {"title": _("ログイン履歴"), "events": selectors.login_history(request.customer)},  # type: ignore[attr-defined]
+    )

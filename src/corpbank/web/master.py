@@ -1,0 +1,254 @@
+"""管理 ≫ 利用者管理: the master's administration of general users (R-A3, R-A4, R-B8, R-C3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from corpbank import selectors
+from corpbank.models import CustomerUser, Permission
+from corpbank.services import users
+from corpbank.services.errors import DomainError
+from corpbank.web import sessions
+from corpbank.web.pages import (
+    PASSWORD_HINT,
+    Field,
+    customer_required,
+    form_page,
+    limit_fields,
+    limits_from,
+    posted,
+    secret,
+)
+
+BREADCRUMB = gettext_lazy("管理 ≫ 利用者管理")
+
+
+def _confirmation_field() -> Field:
+    return secret(
+        "confirmation_password",
+        _("確認用パスワード（マスターユーザ）"),
+        _("登録内容・権限の変更には、マスターユーザの確認用パスワードが必要です。"),
+    )
+
+
+def _permission_and_limit_fields(user: CustomerUser | None) -> list[Field]:
+    current_permissions = list(user.permissions.values_list("permission", flat=True)) if user else []
+    fields = [
+        Field(
+            "permissions", _("業務権限"), "checkboxes", choices=Permission.choices, value=current_permissions
+        )
+    ]
+    return fields + limit_fields(user.limits.all() if user else [])
+
+
+@customer_required(master_only=True)
+def user_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    rows = [
+        {"user": user, "locked": user.principal.is_locked(now), "suspended": user.principal.is_suspended}
+        for user in selectors.general_users(request.customer)  # type: ignore[attr-defined]
+    ]
+    return render(request, "corpbank/customer/users.html", {"title": _("利用者管理"), "rows": rows})
+
+
+@customer_required(master_only=True)
+def user_add(request: HttpRequest) -> HttpResponse:
+    fields = [
+        Field("login_id", _("ログインID"), hint=str(PASSWORD_HINT), maxlength=12),
+        Field("name", _("利用者名"), maxlength=60),
+        secret(
+            "login_password",
+            _("初期ログインパスワード"),
+            _("初回ログイン時に利用者ご本人が変更します。") + str(PASSWORD_HINT),
+        ),
+        secret(
+            "user_confirmation_password",
+            _("初期確認用パスワード"),
+            _("初回ログイン時に利用者ご本人が変更します。"),
+        ),
+        *_permission_and_limit_fields(None),
+        _confirmation_field(),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(
+            request,
+            "login_id",
+            "name",
+            "login_password",
+            "user_confirmation_password",
+            "confirmation_password",
+        )
+        try:
+            users.add_general_user(
+                master=request.customer,  # type: ignore[attr-defined]
+                factors={"confirmation_password": data["confirmation_password"]},
+                login_id=data["login_id"],
+                name=data["name"],
+                login_password=data["login_password"],
+                confirmation_password=data["user_confirmation_password"],
+                permissions=request.POST.getlist("permissions"),
+                limits=limits_from(request),
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = _rename_field(failure, "confirmation_password", "user_confirmation_password")
+        else:
+            messages.success(request, _("利用者を追加しました。"))
+            return redirect("users")
+    return form_page(
+        request,
+        title=_("利用者の追加"),
+        breadcrumb=BREADCRUMB,
+        fields=fields,
+        submit_label=_("追加する"),
+        error=error,
+    )
+
+
+def _rename_field(error: DomainError, service_name: str, form_name: str) -> DomainError:
+    """The service's ``confirmation_password`` is the new user's; the form's is the master's."""
+    if service_name in error.fields:
+        error.fields[form_name] = error.fields.pop(service_name)
+    return error
+
+
+def _act_on_user(
+    request: HttpRequest,
+    user_id: int,
+    *,
+    title: str,
+    lead: str,
+    submit_label: str,
+    extra_fields: Callable[[CustomerUser], list[Field]],
+    act: Callable[[CustomerUser, dict[str, str]], object],
+    done: str,
+) -> HttpResponse:
+    master: CustomerUser = request.customer  # type: ignore[attr-defined]
+    try:
+        target = users.general_user_of(master, user_id)
+    except DomainError as missing:
+        return render(
+            request,
+            "corpbank/message.html",
+            {"title": title, "message": missing.message},
+            status=missing.http_status,
+        )
+    fields = [*extra_fields(target), _confirmation_field()]
+    error: DomainError | None = None
+    if request.method == "POST":
+        try:
+            act(target, {"confirmation_password": request.POST.get("confirmation_password", "")})
+        except DomainError as failure:
+            error = failure
+        else:
+            messages.success(request, done)
+            return redirect("users")
+    return form_page(
+        request,
+        title=title,
+        breadcrumb=BREADCRUMB,
+        lead=f"{lead}（{target.login_id} {target.name}）",
+        fields=fields,
+        submit_label=submit_label,
+        error=error,
+    )
+
+
+@customer_required(master_only=True)
+def user_change(request: HttpRequest, user_id: int) -> HttpResponse:
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("利用者情報の変更"),
+        lead=_("業務権限・利用限度額を変更します"),
+        submit_label=_("変更する"),
+        extra_fields=lambda target: [
+            Field("name", _("利用者名"), value=target.name),
+            *_permission_and_limit_fields(target),
+        ],
+        act=lambda user, factors: users.change_general_user(
+            master=master,
+            factors=factors,
+            user_id=user.pk,
+            name=request.POST.get("name", ""),
+            permissions=request.POST.getlist("permissions"),
+            limits=limits_from(request),
+            ip_address=sessions.client_ip(request),
+        ),
+        done=_("利用者情報を変更しました。"),
+    )
+
+
+@customer_required(master_only=True)
+def user_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("パスワードの再設定"),
+        lead=_("新しい初期パスワードを設定します。ロックアウト・利用停止も解除されます"),
+        submit_label=_("再設定する"),
+        extra_fields=lambda target: [
+            secret("login_password", _("新しい初期ログインパスワード"), str(PASSWORD_HINT)),
+            secret("user_confirmation_password", _("新しい初期確認用パスワード")),
+        ],
+        act=lambda user, factors: _reset(request, master, user, factors),
+        done=_("パスワードを再設定しました。利用者は次回ログイン時にパスワードを変更します。"),
+    )
+
+
+def _reset(request: HttpRequest, master: CustomerUser, user: CustomerUser, factors: dict[str, str]) -> None:
+    try:
+        users.reset_general_user_credentials(
+            master=master,
+            factors=factors,
+            user_id=user.pk,
+            login_password=request.POST.get("login_password", ""),
+            confirmation_password=request.POST.get("user_confirmation_password", ""),
+            ip_address=sessions.client_ip(request),
+        )
+    except DomainError as error:
+        raise _rename_field(error, "confirmation_password", "user_confirmation_password") from None
+
+
+@customer_required(master_only=True)
+def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("利用停止解除"),
+        lead=_("ロックアウト・利用停止を解除します"),
+        submit_label=_("解除する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: users.lift_general_user_lock(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("利用停止を解除しました。"),
+    )
+
+
+@customer_required(master_only=True)
+def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("利用者の削除"),
+        lead=_("この利用者を削除します"),
+        submit_label=_("削除する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: users.delete_general_user(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("利用者を削除しました。"),
+    )

@@ -1,0 +1,173 @@
+"""What every screen shares: field descriptions for the one form template, the login requirements of
+customer and back-office pages, and turning a DomainError into the page the user sees."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from corpbank.models import CustomerUser, Operator, UsageLimit
+from corpbank.services.errors import DomainError, ValidationFailed
+from corpbank.services.users import LimitInput
+from corpbank.web import sessions
+
+View = Callable[..., HttpResponse]
+PASSWORD_HINT = gettext_lazy(
+    "6文字以上12文字以内の半角英数字記号（英字と数字を必ず混在）。大文字・小文字を区別します。"
+)
+
+
+@dataclasses.dataclass
+class Field:
+    name: str
+    label: str
+    type: str = "text"
+    hint: str = ""
+    autocomplete: str = "off"
+    value: Any = None
+    choices: Sequence[tuple[str, str]] = ()
+    maxlength: int | None = None
+    error: str = ""
+
+
+def secret(name: str, label: str, hint: str = "", autocomplete: str = "off") -> Field:
+    return Field(name, label, "password", hint=hint, autocomplete=autocomplete, maxlength=12)
+
+
+def form_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    fields: list[Field],
+    submit_label: str,
+    error: DomainError | None = None,
+    template: str = "corpbank/form.html",
+    **context: Any,
+) -> HttpResponse:
+    """Render the one form template; keep what was typed (never secrets) and show errors by field."""
+    if request.method == "POST":
+        for field in fields:
+            if field.type == "checkboxes":
+                field.value = request.POST.getlist(field.name)
+            elif field.type != "password" and field.name in request.POST:
+                field.value = request.POST[field.name]
+    if error is not None:
+        for field in fields:
+            field.error = error.fields.get(field.name, "")
+    status = error.http_status if error is not None else 200
+    return render(
+        request,
+        template,
+        {
+            "title": title,
+            "fields": fields,
+            "submit_label": submit_label,
+            "error": error.message if error else "",
+            **context,
+        },
+        status=status,
+    )
+
+
+def customer_required(
+    *, master_only: bool = False, allow_pending_change: bool = False
+) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            customer: CustomerUser | None = request.customer  # type: ignore[attr-defined]
+            if customer is None:
+                if request.session_timed_out:  # type: ignore[attr-defined]
+                    messages.error(
+                        request,
+                        _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。"),
+                    )
+                return redirect("login")
+            if not allow_pending_change and sessions.must_change(request):
+                return redirect("password")
+            if master_only and not customer.is_master:
+                return render(
+                    request,
+                    "corpbank/message.html",
+                    {
+                        "title": _("ご利用いただけません"),
+                        "message": _("この機能はマスターユーザのみご利用いただけます。"),
+                    },
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def operator_required(view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        operator: Operator | None = request.operator  # type: ignore[attr-defined]
+        if operator is None:
+            if request.session_timed_out:  # type: ignore[attr-defined]
+                messages.error(
+                    request, _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。")
+                )
+            return redirect("backoffice:login")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def posted(request: HttpRequest, *names: str) -> dict[str, str]:
+    return {name: request.POST.get(name, "") for name in names}
+
+
+def limit_fields(current: Iterable[UsageLimit]) -> list[Field]:
+    """利用限度額 inputs, per kind of transaction: per transaction and per day, in yen (R-A4)."""
+    by_kind = {limit.kind: limit for limit in current}
+    fields = []
+    for kind, label in UsageLimit.Kind.choices:
+        limit = by_kind.get(kind)
+        fields.append(
+            Field(
+                f"limit_{kind}",
+                _("利用限度額（%(kind)s）1回あたり・円") % {"kind": label},
+                "number",
+                value=limit.per_transaction if limit else "",
+            )
+        )
+        fields.append(
+            Field(
+                f"limit_{kind}_per_day",
+                _("利用限度額（%(kind)s）1日あたり・円") % {"kind": label},
+                "number",
+                value=limit.per_day if limit else "",
+            )
+        )
+    return fields
+
+
+def limits_from(request: HttpRequest) -> list[LimitInput]:
+    """Limits typed in yen; a kind left blank gets no limit row, which allows nothing of that kind."""
+    limits, problems = [], {}
+    for kind in UsageLimit.Kind.values:
+        per_transaction = request.POST.get(f"limit_{kind}", "").strip().replace(",", "")
+        per_day = request.POST.get(f"limit_{kind}_per_day", "").strip().replace(",", "")
+        if not per_transaction and not per_day:
+            continue
+        if not (per_transaction.isdigit() and per_day.isdigit()):
+            problems[f"limit_{kind}"] = _(
+                "限度額は半角数字（円）で1回あたり・1日あたりの両方を入力してください。"
+            )
+            continue
+        limits.append(LimitInput(kind, int(per_transaction), int(per_day)))
+    if problems:
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
+    return limits

@@ -1,0 +1,98 @@
+"""Back-office screens through the HTTP stack: four-eyes, the letter, the audit search (R-A1, R-B7, R-I3)."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+
+from corpbank.models import Contract, PendingAction
+from tests.conftest import OPERATOR_PASSWORD, PINS
+
+
+def operator_client(login_name: str) -> Client:
+    client = Client()
+    response = client.post("/backoffice/login", {"login_name": login_name, "password": OPERATOR_PASSWORD})
+    assert response.status_code == 302, response.content.decode()
+    return client
+
+
+APPLICATION = {
+    "organization_name": "テスト労働組合",
+    "organization_name_kana": "ﾃｽﾄﾛｳﾄﾞｳｸﾐｱｲ",
+    "branch_code": "101",
+    "master_name": "試験 太郎",
+    "login_method": "password",
+    "accounts": "101 1 2345678\n101 2 3456789",
+    **PINS,
+}
+
+
+def test_r_a1_r_b7_register_approve_and_print_the_letter_then_first_registration(branch, operators):
+    first, second = operator_client("clerk1"), operator_client("clerk2")
+    assert first.post("/backoffice/contracts/new", APPLICATION).status_code == 302
+    action = PendingAction.objects.get()
+    # The entrant sees no approve button for their own entry, and cannot approve by posting either.
+    assert f"/backoffice/actions/{action.pk}/approve" not in first.get("/backoffice/").content.decode()
+    first.post(f"/backoffice/actions/{action.pk}/approve")
+    assert not Contract.objects.exists()
+    letter = second.post(f"/backoffice/actions/{action.pk}/approve")
+    assert letter["Cache-Control"] == "no-store"
+    page = letter.content.decode()
+    number = re.search(r'id="letter-contract-number">(\d+)<', page).group(1)
+    initial = re.search(r'id="letter-initial-password"[^>]*>([^<]+)<', page).group(1)
+    customer = Client()
+    response = customer.post(
+        "/register",
+        {
+            "contract_number": number,
+            "initial_password": initial,
+            "login_id": "union001",
+            "login_password": "Union1pass",
+            "login_password_again": "Union1pass",
+            "confirmation_password": "Union1conf",
+            "confirmation_password_again": "Union1conf",
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_bad_application_shows_errors_and_queues_nothing(branch, operators):
+    client = operator_client("clerk1")
+    response = client.post(
+        "/backoffice/contracts/new",
+        {**APPLICATION, "organization_name_kana": "カタカナ", "inquiry_pin": "12ab"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert 'id="error_organization_name_kana"' in page and 'id="error_inquiry_pin"' in page
+    assert not PendingAction.objects.exists()
+
+
+def test_r_f5_emergency_stop_through_the_screens(master, operators):
+    first, second = operator_client("clerk1"), operator_client("clerk2")
+    first.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"})
+    action = PendingAction.objects.get(kind="emergency_stop")
+    second.post(f"/backoffice/actions/{action.pk}/approve")
+    assert Contract.objects.get(pk=master.contract_id).status == "emergency_stopped"
+
+
+def test_r_i3_operators_search_the_audit_log(master, operators):
+    client = operator_client("clerk1")
+    page = client.get("/backoffice/audit", {"contract_number": master.contract.number}).content.decode()
+    assert "master.registered" in page and "contract.registered" in page
+    page = client.get("/backoffice/audit", {"action": "operator.login"}).content.decode()
+    assert "operator.login" in page and "master.registered" not in page
+
+
+def test_customers_cannot_reach_the_back_office(master):
+    customer = Client()
+    customer.post("/login", {"login_id": "master01", "password": "Login1pass"})
+    for url in ("/backoffice/", "/backoffice/audit", "/backoffice/contracts/new"):
+        response = customer.get(url)
+        assert response.status_code == 302 and response["Location"] == "/backoffice/login"
+
+
+def test_operators_are_not_customers(operators):
+    client = operator_client("clerk1")
+    assert client.get("/")["Location"] == "/login"

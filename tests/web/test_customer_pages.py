@@ -1,0 +1,208 @@
+"""Customer screens through Django's whole HTTP stack (R-A5, R-B6, R-B7, R-C6, R-I3)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.test import Client
+from django.utils import timezone
+
+from corpbank.models import Secret
+from corpbank.services import users
+from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
+
+
+def log_in(client: Client, login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD):
+    return client.post("/login", {"login_id": login_id, "password": password})
+
+
+def test_login_page_is_japanese_first(db, client):
+    page = client.get("/login").content.decode()
+    assert "ログインID" in page and "ログインパスワード" in page
+    assert "当金庫の職員がログインパスワード" in page
+
+
+def test_english_is_available(db, client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login"})
+    page = client.get("/login").content.decode()
+    assert "Login ID" in page
+
+
+def test_login_and_top_page(master, client):
+    response = log_in(client)
+    assert response.status_code == 302 and response["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert "トップページ" in page and MASTER_LOGIN_ID in page
+
+
+def test_r_c6_wrong_password_and_unknown_id_look_the_same(master, client):
+    wrong = log_in(client, password="Wrong1pass")
+    unknown = log_in(client, login_id="nobody99", password="Wrong1pass")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "ログインIDまたはパスワードに誤りがあります" in wrong.content.decode()
+    assert "ログインIDまたはパスワードに誤りがあります" in unknown.content.decode()
+
+
+def test_r_c6_lockout_page_says_until_when(master, client):
+    for _ in range(6):
+        response = log_in(client, password="Wrong1pass")
+    assert response.status_code == 423
+    assert "までご利用いただけません" in response.content.decode()
+
+
+def test_session_key_rotates_at_login(master, client):
+    client.get("/login")
+    client.session.save()
+    before = client.session.session_key
+    log_in(client)
+    assert client.session.session_key != before
+
+
+def test_cookie_flags(master, client):
+    response = log_in(client)
+    cookie = response.cookies["sessionid"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+
+
+def test_cookies_are_secure_when_served_over_https(master, client, settings):
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    response = log_in(client)
+    assert response.cookies["sessionid"]["secure"]
+
+
+def test_r_a5_session_ends_after_inactivity(master, client, settings):
+    log_in(client)
+    session = client.session
+    session["corpbank.last_seen"] = (timezone.now() - timedelta(minutes=11)).isoformat()
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/login"
+    assert "一定時間操作がなかったため" in client.get("/login").content.decode()
+
+
+def test_r_a5_activity_keeps_the_session(master, client):
+    log_in(client)
+    session = client.session
+    session["corpbank.last_seen"] = (timezone.now() - timedelta(minutes=9)).isoformat()
+    session.save()
+    assert client.get("/").status_code == 200
+
+
+def test_logout_ends_the_session(master, client):
+    log_in(client)
+    client.post("/logout")
+    assert client.get("/").status_code == 302
+
+
+def test_r_b6_expiry_warning_on_the_top_page(master, client):
+    Secret.objects.filter(principal_id=master.principal_id, kind="login_password").update(
+        change_due_at=timezone.now() + timedelta(days=5)
+    )
+    log_in(client)
+    assert "ログインパスワード有効期限が迫っております" in client.get("/").content.decode()
+
+
+def test_r_b6_expired_password_forces_the_change_before_anything_else(master, client):
+    Secret.objects.filter(principal_id=master.principal_id, kind="login_password").update(
+        change_due_at=timezone.now() - timedelta(days=1)
+    )
+    assert log_in(client)["Location"] == "/settings/password"
+    assert client.get("/admin/users")["Location"] == "/settings/password"
+    response = client.post(
+        "/settings/password",
+        {
+            "current_login_password": MASTER_PASSWORD,
+            "new_login_password": "Fresh1pass",
+            "new_login_password_again": "Fresh1pass",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_r_b7_master_first_registration_page(registered, client):
+    response = client.post(
+        "/register",
+        {
+            "contract_number": registered.contract.number,
+            "initial_password": registered.initial_password,
+            "login_id": "first001",
+            "login_password": "First1pass",
+            "login_password_again": "First1pass",
+            "confirmation_password": "First1conf",
+            "confirmation_password_again": "First1conf",
+        },
+    )
+    assert response.status_code == 302
+    assert log_in(client, "first001", "First1pass")["Location"] == "/"
+
+
+def test_r_b7_registration_errors_name_the_field(registered, client):
+    response = client.post(
+        "/register",
+        {
+            "contract_number": registered.contract.number,
+            "initial_password": registered.initial_password,
+            "login_id": "short",
+            "login_password": "First1pass",
+            "login_password_again": "Other1pass",
+            "confirmation_password": "First1conf",
+            "confirmation_password_again": "First1conf",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert 'id="error_login_id"' in page and 'id="error_login_password_again"' in page
+
+
+def test_r_i3_users_see_their_own_login_history(master, client):
+    log_in(client, password="Wrong1pass")
+    log_in(client)
+    page = client.get("/settings/login-history").content.decode()
+    assert "ログイン失敗" in page and "ログイン" in page
+
+
+def test_general_user_cannot_reach_master_functions(master, client):
+    users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+    log_in(client, "staff001", "Init1login")
+    client.post(
+        "/settings/password",
+        {
+            "current_login_password": "Init1login",
+            "new_login_password": "Mine1login",
+            "new_login_password_again": "Mine1login",
+            "current_confirmation_password": "Init1conf",
+            "new_confirmation_password": "Mine1conf",
+            "new_confirmation_password_again": "Mine1conf",
+        },
+    )
+    assert client.get("/").status_code == 200
+    for url in ("/admin/users", "/admin/users/new", f"/admin/users/{master.pk}"):
+        assert client.get(url).status_code == 403
+
+
+def test_no_password_reaches_any_log(master, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    log_in(client, password="Wrong1pass")
+    log_in(client)
+    client.post(
+        "/settings/password",
+        {
+            "current_login_password": MASTER_PASSWORD,
+            "new_login_password": "Fresh1pass",
+            "new_login_password_again": "Fresh1pass",
+        },
+    )
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in ("Wrong1pass", MASTER_PASSWORD, "Fresh1pass", MASTER_CONFIRMATION):
+        assert secret not in logged

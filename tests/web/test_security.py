@@ -1,0 +1,111 @@
+"""CSRF on every state-changing screen, and no organization reaching another's users."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from corpbank.services import users
+from corpbank.services.backoffice import AccountInput
+from tests.conftest import (
+    MASTER_CONFIRMATION,
+    MASTER_PASSWORD,
+    OPERATOR_PASSWORD,
+    activate_master,
+    register_contract,
+)
+
+CUSTOMER_POSTS = [
+    "/logout",
+    "/settings/password",
+    "/admin/users/new",
+    "/admin/users/{user}",
+    "/admin/users/{user}/reset",
+    "/admin/users/{user}/unlock",
+    "/admin/users/{user}/delete",
+]
+OPERATOR_POSTS = [
+    "/backoffice/logout",
+    "/backoffice/contracts/new",
+    "/backoffice/contracts/{contract}/pins",
+    "/backoffice/contracts/{contract}/emergency-stop",
+    "/backoffice/actions/1/approve",
+    "/backoffice/actions/1/reject",
+]
+ANONYMOUS_POSTS = ["/login", "/register", "/backoffice/login", "/i18n/setlang/"]
+
+
+@pytest.fixture
+def general(master):
+    return users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+
+
+def csrf_client() -> Client:
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.mark.parametrize("url", ANONYMOUS_POSTS)
+def test_csrf_is_enforced_before_login(db, url):
+    assert csrf_client().post(url, {}).status_code == 403
+
+
+@pytest.mark.parametrize("url", CUSTOMER_POSTS)
+def test_csrf_is_enforced_on_customer_screens(master, general, url):
+    client = csrf_client()
+    client.get("/login")
+    token = client.cookies["csrftoken"].value
+    client.post("/login", {"login_id": "master01", "password": MASTER_PASSWORD, "csrfmiddlewaretoken": token})
+    assert client.get("/").status_code == 200
+    assert client.post(url.format(user=general.pk), {}).status_code == 403
+
+
+@pytest.mark.parametrize("url", OPERATOR_POSTS)
+def test_csrf_is_enforced_on_backoffice_screens(master, operators, url):
+    client = csrf_client()
+    client.get("/backoffice/login")
+    token = client.cookies["csrftoken"].value
+    client.post(
+        "/backoffice/login",
+        {"login_name": "clerk1", "password": OPERATOR_PASSWORD, "csrfmiddlewaretoken": token},
+    )
+    assert client.get("/backoffice/").status_code == 200
+    assert client.post(url.format(contract=master.contract_id), {}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/users/{user}",
+        "/admin/users/{user}/reset",
+        "/admin/users/{user}/unlock",
+        "/admin/users/{user}/delete",
+    ],
+)
+def test_a_master_cannot_see_or_touch_another_organizations_user(master, general, operators, path):
+    activate_master(
+        register_contract(operators, accounts=[AccountInput("101", "1", "7777777")]), login_id="other001"
+    )
+    intruder = Client()
+    intruder.post("/login", {"login_id": "other001", "password": MASTER_PASSWORD})
+    url = path.format(user=general.pk)
+    assert intruder.get(url).status_code == 404
+    response = intruder.post(
+        url,
+        {
+            "confirmation_password": MASTER_CONFIRMATION,
+            "name": "乗っ取り",
+            "login_password": "Evil1pass",
+            "user_confirmation_password": "Evil1conf",
+        },
+    )
+    assert response.status_code == 404
+    general.refresh_from_db()
+    assert general.name == "一般" and general.status == "active"
+    assert "staff001" not in intruder.get("/admin/users").content.decode()
