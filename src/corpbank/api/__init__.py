@@ -1,0 +1,70 @@
+"""The JSON API under /api/v1/, schema at /api/v1/openapi.json.
+
+Errors always have the shape ``{"error": {"code": ..., "message": ..., "fields": {...}}}``."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from corpbank.api import backoffice, customer
+from corpbank.services.errors import DomainError
+
+api = NinjaAPI(
+    title="corpbank API",
+    version="1",
+    description=(
+        "団体向けインターネットバンキング. Session-cookie authentication: log in, keep the `sessionid` "
+        "cookie, and send the `csrftoken` cookie's value as the `X-CSRFToken` header on every POST/PUT."
+    ),
+    urls_namespace="api",
+)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return error_response(request, error.http_status, error.code, error.message, error.fields)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    fields = {}
+    for problem in error.errors:
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")]
+        fields[".".join(location[1:] if location[:1] == ["body"] else location) or "body"] = str(
+            problem.get("msg")
+        )
+    return error_response(request, 422, "validation_failed", _("入力内容をご確認ください。"), fields)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, "not_authenticated", _("ログインしてください。"))
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    code = "csrf_failed" if error.status_code == 403 else "http_error"
+    return error_response(request, error.status_code, code, str(error))
+
+
+@api.get("/csrf", auth=None, tags=["session"])
+def csrf(request: HttpRequest) -> dict[str, str]:
+    """Sets the `csrftoken` cookie and returns its value, for clients that start without a page."""
+    from django.middleware.csrf import get_token
+
+    return {"csrf_token": get_token(request)}
+
+
+api.add_router("/", customer.router)
+api.add_router("/backoffice", backoffice.router)

@@ -1,0 +1,196 @@
+"""Back-office endpoints: operators enter procedures; a second operator approves (R-A1)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from ninja import Router, Status
+
+from corpbank import selectors
+from corpbank.api import security
+from corpbank.api.schemas import (
+    ERRORS,
+    AuditEventOut,
+    ContractApplicationIn,
+    ContractOut,
+    DecisionOut,
+    EmergencyStopIn,
+    LetterOut,
+    OperatorLoginIn,
+    OperatorOut,
+    PendingActionOut,
+    PinsIn,
+)
+from corpbank.models import Contract, Operator, PendingAction
+from corpbank.services import backoffice
+from corpbank.services.backoffice import AccountInput, ContractApplication
+from corpbank.services.errors import NotFound
+from corpbank.web import sessions
+
+router = Router(tags=["back office"])
+
+
+def _operator(request: HttpRequest) -> Operator:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def action_out(action: PendingAction) -> PendingActionOut:
+    return PendingActionOut(
+        id=action.pk,
+        kind=action.kind,
+        summary=action.summary,
+        status=action.status,
+        contract_id=action.contract_id,
+        entered_by=action.entered_by.login_name,
+        entered_at=action.entered_at,
+        decided_by=action.decided_by.login_name if action.decided_by else None,
+        decided_at=action.decided_at,
+    )
+
+
+def contract_out(contract: Contract) -> ContractOut:
+    return ContractOut(
+        id=contract.pk,
+        number=contract.number,
+        organization_name=contract.organization.name,
+        branch_code=contract.branch.code,
+        login_method=contract.login_method,
+        status=contract.status,
+    )
+
+
+@router.post("/auth/login", auth=security.anonymous, response={200: OperatorOut, **ERRORS})
+def login(request: HttpRequest, body: OperatorLoginIn) -> OperatorOut:
+    operator = backoffice.operator_log_in(
+        login_name=body.login_name, password=body.password, ip_address=sessions.client_ip(request)
+    )
+    sessions.start_operator_session(request, operator)
+    return OperatorOut(
+        id=operator.pk,
+        login_name=operator.login_name,
+        display_name=operator.display_name,
+        csrf_token=get_token(request),
+    )
+
+
+@router.post("/auth/logout", auth=security.operator, response={204: None, **ERRORS})
+def logout(request: HttpRequest) -> Status[None]:
+    sessions.end_session(request)
+    return Status(204, None)
+
+
+@router.get("/actions", auth=security.operator, response={200: list[PendingActionOut], **ERRORS})
+def pending(request: HttpRequest) -> list[PendingActionOut]:
+    return [action_out(action) for action in selectors.pending_actions()]
+
+
+@router.post("/contracts", auth=security.operator, response={202: PendingActionOut, **ERRORS})
+def register_contract(request: HttpRequest, body: ContractApplicationIn) -> Status[PendingActionOut]:
+    """Enter a new contract from the paper application; takes effect on a second operator's approval."""
+    action = backoffice.enter_contract_registration(
+        _operator(request),
+        ContractApplication(
+            organization_name=body.organization_name,
+            organization_name_kana=body.organization_name_kana,
+            branch_code=body.branch_code,
+            master_name=body.master_name,
+            accounts=[AccountInput(a.branch_code, a.type, a.number) for a in body.accounts],
+            login_method=body.login_method,
+            pins=body.pins,
+            limits={limit.kind: (limit.per_transaction, limit.per_day) for limit in body.limits},
+        ),
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(202, action_out(action))
+
+
+@router.get("/contracts", auth=security.operator, response={200: list[ContractOut], **ERRORS})
+def list_contracts(request: HttpRequest, q: str = "") -> list[ContractOut]:
+    return [contract_out(contract) for contract in selectors.contracts(q)[:200]]
+
+
+@router.get("/contracts/{contract_id}", auth=security.operator, response={200: ContractOut, **ERRORS})
+def get_contract(request: HttpRequest, contract_id: int) -> ContractOut:
+    contract = selectors.contracts().filter(pk=contract_id).first()
+    if contract is None:
+        raise NotFound()
+    return contract_out(contract)
+
+
+PROCEDURES = {
+    "initialize-master": backoffice.enter_master_initialization,
+    "lift-master-lock": backoffice.enter_master_lock_lift,
+    "lift-emergency-stop": backoffice.enter_emergency_stop_lift,
+}
+
+
+@router.post(
+    "/contracts/{contract_id}/procedures/{procedure}",
+    auth=security.operator,
+    response={202: PendingActionOut, **ERRORS},
+)
+def enter_procedure(
+    request: HttpRequest, contract_id: int, procedure: str, body: EmergencyStopIn | None = None
+) -> Status[PendingActionOut]:
+    """initialize-master (R-B8), lift-master-lock (R-C3), emergency-stop and lift-emergency-stop (R-F5)."""
+    operator, ip_address = _operator(request), sessions.client_ip(request)
+    if procedure == "emergency-stop":
+        reason = body.reason if body else ""
+        action = backoffice.enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
+    elif procedure in PROCEDURES:
+        action = PROCEDURES[procedure](operator, contract_id, ip_address=ip_address)
+    else:
+        raise NotFound()
+    return Status(202, action_out(action))
+
+
+@router.post(
+    "/contracts/{contract_id}/pins", auth=security.operator, response={202: PendingActionOut, **ERRORS}
+)
+def change_pins(request: HttpRequest, contract_id: int, body: PinsIn) -> Status[PendingActionOut]:
+    """暗証番号変更 on the paper form (R-B4)."""
+    action = backoffice.enter_pin_change(
+        _operator(request), contract_id, body.pins, ip_address=sessions.client_ip(request)
+    )
+    return Status(202, action_out(action))
+
+
+@router.post("/actions/{action_id}/approve", auth=security.operator, response={200: DecisionOut, **ERRORS})
+def approve(request: HttpRequest, action_id: int) -> DecisionOut:
+    decision = backoffice.approve(_operator(request), action_id, ip_address=sessions.client_ip(request))
+    letter = decision.letter
+    return DecisionOut(
+        action=action_out(decision.action),
+        letter=LetterOut(**letter.__dict__) if letter else None,
+    )
+
+
+@router.post(
+    "/actions/{action_id}/reject", auth=security.operator, response={200: PendingActionOut, **ERRORS}
+)
+def reject(request: HttpRequest, action_id: int) -> PendingActionOut:
+    return action_out(
+        backoffice.reject(_operator(request), action_id, ip_address=sessions.client_ip(request))
+    )
+
+
+@router.get("/audit", auth=security.operator, response={200: list[AuditEventOut], **ERRORS})
+def audit(
+    request: HttpRequest,
+    action: str = "",
+    contract_number: str = "",
+    login_id: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[AuditEventOut]:
+    """Search every audit event (R-I3)."""
+    events = selectors.search_audit(
+        action=action,
+        contract_number=contract_number,
+        login_id=login_id,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return [AuditEventOut.from_orm(event) for event in events]

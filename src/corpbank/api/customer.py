@@ -1,0 +1,212 @@
+"""Customer endpoints: the same flows as the web UI, through the same services."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from ninja import Router, Status
+
+from corpbank import selectors
+from corpbank.api import security
+from corpbank.api.schemas import (
+    ERRORS,
+    FactorsIn,
+    LimitSchema,
+    LoginEventOut,
+    LoginIn,
+    PasswordsIn,
+    RegisterMasterIn,
+    SessionOut,
+    UserAddIn,
+    UserChangeIn,
+    UserOut,
+    UserResetIn,
+)
+from corpbank.models import CustomerUser
+from corpbank.services import authentication, users
+from corpbank.services.authentication import LoginOutcome
+from corpbank.services.users import LimitInput
+from corpbank.web import sessions
+
+router = Router(tags=["customer"])
+
+
+def _session_out(request: HttpRequest, outcome: LoginOutcome) -> SessionOut:
+    user = outcome.user
+    return SessionOut(
+        user_id=user.pk,
+        login_id=user.login_id or "",
+        role=user.role,
+        name=user.name,
+        organization=user.contract.organization.name,
+        contract_number=user.contract.number,
+        must_change=list(outcome.must_change),
+        password_change_due_at=outcome.password_change_due_at,
+        warn_expiry=outcome.warn_expiry,
+        csrf_token=get_token(request),
+    )
+
+
+@router.post("/auth/login", auth=security.anonymous, response={200: SessionOut, **ERRORS})
+def login(request: HttpRequest, body: LoginIn) -> SessionOut:
+    """Log in with login ID and login password; the session cookie serves the API and the web UI."""
+    outcome = authentication.log_in(
+        login_id=body.login_id, password=body.password, ip_address=sessions.client_ip(request)
+    )
+    sessions.start_customer_session(request, outcome)
+    return _session_out(request, outcome)
+
+
+@router.post("/auth/logout", auth=security.customer_pending_change_allowed, response={204: None, **ERRORS})
+def logout(request: HttpRequest) -> Status[None]:
+    authentication.log_out(request.auth, ip_address=sessions.client_ip(request))  # type: ignore[attr-defined]
+    sessions.end_session(request)
+    return Status(204, None)
+
+
+@router.post("/auth/register-master", auth=security.anonymous, response={201: None, **ERRORS})
+def register_master(request: HttpRequest, body: RegisterMasterIn) -> Status[None]:
+    """マスターユーザ初回登録 with the contract number and the initial password (R-B7)."""
+    authentication.register_master(**body.dict(), ip_address=sessions.client_ip(request))
+    return Status(201, None)
+
+
+@router.get("/me", auth=security.customer_pending_change_allowed, response={200: SessionOut, **ERRORS})
+def me(request: HttpRequest) -> SessionOut:
+    user: CustomerUser = request.auth  # type: ignore[attr-defined]
+    outcome = authentication.LoginOutcome(
+        user=user,
+        must_change=tuple(sessions.must_change(request)),
+        password_change_due_at=None,
+        warn_expiry=bool(request.session.get(sessions.WARN_EXPIRY)),
+    )
+    return _session_out(request, outcome)
+
+
+@router.post("/me/passwords", auth=security.customer_pending_change_allowed, response={204: None, **ERRORS})
+def change_passwords(request: HttpRequest, body: PasswordsIn) -> Status[None]:
+    """管理機能 ≫ IDメンテナンス (R-B6)."""
+    authentication.change_passwords(
+        user=request.auth,  # type: ignore[attr-defined]
+        current={
+            "login_password": body.current_login_password,
+            "confirmation_password": body.current_confirmation_password,
+        },
+        new_login_password=body.new_login_password or None,
+        new_login_password_again=body.new_login_password_again,
+        new_confirmation_password=body.new_confirmation_password or None,
+        new_confirmation_password_again=body.new_confirmation_password_again,
+        ip_address=sessions.client_ip(request),
+    )
+    sessions.passwords_changed(request)
+    return Status(204, None)
+
+
+@router.get("/me/login-history", auth=security.customer, response={200: list[LoginEventOut], **ERRORS})
+def login_history(request: HttpRequest) -> list[LoginEventOut]:
+    return [
+        LoginEventOut(at=e.at, action=e.action, ip_address=e.ip_address)
+        for e in selectors.login_history(request.auth)  # type: ignore[attr-defined]
+    ]
+
+
+def user_out(user: CustomerUser) -> UserOut:
+    now = timezone.now()
+    principal = user.principal
+    return UserOut(
+        id=user.pk,
+        login_id=user.login_id,
+        name=user.name,
+        role=user.role,
+        status=user.status,
+        locked_until=principal.locked_until if principal.is_locked(now) else None,
+        suspended=principal.is_suspended,
+        permissions=sorted(p.permission for p in user.permissions.all()),
+        limits=[
+            LimitSchema(kind=limit.kind, per_transaction=limit.per_transaction, per_day=limit.per_day)
+            for limit in user.limits.all()
+        ],
+    )
+
+
+def _limits(limits: list[LimitSchema]) -> list[LimitInput]:
+    return [LimitInput(limit.kind, limit.per_transaction, limit.per_day) for limit in limits]
+
+
+@router.get("/users", auth=security.master, response={200: list[UserOut], **ERRORS})
+def list_users(request: HttpRequest) -> list[UserOut]:
+    """管理 ≫ 利用者管理: the contract's general users, with their login IDs (R-B8)."""
+    return [user_out(user) for user in selectors.general_users(request.auth)]  # type: ignore[attr-defined]
+
+
+@router.post("/users", auth=security.master, response={201: UserOut, **ERRORS})
+def add_user(request: HttpRequest, body: UserAddIn) -> Status[UserOut]:
+    user = users.add_general_user(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        login_id=body.login_id,
+        name=body.name,
+        login_password=body.login_password,
+        confirmation_password=body.confirmation_password,
+        permissions=body.permissions,
+        limits=_limits(body.limits),
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(201, user_out(user))
+
+
+@router.get("/users/{user_id}", auth=security.master, response={200: UserOut, **ERRORS})
+def get_user(request: HttpRequest, user_id: int) -> UserOut:
+    return user_out(users.general_user_of(request.auth, user_id))  # type: ignore[attr-defined]
+
+
+@router.put("/users/{user_id}", auth=security.master, response={200: UserOut, **ERRORS})
+def change_user(request: HttpRequest, user_id: int, body: UserChangeIn) -> UserOut:
+    user = users.change_general_user(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        name=body.name,
+        permissions=body.permissions,
+        limits=_limits(body.limits),
+        ip_address=sessions.client_ip(request),
+    )
+    return user_out(user)
+
+
+@router.post("/users/{user_id}/delete", auth=security.master, response={204: None, **ERRORS})
+def delete_user(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    users.delete_general_user(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/users/{user_id}/reset-credentials", auth=security.master, response={204: None, **ERRORS})
+def reset_user(request: HttpRequest, user_id: int, body: UserResetIn) -> Status[None]:
+    """New one-time passwords; lifts a lockout or suspension (R-B8, R-C3)."""
+    users.reset_general_user_credentials(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        login_password=body.login_password,
+        confirmation_password=body.confirmation_password,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/users/{user_id}/lift-lock", auth=security.master, response={204: None, **ERRORS})
+def lift_lock(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    """利用停止解除 (R-C3)."""
+    users.lift_general_user_lock(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)

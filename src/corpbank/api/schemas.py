@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class ErrorBody(Schema):
+    code: str = Field(description="stable, machine-readable")
+    message: str = Field(description="in the user's language")
+    fields: dict[str, str] = Field(default_factory=dict, description="problems by input field")
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+# Every endpoint documents the one error shape for each status it may answer with.
+ERRORS: dict[int, type[ErrorOut]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 423)}
+
+
+class CsrfOut(Schema):
+    csrf_token: str
+
+
+class LoginIn(Schema):
+    login_id: str
+    password: str
+
+
+class SessionOut(Schema):
+    user_id: int
+    login_id: str
+    role: str
+    name: str
+    organization: str
+    contract_number: str
+    must_change: list[str]
+    password_change_due_at: datetime | None = None
+    warn_expiry: bool = False
+    csrf_token: str = Field(description="the CSRF token rotated at login; send it as X-CSRFToken")
+
+
+class RegisterMasterIn(Schema):
+    contract_number: str
+    initial_password: str
+    login_id: str
+    login_password: str
+    login_password_again: str
+    confirmation_password: str
+    confirmation_password_again: str
+
+
+class PasswordsIn(Schema):
+    current_login_password: str = ""
+    current_confirmation_password: str = ""
+    new_login_password: str = ""
+    new_login_password_again: str = ""
+    new_confirmation_password: str = ""
+    new_confirmation_password_again: str = ""
+
+
+class LoginEventOut(Schema):
+    at: datetime
+    action: str
+    ip_address: str
+
+
+class LimitSchema(Schema):
+    kind: str
+    per_transaction: int = Field(ge=0, description="yen")
+    per_day: int = Field(ge=0, description="yen")
+
+
+class UserOut(Schema):
+    id: int
+    login_id: str | None
+    name: str
+    role: str
+    status: str
+    locked_until: datetime | None
+    suspended: bool
+    permissions: list[str]
+    limits: list[LimitSchema]
+
+
+class Factors(Schema):
+    confirmation_password: str = Field("", description="the acting master's confirmation password")
+
+
+class UserAddIn(Schema):
+    factors: Factors
+    login_id: str
+    name: str
+    login_password: str = Field(description="initial; the user replaces it at first login")
+    confirmation_password: str = Field(description="initial; the user replaces it at first login")
+    permissions: list[str] = []
+    limits: list[LimitSchema] = []
+
+
+class UserChangeIn(Schema):
+    factors: Factors
+    name: str
+    permissions: list[str] = []
+    limits: list[LimitSchema] = []
+
+
+class UserResetIn(Schema):
+    factors: Factors
+    login_password: str
+    confirmation_password: str
+
+
+class FactorsIn(Schema):
+    factors: Factors
+
+
+class OperatorLoginIn(Schema):
+    login_name: str
+    password: str
+
+
+class OperatorOut(Schema):
+    id: int
+    login_name: str
+    display_name: str
+    csrf_token: str = ""
+
+
+class AccountSchema(Schema):
+    branch_code: str
+    type: str = Field(description="1 普通 (ordinary), 2 当座 (current)")
+    number: str
+
+
+class ContractApplicationIn(Schema):
+    organization_name: str
+    organization_name_kana: str = Field(description="half-width kana")
+    branch_code: str
+    master_name: str
+    accounts: list[AccountSchema]
+    login_method: str = "password"
+    pins: dict[str, str] = Field(description="inquiry_pin, transfer_pin, confirmation_pin, approval_pin")
+    limits: list[LimitSchema] = []
+
+
+class PendingActionOut(Schema):
+    id: int
+    kind: str
+    summary: str
+    status: str
+    contract_id: int | None
+    entered_by: str
+    entered_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class LetterOut(Schema):
+    contract_number: str
+    organization_name: str
+    master_name: str
+    initial_password: str = Field(description="shown in this answer only; never stored in clear")
+    expires_at: datetime
+
+
+class DecisionOut(Schema):
+    action: PendingActionOut
+    letter: LetterOut | None = None
+
+
+class ContractOut(Schema):
+    id: int
+    number: str
+    organization_name: str
+    branch_code: str
+    login_method: str
+    status: str
+
+
+class EmergencyStopIn(Schema):
+    reason: str = ""
+
+
+class PinsIn(Schema):
+    pins: dict[str, str]
+
+
+class AuditEventOut(Schema):
+    id: int
+    at: datetime
+    action: str
+    actor_type: str
+    actor_label: str
+    contract_id: int | None
+    subject_user_id: int | None
+    ip_address: str
+    details: dict[str, Any]

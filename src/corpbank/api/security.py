@@ -1,0 +1,62 @@
+"""Session-cookie authentication for the API, with Django's CSRF check on every unsafe method.
+
+The sessions are the web UI's (corpbank.web.sessions): one login serves both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja.security import APIKeyCookie
+
+from corpbank.services.errors import DomainError, Forbidden
+from corpbank.web import sessions
+
+
+class PasswordChangeRequired(DomainError):
+    code = "password_change_required"
+    http_status = 403
+
+
+class CustomerSession(APIKeyCookie):
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self, *, master_only: bool = False, allow_pending_change: bool = False) -> None:
+        super().__init__(csrf=True)
+        self.master_only = master_only
+        self.allow_pending_change = allow_pending_change
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        customer = getattr(request, "customer", None)
+        if customer is None:
+            return None
+        if not self.allow_pending_change and sessions.must_change(request):
+            raise PasswordChangeRequired(_("パスワードを変更してください。"))
+        if self.master_only and not customer.is_master:
+            raise Forbidden(_("この機能はマスターユーザのみご利用いただけます。"))
+        return customer
+
+
+class OperatorSession(APIKeyCookie):
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return getattr(request, "operator", None)
+
+
+class CsrfOnly(APIKeyCookie):
+    """For the endpoints used before login (login, first registration): no session, but CSRF still."""
+
+    param_name = settings.CSRF_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return True
+
+
+customer = CustomerSession()
+customer_pending_change_allowed = CustomerSession(allow_pending_change=True)
+master = CustomerSession(master_only=True)
+operator = OperatorSession()
+anonymous = CsrfOnly()

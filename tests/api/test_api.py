@@ -1,0 +1,283 @@
+"""The JSON API through the HTTP stack, with CSRF checks on (R-B6, R-B7, R-B8, R-C3, R-C6, R-A1, R-I3)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from corpbank.models import CustomerUser
+from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, OPERATOR_PASSWORD, PINS
+
+
+class ApiClient:
+    """A client that behaves like a browser's fetch(): cookies, and X-CSRFToken from the cookie."""
+
+    def __init__(self) -> None:
+        self.client = Client(enforce_csrf_checks=True)
+        self.client.get("/api/v1/csrf")
+
+    def call(self, method: str, path: str, body: Any = None, csrf: bool = True) -> tuple[int, Any]:
+        headers = {}
+        if csrf and "csrftoken" in self.client.cookies:
+            headers["X-CSRFToken"] = self.client.cookies["csrftoken"].value
+        response = getattr(self.client, method)(
+            f"/api/v1{path}",
+            data=json.dumps(body) if body is not None else None,
+            content_type="application/json",
+            headers=headers,
+        )
+        return response.status_code, (response.json() if response.content else None)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+        return self.call("post", path, body if body is not None else {}, **kwargs)
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self.call("get", path)
+
+
+def customer(login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD) -> ApiClient:
+    client = ApiClient()
+    status, body = client.post("/auth/login", {"login_id": login_id, "password": password})
+    assert status == 200, body
+    return client
+
+
+def operator(login_name: str) -> ApiClient:
+    client = ApiClient()
+    status, body = client.post(
+        "/backoffice/auth/login", {"login_name": login_name, "password": OPERATOR_PASSWORD}
+    )
+    assert status == 200, body
+    return client
+
+
+def test_openapi_schema_is_published(db):
+    schema = Client().get("/api/v1/openapi.json").json()
+    assert "/api/v1/auth/login" in schema["paths"]
+    assert "/api/v1/backoffice/actions/{action_id}/approve" in schema["paths"]
+
+
+def test_login_me_logout(master):
+    client = customer()
+    status, me = client.get("/me")
+    assert status == 200 and me["login_id"] == MASTER_LOGIN_ID and me["role"] == "master"
+    assert client.post("/auth/logout")[0] == 204
+    assert client.get("/me")[0] == 401
+
+
+def test_r_c6_errors_have_one_stable_shape_and_say_nothing_about_which(master):
+    client = ApiClient()
+    wrong = client.post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": "Wrong1pass"})
+    unknown = client.post("/auth/login", {"login_id": "nobody99", "password": "Wrong1pass"})
+    assert wrong == unknown
+    assert wrong[0] == 401 and wrong[1]["error"]["code"] == "invalid_credentials"
+    for _ in range(5):
+        status, body = client.post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": "Wrong1pass"})
+    assert status == 423 and body["error"]["code"] == "locked_out"
+
+
+def test_malformed_bodies_get_the_same_error_shape(db):
+    status, body = ApiClient().post("/auth/login", {"login_id": 5})
+    assert status == 422
+    assert body["error"]["code"] == "validation_failed"
+    assert "password" in body["error"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/register-master", "/backoffice/auth/login"])
+def test_csrf_is_enforced_before_login(db, path):
+    status, body = ApiClient().post(path, {}, csrf=False)
+    assert status == 403 and body["error"]["code"] == "csrf_failed"
+
+
+@pytest.fixture
+def general(master):
+    client = customer()
+    status, body = client.post(
+        "/users",
+        {
+            "factors": {"confirmation_password": MASTER_CONFIRMATION},
+            "login_id": "staff001",
+            "name": "一般",
+            "login_password": "Init1login",
+            "confirmation_password": "Init1conf",
+            "permissions": ["inquiry"],
+            "limits": [{"kind": "single_transfer", "per_transaction": 1000, "per_day": 2000}],
+        },
+    )
+    assert status == 201, body
+    return CustomerUser.objects.get(pk=body["id"])
+
+
+CUSTOMER_WRITES = [
+    ("post", "/auth/logout"),
+    ("post", "/me/passwords"),
+    ("post", "/users"),
+    ("put", "/users/{user}"),
+    ("post", "/users/{user}/delete"),
+    ("post", "/users/{user}/reset-credentials"),
+    ("post", "/users/{user}/lift-lock"),
+]
+
+
+@pytest.mark.parametrize("method, path", CUSTOMER_WRITES)
+def test_csrf_is_enforced_on_every_customer_write(master, general, method, path):
+    client = customer()
+    status, body = client.call(method, path.format(user=general.pk), {}, csrf=False)
+    assert status == 403 and body["error"]["code"] == "csrf_failed"
+
+
+def test_r_b8_general_user_must_change_passwords_before_anything_else(general):
+    client = customer("staff001", "Init1login")
+    status, me = client.get("/me")
+    assert me["must_change"] == ["login_password", "confirmation_password"]
+    status, body = client.get("/me/login-history")
+    assert status == 403 and body["error"]["code"] == "password_change_required"
+    status, body = client.post(
+        "/me/passwords",
+        {
+            "current_login_password": "Init1login",
+            "current_confirmation_password": "Init1conf",
+            "new_login_password": "Mine1login",
+            "new_login_password_again": "Mine1login",
+            "new_confirmation_password": "Mine1conf",
+            "new_confirmation_password_again": "Mine1conf",
+        },
+    )
+    assert status == 204, body
+    assert client.get("/me/login-history")[0] == 200
+
+
+MASTER_ENDPOINTS = [
+    ("get", "/users"),
+    ("post", "/users"),
+    ("get", "/users/{user}"),
+    ("put", "/users/{user}"),
+    ("post", "/users/{user}/delete"),
+    ("post", "/users/{user}/reset-credentials"),
+    ("post", "/users/{user}/lift-lock"),
+]
+
+
+@pytest.mark.parametrize("method, path", MASTER_ENDPOINTS)
+def test_a_general_user_cannot_reach_master_endpoints(general, method, path):
+    client = customer("staff001", "Init1login")
+    client.post(
+        "/me/passwords",
+        {
+            "current_login_password": "Init1login",
+            "current_confirmation_password": "Init1conf",
+            "new_login_password": "Mine1login",
+            "new_login_password_again": "Mine1login",
+            "new_confirmation_password": "Mine1conf",
+            "new_confirmation_password_again": "Mine1conf",
+        },
+    )
+    status, body = client.call(method, path.format(user=general.pk), {} if method != "get" else None)
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("method, path", MASTER_ENDPOINTS[2:])
+def test_a_master_cannot_reach_another_organizations_user(general, operators, method, path):
+    from corpbank.services.backoffice import AccountInput
+    from tests.conftest import activate_master, register_contract
+
+    activate_master(
+        register_contract(operators, accounts=[AccountInput("101", "1", "7777777")]), login_id="other001"
+    )
+    intruder = customer("other001")
+    body = {
+        "factors": {"confirmation_password": MASTER_CONFIRMATION},
+        "name": "x",
+        "login_password": "Evil1pass",
+        "confirmation_password": "Evil1conf",
+    }
+    status, answer = intruder.call(method, path.format(user=general.pk), body if method != "get" else None)
+    assert status == 404 and answer["error"]["code"] == "not_found"
+    assert general.login_id not in json.dumps(intruder.get("/users")[1])
+
+
+def test_r_c3_master_lifts_lock_and_resets_through_the_api(general):
+    for _ in range(6):
+        ApiClient().post("/auth/login", {"login_id": "staff001", "password": "Wrong1pass"})
+    master = customer()
+    status, user = master.get(f"/users/{general.pk}")
+    assert user["locked_until"] is not None
+    factors = {"confirmation_password": MASTER_CONFIRMATION}
+    assert master.post(f"/users/{general.pk}/lift-lock", {"factors": factors})[0] == 204
+    assert master.get(f"/users/{general.pk}")[1]["locked_until"] is None
+    status, body = master.post(
+        f"/users/{general.pk}/reset-credentials",
+        {"factors": factors, "login_password": "Reset1pw", "confirmation_password": "Reset1cf"},
+    )
+    assert status == 204, body
+    assert customer("staff001", "Reset1pw").get("/me")[1]["must_change"] == [
+        "login_password",
+        "confirmation_password",
+    ]
+
+
+def test_wrong_confirmation_password_is_refused_vaguely(general):
+    status, body = customer().post(
+        f"/users/{general.pk}/delete", {"factors": {"confirmation_password": "Nope1234"}}
+    )
+    assert status == 403 and body["error"]["code"] == "factors_rejected"
+
+
+def test_r_a1_r_b7_contract_registration_four_eyes_and_first_registration(branch, operators):
+    first, second = operator("clerk1"), operator("clerk2")
+    status, action = first.post(
+        "/backoffice/contracts",
+        {
+            "organization_name": "API労働組合",
+            "organization_name_kana": "APIﾛｳﾄﾞｳｸﾐｱｲ",
+            "branch_code": "101",
+            "master_name": "API 太郎",
+            "accounts": [{"branch_code": "101", "type": "1", "number": "5555555"}],
+            "pins": PINS,
+        },
+    )
+    assert status == 202, action
+    status, body = first.post(f"/backoffice/actions/{action['id']}/approve")
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    status, decision = second.post(f"/backoffice/actions/{action['id']}/approve")
+    assert status == 200 and decision["action"]["status"] == "approved"
+    letter = decision["letter"]
+    status, body = ApiClient().post(
+        "/auth/register-master",
+        {
+            "contract_number": letter["contract_number"],
+            "initial_password": letter["initial_password"],
+            "login_id": "apimaster1",
+            "login_password": "Api1login",
+            "login_password_again": "Api1login",
+            "confirmation_password": "Api1conf",
+            "confirmation_password_again": "Api1conf",
+        },
+    )
+    assert status == 201, body
+    assert customer("apimaster1", "Api1login").get("/me")[1]["organization"] == "API労働組合"
+
+
+def test_backoffice_procedures_and_audit_search(master, operators):
+    first, second = operator("clerk1"), operator("clerk2")
+    status, action = first.post(
+        f"/backoffice/contracts/{master.contract_id}/procedures/emergency-stop", {"reason": "PC紛失"}
+    )
+    assert status == 202, action
+    second.post(f"/backoffice/actions/{action['id']}/approve")
+    status, body = ApiClient().post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    assert status == 403 and body["error"]["code"] == "contract_not_active"
+    status, events = first.get(f"/backoffice/audit?contract_number={master.contract.number}&action=contract.")
+    assert status == 200 and {e["action"] for e in events} >= {
+        "contract.registered",
+        "contract.emergency_stopped",
+    }
+
+
+def test_customers_cannot_use_backoffice_endpoints(master):
+    client = customer()
+    assert client.get("/backoffice/actions")[0] == 401
+    assert client.get("/backoffice/audit")[0] == 401
