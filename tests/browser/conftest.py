@@ -1,0 +1,131 @@
+"""A real server for the browser tests: gunicorn (the production server) in a subprocess, on its own
+database (a SQLite file on the SQLite leg, a fresh PostgreSQL database on the PostgreSQL leg), loaded
+with the demo bank; and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = os.environ.get("CORPBANK_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _database_url(tmp: Path) -> str:
+    default = settings.DATABASES["default"]
+    if default["ENGINE"] != "django.db.backends.postgresql":
+        return f"sqlite:///{tmp / 'browser.sqlite3'}"
+    import psycopg
+
+    name = "corpbank_browser_tests"
+    admin = f"host={default['HOST'] or '127.0.0.1'} port={default['PORT'] or 5432} user={default['USER']} dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"postgres://{default['USER']}@{default['HOST'] or '127.0.0.1'}:{default['PORT'] or 5432}/{name}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(tmp),
+        "CORPBANK_VAR_DIR": str(tmp),
+        "CORPBANK_SECRET_KEY": "browser-test-secret-key-0123456789",
+        "CORPBANK_DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "corpbank.settings",
+    }
+    env.pop("CORPBANK_EMAIL_BACKEND", None)
+    bin_dir = Path(sys.executable).parent
+    for command in (["migrate", "--noinput", "-v", "0"], ["loaddemo"]):
+        subprocess.run(
+            [str(bin_dir / "corpbank"), *command], env=env, check=True, capture_output=True, timeout=300
+        )
+    log = (tmp / "gunicorn.log").open("w")
+    process = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "corpbank.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/login", timeout=2):  # noqa: S310 - our own loopback server
+                break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(
+                    f"the server did not start: {(tmp / 'gunicorn.log').read_text()}"
+                ) from None
+            time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM} (make system-deps)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def new_page(browser, server):  # type: ignore[no-untyped-def]
+    """A fresh browser profile (context) per call, like a different PC."""
+    contexts = []
+
+    def make(locale: str = "ja-JP"):  # type: ignore[no-untyped-def]
+        context = browser.new_context(base_url=server, locale=locale)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
