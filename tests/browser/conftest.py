@@ -33,11 +33,12 @@ def _database_url(tmp: Path) -> str:
     import psycopg
 
     name = "corpbank_browser_tests"
-    admin = f"host={default['HOST'] or '127.0.0.1'} port={default['PORT'] or 5432} user={default['USER']} dbname=postgres"
+    host, port, user = default["HOST"] or "127.0.0.1", default["PORT"] or 5432, default["USER"]
+    admin = f"host={host} port={port} user={user} dbname=postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")
-    return f"postgres://{default['USER']}@{default['HOST'] or '127.0.0.1'}:{default['PORT'] or 5432}/{name}"
+    return f"postgres://{user}@{host}:{port}/{name}"
 
 
 @pytest.fixture(scope="session")
