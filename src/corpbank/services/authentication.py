@@ -32,6 +32,8 @@ class LoginOutcome:
     must_change: tuple[str, ...]
     password_change_due_at: datetime | None
     warn_expiry: bool
+    # The principal's session epoch when the login succeeded: the session is bound to it.
+    session_epoch: int = 0
 
 
 def customer_actor(user: CustomerUser, ip_address: str = "") -> audit.Actor:
@@ -50,18 +52,23 @@ def contract_refusal(contract: Contract) -> DomainError | None:
     return None
 
 
-def pending_changes(user: CustomerUser, now: datetime | None = None) -> tuple[str, ...]:
+def pending_changes(
+    user: CustomerUser, now: datetime | None = None, secrets: list[Secret] | None = None
+) -> tuple[str, ...]:
     now = now or timezone.now()
-    due = []
-    for secret in Secret.objects.filter(principal_id=user.principal_id, kind__in=USER_SECRETS):
-        if secret.must_change or (secret.change_due_at is not None and secret.change_due_at <= now):
-            due.append(secret.kind)
+    if secrets is None:
+        secrets = list(Secret.objects.filter(principal_id=user.principal_id, kind__in=USER_SECRETS))
+    due = [
+        secret.kind
+        for secret in secrets
+        if secret.must_change or (secret.change_due_at is not None and secret.change_due_at <= now)
+    ]
     return tuple(sorted(due, key=USER_SECRETS.index))
 
 
 def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcome:
     user = (
-        CustomerUser.objects.select_related("contract")
+        CustomerUser.objects.select_related("contract__organization")
         .filter(login_id=login_id)
         .exclude(status=CustomerUser.Status.DELETED)
         .first()
@@ -76,10 +83,14 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
             )
         raise InvalidCredentials()
     actor = customer_actor(user, ip_address)
+    # Both of the user's passwords in one query: the login password to check, and what must change.
+    secrets = list(Secret.objects.filter(principal_id=user.principal_id, kind__in=USER_SECRETS))
+    verdict = lockout.Verdict(ok=False)
 
     def check() -> lockout.Verdict:
-        stored = Secret.objects.filter(principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD).first()
-        return lockout.check_secret(
+        nonlocal verdict
+        stored = next((s for s in secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
+        verdict = lockout.check_secret(
             principal_id=user.principal_id,
             kind=SecretKind.LOGIN_PASSWORD,
             candidate=password,
@@ -87,7 +98,9 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
             actor=actor,
             subject_user_id=user.pk,
             contract_id=user.contract_id,
+            record_success=False,
         )
+        return verdict
 
     def act() -> LoginOutcome | DomainError:
         # Only somebody who knows the password learns the contract's state.
@@ -101,8 +114,7 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
                 details={"contract_status": user.contract.status},
             )
             return refusal
-        now = timezone.now()
-        outcome = _outcome(user, now)
+        outcome = _outcome(user, timezone.now(), secrets, session_epoch=verdict.session_epoch or 0)
         audit.record(
             "login.succeeded",
             actor=actor,
@@ -118,13 +130,17 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
     return result
 
 
-def _outcome(user: CustomerUser, now: datetime) -> LoginOutcome:
+def _outcome(user: CustomerUser, now: datetime, secrets: list[Secret], *, session_epoch: int) -> LoginOutcome:
     policy = current_policy()
-    login_secret = Secret.objects.get(principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD)
+    login_secret = next(s for s in secrets if s.kind == SecretKind.LOGIN_PASSWORD)
     due_at = login_secret.change_due_at
     warn = due_at is not None and now < due_at <= now + policy.password_expiry_warning
     return LoginOutcome(
-        user=user, must_change=pending_changes(user, now), password_change_due_at=due_at, warn_expiry=warn
+        user=user,
+        must_change=pending_changes(user, now, secrets),
+        password_change_due_at=due_at,
+        warn_expiry=warn,
+        session_epoch=session_epoch,
     )
 
 

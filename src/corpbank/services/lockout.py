@@ -15,7 +15,7 @@ secret answers and OTP tokens, goes through :func:`check_secret`. It
 
 A caller runs it inside its own ``transaction.atomic()`` together with the act the secret authorises,
 and must let that transaction commit even when the check failed (so that the failure is counted):
-check the verdict, leave the atomic block, then raise ``verdict.error``. :func:`verified` does this.
+check the verdict, leave the atomic block, then raise. :func:`verified` does this.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from corpbank.models import FailureCounter, Principal, Secret
@@ -44,8 +44,8 @@ class Verdict:
     # Set when the principal was (or has just become) locked or suspended.
     locked_until: datetime | None = None
     suspended: bool = False
-    # What to raise when not ok and neither locked nor suspended: the caller's vague error (R-C6).
-    error: DomainError | None = None
+    # The principal's session epoch as read under the lock, for a session started on this success.
+    session_epoch: int | None = None
 
     def raise_if_refused(self, *, refused: Callable[[], DomainError], master: bool = False) -> None:
         if self.ok:
@@ -80,12 +80,25 @@ def check_secret(
     actor: audit.Actor,
     subject_user_id: int | None = None,
     contract_id: int | None = None,
+    record_success: bool = True,
 ) -> Verdict:
-    """Check one secret of one principal, counting the outcome. Runs inside the caller's transaction."""
+    """Check one secret of one principal, counting the outcome. Runs inside the caller's transaction.
+
+    ``record_success=False`` leaves the success event to the caller, who records the act it authorised
+    (a login) in the same transaction; failures and lockouts are always recorded here."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_secret must run inside the transaction of the act it authorises")
     now = timezone.now()
-    principal = Principal.objects.select_for_update().get(pk=principal_id)
+    # The lock, and whether this kind has failures to reset, in one round trip.
+    principal = (
+        Principal.objects.select_for_update(of=("self",))
+        .annotate(
+            failing=Exists(
+                FailureCounter.objects.filter(principal=OuterRef("pk"), kind=kind, consecutive_failures__gt=0)
+            )
+        )
+        .get(pk=principal_id)
+    )
     event = {"subject_user_id": subject_user_id, "contract_id": contract_id}
 
     refusal = refusal_of(principal, now)
@@ -98,15 +111,15 @@ def check_secret(
     expired = stored is not None and stored.expires_at is not None and stored.expires_at <= now
     matched = verify_hash(stored.hash if stored is not None else None, candidate) and not expired
     if matched:
-        FailureCounter.objects.filter(
-            principal_id=principal_id, kind=kind, consecutive_failures__gt=0
-        ).update(consecutive_failures=0)
+        if principal.failing:  # type: ignore[attr-defined]
+            FailureCounter.objects.filter(principal_id=principal_id, kind=kind).update(consecutive_failures=0)
         if principal.consecutive_lockouts:
             Principal.objects.filter(pk=principal_id).update(consecutive_lockouts=0)
         if stored is not None and needs_rehash(stored.hash):
             Secret.objects.filter(pk=stored.pk).update(hash=hash_secret(candidate))
-        audit.record("secret.accepted", actor=actor, details={"kind": kind}, **event)
-        return Verdict(ok=True)
+        if record_success:
+            audit.record("secret.accepted", actor=actor, details={"kind": kind}, **event)
+        return Verdict(ok=True, session_epoch=principal.session_epoch)
 
     counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
     FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)

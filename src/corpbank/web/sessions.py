@@ -39,9 +39,7 @@ def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
     _fresh(request)
     user = outcome.user
     request.session[CUSTOMER] = user.pk
-    request.session[EPOCH] = Principal.objects.values_list("session_epoch", flat=True).get(
-        pk=user.principal_id
-    )
+    request.session[EPOCH] = outcome.session_epoch
     request.session[LAST_SEEN] = timezone.now().isoformat()
     request.session[MUST_CHANGE] = list(outcome.must_change)
     if outcome.warn_expiry and outcome.password_change_due_at:
