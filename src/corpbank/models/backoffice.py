@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from corpbank.models.bank import Contract
 from corpbank.models.secrets import Principal
@@ -27,9 +28,9 @@ class PendingAction(models.Model):
     The payload never holds a secret in clear: PINs are hashed when entered."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "承認待ち"
-        APPROVED = "approved", "承認済"
-        REJECTED = "rejected", "却下"
+        PENDING = "pending", _("承認待ち")
+        APPROVED = "approved", _("承認済")
+        REJECTED = "rejected", _("却下")
 
     kind = models.CharField(max_length=40)
     contract = models.ForeignKey(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Branch(models.Model):
@@ -31,17 +32,17 @@ class Organization(models.Model):
 
 class Contract(models.Model):
     class Service(models.TextChoices):
-        INTERNET_BANKING = "ib", "団体向けインターネットバンキング"
-        WAGE_DEDUCTION = "wage", "賃金控除事務支援サービス"
+        INTERNET_BANKING = "ib", _("団体向けインターネットバンキング")
+        WAGE_DEDUCTION = "wage", _("賃金控除事務支援サービス")
 
     class LoginMethod(models.TextChoices):
-        PASSWORD = "password", "ID・パスワード方式"
-        CERTIFICATE = "certificate", "電子証明書方式"
+        PASSWORD = "password", _("ID・パスワード方式")
+        CERTIFICATE = "certificate", _("電子証明書方式")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "利用中"
-        EMERGENCY_STOPPED = "emergency_stopped", "緊急停止中"
-        TERMINATED = "terminated", "解約"
+        ACTIVE = "active", _("利用中")
+        EMERGENCY_STOPPED = "emergency_stopped", _("緊急停止中")
+        TERMINATED = "terminated", _("解約")
 
     number = models.CharField(max_length=10, unique=True)
     service = models.CharField(max_length=10, choices=Service.choices, default=Service.INTERNET_BANKING)
@@ -68,8 +69,8 @@ class Contract(models.Model):
 
 class Account(models.Model):
     class Type(models.TextChoices):
-        ORDINARY = "1", "普通"
-        CURRENT = "2", "当座"
+        ORDINARY = "1", _("普通")
+        CURRENT = "2", _("当座")
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="accounts")
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="accounts")

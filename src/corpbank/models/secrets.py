@@ -7,18 +7,19 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class SecretKind(models.TextChoices):
-    LOGIN_PASSWORD = "login_password", "ログインパスワード"
-    CONFIRMATION_PASSWORD = "confirmation_password", "確認用パスワード"
-    INITIAL_PASSWORD = "initial_password", "初期パスワード"
-    INQUIRY_PIN = "inquiry_pin", "照会用暗証番号"
-    TRANSFER_PIN = "transfer_pin", "振込振替暗証番号"
-    CONFIRMATION_PIN = "confirmation_pin", "確認暗証番号"
-    APPROVAL_PIN = "approval_pin", "承認暗証番号"
-    SECRET_ANSWER = "secret_answer", "合言葉"
-    OTP = "otp", "ワンタイムパスワード"
+    LOGIN_PASSWORD = "login_password", _("ログインパスワード")
+    CONFIRMATION_PASSWORD = "confirmation_password", _("確認用パスワード")
+    INITIAL_PASSWORD = "initial_password", _("初期パスワード")
+    INQUIRY_PIN = "inquiry_pin", _("照会用暗証番号")
+    TRANSFER_PIN = "transfer_pin", _("振込振替暗証番号")
+    CONFIRMATION_PIN = "confirmation_pin", _("確認暗証番号")
+    APPROVAL_PIN = "approval_pin", _("承認暗証番号")
+    SECRET_ANSWER = "secret_answer", _("合言葉")
+    OTP = "otp", _("ワンタイムパスワード")
 
 
 CONTRACT_PIN_KINDS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from corpbank.models.bank import Contract
 from corpbank.models.secrets import Principal
@@ -12,15 +13,15 @@ from corpbank.models.secrets import Principal
 
 class CustomerUser(models.Model):
     class Role(models.TextChoices):
-        MASTER = "master", "マスターユーザ"
-        GENERAL = "general", "一般ユーザ"
+        MASTER = "master", _("マスターユーザ")
+        GENERAL = "general", _("一般ユーザ")
 
     class Status(models.TextChoices):
         # The master exists from the contract's registration but has no login ID until the first
         # registration with the initial password (R-B7).
-        AWAITING_REGISTRATION = "awaiting_registration", "初回登録待ち"
-        ACTIVE = "active", "利用中"
-        DELETED = "deleted", "削除済"
+        AWAITING_REGISTRATION = "awaiting_registration", _("初回登録待ち")
+        ACTIVE = "active", _("利用中")
+        DELETED = "deleted", _("削除済")
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="users")
     principal = models.OneToOneField(Principal, on_delete=models.PROTECT, related_name="customer_user")
@@ -56,14 +57,14 @@ class CustomerUser(models.Model):
 class Permission(models.TextChoices):
     """業務権限 (R-A4)."""
 
-    INQUIRY = "inquiry", "照会"
-    SINGLE_TRANSFER = "single_transfer", "振込振替"
-    BULK_TRANSFER = "bulk_transfer", "総合振込"
-    SALARY_TRANSFER = "salary_transfer", "給与・賞与振込"
-    TAX_PAYMENT = "tax_payment", "税金・各種料金の払込み"
-    PAYEE_MANAGEMENT = "payee_management", "振込先管理"
-    APPROVAL = "approval", "承認"
-    WAGE_DEDUCTION = "wage_deduction", "賃金控除事務"
+    INQUIRY = "inquiry", _("照会")
+    SINGLE_TRANSFER = "single_transfer", _("振込振替")
+    BULK_TRANSFER = "bulk_transfer", _("総合振込")
+    SALARY_TRANSFER = "salary_transfer", _("給与・賞与振込")
+    TAX_PAYMENT = "tax_payment", _("税金・各種料金の払込み")
+    PAYEE_MANAGEMENT = "payee_management", _("振込先管理")
+    APPROVAL = "approval", _("承認")
+    WAGE_DEDUCTION = "wage_deduction", _("賃金控除事務")
 
 
 class UserPermission(models.Model):
@@ -81,10 +82,10 @@ class UsageLimit(models.Model):
     (set by the master), per kind of transaction, in integer yen."""
 
     class Kind(models.TextChoices):
-        SINGLE_TRANSFER = "single_transfer", "振込振替"
-        BULK_TRANSFER = "bulk_transfer", "総合振込"
-        SALARY_TRANSFER = "salary_transfer", "給与・賞与振込"
-        TAX_PAYMENT = "tax_payment", "税金・各種料金の払込み"
+        SINGLE_TRANSFER = "single_transfer", _("振込振替")
+        BULK_TRANSFER = "bulk_transfer", _("総合振込")
+        SALARY_TRANSFER = "salary_transfer", _("給与・賞与振込")
+        TAX_PAYMENT = "tax_payment", _("税金・各種料金の払込み")
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="limits")
     user = models.ForeignKey(
