@@ -139,29 +139,36 @@ def main() -> int:
         corpbank(env, "migrate", "--noinput", "-v", "0")
         corpbank(env, "loaddemo")
         users = create_users(env, max(LEVELS))
-        raw = raw_verify_rate()
+        raw_before = raw_verify_rate()
         print(f"bench/login.py — {CORES} cores, database {env['DATABASE_URL'].split('@')[-1]}")
-        print(f"raw Argon2id verify rate (one core, m=19 MiB, t=2, p=1): {raw:.1f}/s")
+        results = []
+        with production_server(env, workers=CORES, threads=2) as base:
+            for concurrency in LEVELS:
+                rate, median_ms, failures = run_level(base, users, concurrency)
+                results.append((concurrency, rate, median_ms))
+                if failures:
+                    print(f"{failures} logins failed at concurrency {concurrency}")
+                    return 1
+        # The machine's speed drifts: the raw rate is the mean of one measurement before and one after.
+        raw = (raw_before + raw_verify_rate()) / 2
+        print(
+            f"raw Argon2id verify rate (one core, m=19 MiB, t=2, p=1): {raw:.1f}/s "
+            f"(before {raw_before:.1f}/s)"
+        )
         print(
             f"{'concurrency':>11} {'logins/s':>9} {'median ms':>9} {'cores used':>10} {'per core':>9} "
             f"{'ratio':>6} {'limit':>6}"
         )
         worst = float("inf")
-        with production_server(env, workers=CORES, threads=2) as base:
-            for concurrency in LEVELS:
-                rate, median_ms, failures = run_level(base, users, concurrency)
-                if failures:
-                    print(f"{failures} logins failed at concurrency {concurrency}")
-                    return 1
-                cores_used = min(concurrency, CORES)
-                ratio = rate / cores_used / raw
-                worst = min(worst, ratio)
-                verdict = "ok" if ratio >= LIMIT else "BELOW"
-                print(
-                    f"{concurrency:>11} {rate:>9.1f} {median_ms:>9.1f} {cores_used:>10} "
-                    f"{rate / cores_used:>9.1f} "
-                    f"{ratio:>6.2f} {LIMIT:>6.2f} {verdict}"
-                )
+        for concurrency, rate, median_ms in results:
+            cores_used = min(concurrency, CORES)
+            ratio = rate / cores_used / raw
+            worst = min(worst, ratio)
+            verdict = "ok" if ratio >= LIMIT else "BELOW"
+            print(
+                f"{concurrency:>11} {rate:>9.1f} {median_ms:>9.1f} {cores_used:>10} "
+                f"{rate / cores_used:>9.1f} {ratio:>6.2f} {LIMIT:>6.2f} {verdict}"
+            )
         print(f"worst ratio {worst:.2f} against the limit {LIMIT} ({worst / LIMIT:.2f} of it)")
     return 0
 

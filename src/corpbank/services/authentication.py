@@ -67,12 +67,14 @@ def pending_changes(
 
 
 def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcome:
-    user = (
-        CustomerUser.objects.select_related("contract__organization")
-        .filter(login_id=login_id)
-        .exclude(status=CustomerUser.Status.DELETED)
-        .first()
+    # The user and both passwords in one query: the login password to check, and what must change.
+    secrets = list(
+        Secret.objects.select_related("principal__customer_user__contract__organization")
+        .filter(principal__customer_user__login_id=login_id, kind__in=USER_SECRETS)
+        .exclude(principal__customer_user__status=CustomerUser.Status.DELETED)
     )
+    principal = secrets[0].principal if secrets else None
+    user = principal.customer_user if principal is not None else None
     if user is None:
         verify_nothing(password)
         with transaction.atomic(durable=True):
@@ -83,8 +85,6 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
             )
         raise InvalidCredentials()
     actor = customer_actor(user, ip_address)
-    # Both of the user's passwords in one query: the login password to check, and what must change.
-    secrets = list(Secret.objects.filter(principal_id=user.principal_id, kind__in=USER_SECRETS))
     verdict = lockout.Verdict(ok=False)
 
     def check() -> lockout.Verdict:

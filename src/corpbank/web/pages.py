@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,17 +29,17 @@ PASSWORD_HINT = gettext_lazy(
 @dataclasses.dataclass
 class Field:
     name: str
-    label: str
+    label: str | Promise
     type: str = "text"
     hint: str = ""
     autocomplete: str = "off"
     value: Any = None
-    choices: Sequence[tuple[str, str]] = ()
+    choices: Sequence[tuple[str, str | Promise]] = ()
     maxlength: int | None = None
     error: str = ""
 
 
-def secret(name: str, label: str, hint: str = "", autocomplete: str = "off") -> Field:
+def secret(name: str, label: str | Promise, hint: str = "", autocomplete: str = "off") -> Field:
     return Field(name, label, "password", hint=hint, autocomplete=autocomplete, maxlength=12)
 
 
