@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Iterable
 
 from corpbank.models import CustomerUser, Secret, SecretKind
 from corpbank.services import audit, lockout
@@ -49,9 +50,16 @@ REQUIREMENTS: dict[Operation, Requirement] = {
 def check_factors(
     operation: Operation, *, user: CustomerUser, supplied: dict[str, str], actor: audit.Actor
 ) -> lockout.Verdict:
-    """Check every factor the table asks for; stop at the first wrong one. Inside the act's transaction."""
-    requirement = REQUIREMENTS[operation]
-    for kind in requirement.secrets:
+    """Check every factor the table asks for the operation. Inside the act's transaction."""
+    return check_secrets(REQUIREMENTS[operation].secrets, user=user, supplied=supplied, actor=actor)
+
+
+def check_secrets(
+    kinds: Iterable[str], *, user: CustomerUser, supplied: dict[str, str], actor: audit.Actor
+) -> lockout.Verdict:
+    """Check the user's secrets of these kinds, in order, through the lockout mechanism; stop at the
+    first wrong one. Contract PINs are the contract's; failures count against the user who typed them."""
+    for kind in kinds:
         if kind in PIN_KINDS:
             stored = Secret.objects.filter(contract_id=user.contract_id, kind=kind).first()
         else:
@@ -68,8 +76,3 @@ def check_factors(
         if not verdict.ok:
             return verdict
     return lockout.Verdict(ok=True)
-
-
-def required_fields(operation: Operation) -> tuple[str, ...]:
-    """The secret fields a form or API body must carry for the operation."""
-    return tuple(str(kind) for kind in REQUIREMENTS[operation].secrets)

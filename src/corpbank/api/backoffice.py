@@ -119,13 +119,6 @@ def get_contract(request: HttpRequest, contract_id: int) -> ContractOut:
     return contract_out(contract)
 
 
-PROCEDURES = {
-    "initialize-master": backoffice.enter_master_initialization,
-    "lift-master-lock": backoffice.enter_master_lock_lift,
-    "lift-emergency-stop": backoffice.enter_emergency_stop_lift,
-}
-
-
 @router.post(
     "/contracts/{contract_id}/procedures/{procedure}",
     auth=security.operator,
@@ -135,14 +128,13 @@ def enter_procedure(
     request: HttpRequest, contract_id: int, procedure: str, body: EmergencyStopIn | None = None
 ) -> Status[PendingActionOut]:
     """initialize-master (R-B8), lift-master-lock (R-C3), emergency-stop and lift-emergency-stop (R-F5)."""
-    operator, ip_address = _operator(request), sessions.client_ip(request)
-    if procedure == "emergency-stop":
-        reason = body.reason if body else ""
-        action = backoffice.enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
-    elif procedure in PROCEDURES:
-        action = PROCEDURES[procedure](operator, contract_id, ip_address=ip_address)
-    else:
-        raise NotFound()
+    action = backoffice.enter_procedure(
+        _operator(request),
+        contract_id,
+        procedure,
+        reason=body.reason if body else "",
+        ip_address=sessions.client_ip(request),
+    )
     return Status(202, action_out(action))
 
 

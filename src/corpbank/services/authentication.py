@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.models import Contract, CustomerUser, Secret, SecretKind
+from corpbank.operations import check_secrets
 from corpbank.policy import current_policy
 from corpbank.services import audit, lockout
 from corpbank.services.credentials import check_new_credentials, store_secret
@@ -267,20 +268,7 @@ def change_passwords(
     actor = customer_actor(user, ip_address)
 
     def check() -> lockout.Verdict:
-        for kind in changing:
-            stored = Secret.objects.filter(principal_id=user.principal_id, kind=kind).first()
-            verdict = lockout.check_secret(
-                principal_id=user.principal_id,
-                kind=kind,
-                candidate=current.get(kind, ""),
-                stored=stored,
-                actor=actor,
-                subject_user_id=user.pk,
-                contract_id=user.contract_id,
-            )
-            if not verdict.ok:
-                return verdict
-        return lockout.Verdict(ok=True)
+        return check_secrets(changing, user=user, supplied=current, actor=actor)
 
     def act() -> None:
         if new_login_password:

@@ -320,6 +320,23 @@ def enter_pin_change(
     )
 
 
+def enter_procedure(
+    operator: Operator, contract_id: int, procedure: str, *, reason: str = "", ip_address: str = ""
+) -> PendingAction:
+    """Enter a contract procedure by its name in URLs: initialize-master, lift-master-lock,
+    emergency-stop (with a reason) or lift-emergency-stop."""
+    if procedure == "emergency-stop":
+        return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
+    simple = {
+        "initialize-master": enter_master_initialization,
+        "lift-master-lock": enter_master_lock_lift,
+        "lift-emergency-stop": enter_emergency_stop_lift,
+    }
+    if procedure not in simple:
+        raise NotFound(_("不明な手続です。"))
+    return simple[procedure](operator, contract_id, ip_address=ip_address)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Deciding
 

@@ -199,29 +199,18 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     )
 
 
-ENTRIES = {
-    "initialize-master": backoffice.enter_master_initialization,
-    "lift-master-lock": backoffice.enter_master_lock_lift,
-    "lift-emergency-stop": backoffice.enter_emergency_stop_lift,
-}
-
-
 @require_POST
 @operator_required
 def contract_enter(request: HttpRequest, contract_id: int, procedure: str) -> HttpResponse:
     """Enter one of the contract's paper procedures; a second operator approves it."""
     try:
-        if procedure == "emergency-stop":
-            backoffice.enter_emergency_stop(
-                _operator(request),
-                contract_id,
-                reason=request.POST.get("reason", ""),
-                ip_address=sessions.client_ip(request),
-            )
-        elif procedure in ENTRIES:
-            ENTRIES[procedure](_operator(request), contract_id, ip_address=sessions.client_ip(request))
-        else:
-            raise NotFound()
+        backoffice.enter_procedure(
+            _operator(request),
+            contract_id,
+            procedure,
+            reason=request.POST.get("reason", ""),
+            ip_address=sessions.client_ip(request),
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:
