@@ -206,3 +206,43 @@ def test_no_password_reaches_any_log(master, client, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for secret in ("Wrong1pass", MASTER_PASSWORD, "Fresh1pass", MASTER_CONFIRMATION):
         assert secret not in logged
+
+
+def test_r_a5_several_users_at_once_each_with_an_own_session(master, client):
+    users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+    other = Client()
+    log_in(client)
+    log_in(other, "staff001", "Init1login")
+    assert client.get("/").status_code == 200
+    assert other.get("/settings/password").status_code == 200
+    client.post("/logout")
+    assert client.get("/").status_code == 302
+    assert other.get("/settings/password").status_code == 200
+
+
+def test_a_reset_by_the_master_ends_the_users_open_sessions(master, client):
+    user = users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+    log_in(client, "staff001", "Init1login")
+    assert client.get("/settings/password").status_code == 200
+    users.reset_general_user_credentials(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        user_id=user.pk,
+        login_password="Reset1pw",
+        confirmation_password="Reset1cf",
+    )
+    assert client.get("/settings/password")["Location"] == "/login"

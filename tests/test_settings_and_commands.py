@@ -1,0 +1,88 @@
+"""Settings from the environment, and the corpbank commands (R-I3 audit verify, operators, demo)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from corpbank.models import AuditEvent, Branch, CustomerUser, Operator
+
+
+def settings_value(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CORPBANK_", "DJANGO_"))}
+    return subprocess.run(
+        [sys.executable, "-c", f"import corpbank.settings as s; print({expression})"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = settings_value({"CORPBANK_VAR_DIR": str(tmp_path)}, "s.SECRET_KEY")
+    assert result.returncode != 0
+    assert "CORPBANK_SECRET_KEY must be set" in result.stderr
+
+
+def test_cookies_are_secure_under_https(tmp_path):
+    env = {"CORPBANK_VAR_DIR": str(tmp_path), "CORPBANK_SECRET_KEY": "k" * 40}
+    assert (
+        settings_value(env, "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE").stdout.strip() == "False False"
+    )
+    env["CORPBANK_HTTPS"] = "1"
+    assert settings_value(env, "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE").stdout.strip() == "True True"
+
+
+def test_r_a5_inactivity_and_policy_come_from_the_environment(tmp_path):
+    env = {
+        "CORPBANK_VAR_DIR": str(tmp_path),
+        "CORPBANK_SECRET_KEY": "k" * 40,
+        "CORPBANK_SESSION_INACTIVITY_MINUTES": "5",
+        "CORPBANK_POLICY": "suspend-at-6",
+    }
+    result = settings_value(env, "s.SESSION_COOKIE_AGE, s.CORPBANK_POLICY, s.CORPBANK_POLICY_TUNING")
+    assert result.stdout.strip() == "300 suspend-at-6 {'SESSION_INACTIVITY_MINUTES': 5}"
+
+
+def test_r_i3_audit_verify_command(master):
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert f"audit chain intact: {AuditEvent.objects.count()} events" in out.getvalue()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER corpbank_auditevent_no_update")
+        else:
+            cursor.execute("ALTER TABLE corpbank_auditevent DISABLE TRIGGER corpbank_auditevent_no_update")
+        cursor.execute(
+            "UPDATE corpbank_auditevent SET details = '{}' "
+            "WHERE id = (SELECT MIN(id) FROM corpbank_auditevent)"
+        )
+    with pytest.raises(CommandError, match="audit chain broken at event"):
+        call_command("audit", "verify", stdout=io.StringIO())
+
+
+def test_createoperator_reads_the_password_from_stdin(db, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("Operat0r!x\n"))
+    call_command("createoperator", "clerk9", name="窓口 九郎", password_stdin=True, stdout=io.StringIO())
+    assert Operator.objects.get(login_name="clerk9").display_name == "窓口 九郎"
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    with pytest.raises(CommandError):
+        call_command("createoperator", "clerk8", name="x", password_stdin=True, stdout=io.StringIO())
+
+
+def test_loaddemo_is_idempotent_and_prints_the_way_in(db):
+    first, second = io.StringIO(), io.StringIO()
+    call_command("loaddemo", stdout=first)
+    call_command("loaddemo", stdout=second)
+    assert Branch.objects.count() == 2
+    assert CustomerUser.objects.filter(login_id__in=["master01", "staff01"]).count() == 2
+    assert "master01" in second.getvalue() and "clerk1" in second.getvalue()
