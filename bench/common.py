@@ -49,7 +49,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def production_server(env: dict[str, str], *, workers: int, threads: int) -> Iterator[str]:
+def production_server(env: dict[str, str], *, workers: int, threads: int) -> Iterator[ServerHandle]:
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
@@ -63,7 +63,7 @@ def production_server(env: dict[str, str], *, workers: int, threads: int) -> Ite
                 "--threads",
                 str(threads),
                 "--worker-class",
-                "gthread",
+                os.environ.get("BENCH_WORKER_CLASS", "gthread"),
             ],
             env=env,
             stdout=log,
@@ -82,10 +82,35 @@ def production_server(env: dict[str, str], *, workers: int, threads: int) -> Ite
                     raise RuntimeError(f"server did not start: {log.read()}") from None
                 time.sleep(0.2)
         try:
-            yield base
+            yield ServerHandle(base, process.pid)  # type: ignore[misc]
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+class ServerHandle(str):
+    """The server's base URL, which also knows the server's processes."""
+
+    def __new__(cls, base: str, master_pid: int) -> ServerHandle:
+        handle = super().__new__(cls, base)
+        handle.master_pid = master_pid  # type: ignore[attr-defined]
+        return handle
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time used so far by the gunicorn master and its workers (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        pids = [self.master_pid]  # type: ignore[attr-defined]
+        children = Path(f"/proc/{pids[0]}/task/{pids[0]}/children")
+        if children.exists():
+            pids += [int(pid) for pid in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
 
 def corpbank(env: dict[str, str], *args: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from corpbank.db import for_update
 from corpbank.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -57,6 +58,22 @@ def _digest(previous_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _lock_head() -> str:
+    """Lock the chain head (created by migration 0003), the one row every append queues on, and read
+    the last hash. Plain SQL: it runs in every audited transaction and never changes."""
+    select = "SELECT last_hash FROM corpbank_auditchainhead WHERE id = 1" + for_update()  # noqa: S608
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(select)
+        row = cursor.fetchone()
+        if row is None:  # an emptied database (the test suite's flush)
+            AuditChainHead.objects.bulk_create(
+                [AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True
+            )
+            cursor.execute(select)
+            row = cursor.fetchone()
+    return str(row[0])
+
+
 def record(
     action: str,
     *,
@@ -68,13 +85,7 @@ def record(
     """Append one event. Must be called inside the transaction of the act it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the act's transaction")
-    # The head row (created by migration 0003) is the one lock every append queues on.
-    head = AuditChainHead.objects.select_for_update().values_list("last_hash", flat=True)
-    try:
-        previous_hash = head.get(pk=1)
-    except AuditChainHead.DoesNotExist:  # an emptied database (the test suite's flush)
-        AuditChainHead.objects.bulk_create([AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True)
-        previous_hash = head.get(pk=1)
+    previous_hash = _lock_head()
     # Round-trip through JSON now so that the hash covers exactly what the database will give back.
     clean_details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
     event = AuditEvent(
@@ -90,7 +101,11 @@ def record(
     )
     event.hash = _digest(previous_hash, event)
     event.save(force_insert=True)
-    AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash, last_event_id=event.pk)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
+            [event.hash, event.pk],
+        )
     return event
 
 
