@@ -7,10 +7,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from django.db import connection
 
 from corpbank.models import Branch, Contract, CustomerUser, Operator
-from corpbank.services import authentication, backoffice
+from corpbank.services import authentication, backoffice, users
 from corpbank.services.backoffice import AccountInput, ContractApplication
 
 OPERATOR_PASSWORD = "Opera7or!pw"
@@ -98,6 +97,26 @@ def master(registered: Registered) -> CustomerUser:
     return activate_master(registered)
 
 
+GENERAL_LOGIN_ID = "staff001"
+GENERAL_INITIAL = {"login_password": "Init1login", "confirmation_password": "Init1conf"}
+# What a general user types on the forced password change of the first login (form and API alike).
+GENERAL_FIRST_CHANGE = {
+    "current_login_password": "Init1login",
+    "current_confirmation_password": "Init1conf",
+    "new_login_password": "Mine1login",
+    "new_login_password_again": "Mine1login",
+    "new_confirmation_password": "Mine1conf",
+    "new_confirmation_password_again": "Mine1conf",
+}
+
+
 @pytest.fixture
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
+def general(master: CustomerUser) -> CustomerUser:
+    """A general user added by the master, still with the initial passwords."""
+    return users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id=GENERAL_LOGIN_ID,
+        name="一般",
+        **GENERAL_INITIAL,
+    )

@@ -9,7 +9,14 @@ import pytest
 from django.test import Client
 
 from corpbank.models import CustomerUser
-from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, OPERATOR_PASSWORD, PINS
+from tests.conftest import (
+    GENERAL_FIRST_CHANGE,
+    MASTER_CONFIRMATION,
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    OPERATOR_PASSWORD,
+    PINS,
+)
 
 
 class ApiClient:
@@ -135,17 +142,7 @@ def test_r_b8_general_user_must_change_passwords_before_anything_else(general):
     assert me["must_change"] == ["login_password", "confirmation_password"]
     status, body = client.get("/me/login-history")
     assert status == 403 and body["error"]["code"] == "password_change_required"
-    status, body = client.post(
-        "/me/passwords",
-        {
-            "current_login_password": "Init1login",
-            "current_confirmation_password": "Init1conf",
-            "new_login_password": "Mine1login",
-            "new_login_password_again": "Mine1login",
-            "new_confirmation_password": "Mine1conf",
-            "new_confirmation_password_again": "Mine1conf",
-        },
-    )
+    status, body = client.post("/me/passwords", GENERAL_FIRST_CHANGE)
     assert status == 204, body
     assert client.get("/me/login-history")[0] == 200
 
@@ -164,17 +161,7 @@ MASTER_ENDPOINTS = [
 @pytest.mark.parametrize("method, path", MASTER_ENDPOINTS)
 def test_a_general_user_cannot_reach_master_endpoints(general, method, path):
     client = customer("staff001", "Init1login")
-    client.post(
-        "/me/passwords",
-        {
-            "current_login_password": "Init1login",
-            "current_confirmation_password": "Init1conf",
-            "new_login_password": "Mine1login",
-            "new_login_password_again": "Mine1login",
-            "new_confirmation_password": "Mine1conf",
-            "new_confirmation_password_again": "Mine1conf",
-        },
-    )
+    client.post("/me/passwords", GENERAL_FIRST_CHANGE)
     status, body = client.call(method, path.format(user=general.pk), {} if method != "get" else None)
     assert status == 403 and body["error"]["code"] == "forbidden"
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from corpbank.models import Secret
 from corpbank.services import users
-from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
+from tests.conftest import GENERAL_FIRST_CHANGE, MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
 
 
 def log_in(client: Client, login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD):
@@ -165,27 +165,9 @@ def test_r_i3_users_see_their_own_login_history(master, client):
     assert "ログイン失敗" in page and "ログイン" in page
 
 
-def test_general_user_cannot_reach_master_functions(master, client):
-    users.add_general_user(
-        master=master,
-        factors={"confirmation_password": MASTER_CONFIRMATION},
-        login_id="staff001",
-        name="一般",
-        login_password="Init1login",
-        confirmation_password="Init1conf",
-    )
+def test_general_user_cannot_reach_master_functions(master, general, client):
     log_in(client, "staff001", "Init1login")
-    client.post(
-        "/settings/password",
-        {
-            "current_login_password": "Init1login",
-            "new_login_password": "Mine1login",
-            "new_login_password_again": "Mine1login",
-            "current_confirmation_password": "Init1conf",
-            "new_confirmation_password": "Mine1conf",
-            "new_confirmation_password_again": "Mine1conf",
-        },
-    )
+    client.post("/settings/password", GENERAL_FIRST_CHANGE)
     assert client.get("/").status_code == 200
     for url in ("/admin/users", "/admin/users/new", f"/admin/users/{master.pk}"):
         assert client.get(url).status_code == 403
@@ -208,15 +190,7 @@ def test_no_password_reaches_any_log(master, client, caplog):
         assert secret not in logged
 
 
-def test_r_a5_several_users_at_once_each_with_an_own_session(master, client):
-    users.add_general_user(
-        master=master,
-        factors={"confirmation_password": MASTER_CONFIRMATION},
-        login_id="staff001",
-        name="一般",
-        login_password="Init1login",
-        confirmation_password="Init1conf",
-    )
+def test_r_a5_several_users_at_once_each_with_an_own_session(master, general, client):
     other = Client()
     log_in(client)
     log_in(other, "staff001", "Init1login")
@@ -227,15 +201,8 @@ def test_r_a5_several_users_at_once_each_with_an_own_session(master, client):
     assert other.get("/settings/password").status_code == 200
 
 
-def test_a_reset_by_the_master_ends_the_users_open_sessions(master, client):
-    user = users.add_general_user(
-        master=master,
-        factors={"confirmation_password": MASTER_CONFIRMATION},
-        login_id="staff001",
-        name="一般",
-        login_password="Init1login",
-        confirmation_password="Init1conf",
-    )
+def test_a_reset_by_the_master_ends_the_users_open_sessions(master, general, client):
+    user = general
     log_in(client, "staff001", "Init1login")
     assert client.get("/settings/password").status_code == 200
     users.reset_general_user_credentials(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from corpbank.services import users
 from corpbank.services.backoffice import AccountInput
 from tests.conftest import (
     MASTER_CONFIRMATION,
@@ -33,18 +32,6 @@ OPERATOR_POSTS = [
     "/backoffice/actions/1/reject",
 ]
 ANONYMOUS_POSTS = ["/login", "/register", "/backoffice/login", "/i18n/setlang/"]
-
-
-@pytest.fixture
-def general(master):
-    return users.add_general_user(
-        master=master,
-        factors={"confirmation_password": MASTER_CONFIRMATION},
-        login_id="staff001",
-        name="一般",
-        login_password="Init1login",
-        confirmation_password="Init1conf",
-    )
 
 
 def csrf_client() -> Client:

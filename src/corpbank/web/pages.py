@@ -78,6 +78,15 @@ def form_page(
     )
 
 
+def to_login(request: HttpRequest, login_url: str) -> HttpResponse:
+    """Back to a login page, saying why when the session ended of inactivity (R-A5)."""
+    if request.session_timed_out:  # type: ignore[attr-defined]
+        messages.error(
+            request, _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。")
+        )
+    return redirect(login_url)
+
+
 def customer_required(
     *, master_only: bool = False, allow_pending_change: bool = False
 ) -> Callable[[View], View]:
@@ -86,12 +95,7 @@ def customer_required(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             customer: CustomerUser | None = request.customer  # type: ignore[attr-defined]
             if customer is None:
-                if request.session_timed_out:  # type: ignore[attr-defined]
-                    messages.error(
-                        request,
-                        _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。"),
-                    )
-                return redirect("login")
+                return to_login(request, "login")
             if not allow_pending_change and sessions.must_change(request):
                 return redirect("password")
             if master_only and not customer.is_master:
@@ -116,11 +120,7 @@ def operator_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         operator: Operator | None = request.operator  # type: ignore[attr-defined]
         if operator is None:
-            if request.session_timed_out:  # type: ignore[attr-defined]
-                messages.error(
-                    request, _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。")
-                )
-            return redirect("backoffice:login")
+            return to_login(request, "backoffice:login")
         return view(request, *args, **kwargs)
 
     return wrapper
