@@ -146,3 +146,12 @@ def test_r_b5_no_secret_is_stored_in_clear(master):
     for plain in (MASTER_PASSWORD, MASTER_CONFIRMATION, "1111", "2222", "3333", "4444"):
         assert plain not in stored
         assert plain not in audit_text
+
+
+def test_a_terminated_contract_refuses_login_with_a_clear_message(master):
+    from corpbank.models import Contract
+
+    Contract.objects.filter(pk=master.contract_id).update(status=Contract.Status.TERMINATED)
+    with pytest.raises(ContractNotActive) as refused:
+        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+    assert "解約" in refused.value.message

@@ -96,3 +96,16 @@ def test_customers_cannot_reach_the_back_office(master):
 def test_operators_are_not_customers(operators):
     client = operator_client("clerk1")
     assert client.get("/")["Location"] == "/login"
+
+
+def test_no_pin_or_password_reaches_any_log(master, operators, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    client = operator_client("clerk1")
+    client.post(f"/backoffice/contracts/{master.contract_id}/pins", {"transfer_pin": "8642"})
+    client.post("/backoffice/contracts/new", {**APPLICATION, "inquiry_pin": "9753"})
+    Client().post("/backoffice/login", {"login_name": "clerk2", "password": "Wrong1oper"})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in ("8642", "9753", "Wrong1oper", OPERATOR_PASSWORD):
+        assert secret not in logged
