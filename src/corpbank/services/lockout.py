@@ -21,6 +21,7 @@ check the verdict, leave the atomic block, then raise. :func:`verified` does thi
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -88,6 +89,74 @@ def _lock_principal(principal_id: int, kind: str) -> tuple[Principal, bool]:
     return principal, bool(principal.failing)  # type: ignore[attr-defined]
 
 
+class Evaluation(enum.Enum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    # Right but already used (an OTP's time step that was accepted before): refused, not counted, so
+    # that a double submission or a replayed code never locks the token of the person who typed it.
+    SPENT = "spent"
+
+
+def check_attempt(
+    *,
+    principal_id: int,
+    kind: str,
+    evaluate: Callable[[Principal], Evaluation],
+    actor: audit.Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+    record_success: bool = True,
+    when_refused: Callable[[], None] = lambda: None,
+    details: dict[str, object] | None = None,
+) -> Verdict:
+    """The mechanism itself: lock the principal, refuse a locked one unevaluated, evaluate, count.
+
+    ``evaluate`` runs under the principal's row lock (so it may also move state of its own, such as
+    an OTP token's last accepted step). ``when_refused`` spends the time an evaluation would have taken.
+    ``record_success=False`` leaves the success event to the caller, who records the act it authorised
+    (a login) in the same transaction; failures and lockouts are always recorded here."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_attempt must run inside the transaction of the act it authorises")
+    now = timezone.now()
+    principal, failing = _lock_principal(principal_id, kind)
+    event = {"subject_user_id": subject_user_id, "contract_id": contract_id}
+    extra = details or {}
+
+    refusal = refusal_of(principal, now)
+    if refusal is not None:
+        # Not evaluated: a locked principal's guesses tell the guesser nothing and cost nothing.
+        when_refused()
+        audit.record("secret.refused_while_locked", actor=actor, details={"kind": kind, **extra}, **event)
+        return refusal
+
+    evaluation = evaluate(principal)
+    if evaluation is Evaluation.MATCH:
+        if failing:
+            FailureCounter.objects.filter(principal_id=principal_id, kind=kind).update(consecutive_failures=0)
+        if principal.consecutive_lockouts:
+            Principal.objects.filter(pk=principal_id).update(consecutive_lockouts=0)
+        if record_success:
+            audit.record("secret.accepted", actor=actor, details={"kind": kind, **extra}, **event)
+        return Verdict(ok=True, session_epoch=principal.session_epoch)
+    if evaluation is Evaluation.SPENT:
+        audit.record("secret.spent", actor=actor, details={"kind": kind, **extra}, **event)
+        return Verdict(ok=False)
+
+    counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
+    FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    failures = FailureCounter.objects.values_list("consecutive_failures", flat=True).get(pk=counter.pk)
+    audit.record(
+        "secret.rejected",
+        actor=actor,
+        details={"kind": kind, "consecutive_failures": failures, **extra},
+        **event,
+    )
+    rule = rule_for(kind)
+    if failures < rule.max_failures:
+        return Verdict(ok=False)
+    return _lock(principal, kind=kind, rule=rule, now=now, actor=actor, event=event)
+
+
 def check_secret(
     *,
     principal_id: int,
@@ -99,46 +168,27 @@ def check_secret(
     contract_id: int | None = None,
     record_success: bool = True,
 ) -> Verdict:
-    """Check one secret of one principal, counting the outcome. Runs inside the caller's transaction.
+    """Check one stored (Argon2id-hashed) secret of one principal through the mechanism."""
 
-    ``record_success=False`` leaves the success event to the caller, who records the act it authorised
-    (a login) in the same transaction; failures and lockouts are always recorded here."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("check_secret must run inside the transaction of the act it authorises")
-    now = timezone.now()
-    principal, failing = _lock_principal(principal_id, kind)
-    event = {"subject_user_id": subject_user_id, "contract_id": contract_id}
-
-    refusal = refusal_of(principal, now)
-    if refusal is not None:
-        # Not evaluated: a locked principal's guesses tell the guesser nothing and cost nothing.
-        verify_nothing(candidate)
-        audit.record("secret.refused_while_locked", actor=actor, details={"kind": kind}, **event)
-        return refusal
-
-    expired = stored is not None and stored.expires_at is not None and stored.expires_at <= now
-    matched = verify_hash(stored.hash if stored is not None else None, candidate) and not expired
-    if matched:
-        if failing:
-            FailureCounter.objects.filter(principal_id=principal_id, kind=kind).update(consecutive_failures=0)
-        if principal.consecutive_lockouts:
-            Principal.objects.filter(pk=principal_id).update(consecutive_lockouts=0)
+    def evaluate(_: Principal) -> Evaluation:
+        now = timezone.now()
+        expired = stored is not None and stored.expires_at is not None and stored.expires_at <= now
+        if not verify_hash(stored.hash if stored is not None else None, candidate) or expired:
+            return Evaluation.MISMATCH
         if stored is not None and needs_rehash(stored.hash):
             Secret.objects.filter(pk=stored.pk).update(hash=hash_secret(candidate))
-        if record_success:
-            audit.record("secret.accepted", actor=actor, details={"kind": kind}, **event)
-        return Verdict(ok=True, session_epoch=principal.session_epoch)
+        return Evaluation.MATCH
 
-    counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
-    FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)
-    failures = FailureCounter.objects.values_list("consecutive_failures", flat=True).get(pk=counter.pk)
-    details = {"kind": kind, "consecutive_failures": failures, "expired": expired}
-    audit.record("secret.rejected", actor=actor, details=details, **event)
-
-    rule = rule_for(kind)
-    if failures < rule.max_failures:
-        return Verdict(ok=False)
-    return _lock(principal, kind=kind, rule=rule, now=now, actor=actor, event=event)
+    return check_attempt(
+        principal_id=principal_id,
+        kind=kind,
+        evaluate=evaluate,
+        actor=actor,
+        subject_user_id=subject_user_id,
+        contract_id=contract_id,
+        record_success=record_success,
+        when_refused=lambda: verify_nothing(candidate),
+    )
 
 
 def _lock(
