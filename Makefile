@@ -27,17 +27,20 @@ $(CORPBANK_VAR_DIR)/secret.key:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-run: venv $(CORPBANK_VAR_DIR)/secret.key ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
-	export CORPBANK_SECRET_KEY=$$(cat $(CORPBANK_VAR_DIR)/secret.key); \
+$(CORPBANK_VAR_DIR)/seed.keys:
+	mkdir -p $(CORPBANK_VAR_DIR)
+	umask 077 && $(PYTHON) -c "import base64, os; print('k1:' + base64.b64encode(os.urandom(32)).decode())" > $@
+
+run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/corpbank migrate --noinput -v 0 && \
 	$(BIN)/corpbank loaddemo && \
 	exec $(BIN)/gunicorn corpbank.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
-system-deps: ## install Debian's chromium for the browser tests (as root), if missing
-	@if [ ! -x /usr/bin/chromium ]; then \
+system-deps: ## install Debian's chromium (browser tests) and oathtool (an independent TOTP), if missing
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/oathtool ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-		else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk oathtool >/dev/null; \
+		else echo "the tests need Debian's chromium and oathtool: sudo apt-get install chromium oathtool"; exit 1; fi; \
 	fi
 
 test: venv system-deps ## the whole suite, on SQLite and then on PostgreSQL

@@ -37,6 +37,7 @@ def environment(database_url: str, var_dir: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "CORPBANK_VAR_DIR": var_dir,
         "CORPBANK_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijkl",
+        "CORPBANK_SEED_KEYS": os.environ.get("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "="),
         "CORPBANK_DEBUG": "0",
         "DJANGO_SETTINGS_MODULE": "corpbank.settings",
     }

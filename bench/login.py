@@ -151,6 +151,7 @@ def run_level(base: ServerHandle, users: list[str], concurrency: int) -> tuple[f
 
 def main() -> int:
     os.environ.setdefault("CORPBANK_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijkl")
+    os.environ.setdefault("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "=")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")
     import django
 

@@ -3,6 +3,11 @@
 import os
 
 os.environ.setdefault("CORPBANK_SECRET_KEY", "test-only-secret-key-0123456789abcdef")
+# Two keys, so that tests can seal under the old one and rotate to the new one.
+os.environ.setdefault(
+    "CORPBANK_SEED_KEYS",
+    "test2:dGVzdC1vbmx5LXNlZWQta2V5LW51bWJlci10d28tMDA=,test1:dGVzdC1vbmx5LXNlZWQta2V5LW51bWJlci1vbmUtMDA=",
+)
 
 from corpbank.settings import *  # noqa: F403
 

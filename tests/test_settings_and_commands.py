@@ -13,6 +13,8 @@ from django.core.management.base import CommandError
 
 from corpbank.models import AuditEvent, Branch, CustomerUser, Operator
 
+SEED_KEYS = "t:" + "A" * 43 + "="
+
 
 def settings_value(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CORPBANK_", "DJANGO_"))}
@@ -31,8 +33,18 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert "CORPBANK_SECRET_KEY must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_seed_keys(tmp_path):
+    result = settings_value({"CORPBANK_VAR_DIR": str(tmp_path), "CORPBANK_SECRET_KEY": "k" * 40}, "1")
+    assert result.returncode != 0
+    assert "CORPBANK_SEED_KEYS must be set" in result.stderr
+
+
 def test_cookies_are_secure_under_https(tmp_path):
-    env = {"CORPBANK_VAR_DIR": str(tmp_path), "CORPBANK_SECRET_KEY": "k" * 40}
+    env = {
+        "CORPBANK_VAR_DIR": str(tmp_path),
+        "CORPBANK_SECRET_KEY": "k" * 40,
+        "CORPBANK_SEED_KEYS": SEED_KEYS,
+    }
     assert (
         settings_value(env, "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE").stdout.strip() == "False False"
     )
@@ -44,6 +56,7 @@ def test_r_a5_inactivity_and_policy_come_from_the_environment(tmp_path):
     env = {
         "CORPBANK_VAR_DIR": str(tmp_path),
         "CORPBANK_SECRET_KEY": "k" * 40,
+        "CORPBANK_SEED_KEYS": SEED_KEYS,
         "CORPBANK_SESSION_INACTIVITY_MINUTES": "5",
         "CORPBANK_POLICY": "suspend-at-6",
     }

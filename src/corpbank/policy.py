@@ -49,6 +49,12 @@ class BankPolicy:
     session_inactivity: timedelta
     initial_password_validity: timedelta
     max_general_users: int
+    # R-C4, R-E10: consecutive wrong OTPs stop the token (利用停止) at once.
+    otp_lockout: LockoutRule
+    # RFC 6238 §5.2: how many steps before and after the expected one a code may come from.
+    otp_window_steps: int
+    # R-E7: how long after a revocation the user's next login shows the OTP registration screen.
+    token_reregistration_delay: timedelta
 
 
 def _lockout(max_failures: int, lockouts_before_suspension: int, hours: int = 1) -> LockoutRule:
@@ -84,4 +90,11 @@ def current_policy() -> BankPolicy:
         session_inactivity=timedelta(minutes=tune.get("SESSION_INACTIVITY_MINUTES", 10)),
         initial_password_validity=timedelta(days=tune.get("INITIAL_PASSWORD_DAYS", 30)),
         max_general_users=tune.get("MAX_GENERAL_USERS", 19),
+        otp_lockout=LockoutRule(
+            max_failures=tune.get("OTP_MAX_FAILURES", 10),
+            lock_duration=timedelta(0),
+            lockouts_before_suspension=1,
+        ),
+        otp_window_steps=tune.get("OTP_WINDOW_STEPS", 1),
+        token_reregistration_delay=timedelta(minutes=tune.get("TOKEN_REREGISTRATION_DELAY_MINUTES", 30)),
     )

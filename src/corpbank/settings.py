@@ -23,16 +23,23 @@ def env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def mandatory(name: str) -> str:
+def mandatory(name: str, file_name: str) -> str:
+    """A production secret: from the environment, else from the file under CORPBANK_VAR_DIR that
+    `make run` generates (mode 600); missing both stops the start."""
     value = os.environ.get(name, "")
+    path = VAR_DIR / file_name
+    if not value and path.exists():
+        value = path.read_text().strip()
     if not value:
-        raise ImproperlyConfigured(f"{name} must be set when CORPBANK_DEBUG is off")
+        raise ImproperlyConfigured(f"{name} must be set when CORPBANK_DEBUG is off (or {path} exist)")
     return value
 
 
 DEBUG = env_flag("CORPBANK_DEBUG", False)
 SECRET_KEY = os.environ.get("CORPBANK_SECRET_KEY") or (
-    "insecure-development-key-never-use-in-production" if DEBUG else mandatory("CORPBANK_SECRET_KEY")
+    "insecure-development-key-never-use-in-production"
+    if DEBUG
+    else mandatory("CORPBANK_SECRET_KEY", "secret.key")
 )
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("CORPBANK_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -132,6 +139,15 @@ EMAIL_USE_TLS = env_flag("CORPBANK_SMTP_STARTTLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("CORPBANK_MAIL_FROM", "ib-noreply@corpbank.example")
 EMAIL_BACKEND = os.environ.get("CORPBANK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
+# Keys that seal OTP token seeds at rest (AES-256-GCM), "key-id:base64-of-32-bytes" separated by
+# commas; the first seals new seeds, the others only open older ones until `corpbank tokens rotate-key`
+# has re-sealed them (docs/operations.md). Required in production.
+CORPBANK_SEED_KEYS = os.environ.get("CORPBANK_SEED_KEYS") or (
+    "dev:ZGV2ZWxvcG1lbnQtb25seS1zZWVkLWtleS0wMTIzNDU="
+    if DEBUG
+    else mandatory("CORPBANK_SEED_KEYS", "seed.keys")
+)
+
 # The bank's policy profile (see corpbank.policy): "rokin" or "suspend-at-6", plus overrides.
 CORPBANK_POLICY = os.environ.get("CORPBANK_POLICY", "rokin")
 CORPBANK_BANK_NAME = os.environ.get("CORPBANK_BANK_NAME", "コープ労働金庫")
@@ -146,6 +162,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 # Numeric overrides of the profile, each from CORPBANK_<NAME> (see docs/operations.md).
+CORPBANK_OTP_ALGORITHM = os.environ.get("CORPBANK_OTP_ALGORITHM", "sha1")
+CORPBANK_OTP_DIGITS = int(os.environ.get("CORPBANK_OTP_DIGITS", "6"))
 CORPBANK_POLICY_TUNING = {
     name: int(os.environ[f"CORPBANK_{name}"])
     for name in (
@@ -157,6 +175,9 @@ CORPBANK_POLICY_TUNING = {
         "SESSION_INACTIVITY_MINUTES",
         "INITIAL_PASSWORD_DAYS",
         "MAX_GENERAL_USERS",
+        "OTP_MAX_FAILURES",
+        "OTP_WINDOW_STEPS",
+        "TOKEN_REREGISTRATION_DELAY_MINUTES",
     )
     if os.environ.get(f"CORPBANK_{name}")
 }

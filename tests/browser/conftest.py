@@ -50,6 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DATABASE_URL": _database_url(tmp),
         "CORPBANK_VAR_DIR": str(tmp),
         "CORPBANK_SECRET_KEY": "browser-test-secret-key-0123456789",
+        "CORPBANK_SEED_KEYS": os.environ.get("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "="),
         "CORPBANK_DEBUG": "0",
         "DJANGO_SETTINGS_MODULE": "corpbank.settings",
     }

@@ -31,7 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from corpbank.db import for_update
-from corpbank.models import FailureCounter, Principal, Secret
+from corpbank.models import FailureCounter, Principal, Secret, SecretKind
 from corpbank.policy import LockoutRule, current_policy
 from corpbank.services import audit
 from corpbank.services.errors import DomainError, LockedOut, Suspended
@@ -60,8 +60,10 @@ class Verdict:
 
 
 def rule_for(kind: str) -> LockoutRule:
-    """The lockout rule for one kind of secret. OTP tokens get theirs in the OTP issue."""
-    return current_policy().secret_lockout
+    """The lockout rule for one kind of secret: OTPs stop the token at once after N (R-C4); every
+    other secret follows the bank's profile (R-C1, R-C2)."""
+    policy = current_policy()
+    return policy.otp_lockout if kind == SecretKind.OTP else policy.secret_lockout
 
 
 def refusal_of(principal: Principal, now: datetime) -> Verdict | None:

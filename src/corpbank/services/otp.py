@@ -1,0 +1,112 @@
+"""One-time passwords: TOTP per RFC 6238 on HOTP per RFC 4226 (`cryptography`), verified through the
+one lockout mechanism with the token as the principal (R-C4, R-C5, R-E1)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.twofactor.hotp import HOTP
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from corpbank.models import SecretKind, Token
+from corpbank.policy import current_policy
+from corpbank.services import audit, lockout
+from corpbank.services.errors import DomainError
+from corpbank.services.lockout import Evaluation
+from corpbank.services.seeds import unseal
+
+
+def _hash(algorithm: str) -> hashes.SHA1 | hashes.SHA256 | hashes.SHA512:
+    if algorithm == "sha256":
+        return hashes.SHA256()
+    if algorithm == "sha512":
+        return hashes.SHA512()
+    if algorithm == "sha1":
+        return hashes.SHA1()  # noqa: S303 - HOTP's HMAC-SHA1 (RFC 4226), not a signature
+    raise ValueError(f"unknown OTP algorithm {algorithm!r}")
+
+
+def hotp(seed: bytes, counter: int, *, digits: int = 6, algorithm: str = "sha1") -> str:
+    # RFC 4226 allows 128-bit seeds; cryptography insists on 160 unless told not to.
+    return HOTP(seed, digits, _hash(algorithm), enforce_key_length=False).generate(counter).decode()
+
+
+def time_step(at: float, step_seconds: int) -> int:
+    return int(at // step_seconds)
+
+
+def totp(seed: bytes, at: float, *, step_seconds: int = 60, digits: int = 6, algorithm: str = "sha1") -> str:
+    return hotp(seed, time_step(at, step_seconds), digits=digits, algorithm=algorithm)
+
+
+def now_seconds() -> float:
+    """The clock OTPs are checked against: Django's, so that tests can move it."""
+    return timezone.now().timestamp()
+
+
+class TokenNotUsable(DomainError):
+    code = "token_not_usable"
+    http_status = 403
+
+
+def usability_problem(token: Token, today: date | None = None) -> TokenNotUsable | None:
+    """Why a token cannot be used at all, before any code is looked at (not counted as a failure)."""
+    today = today or timezone.localdate()
+    if token.state == Token.State.LOST:
+        return TokenNotUsable(_("このパスワード生成機は紛失届が出ているため、ご利用いただけません。"))
+    if token.state == Token.State.REVOKED:
+        return TokenNotUsable(_("このトークンは失効しています。"))
+    if token.expires_on is not None and token.expires_on < today:
+        return TokenNotUsable(
+            _("このパスワード生成機は有効期限（%(date)s）が過ぎているため、ご利用いただけません。")
+            % {"date": token.expires_on.strftime("%Y/%m/%d")}
+        )
+    return None
+
+
+def _evaluate(token_id: int, code: str) -> Evaluation:
+    """Under the token principal's lock: compare the code with the steps around the expected one."""
+    token = Token.objects.get(pk=token_id)
+    if not (code.isdigit() and len(code) == token.digits):
+        return Evaluation.MISMATCH
+    seed = unseal(token)
+    current = time_step(now_seconds(), token.step_seconds)
+    window = current_policy().otp_window_steps
+    expected = current + token.drift
+    candidates = sorted(
+        set(range(expected - window, expected + window + 1))
+        | set(range(current - window, current + window + 1)),
+        key=lambda step: abs(step - expected),
+    )
+    for step in candidates:
+        if hmac.compare_digest(hotp(seed, step, digits=token.digits, algorithm=token.algorithm), code):
+            if token.last_step is not None and step <= token.last_step:
+                return Evaluation.SPENT
+            Token.objects.filter(pk=token.pk).update(last_step=step, drift=step - current)
+            return Evaluation.MATCH
+    return Evaluation.MISMATCH
+
+
+def check_code(
+    token: Token,
+    code: str,
+    *,
+    actor: audit.Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+) -> lockout.Verdict:
+    """Check one OTP inside the act's transaction: accepted once per time step; wrong ones count
+    against the token and stop it after the policy's limit (R-C4)."""
+    code = code.strip()
+    return lockout.check_attempt(
+        principal_id=token.principal_id,
+        kind=SecretKind.OTP,
+        evaluate=lambda principal: _evaluate(token.pk, code),
+        actor=actor,
+        subject_user_id=subject_user_id,
+        contract_id=contract_id,
+        details={"serial": token.serial},
+    )
