@@ -1,0 +1,45 @@
+"""corpbank tokens import FILE [--key-hex HEX | --password-stdin]: the bank's token stock from a PSKC
+file (RFC 6030), all or nothing. corpbank tokens rotate-key: re-seal every seed under the current key."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from corpbank.services import audit, pskc_import, seeds
+from corpbank.services.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Token stock: import a PSKC file; rotate the key that seals seeds."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        importing = sub.add_parser("import", help="import a PSKC file into the stock")
+        importing.add_argument("file")
+        secret = importing.add_mutually_exclusive_group()
+        secret.add_argument("--key-hex", help="the pre-shared key, in hexadecimal")
+        secret.add_argument(
+            "--password-stdin", action="store_true", help="read the file's password from stdin"
+        )
+        sub.add_parser("rotate-key", help="re-seal every seed under the first key of CORPBANK_SEED_KEYS")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = audit.Actor.system(f"corpbank tokens {options['action']}")
+        if options["action"] == "rotate-key":
+            self.stdout.write(f"re-sealed {seeds.rotate_key(actor=actor)} seeds")
+            return
+        try:
+            key = bytes.fromhex(options["key_hex"]) if options.get("key_hex") else None
+        except ValueError as error:
+            raise CommandError("--key-hex is not hexadecimal") from error
+        password = sys.stdin.readline().rstrip("\n") if options.get("password_stdin") else None
+        try:
+            stocked = pskc_import.import_stock(
+                options["file"], actor=actor, preshared_key=key, password=password, file_name=options["file"]
+            )
+        except DomainError as error:
+            raise CommandError(error.message) from error
+        self.stdout.write(f"imported {len(stocked)} tokens: {', '.join(t.serial for t in stocked)}")
