@@ -5,6 +5,7 @@ Everything is built through the services, the way the back office and the master
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC
 
 import pytest
 
@@ -120,3 +121,45 @@ def general(master: CustomerUser) -> CustomerUser:
         name="一般",
         **GENERAL_INITIAL,
     )
+
+
+TOKEN_SEED = bytes.fromhex("3132333435363738393031323334353637383930")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Django's clock, frozen and moved by the test (OTPs, delays and expiry are checked against it)."""
+    from datetime import datetime, timedelta
+
+    now = {"at": datetime(2026, 11, 24, 1, 0, 0, tzinfo=UTC)}
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now["at"])
+
+    def move(seconds: float = 0) -> datetime:
+        now["at"] += timedelta(seconds=seconds)
+        return now["at"]
+
+    return move
+
+
+def code_now(seed: bytes = TOKEN_SEED) -> str:
+    from corpbank.services import otp
+
+    return otp.totp(seed, otp.now_seconds())
+
+
+def ship_tokens(operators: tuple[Operator, Operator], contract: Contract, *serials: str) -> None:
+    """Stock tokens with the RFC 6238 seed and ship them to the contract, four-eyes."""
+    from corpbank.services import audit, tokens
+
+    for serial in serials:
+        tokens.add_to_stock(serial=serial, seed=TOKEN_SEED, actor=audit.Actor.system("test"))
+    entered = backoffice.enter_token_shipment(operators[0], contract.pk, list(serials))
+    backoffice.approve(operators[1], entered.pk)
+
+
+@pytest.fixture
+def otp_master(branch: Branch, operators: tuple[Operator, Operator], clock) -> CustomerUser:  # type: ignore[no-untyped-def]
+    """The master of a contract that uses OTP, with token HW00000001 shipped but not yet registered."""
+    registered = register_contract(operators, otp_required=True)
+    ship_tokens(operators, registered.contract, "HW00000001", "HW00000002")
+    return activate_master(registered)

@@ -11,8 +11,11 @@ import dataclasses
 import enum
 from collections.abc import Iterable
 
+from django.utils.translation import gettext as _
+
 from corpbank.models import CustomerUser, Secret, SecretKind
 from corpbank.services import audit, lockout
+from corpbank.services.errors import TokenRegistrationRequired
 
 PIN_KINDS = frozenset(
     {SecretKind.INQUIRY_PIN, SecretKind.TRANSFER_PIN, SecretKind.CONFIRMATION_PIN, SecretKind.APPROVAL_PIN}
@@ -21,37 +24,89 @@ PIN_KINDS = frozenset(
 
 class Operation(enum.StrEnum):
     INQUIRY = "inquiry"
+    SINGLE_TRANSFER_REGISTERED_PAYEE = "single_transfer_registered_payee"
+    SINGLE_TRANSFER_ADHOC = "single_transfer_adhoc"
+    BULK_TRANSFER_APPROVAL = "bulk_transfer_approval"
+    SALARY_TRANSFER_APPROVAL = "salary_transfer_approval"
+    TAX_PAYMENT = "tax_payment"
+    PAYEE_REGISTRATION = "payee_registration"
     ADD_USER = "add_user"
     CHANGE_USER = "change_user"
     DELETE_USER = "delete_user"
     RESET_USER_CREDENTIALS = "reset_user_credentials"
     LIFT_USER_LOCK = "lift_user_lock"
+    TOKEN_REVOCATION = "token_revocation"  # noqa: S105 - names an operation
+    LIFT_TOKEN_LOCK = "lift_token_lock"  # noqa: S105 - names an operation
 
 
 @dataclasses.dataclass(frozen=True)
 class Requirement:
-    """Secrets an operation asks for beyond the session, in the order they are checked."""
+    """What an operation asks for beyond the session: secrets in the order they are checked, then a
+    one-time password from the user's token when the contract uses OTP."""
 
     secrets: tuple[SecretKind, ...]
+    otp: bool = False
     master_only: bool = False
 
 
+CONFIRMATION = SecretKind.CONFIRMATION_PASSWORD
 REQUIREMENTS: dict[Operation, Requirement] = {
+    # 照会: the inquiry PIN (seed 001 Q4).
     Operation.INQUIRY: Requirement((SecretKind.INQUIRY_PIN,)),
-    # 利用者の追加・変更 (seed 000 Q2): the confirmation password now, the OTP with the OTP issue.
-    Operation.ADD_USER: Requirement((SecretKind.CONFIRMATION_PASSWORD,), master_only=True),
-    Operation.CHANGE_USER: Requirement((SecretKind.CONFIRMATION_PASSWORD,), master_only=True),
-    Operation.DELETE_USER: Requirement((SecretKind.CONFIRMATION_PASSWORD,), master_only=True),
-    Operation.RESET_USER_CREDENTIALS: Requirement((SecretKind.CONFIRMATION_PASSWORD,), master_only=True),
-    Operation.LIFT_USER_LOCK: Requirement((SecretKind.CONFIRMATION_PASSWORD,), master_only=True),
+    # 振込振替: the transfer and confirmation PINs per transfer (seed 001 Q4); an ad-hoc payee (都度指定)
+    # also the OTP (seed 000 Q2).
+    Operation.SINGLE_TRANSFER_REGISTERED_PAYEE: Requirement(
+        (SecretKind.TRANSFER_PIN, SecretKind.CONFIRMATION_PIN)
+    ),
+    Operation.SINGLE_TRANSFER_ADHOC: Requirement(
+        (SecretKind.TRANSFER_PIN, SecretKind.CONFIRMATION_PIN), otp=True
+    ),
+    # 総合振込・給与（賞与）振込 approval: the confirmation password (seed 001 Q3), the approval PIN
+    # (seed 001 Q4), the OTP (seed 000 Q2).
+    Operation.BULK_TRANSFER_APPROVAL: Requirement((CONFIRMATION, SecretKind.APPROVAL_PIN), otp=True),
+    Operation.SALARY_TRANSFER_APPROVAL: Requirement((CONFIRMATION, SecretKind.APPROVAL_PIN), otp=True),
+    # 税金・各種料金の払込み (Pay-easy): the transfer PIN and the OTP.
+    Operation.TAX_PAYMENT: Requirement((SecretKind.TRANSFER_PIN,), otp=True),
+    # 振込先口座の登録・変更: registrations need the confirmation password (seed 001 Q3) and the OTP.
+    Operation.PAYEE_REGISTRATION: Requirement((CONFIRMATION,), otp=True),
+    # 利用者の追加・変更 (seed 000 Q2); deleting and resetting change registrations too (seed 001 Q3).
+    Operation.ADD_USER: Requirement((CONFIRMATION,), otp=True, master_only=True),
+    Operation.CHANGE_USER: Requirement((CONFIRMATION,), otp=True, master_only=True),
+    Operation.DELETE_USER: Requirement((CONFIRMATION,), master_only=True),
+    Operation.RESET_USER_CREDENTIALS: Requirement((CONFIRMATION,), master_only=True),
+    Operation.LIFT_USER_LOCK: Requirement((CONFIRMATION,), master_only=True),
+    # パスワード生成機の失効 (seed 000 Q2).
+    Operation.TOKEN_REVOCATION: Requirement((CONFIRMATION,), otp=True, master_only=True),
+    Operation.LIFT_TOKEN_LOCK: Requirement((CONFIRMATION,), master_only=True),
 }
 
 
 def check_factors(
     operation: Operation, *, user: CustomerUser, supplied: dict[str, str], actor: audit.Actor
 ) -> lockout.Verdict:
-    """Check every factor the table asks for the operation. Inside the act's transaction."""
-    return check_secrets(REQUIREMENTS[operation].secrets, user=user, supplied=supplied, actor=actor)
+    """Check every factor the table asks for the operation, secrets first, then the OTP if the
+    contract uses OTP. One accepted OTP authorises this one operation: its time step is spent."""
+    requirement = REQUIREMENTS[operation]
+    verdict = check_secrets(requirement.secrets, user=user, supplied=supplied, actor=actor)
+    if not verdict.ok or not (requirement.otp and user.contract.otp_required):
+        return verdict
+    from corpbank.services import otp, tokens
+
+    registration = tokens.registration_in_force(user)
+    if registration is None:
+        raise TokenRegistrationRequired(
+            _("この操作にはワンタイムパスワードが必要です。ワンタイムパスワードの利用登録を行ってください。")
+        )
+    problem = otp.usability_problem(registration.token)
+    if problem is not None:
+        raise problem
+    return otp.check_code(
+        registration.token,
+        supplied.get("otp", ""),
+        actor=actor,
+        subject_user_id=user.pk,
+        contract_id=user.contract_id,
+    )
 
 
 def check_secrets(

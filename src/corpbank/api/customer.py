@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from corpbank import selectors
@@ -18,13 +19,14 @@ from corpbank.api.schemas import (
     PasswordsIn,
     RegisterMasterIn,
     SessionOut,
+    TokenRegistrationIn,
     UserAddIn,
     UserChangeIn,
     UserOut,
     UserResetIn,
 )
 from corpbank.models import CustomerUser
-from corpbank.services import authentication, users
+from corpbank.services import authentication, tokens, users
 from corpbank.services.authentication import LoginOutcome
 from corpbank.services.users import LimitInput
 from corpbank.web import sessions
@@ -44,6 +46,7 @@ def _session_out(request: HttpRequest, outcome: LoginOutcome) -> SessionOut:
         must_change=list(outcome.must_change),
         password_change_due_at=outcome.password_change_due_at,
         warn_expiry=outcome.warn_expiry,
+        must_register_token=outcome.must_register_token,
         csrf_token=get_token(request),
     )
 
@@ -80,6 +83,7 @@ def me(request: HttpRequest) -> SessionOut:
         must_change=tuple(sessions.must_change(request)),
         password_change_due_at=None,
         warn_expiry=bool(request.session.get(sessions.WARN_EXPIRY)),
+        must_register_token=sessions.must_register_token(request),
     )
     return _session_out(request, outcome)
 
@@ -100,6 +104,23 @@ def change_passwords(request: HttpRequest, body: PasswordsIn) -> Status[None]:
         ip_address=sessions.client_ip(request),
     )
     sessions.passwords_changed(request)
+    return Status(204, None)
+
+
+@router.post(
+    "/me/token-registration", auth=security.customer_pending_change_allowed, response={204: None, **ERRORS}
+)
+def register_token(request: HttpRequest, body: TokenRegistrationIn) -> Status[None]:
+    """ワンタイムパスワード利用登録 (R-E7, R-E8): serial number and the code the token shows now."""
+    if sessions.must_change(request):
+        raise security.PasswordChangeRequired(_("パスワードを変更してください。"))
+    tokens.register_for_user(
+        user=request.auth,  # type: ignore[attr-defined]
+        serial=body.serial,
+        code=body.otp,
+        ip_address=sessions.client_ip(request),
+    )
+    sessions.token_registered(request)
     return Status(204, None)
 
 

@@ -39,6 +39,7 @@ class SessionOut(Schema):
     must_change: list[str]
     password_change_due_at: datetime | None = None
     warn_expiry: bool = False
+    must_register_token: bool = False
     csrf_token: str = Field(description="the CSRF token rotated at login; send it as X-CSRFToken")
 
 
@@ -87,6 +88,9 @@ class UserOut(Schema):
 
 class Factors(Schema):
     confirmation_password: str = Field("", description="the acting master's confirmation password")
+    otp: str = Field(
+        "", description="a one-time password from the master's token, where the contract uses OTP"
+    )
 
 
 class UserAddIn(Schema):
@@ -197,3 +201,8 @@ class AuditEventOut(Schema):
     subject_user_id: int | None
     ip_address: str
     details: dict[str, Any]
+
+
+class TokenRegistrationIn(Schema):
+    serial: str = Field(description="the serial number on the back of the token")
+    otp: str = Field(description="the one-time password the token shows now")

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie
 
-from corpbank.services.errors import DomainError, Forbidden
+from corpbank.services.errors import DomainError, Forbidden, TokenRegistrationRequired
 from corpbank.web import sessions
 
 
@@ -34,6 +34,8 @@ class CustomerSession(APIKeyCookie):
             return None
         if not self.allow_pending_change and sessions.must_change(request):
             raise PasswordChangeRequired(_("パスワードを変更してください。"))
+        if not self.allow_pending_change and sessions.must_register_token(request):
+            raise TokenRegistrationRequired(_("ワンタイムパスワードの利用登録を行ってください。"))
         if self.master_only and not customer.is_master:
             raise Forbidden(_("この機能はマスターユーザのみご利用いただけます。"))
         return customer

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from corpbank.models import Contract, CustomerUser, Secret, SecretKind
 from corpbank.operations import check_secrets
 from corpbank.policy import current_policy
-from corpbank.services import audit, lockout
+from corpbank.services import audit, lockout, tokens
 from corpbank.services.credentials import check_new_credentials, store_secret
 from corpbank.services.errors import (
     ContractNotActive,
@@ -35,6 +35,8 @@ class LoginOutcome:
     warn_expiry: bool
     # The principal's session epoch when the login succeeded: the session is bound to it.
     session_epoch: int = 0
+    # R-E7: the OTP registration screen comes before anything else (after a forced password change).
+    must_register_token: bool = False
 
 
 def customer_actor(user: CustomerUser, ip_address: str = "") -> audit.Actor:
@@ -142,6 +144,7 @@ def _outcome(user: CustomerUser, now: datetime, secrets: list[Secret], *, sessio
         password_change_due_at=due_at,
         warn_expiry=warn,
         session_epoch=session_epoch,
+        must_register_token=tokens.needs_registration(user, now),
     )
 
 

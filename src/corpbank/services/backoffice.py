@@ -29,6 +29,7 @@ from corpbank.models import (
     Principal,
     Secret,
     SecretKind,
+    Token,
     UsageLimit,
 )
 from corpbank.models.secrets import CONTRACT_PIN_KINDS
@@ -130,6 +131,8 @@ class ContractApplication:
     login_method: str
     pins: dict[str, str]
     limits: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    # ワンタイムパスワードを利用する: the operations of the OTP column then need a token's code (R-E2).
+    otp_required: bool = False
 
 
 def _invalid(fields: dict[str, str]) -> ValidationFailed:
@@ -223,6 +226,7 @@ def enter_contract_registration(
         "login_method": application.login_method,
         "pin_hashes": hashed_pins,
         "limits": {kind: list(values) for kind, values in limits.items()},
+        "otp_required": bool(application.otp_required),
     }
     summary = _("契約の新規登録: %(name)s") % {"name": payload["organization_name"]}
     return _enter(
@@ -316,6 +320,32 @@ def enter_pin_change(
         contract=contract,
         payload={"pin_hashes": hashed},
         summary=_("暗証番号の変更"),
+        ip_address=ip_address,
+    )
+
+
+def enter_token_shipment(
+    operator: Operator, contract_id: int, serials: list[str], *, ip_address: str = ""
+) -> PendingAction:
+    """パスワード生成機の発送: tokens from the stock to the organization (R-E1, R-E5)."""
+    contract = _contract(contract_id)
+    wanted = sorted({serial.strip().upper() for serial in serials if serial.strip()})
+    if not wanted:
+        raise _invalid({"serials": _("シリアル番号を入力してください。")})
+    in_stock = set(
+        Token.objects.filter(serial__in=wanted, state=Token.State.IN_STOCK).values_list("serial", flat=True)
+    )
+    missing = [serial for serial in wanted if serial not in in_stock]
+    if missing:
+        raise _invalid(
+            {"serials": _("在庫にないシリアル番号: %(serials)s") % {"serials": ", ".join(missing)}}
+        )
+    return _enter(
+        operator,
+        "ship_tokens",
+        contract=contract,
+        payload={"serials": wanted},
+        summary=_("パスワード生成機の発送（%(count)d台）") % {"count": len(wanted)},
         ip_address=ip_address,
     )
 
@@ -450,6 +480,7 @@ def _execute_register_contract(action: PendingAction, actor: audit.Actor) -> Ini
         organization=organization,
         branch=branch,
         login_method=data["login_method"],
+        otp_required=data.get("otp_required", False),
     )
     for account in data["accounts"]:
         Account.objects.create(
@@ -569,7 +600,14 @@ def _execute_change_pins(action: PendingAction, actor: audit.Actor) -> None:
     )
 
 
+def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import tokens
+
+    tokens.ship_to_contract(action.payload["serials"], _contract(action.contract_id), actor=actor)
+
+
 EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLetter | None]] = {
+    "ship_tokens": _execute_ship_tokens,
     "register_contract": _execute_register_contract,
     "initialize_master": _execute_initialize_master,
     "lift_master_lock": _execute_lift_master_lock,

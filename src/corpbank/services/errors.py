@@ -98,3 +98,31 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     http_status = 409
+
+
+class TokenSuspended(DomainError):
+    """R-C4: a token stopped after too many wrong OTPs; who lifts it depends on whose token it is."""
+
+    code = "token_suspended"
+    http_status = 423
+
+    def __init__(self, *, master: bool) -> None:
+        if master:
+            message = _(
+                "ワンタイムパスワードの入力誤りが所定の回数に達したため、パスワード生成機が利用停止になりました。"
+                "マスターユーザが利用しているパスワード生成機の利用停止の解除には、書面でのお手続きが必要です。"
+            )
+        else:
+            message = _(
+                "ワンタイムパスワードの入力誤りが所定の回数に達したため、パスワード生成機が利用停止になりました。"
+                "マスターユーザに「管理≫利用者管理≫ワンタイムパスワードの管理≫ワンタイムパスワードの利用停止解除」を"
+                "ご依頼ください。"
+            )
+        super().__init__(message)
+
+
+class TokenRegistrationRequired(DomainError):
+    """The operation needs an OTP and the user has no token in use (R-E7)."""
+
+    code = "token_registration_required"
+    http_status = 403

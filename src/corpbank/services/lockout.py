@@ -34,7 +34,7 @@ from corpbank.db import for_update
 from corpbank.models import FailureCounter, Principal, Secret, SecretKind
 from corpbank.policy import LockoutRule, current_policy
 from corpbank.services import audit
-from corpbank.services.errors import DomainError, LockedOut, Suspended
+from corpbank.services.errors import DomainError, LockedOut, Suspended, TokenSuspended
 from corpbank.services.hashing import hash_secret, needs_rehash, verify_hash, verify_nothing
 
 T = TypeVar("T")
@@ -48,10 +48,14 @@ class Verdict:
     suspended: bool = False
     # The principal's session epoch as read under the lock, for a session started on this success.
     session_epoch: int | None = None
+    # The kind of secret that was refused: a stopped token is told apart from a stopped user.
+    kind: str = ""
 
     def raise_if_refused(self, *, refused: Callable[[], DomainError], master: bool = False) -> None:
         if self.ok:
             return
+        if self.suspended and self.kind == SecretKind.OTP:
+            raise TokenSuspended(master=master)
         if self.suspended:
             raise Suspended(master=master)
         if self.locked_until is not None:
@@ -129,7 +133,7 @@ def check_attempt(
         # Not evaluated: a locked principal's guesses tell the guesser nothing and cost nothing.
         when_refused()
         audit.record("secret.refused_while_locked", actor=actor, details={"kind": kind, **extra}, **event)
-        return refusal
+        return dataclasses.replace(refusal, kind=kind)
 
     evaluation = evaluate(principal)
     if evaluation is Evaluation.MATCH:
@@ -142,7 +146,7 @@ def check_attempt(
         return Verdict(ok=True, session_epoch=principal.session_epoch)
     if evaluation is Evaluation.SPENT:
         audit.record("secret.spent", actor=actor, details={"kind": kind, **extra}, **event)
-        return Verdict(ok=False)
+        return Verdict(ok=False, kind=kind)
 
     counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
     FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)
@@ -155,8 +159,10 @@ def check_attempt(
     )
     rule = rule_for(kind)
     if failures < rule.max_failures:
-        return Verdict(ok=False)
-    return _lock(principal, kind=kind, rule=rule, now=now, actor=actor, event=event)
+        return Verdict(ok=False, kind=kind)
+    return dataclasses.replace(
+        _lock(principal, kind=kind, rule=rule, now=now, actor=actor, event=event), kind=kind
+    )
 
 
 def check_secret(

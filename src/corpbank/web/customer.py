@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from corpbank import selectors
 from corpbank.models import CustomerUser
-from corpbank.services import authentication
+from corpbank.services import authentication, tokens
 from corpbank.services.errors import DomainError
 from corpbank.web import sessions
 from corpbank.web.pages import PASSWORD_HINT, Field, customer_required, form_page, posted, secret
@@ -35,7 +35,9 @@ def login(request: HttpRequest) -> HttpResponse:
             error = failure
         else:
             sessions.start_customer_session(request, outcome)
-            return redirect("password" if outcome.must_change else "home")
+            if outcome.must_change:
+                return redirect("password")
+            return redirect("token_registration" if outcome.must_register_token else "home")
     return form_page(
         request,
         title=_("ログイン"),
@@ -169,7 +171,7 @@ def password(request: HttpRequest) -> HttpResponse:
         else:
             sessions.passwords_changed(request)
             messages.success(request, _("パスワードを変更しました。"))
-            return redirect("home")
+            return redirect("token_registration" if sessions.must_register_token(request) else "home")
     if forced:
         lead = _(
             "初期パスワードまたは有効期限を過ぎたパスワードをご利用です。続けてご利用いただくには、パスワードを変更してください。"
@@ -194,4 +196,48 @@ def login_history(request: HttpRequest) -> HttpResponse:
         request,
         "corpbank/customer/login_history.html",
         {"title": _("ログイン履歴"), "events": selectors.login_history(request.customer)},  # type: ignore[attr-defined]
+    )
+
+
+@customer_required(allow_pending_change=True)
+def token_registration(request: HttpRequest) -> HttpResponse:
+    """ワンタイムパスワード利用登録画面 (R-E7, R-E8): the serial number on the back of the token and the
+    password it shows now."""
+    if sessions.must_change(request):
+        return redirect("password")
+    fields = [
+        Field("serial", _("シリアル番号"), hint=_("パスワード生成機の裏面に記載の番号"), maxlength=40),
+        Field(
+            "otp",
+            _("ワンタイムパスワード"),
+            hint=_("パスワード生成機に表示されている6桁の数字"),
+            maxlength=8,
+            autocomplete="one-time-code",
+        ),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, "serial", "otp")
+        try:
+            tokens.register_for_user(
+                user=request.customer,  # type: ignore[attr-defined]
+                serial=data["serial"],
+                code=data["otp"],
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.token_registered(request)
+            messages.success(request, _("ワンタイムパスワードの利用登録が完了しました。"))
+            return redirect("home")
+    return form_page(
+        request,
+        title=_("ワンタイムパスワード利用登録"),
+        lead=_(
+            "お手元のパスワード生成機のシリアル番号と、表示されているワンタイムパスワードを入力してください。"
+        ),
+        fields=fields,
+        submit_label=_("登録する"),
+        error=error,
     )

@@ -30,12 +30,30 @@ from corpbank.web.pages import (
 BREADCRUMB = gettext_lazy("管理 ≫ 利用者管理")
 
 
-def _confirmation_field() -> Field:
-    return secret(
-        "confirmation_password",
-        _("確認用パスワード（マスターユーザ）"),
-        _("登録内容・権限の変更には、マスターユーザの確認用パスワードが必要です。"),
-    )
+def _factor_fields(request: HttpRequest) -> list[Field]:
+    """The master's confirmation password, and a one-time password where the contract uses OTP."""
+    fields = [
+        secret(
+            "confirmation_password",
+            _("確認用パスワード（マスターユーザ）"),
+            _("登録内容・権限の変更には、マスターユーザの確認用パスワードが必要です。"),
+        )
+    ]
+    if request.customer.contract.otp_required:  # type: ignore[attr-defined]
+        fields.append(
+            Field(
+                "otp",
+                _("ワンタイムパスワード"),
+                hint=_("パスワード生成機に表示されている数字"),
+                maxlength=8,
+                autocomplete="one-time-code",
+            )
+        )
+    return fields
+
+
+def _factors(request: HttpRequest) -> dict[str, str]:
+    return {name: request.POST.get(name, "") for name in ("confirmation_password", "otp")}
 
 
 def _permission_and_limit_fields(user: CustomerUser | None) -> list[Field]:
@@ -74,7 +92,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
             _("初回ログイン時に利用者ご本人が変更します。"),
         ),
         *_permission_and_limit_fields(None),
-        _confirmation_field(),
+        *_factor_fields(request),
     ]
     error = None
     if request.method == "POST":
@@ -89,7 +107,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
         try:
             users.add_general_user(
                 master=request.customer,  # type: ignore[attr-defined]
-                factors={"confirmation_password": data["confirmation_password"]},
+                factors=_factors(request),
                 login_id=data["login_id"],
                 name=data["name"],
                 login_password=data["login_password"],
@@ -141,11 +159,11 @@ def _act_on_user(
             {"title": title, "message": missing.message},
             status=missing.http_status,
         )
-    fields = [*extra_fields(target), _confirmation_field()]
+    fields = [*extra_fields(target), *_factor_fields(request)]
     error: DomainError | None = None
     if request.method == "POST":
         try:
-            act(target, {"confirmation_password": request.POST.get("confirmation_password", "")})
+            act(target, _factors(request))
         except DomainError as failure:
             error = failure
         else:

@@ -98,6 +98,8 @@ def customer_required(
                 return to_login(request, "login")
             if not allow_pending_change and sessions.must_change(request):
                 return redirect("password")
+            if not allow_pending_change and sessions.must_register_token(request):
+                return redirect("token_registration")
             if master_only and not customer.is_master:
                 return render(
                     request,

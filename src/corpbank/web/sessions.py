@@ -22,6 +22,7 @@ EPOCH = "corpbank.epoch"
 LAST_SEEN = "corpbank.last_seen"
 MUST_CHANGE = "corpbank.must_change"
 WARN_EXPIRY = "corpbank.warn_expiry_until"
+MUST_REGISTER_TOKEN = "corpbank.must_register_token"  # noqa: S105 - a session key
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -42,6 +43,7 @@ def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
     request.session[EPOCH] = outcome.session_epoch
     request.session[LAST_SEEN] = timezone.now().isoformat()
     request.session[MUST_CHANGE] = list(outcome.must_change)
+    request.session[MUST_REGISTER_TOKEN] = outcome.must_register_token
     if outcome.warn_expiry and outcome.password_change_due_at:
         request.session[WARN_EXPIRY] = outcome.password_change_due_at.isoformat()
 
@@ -103,3 +105,11 @@ def passwords_changed(request: HttpRequest) -> None:
     """The holder changed their own passwords: this session goes on without the forced change."""
     request.session[MUST_CHANGE] = []
     request.session.pop(WARN_EXPIRY, None)
+
+
+def must_register_token(request: HttpRequest) -> bool:
+    return bool(request.session.get(MUST_REGISTER_TOKEN))
+
+
+def token_registered(request: HttpRequest) -> None:
+    request.session[MUST_REGISTER_TOKEN] = False

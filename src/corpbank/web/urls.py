@@ -22,6 +22,7 @@ urlpatterns = [
     path("register", customer.register, name="register"),
     path("settings/password", customer.password, name="password"),
     path("settings/login-history", customer.login_history, name="login_history"),
+    path("settings/otp/register", customer.token_registration, name="token_registration"),
     path("admin/users", master.user_list, name="users"),
     path("admin/users/new", master.user_add, name="user_add"),
     path("admin/users/<int:user_id>", master.user_change, name="user_change"),
