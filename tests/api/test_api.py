@@ -268,3 +268,17 @@ def test_customers_cannot_use_backoffice_endpoints(master):
     client = customer()
     assert client.get("/backoffice/actions")[0] == 401
     assert client.get("/backoffice/audit")[0] == 401
+
+
+def test_r_e7_token_registration_through_the_api(otp_master):
+    from tests.conftest import code_now
+
+    client = customer()
+    status, me = client.get("/me")
+    assert me["must_register_token"] is True
+    status, body = client.get("/me/login-history")
+    assert status == 403 and body["error"]["code"] == "token_registration_required"
+    status, body = client.post("/me/token-registration", {"serial": "HW00000001", "otp": "000001"})
+    assert status == 401 and body["error"]["code"] == "invalid_credentials"
+    assert client.post("/me/token-registration", {"serial": "HW00000001", "otp": code_now()})[0] == 204
+    assert client.get("/me/login-history")[0] == 200

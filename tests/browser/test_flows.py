@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from corpbank.management.commands.loaddemo import DEMO
+from corpbank.management.commands.loaddemo import DEMO, DEMO_SEED, DEMO_TOKENS
+from corpbank.services import otp
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
+
+
+def demo_code() -> str:
+    """What the demo tokens show now (the server runs on the same clock)."""
+    return otp.totp(DEMO_SEED, time.time())
 
 
 def log_in(page, login_id: str, password: str) -> None:  # type: ignore[no-untyped-def]
@@ -34,6 +42,7 @@ def test_r_b7_contract_registered_by_two_operators_then_master_first_registratio
     clerk.select_option("#id_branch_code", "101")
     clerk.fill("#id_master_name", "画面 太郎")
     clerk.fill("#id_accounts", "101 1 8888888")
+    clerk.uncheck("input[name=otp_required]")  # this organization applies for OTP later
     for kind, pin in (
         ("inquiry_pin", "1357"),
         ("transfer_pin", "2468"),
@@ -89,6 +98,7 @@ def test_r_b8_general_user_added_by_master_then_first_login_forces_the_change(ne
     master.fill("#id_limit_single_transfer", "100000")
     master.fill("#id_limit_single_transfer_per_day", "300000")
     master.fill("#id_confirmation_password", DEMO["master_confirmation"])
+    master.fill("#id_otp", demo_code())
     master.click("main button[type=submit]")
     master.wait_for_selector("text=利用者を追加しました")
     assert "newstaff1" in master.inner_text("#users")
@@ -107,6 +117,12 @@ def test_r_b8_general_user_added_by_master_then_first_login_forces_the_change(ne
     staff.fill("#id_new_confirmation_password_again", "Own1confirm")
     staff.click("main button[type=submit]")
     staff.wait_for_selector("text=パスワードを変更しました")
+    # R-E7: the contract uses OTP and the user has no token yet: the registration screen comes next.
+    staff.wait_for_url("**/settings/otp/register")
+    staff.fill("#id_serial", DEMO_TOKENS["general"])
+    staff.fill("#id_otp", demo_code())
+    staff.click("main button[type=submit]")
+    staff.wait_for_selector("text=ワンタイムパスワードの利用登録が完了しました")
     assert staff.inner_text("#login-id") == "newstaff1"
 
 

@@ -109,3 +109,23 @@ def test_no_pin_or_password_reaches_any_log(master, operators, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for secret in ("8642", "9753", "Wrong1oper", OPERATOR_PASSWORD):
         assert secret not in logged
+
+
+def test_r_e1_start_otp_and_ship_tokens_through_the_screens(master, operators):
+    from corpbank.models import Contract, Token
+    from corpbank.services import audit, tokens
+
+    tokens.add_to_stock(serial="HW00000009", seed=b"0123456789abcdef0123", actor=audit.Actor.system("test"))
+    first, second = operator_client("clerk1"), operator_client("clerk2")
+    first.post(f"/backoffice/contracts/{master.contract_id}/start-otp")
+    response = first.post(
+        f"/backoffice/contracts/{master.contract_id}/tokens", {"serials": "HW00000009\nHW404"}
+    )
+    assert response.status_code == 422 and "HW404" in response.content.decode()
+    first.post(f"/backoffice/contracts/{master.contract_id}/tokens", {"serials": "hw00000009"})
+    for action in PendingAction.objects.filter(status="pending"):
+        second.post(f"/backoffice/actions/{action.pk}/approve")
+    assert Contract.objects.get(pk=master.contract_id).otp_required
+    assert Token.objects.get(serial="HW00000009").state == Token.State.SHIPPED
+    page = first.get(f"/backoffice/contracts/{master.contract_id}").content.decode()
+    assert "HW00000009" in page and "発送済" in page

@@ -350,14 +350,31 @@ def enter_token_shipment(
     )
 
 
+def enter_otp_application(operator: Operator, contract_id: int, *, ip_address: str = "") -> PendingAction:
+    """ワンタイムパスワード申込書: from its approval the contract's OTP-column operations need a code, and
+    its users register a token at their next login (R-E2, R-E7)."""
+    contract = _contract(contract_id)
+    if contract.otp_required:
+        raise Conflict(_("この契約は既にワンタイムパスワードを利用しています。"))
+    return _enter(
+        operator,
+        "start_otp",
+        contract=contract,
+        payload={},
+        summary=_("ワンタイムパスワードの利用開始"),
+        ip_address=ip_address,
+    )
+
+
 def enter_procedure(
     operator: Operator, contract_id: int, procedure: str, *, reason: str = "", ip_address: str = ""
 ) -> PendingAction:
-    """Enter a contract procedure by its name in URLs: initialize-master, lift-master-lock,
+    """Enter a contract procedure by its name in URLs: start-otp, initialize-master, lift-master-lock,
     emergency-stop (with a reason) or lift-emergency-stop."""
     if procedure == "emergency-stop":
         return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
     simple = {
+        "start-otp": enter_otp_application,
         "initialize-master": enter_master_initialization,
         "lift-master-lock": enter_master_lock_lift,
         "lift-emergency-stop": enter_emergency_stop_lift,
@@ -600,6 +617,15 @@ def _execute_change_pins(action: PendingAction, actor: audit.Actor) -> None:
     )
 
 
+def _execute_start_otp(action: PendingAction, actor: audit.Actor) -> None:
+    contract = _contract(action.contract_id)
+    if not Contract.objects.filter(pk=contract.pk, otp_required=False).update(otp_required=True):
+        raise Conflict(_("この契約は既にワンタイムパスワードを利用しています。"))
+    audit.record(
+        "contract.otp_started", actor=actor, contract_id=contract.pk, details={"action_id": action.pk}
+    )
+
+
 def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
     from corpbank.services import tokens
 
@@ -608,6 +634,7 @@ def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
 
 EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLetter | None]] = {
     "ship_tokens": _execute_ship_tokens,
+    "start_otp": _execute_start_otp,
     "register_contract": _execute_register_contract,
     "initialize_master": _execute_initialize_master,
     "lift_master_lock": _execute_lift_master_lock,

@@ -107,6 +107,13 @@ def contract_new(request: HttpRequest) -> HttpResponse:
             _("口座（1行に「店番 科目 口座番号」、科目 1=普通 2=当座）"),
             hint=_("例: 101 1 1234567"),
         ),
+        Field(
+            "otp_required",
+            _("ワンタイムパスワード"),
+            "checkboxes",
+            choices=[("1", _("ワンタイムパスワードを利用する"))],
+            value=["1"],
+        ),
         *_pin_fields(),
         *limit_fields([]),
     ]
@@ -134,6 +141,7 @@ def contract_new(request: HttpRequest) -> HttpResponse:
                     login_method=data["login_method"],
                     pins={str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
                     limits=limits,
+                    otp_required=request.POST.get("otp_required") == "1",
                 ),
                 ip_address=sessions.client_ip(request),
             )
@@ -192,6 +200,7 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             .select_related("principal")
             .order_by("role", "login_id"),
             "accounts": contract.accounts.select_related("branch"),
+            "tokens": contract.tokens.order_by("serial"),
             "history": contract.pending_actions.select_related("entered_by", "decided_by").order_by(
                 "-entered_at"
             )[:20],
@@ -241,6 +250,34 @@ def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
     return form_page(
         request,
         title=_("暗証番号の変更"),
+        fields=fields,
+        submit_label=_("登録する（承認待ち）"),
+        error=error,
+        template="corpbank/backoffice/form.html",
+    )
+
+
+@operator_required
+def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """パスワード生成機の発送: serial numbers from the stock, one per line (R-E1, R-E5)."""
+    fields = [Field("serials", _("シリアル番号（複数の場合は空白または改行で区切る）"), maxlength=2000)]
+    error = None
+    if request.method == "POST":
+        try:
+            backoffice.enter_token_shipment(
+                _operator(request),
+                contract_id,
+                request.POST.get("serials", "").split(),
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            messages.success(request, _("手続を受け付けました。別の職員の承認で有効になります。"))
+            return redirect("backoffice:contract", contract_id=contract_id)
+    return form_page(
+        request,
+        title=_("パスワード生成機の発送"),
         fields=fields,
         submit_label=_("登録する（承認待ち）"),
         error=error,

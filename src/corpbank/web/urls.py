@@ -9,6 +9,7 @@ backoffice_patterns = [
     path("contracts/new", backoffice.contract_new, name="contract_new"),
     path("contracts/<int:contract_id>", backoffice.contract_detail, name="contract"),
     path("contracts/<int:contract_id>/pins", backoffice.contract_pins, name="pins"),
+    path("contracts/<int:contract_id>/tokens", backoffice.contract_tokens, name="tokens"),
     path("contracts/<int:contract_id>/<slug:procedure>", backoffice.contract_enter, name="enter"),
     path("actions/<int:action_id>/approve", backoffice.action_approve, name="approve"),
     path("actions/<int:action_id>/reject", backoffice.action_reject, name="reject"),

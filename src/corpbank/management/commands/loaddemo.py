@@ -8,12 +8,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from corpbank.models import Branch, CustomerUser
-from corpbank.services import authentication, backoffice, users
+from corpbank.models import Branch, CustomerUser, Operator
+from corpbank.services import audit, authentication, backoffice, otp, tokens, users
 from corpbank.services.backoffice import AccountInput, ContractApplication
 from corpbank.services.users import LimitInput
 
 OPERATORS = [("clerk1", "窓口 一郎"), ("clerk2", "承認 二郎")]
+# Demo tokens share one published seed, so that anybody can print their codes (oathtool or the
+# `corpbank softtoken` app); a real token's seed is never shown anywhere.
+DEMO_SEED = b"corpbank-demo-token-seed"
+DEMO_TOKENS = {"master": "DEMO0000001", "general": "DEMO0000002", "spare": "DEMO0000003"}
 DEMO = {
     "operator_password": "Demo1oper",
     "master_login_id": "master01",
@@ -71,6 +75,7 @@ class Command(BaseCommand):
             confirmation_password=DEMO["master_confirmation"],
             confirmation_password_again=DEMO["master_confirmation"],
         )
+        # Before the OTP application, so that the demo spends none of this minute's codes.
         users.add_general_user(
             master=master,
             factors={"confirmation_password": DEMO["master_confirmation"]},
@@ -81,6 +86,20 @@ class Command(BaseCommand):
             permissions=["inquiry", "single_transfer"],
             limits=[LimitInput("single_transfer", 1_000_000, 3_000_000)],
         )
+        self._tokens(first, second, master)
+
+    def _tokens(self, first: Operator, second: Operator, master: CustomerUser) -> None:
+        """The OTP application approved, three demo tokens shipped, the master's registered (with the
+        previous minute's code, so that this minute's code is still free for the visitor)."""
+        for serial in DEMO_TOKENS.values():
+            tokens.add_to_stock(serial=serial, seed=DEMO_SEED, actor=audit.Actor.system("corpbank loaddemo"))
+        for entered in (
+            backoffice.enter_otp_application(first, master.contract_id),
+            backoffice.enter_token_shipment(first, master.contract_id, list(DEMO_TOKENS.values())),
+        ):
+            backoffice.approve(second, entered.pk)
+        previous_minute = otp.totp(DEMO_SEED, otp.now_seconds() - 60)
+        tokens.register_for_user(user=master, serial=DEMO_TOKENS["master"], code=previous_minute)
 
     def _print_way_in(self) -> None:
         master = (
@@ -95,6 +114,9 @@ corpbank demo bank — http://127.0.0.1:8000/
                    confirmation password {DEMO["master_confirmation"]}  (contract {contract})
     general user   login ID {DEMO["general_login_id"]}  initial passwords {DEMO["general_password"]}
                    / {DEMO["general_confirmation"]} (replaced at first login)
+  One-time passwords (the master's token {DEMO_TOKENS["master"]}; {DEMO_TOKENS["general"]} and
+  {DEMO_TOKENS["spare"]} await registration on the ワンタイムパスワード利用登録 screen):
+    oathtool --totp -s 60 -d 6 {DEMO_SEED.hex()}
   Back office      http://127.0.0.1:8000/backoffice/login
     operators      clerk1 and clerk2, password {DEMO["operator_password"]} (one enters, the other approves)
   Demo passwords are for this demo database only.
