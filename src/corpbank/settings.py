@@ -162,6 +162,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 # Numeric overrides of the profile, each from CORPBANK_<NAME> (see docs/operations.md).
+# R-E3: the bank's fees (yen) for an additional token and for a reissue after loss.
+CORPBANK_TOKEN_FEE_ADDITIONAL = int(os.environ.get("CORPBANK_TOKEN_FEE_ADDITIONAL", "1100"))
+CORPBANK_TOKEN_FEE_REISSUE = int(os.environ.get("CORPBANK_TOKEN_FEE_REISSUE", "2200"))
 CORPBANK_OTP_ALGORITHM = os.environ.get("CORPBANK_OTP_ALGORITHM", "sha1")
 CORPBANK_OTP_DIGITS = int(os.environ.get("CORPBANK_OTP_DIGITS", "6"))
 CORPBANK_POLICY_TUNING = {

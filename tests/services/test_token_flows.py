@@ -126,3 +126,120 @@ def test_r_e4_an_expired_token_cannot_be_registered(otp_master):
 def test_r_e1_shipping_is_four_eyes_and_takes_only_stock(otp_master, operators):
     with pytest.raises(ValidationFailed):
         backoffice.enter_token_shipment(operators[0], otp_master.contract_id, ["HW00000001"])
+
+
+def factors(code=None):
+    return {"confirmation_password": MASTER_CONFIRMATION, "otp": code if code is not None else code_now()}
+
+
+def test_r_e7_revocation_stops_the_token_at_once_and_asks_for_registration_after_the_delay(otp_master, clock):
+    register(otp_master)
+    clock(60)
+    tokens.revoke_for_user(master=otp_master, factors=factors(), user_id=otp_master.pk)
+    clock(60)
+    with pytest.raises(TokenRegistrationRequired):
+        add_user(otp_master)
+    assert not log_in().must_register_token  # about 30 minutes first
+    clock(28 * 60)  # 29 minutes after the revocation
+    assert not log_in().must_register_token
+    clock(61)
+    assert log_in().must_register_token
+    register(otp_master, serial="HW00000002")
+    assert Token.objects.get(serial="HW00000001").state == Token.State.REVOKED
+
+
+def test_r_e7_the_master_revokes_a_general_users_token(otp_master, clock):
+    register(otp_master)
+    clock(60)
+    staff = add_user(otp_master)
+    clock(60)
+    register(staff, serial="HW00000002")
+    clock(60)
+    tokens.revoke_for_user(master=otp_master, factors=factors(), user_id=staff.pk)
+    assert tokens.registration_in_force(staff) is None
+    assert tokens.registration_in_force(otp_master) is not None
+
+
+def test_r_c4_the_master_lifts_a_general_users_token_stop(otp_master, clock):
+    from django.db import transaction
+
+    from corpbank.models import Principal
+    from corpbank.operations import Operation, check_factors
+    from corpbank.services import audit
+
+    register(otp_master)
+    clock(60)
+    staff = add_user(otp_master)
+    clock(60)
+    register(staff, serial="HW00000002")
+    token = Token.objects.get(serial="HW00000002")
+    for _ in range(10):
+        with transaction.atomic():
+            check_factors(
+                Operation.PAYEE_REGISTRATION,
+                user=staff,
+                actor=audit.Actor.system("t"),
+                supplied={"confirmation_password": "Init1conf", "otp": "000000"},
+            )
+    assert Principal.objects.get(pk=token.principal_id).is_suspended
+    tokens.lift_lock_for_user(
+        master=otp_master, factors={"confirmation_password": MASTER_CONFIRMATION}, user_id=staff.pk
+    )
+    assert not Principal.objects.get(pk=token.principal_id).is_suspended
+
+
+def test_r_c4_a_token_the_master_uses_is_lifted_only_by_the_bank(otp_master, operators, clock):
+    from corpbank.models import Principal
+    from corpbank.services.errors import Forbidden
+
+    register(otp_master)
+    clock(60)
+    staff = add_user(otp_master)
+    clock(60)
+    register(staff)  # the same token as the master (R-E8)
+    token = Token.objects.get(serial="HW00000001")
+    Principal.objects.filter(pk=token.principal_id).update(suspended_at=clock())
+    with pytest.raises(Forbidden, match="書面"):
+        tokens.lift_lock_for_user(
+            master=otp_master, factors={"confirmation_password": MASTER_CONFIRMATION}, user_id=staff.pk
+        )
+    entered = backoffice.enter_procedure(operators[0], otp_master.contract_id, "lift-master-token-lock")
+    backoffice.approve(operators[1], entered.pk)
+    assert not Principal.objects.get(pk=token.principal_id).is_suspended
+
+
+def test_r_e6_a_lost_token_is_disabled_at_once_and_for_ever(otp_master, clock):
+    from django.db import DatabaseError, transaction
+
+    from corpbank.services import audit
+
+    register(otp_master)
+    tokens.report_lost(serial="hw00000001", actor=audit.Actor.system("bank"))
+    assert tokens.registration_in_force(otp_master) is None
+    clock(31 * 60)
+    assert log_in().must_register_token
+    with pytest.raises(TokenNotUsable, match="紛失"):
+        register(otp_master, serial="HW00000001")  # found again: never usable
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Token.objects.filter(serial="HW00000001").update(state=Token.State.IN_USE)
+
+
+def test_r_e3_first_tokens_are_free_additional_and_reissued_ones_carry_the_fee(
+    otp_master, operators, settings
+):
+    from corpbank.models import TokenFee
+    from corpbank.services import audit
+
+    assert not TokenFee.objects.exists()
+    for serial in ("HW00000010", "HW00000011"):
+        tokens.add_to_stock(serial=serial, seed=b"0123456789abcdef0123", actor=audit.Actor.system("t"))
+    for serial, reason in (("HW00000010", "additional"), ("HW00000011", "reissue")):
+        entered = backoffice.enter_token_shipment(
+            operators[0], otp_master.contract_id, [serial], fee_reason=reason
+        )
+        backoffice.approve(operators[1], entered.pk)
+    fees = {fee.token.serial: (fee.reason, fee.amount_yen) for fee in TokenFee.objects.all()}
+    assert fees == {
+        "HW00000010": ("additional", settings.CORPBANK_TOKEN_FEE_ADDITIONAL),
+        "HW00000011": ("reissue", settings.CORPBANK_TOKEN_FEE_REISSUE),
+    }

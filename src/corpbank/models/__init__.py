@@ -4,7 +4,7 @@ from corpbank.models.audit import AuditChainHead, AuditEvent
 from corpbank.models.backoffice import Operator, PendingAction
 from corpbank.models.bank import Account, Branch, Contract, Organization
 from corpbank.models.secrets import FailureCounter, Principal, Secret, SecretKind
-from corpbank.models.tokens import Token, TokenRegistration
+from corpbank.models.tokens import Token, TokenFee, TokenRegistration
 from corpbank.models.users import CustomerUser, Permission, UsageLimit, UserPermission
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Secret",
     "SecretKind",
     "Token",
+    "TokenFee",
     "TokenRegistration",
     "UsageLimit",
     "UserPermission",

@@ -85,3 +85,18 @@ class TokenRegistration(models.Model):
                 fields=["user"], condition=Q(ended_at__isnull=True), name="one_token_in_force_per_user"
             ),
         ]
+
+
+class TokenFee(models.Model):
+    """R-E3: the first token is free; an additional token and a reissue after loss carry the bank's fee,
+    charged to the organization and recorded here (integer yen)."""
+
+    class Reason(models.TextChoices):
+        ADDITIONAL = "additional", _("追加発行")
+        REISSUE = "reissue", _("紛失再発行")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="token_fees")
+    token = models.ForeignKey(Token, on_delete=models.PROTECT, related_name="fees")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    amount_yen = models.PositiveIntegerField()
+    recorded_at = models.DateTimeField(default=timezone.now)

@@ -30,6 +30,7 @@ from corpbank.models import (
     Secret,
     SecretKind,
     Token,
+    TokenFee,
     UsageLimit,
 )
 from corpbank.models.secrets import CONTRACT_PIN_KINDS
@@ -325,10 +326,13 @@ def enter_pin_change(
 
 
 def enter_token_shipment(
-    operator: Operator, contract_id: int, serials: list[str], *, ip_address: str = ""
+    operator: Operator, contract_id: int, serials: list[str], *, fee_reason: str = "", ip_address: str = ""
 ) -> PendingAction:
-    """パスワード生成機の発送: tokens from the stock to the organization (R-E1, R-E5)."""
+    """パスワード生成機の発送: tokens from the stock to the organization (R-E1, R-E5); for an additional
+    token or a reissue after loss, with the bank's fee (R-E3)."""
     contract = _contract(contract_id)
+    if fee_reason and fee_reason not in TokenFee.Reason.values:
+        raise _invalid({"fee_reason": _("発行区分をご確認ください。")})
     wanted = sorted({serial.strip().upper() for serial in serials if serial.strip()})
     if not wanted:
         raise _invalid({"serials": _("シリアル番号を入力してください。")})
@@ -344,7 +348,7 @@ def enter_token_shipment(
         operator,
         "ship_tokens",
         contract=contract,
-        payload={"serials": wanted},
+        payload={"serials": wanted, "fee_reason": fee_reason},
         summary=_("パスワード生成機の発送（%(count)d台）") % {"count": len(wanted)},
         ip_address=ip_address,
     )
@@ -366,6 +370,21 @@ def enter_otp_application(operator: Operator, contract_id: int, *, ip_address: s
     )
 
 
+def enter_master_token_lock_lift(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """The stop of the token the master uses is lifted by the bank after a paper procedure (R-C4)."""
+    contract = _contract(contract_id)
+    return _enter(
+        operator,
+        "lift_master_token_lock",
+        contract=contract,
+        payload={},
+        summary=_("マスターユーザのパスワード生成機の利用停止解除"),
+        ip_address=ip_address,
+    )
+
+
 def enter_procedure(
     operator: Operator, contract_id: int, procedure: str, *, reason: str = "", ip_address: str = ""
 ) -> PendingAction:
@@ -377,6 +396,7 @@ def enter_procedure(
         "start-otp": enter_otp_application,
         "initialize-master": enter_master_initialization,
         "lift-master-lock": enter_master_lock_lift,
+        "lift-master-token-lock": enter_master_token_lock_lift,
         "lift-emergency-stop": enter_emergency_stop_lift,
     }
     if procedure not in simple:
@@ -626,15 +646,38 @@ def _execute_start_otp(action: PendingAction, actor: audit.Actor) -> None:
     )
 
 
+def _execute_lift_master_token_lock(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import tokens
+
+    contract = _contract(action.contract_id)
+    master = _master(contract)
+    registration = tokens.registration_in_force(master)
+    if registration is None:
+        raise Conflict(_("マスターユーザにはワンタイムパスワードが登録されていません。"))
+    lockout.lift(
+        registration.token.principal_id,
+        actor=actor,
+        subject_user_id=master.pk,
+        contract_id=contract.pk,
+        reason=f"paper procedure #{action.pk}",
+    )
+
+
 def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
     from corpbank.services import tokens
 
-    tokens.ship_to_contract(action.payload["serials"], _contract(action.contract_id), actor=actor)
+    tokens.ship_to_contract(
+        action.payload["serials"],
+        _contract(action.contract_id),
+        actor=actor,
+        fee_reason=action.payload.get("fee_reason", ""),
+    )
 
 
 EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLetter | None]] = {
     "ship_tokens": _execute_ship_tokens,
     "start_otp": _execute_start_otp,
+    "lift_master_token_lock": _execute_lift_master_token_lock,
     "register_contract": _execute_register_contract,
     "initialize_master": _execute_initialize_master,
     "lift_master_lock": _execute_lift_master_lock,

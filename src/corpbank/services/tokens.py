@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from corpbank.models import Contract, CustomerUser, Principal, Token, TokenRegistration
+from corpbank.models import Contract, CustomerUser, Principal, Token, TokenFee, TokenRegistration
 from corpbank.policy import current_policy
 from corpbank.services import audit, lockout, otp
-from corpbank.services.errors import Conflict, DomainError, InvalidCredentials
+from corpbank.services.errors import Conflict, DomainError, Forbidden, InvalidCredentials
 from corpbank.services.seeds import seal
 
 
@@ -77,8 +78,11 @@ def needs_registration(user: CustomerUser, now: datetime | None = None) -> bool:
     return last_ended is None or last_ended.ended_at is None or last_ended.ended_at + delay <= now
 
 
-def ship_to_contract(serials: list[str], contract: Contract, *, actor: audit.Actor) -> list[Token]:
-    """Tokens from the stock to an organization (inside the approving operator's transaction)."""
+def ship_to_contract(
+    serials: list[str], contract: Contract, *, actor: audit.Actor, fee_reason: str = ""
+) -> list[Token]:
+    """Tokens from the stock to an organization (inside the approving operator's transaction); an
+    additional token or a reissue after loss records the bank's fee (R-E3)."""
     shipped = []
     for serial in serials:
         updated = Token.objects.filter(serial=serial, state=Token.State.IN_STOCK).update(
@@ -87,7 +91,14 @@ def ship_to_contract(serials: list[str], contract: Contract, *, actor: audit.Act
         if not updated:
             raise Conflict(_("シリアル番号 %(serial)s は在庫にありません。") % {"serial": serial})
         shipped.append(Token.objects.get(serial=serial))
-    audit.record("tokens.shipped", actor=actor, contract_id=contract.pk, details={"serials": serials})
+        if fee_reason:
+            record_fee(shipped[-1], contract, fee_reason, actor=actor)
+    audit.record(
+        "tokens.shipped",
+        actor=actor,
+        contract_id=contract.pk,
+        details={"serials": serials, "fee_reason": fee_reason},
+    )
     return shipped
 
 
@@ -142,3 +153,121 @@ def register_for_user(
         refused=RegistrationRefused,
         master=user.is_master,
     )
+
+
+def _end_registration(registration: TokenRegistration, *, reason: str, now: datetime) -> None:
+    TokenRegistration.objects.filter(pk=registration.pk, ended_at__isnull=True).update(
+        ended_at=now, ended_reason=reason
+    )
+    if not TokenRegistration.objects.filter(token=registration.token_id, ended_at__isnull=True).exists():
+        # Nobody uses it any more: the token itself is spent (a lost one stays lost).
+        Token.objects.filter(pk=registration.token_id).exclude(state=Token.State.LOST).update(
+            state=Token.State.REVOKED
+        )
+
+
+def _target(master: CustomerUser, user_id: int) -> CustomerUser:
+    from corpbank.services.users import general_user_of
+
+    return master if user_id == master.pk else general_user_of(master, user_id)
+
+
+def revoke_for_user(
+    *, master: CustomerUser, factors: dict[str, str], user_id: int, ip_address: str = ""
+) -> None:
+    """パスワード生成機の失効 by the master, of the master's own token or a general user's (R-E7): it stops
+    working for that user at once; the user's next login after the policy's delay shows the
+    registration screen."""
+    from corpbank.operations import Operation
+    from corpbank.services.authentication import customer_actor
+    from corpbank.services.users import authorized
+
+    user = _target(master, user_id)
+    registration = registration_in_force(user)
+    if registration is None:
+        raise Conflict(_("この利用者にはワンタイムパスワードが登録されていません。"))
+
+    def act() -> None:
+        _end_registration(registration, reason="revoked", now=timezone.now())
+        audit.record(
+            "token.revoked",
+            actor=customer_actor(master, ip_address),
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+            details={"serial": registration.token.serial},
+        )
+
+    authorized(Operation.TOKEN_REVOCATION, master, factors, ip_address, act)
+
+
+def lift_lock_for_user(
+    *, master: CustomerUser, factors: dict[str, str], user_id: int, ip_address: str = ""
+) -> None:
+    """ワンタイムパスワードの利用停止解除 by the master, for a general user's token (R-C4). A token the
+    master uses is lifted only by the bank, on paper."""
+    from corpbank.operations import Operation
+    from corpbank.services.authentication import customer_actor
+    from corpbank.services.users import authorized, general_user_of
+
+    user = general_user_of(master, user_id)
+    registration = registration_in_force(user)
+    if registration is None:
+        raise Conflict(_("この利用者にはワンタイムパスワードが登録されていません。"))
+    if TokenRegistration.objects.filter(
+        token=registration.token_id, user=master, ended_at__isnull=True
+    ).exists():
+        raise Forbidden(
+            _("マスターユーザが利用しているパスワード生成機の利用停止解除には、書面でのお手続きが必要です。")
+        )
+
+    def act() -> None:
+        lockout.lift(
+            registration.token.principal_id,
+            actor=customer_actor(master, ip_address),
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+            reason="token lock lifted by master",
+        )
+
+    authorized(Operation.LIFT_TOKEN_LOCK, master, factors, ip_address, act)
+
+
+def report_lost(*, serial: str, actor: audit.Actor) -> Token:
+    """紛失: the bank disables the token at once on the customer's call, and for ever (R-E6). It takes
+    effect without a second operator: it can only take access away, and waiting would leave a lost
+    token usable."""
+    with transaction.atomic(durable=True):
+        token = Token.objects.select_for_update().filter(serial=serial.strip().upper()).first()
+        if token is None or token.state == Token.State.IN_STOCK:
+            raise Conflict(
+                _("シリアル番号 %(serial)s のパスワード生成機はお客様に発送されていません。")
+                % {"serial": serial}
+            )
+        now = timezone.now()
+        Token.objects.filter(pk=token.pk).update(state=Token.State.LOST)
+        TokenRegistration.objects.filter(token=token, ended_at__isnull=True).update(
+            ended_at=now, ended_reason="lost"
+        )
+        audit.record(
+            "token.reported_lost",
+            actor=actor,
+            contract_id=token.contract_id,
+            details={"serial": token.serial},
+        )
+    token.refresh_from_db()
+    return token
+
+
+def record_fee(token: Token, contract: Contract, reason: str, *, actor: audit.Actor) -> TokenFee:
+    amount = {
+        TokenFee.Reason.ADDITIONAL: settings.CORPBANK_TOKEN_FEE_ADDITIONAL,
+        TokenFee.Reason.REISSUE: settings.CORPBANK_TOKEN_FEE_REISSUE,
+    }[TokenFee.Reason(reason)]
+    fee = TokenFee.objects.create(contract=contract, token=token, reason=reason, amount_yen=amount)
+    audit.record(
+        "token.fee_recorded",
+        actor=actor,
+        contract_id=contract.pk,
+        details={"serial": token.serial, "reason": reason, "amount_yen": amount},
+    )
+    return fee

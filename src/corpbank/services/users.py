@@ -47,7 +47,7 @@ def general_user_of(master: CustomerUser, user_id: int) -> CustomerUser:
     return user
 
 
-def _authorized(
+def authorized(
     operation: Operation, master: CustomerUser, factors: dict[str, str], ip_address: str, act: Callable[[], T]
 ) -> T:
     if not master.is_master:
@@ -185,7 +185,7 @@ def add_general_user(
         )
         return user
 
-    return _authorized(Operation.ADD_USER, master, factors, ip_address, act)
+    return authorized(Operation.ADD_USER, master, factors, ip_address, act)
 
 
 def _set_initial_passwords(user: CustomerUser, login_password: str, confirmation_password: str) -> None:
@@ -234,7 +234,7 @@ def change_general_user(
         user.refresh_from_db()
         return user
 
-    return _authorized(Operation.CHANGE_USER, master, factors, ip_address, act)
+    return authorized(Operation.CHANGE_USER, master, factors, ip_address, act)
 
 
 def delete_general_user(
@@ -254,7 +254,7 @@ def delete_general_user(
             details={"login_id": user.login_id},
         )
 
-    _authorized(Operation.DELETE_USER, master, factors, ip_address, act)
+    authorized(Operation.DELETE_USER, master, factors, ip_address, act)
 
 
 def reset_general_user_credentials(
@@ -288,7 +288,7 @@ def reset_general_user_credentials(
             "user.credentials_reset", actor=actor, subject_user_id=user.pk, contract_id=user.contract_id
         )
 
-    _authorized(Operation.RESET_USER_CREDENTIALS, master, factors, ip_address, act)
+    authorized(Operation.RESET_USER_CREDENTIALS, master, factors, ip_address, act)
 
 
 def lift_general_user_lock(
@@ -306,4 +306,4 @@ def lift_general_user_lock(
             reason="lifted by master",
         )
 
-    _authorized(Operation.LIFT_USER_LOCK, master, factors, ip_address, act)
+    authorized(Operation.LIFT_USER_LOCK, master, factors, ip_address, act)
