@@ -282,3 +282,20 @@ def test_r_e7_token_registration_through_the_api(otp_master):
     assert status == 401 and body["error"]["code"] == "invalid_credentials"
     assert client.post("/me/token-registration", {"serial": "HW00000001", "otp": code_now()})[0] == 204
     assert client.get("/me/login-history")[0] == 200
+
+
+def test_r_e6_r_e7_token_management_through_the_api(otp_master, operators, clock):
+    from corpbank.models import Token
+    from tests.conftest import code_now
+
+    client = customer()
+    client.post("/me/token-registration", {"serial": "HW00000001", "otp": code_now()})
+    status, rows = client.get("/otp")
+    assert status == 200 and rows[0]["serial"] == "HW00000001"
+    clock(60)
+    factors = {"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()}
+    assert client.post(f"/users/{otp_master.pk}/token/revoke", {"factors": factors})[0] == 204
+    assert client.get("/otp")[1][0]["serial"] is None
+    bank = operator("clerk1")
+    assert bank.post("/backoffice/tokens/HW00000002/lost")[0] == 204
+    assert Token.objects.get(serial="HW00000002").state == Token.State.LOST

@@ -22,9 +22,10 @@ from corpbank.api.schemas import (
     OperatorOut,
     PendingActionOut,
     PinsIn,
+    ShipmentIn,
 )
 from corpbank.models import Contract, Operator, PendingAction
-from corpbank.services import backoffice
+from corpbank.services import backoffice, tokens
 from corpbank.services.backoffice import AccountInput, ContractApplication
 from corpbank.services.errors import NotFound
 from corpbank.web import sessions
@@ -127,7 +128,8 @@ def get_contract(request: HttpRequest, contract_id: int) -> ContractOut:
 def enter_procedure(
     request: HttpRequest, contract_id: int, procedure: str, body: EmergencyStopIn | None = None
 ) -> Status[PendingActionOut]:
-    """initialize-master (R-B8), lift-master-lock (R-C3), emergency-stop and lift-emergency-stop (R-F5)."""
+    """start-otp (R-E2), initialize-master (R-B8), lift-master-lock (R-C3), lift-master-token-lock (R-C4),
+    emergency-stop and lift-emergency-stop (R-F5)."""
     action = backoffice.enter_procedure(
         _operator(request),
         contract_id,
@@ -186,3 +188,27 @@ def audit(
         date_to=date_to,
     )
     return [AuditEventOut.from_orm(event) for event in events]
+
+
+@router.post(
+    "/contracts/{contract_id}/tokens", auth=security.operator, response={202: PendingActionOut, **ERRORS}
+)
+def ship_tokens(request: HttpRequest, contract_id: int, body: ShipmentIn) -> Status[PendingActionOut]:
+    """パスワード生成機の発送 from the stock, with the fee for additional and reissued tokens (R-E3, R-E5)."""
+    action = backoffice.enter_token_shipment(
+        _operator(request),
+        contract_id,
+        body.serials,
+        fee_reason=body.fee_reason,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(202, action_out(action))
+
+
+@router.post("/tokens/{serial}/lost", auth=security.operator, response={204: None, **ERRORS})
+def token_lost(request: HttpRequest, serial: str) -> Status[None]:
+    """紛失: disabled at once and for ever (R-E6)."""
+    tokens.report_lost(
+        serial=serial, actor=backoffice.operator_actor(_operator(request), sessions.client_ip(request))
+    )
+    return Status(204, None)

@@ -19,6 +19,7 @@ from corpbank.api.schemas import (
     PasswordsIn,
     RegisterMasterIn,
     SessionOut,
+    TokenOut,
     TokenRegistrationIn,
     UserAddIn,
     UserChangeIn,
@@ -225,6 +226,49 @@ def reset_user(request: HttpRequest, user_id: int, body: UserResetIn) -> Status[
 def lift_lock(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
     """利用停止解除 (R-C3)."""
     users.lift_general_user_lock(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.get("/otp", auth=security.master, response={200: list[TokenOut], **ERRORS})
+def otp_management(request: HttpRequest) -> list[TokenOut]:
+    """管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理: each user's token in force."""
+    master: CustomerUser = request.auth  # type: ignore[attr-defined]
+    rows = []
+    for user in [master, *selectors.general_users(master)]:
+        registration = tokens.registration_in_force(user)
+        token = registration.token if registration else None
+        rows.append(
+            TokenOut(
+                user_id=user.pk,
+                login_id=user.login_id,
+                serial=token.serial if token else None,
+                stopped=bool(token and token.principal.is_suspended),
+            )
+        )
+    return rows
+
+
+@router.post("/users/{user_id}/token/revoke", auth=security.master, response={204: None, **ERRORS})
+def revoke_token(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    """パスワード生成機の失効, the master's own (its own user id) or a general user's (R-E7)."""
+    tokens.revoke_for_user(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/users/{user_id}/token/lift-lock", auth=security.master, response={204: None, **ERRORS})
+def lift_token_lock(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    """ワンタイムパスワードの利用停止解除 of a general user's token (R-C4)."""
+    tokens.lift_lock_for_user(
         master=request.auth,  # type: ignore[attr-defined]
         factors=body.factors.dict(),
         user_id=user_id,

@@ -206,3 +206,15 @@ class AuditEventOut(Schema):
 class TokenRegistrationIn(Schema):
     serial: str = Field(description="the serial number on the back of the token")
     otp: str = Field(description="the one-time password the token shows now")
+
+
+class TokenOut(Schema):
+    user_id: int
+    login_id: str | None
+    serial: str | None
+    stopped: bool
+
+
+class ShipmentIn(Schema):
+    serials: list[str]
+    fee_reason: str = Field("", description="'' (first tokens, free), 'additional' or 'reissue' (R-E3 fee)")

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from corpbank import selectors
-from corpbank.models import Branch, Contract, CustomerUser, Operator
+from corpbank.models import Branch, Contract, CustomerUser, Operator, TokenFee
 from corpbank.models.secrets import CONTRACT_PIN_KINDS, SecretKind
-from corpbank.services import backoffice
+from corpbank.services import backoffice, tokens
 from corpbank.services.backoffice import AccountInput, ContractApplication
 from corpbank.services.errors import DomainError, NotFound, ValidationFailed
 from corpbank.web import sessions
@@ -260,7 +260,15 @@ def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
 @operator_required
 def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
     """パスワード生成機の発送: serial numbers from the stock, one per line (R-E1, R-E5)."""
-    fields = [Field("serials", _("シリアル番号（複数の場合は空白または改行で区切る）"), maxlength=2000)]
+    fields = [
+        Field("serials", _("シリアル番号（複数の場合は空白または改行で区切る）"), maxlength=2000),
+        Field(
+            "fee_reason",
+            _("発行区分"),
+            "select",
+            choices=[("", _("初回発行（無料）")), *TokenFee.Reason.choices],
+        ),
+    ]
     error = None
     if request.method == "POST":
         try:
@@ -283,6 +291,23 @@ def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
         error=error,
         template="corpbank/backoffice/form.html",
     )
+
+
+@require_POST
+@operator_required
+def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
+    """紛失の届出: the token is disabled at once and for ever (R-E6)."""
+    try:
+        token = tokens.report_lost(
+            serial=serial, actor=backoffice.operator_actor(_operator(request), sessions.client_ip(request))
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("backoffice:home")
+    messages.success(
+        request, _("パスワード生成機 %(serial)s を利用できないようにしました。") % {"serial": token.serial}
+    )
+    return redirect("backoffice:contract", contract_id=token.contract_id)
 
 
 @require_POST

@@ -8,12 +8,13 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from corpbank import selectors
 from corpbank.models import CustomerUser, Permission
-from corpbank.services import users
+from corpbank.services import tokens, users
 from corpbank.services.errors import DomainError
 from corpbank.web import sessions
 from corpbank.web.pages import (
@@ -148,10 +149,12 @@ def _act_on_user(
     extra_fields: Callable[[CustomerUser], list[Field]],
     act: Callable[[CustomerUser, dict[str, str]], object],
     done: str,
+    allow_self: bool = False,
+    breadcrumb: str | Promise = BREADCRUMB,
 ) -> HttpResponse:
     master: CustomerUser = request.customer  # type: ignore[attr-defined]
     try:
-        target = users.general_user_of(master, user_id)
+        target = master if allow_self and user_id == master.pk else users.general_user_of(master, user_id)
     except DomainError as missing:
         return render(
             request,
@@ -168,11 +171,11 @@ def _act_on_user(
             error = failure
         else:
             messages.success(request, done)
-            return redirect("users")
+            return redirect("users" if breadcrumb == BREADCRUMB else "otp_management")
     return form_page(
         request,
         title=title,
-        breadcrumb=BREADCRUMB,
+        breadcrumb=breadcrumb,
         lead=f"{lead}（{target.login_id} {target.name}）",
         fields=fields,
         submit_label=submit_label,
@@ -269,4 +272,62 @@ def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
             master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
         ),
         done=_("利用者を削除しました。"),
+    )
+
+
+OTP_BREADCRUMB = gettext_lazy("管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理")
+
+
+@customer_required(master_only=True)
+def otp_management(request: HttpRequest) -> HttpResponse:
+    """管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理: every user's token, its state, and the acts."""
+    master: CustomerUser = request.customer  # type: ignore[attr-defined]
+    rows = []
+    for user in [master, *selectors.general_users(master)]:
+        registration = tokens.registration_in_force(user)
+        token = registration.token if registration else None
+        rows.append({"user": user, "token": token, "stopped": bool(token and token.principal.is_suspended)})
+    return render(
+        request, "corpbank/customer/otp.html", {"title": _("ワンタイムパスワードの管理"), "rows": rows}
+    )
+
+
+@customer_required(master_only=True)
+def otp_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
+    """パスワード生成機の失効, own or a general user's (R-E7)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("パスワード生成機の失効"),
+        lead=_(
+            "失効したパスワード生成機はすぐに利用できなくなります。約30分後のログイン時に新しいパスワード生成機を登録します"
+        ),
+        submit_label=_("失効する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: tokens.revoke_for_user(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("パスワード生成機を失効しました。"),
+        allow_self=True,
+        breadcrumb=OTP_BREADCRUMB,
+    )
+
+
+@customer_required(master_only=True)
+def otp_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
+    """ワンタイムパスワードの利用停止解除 of a general user's token (R-C4)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("ワンタイムパスワードの利用停止解除"),
+        lead=_("利用停止中のパスワード生成機を利用できるようにします"),
+        submit_label=_("解除する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: tokens.lift_lock_for_user(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("ワンタイムパスワードの利用停止を解除しました。"),
+        breadcrumb=OTP_BREADCRUMB,
     )

@@ -10,6 +10,7 @@ backoffice_patterns = [
     path("contracts/<int:contract_id>", backoffice.contract_detail, name="contract"),
     path("contracts/<int:contract_id>/pins", backoffice.contract_pins, name="pins"),
     path("contracts/<int:contract_id>/tokens", backoffice.contract_tokens, name="tokens"),
+    path("tokens/<str:serial>/lost", backoffice.token_lost, name="token_lost"),
     path("contracts/<int:contract_id>/<slug:procedure>", backoffice.contract_enter, name="enter"),
     path("actions/<int:action_id>/approve", backoffice.action_approve, name="approve"),
     path("actions/<int:action_id>/reject", backoffice.action_reject, name="reject"),
@@ -30,5 +31,8 @@ urlpatterns = [
     path("admin/users/<int:user_id>/reset", master.user_reset, name="user_reset"),
     path("admin/users/<int:user_id>/unlock", master.user_unlock, name="user_unlock"),
     path("admin/users/<int:user_id>/delete", master.user_delete, name="user_delete"),
+    path("admin/otp", master.otp_management, name="otp_management"),
+    path("admin/otp/<int:user_id>/revoke", master.otp_revoke, name="otp_revoke"),
+    path("admin/otp/<int:user_id>/unlock", master.otp_unlock, name="otp_unlock"),
     path("backoffice/", include((backoffice_patterns, "backoffice"))),
 ]

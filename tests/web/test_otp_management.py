@@ -1,0 +1,62 @@
+"""ワンタイムパスワードの管理 (master) and the bank's lost report, through HTTP (R-C4, R-E6, R-E7)."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from corpbank.models import Principal, Token
+from corpbank.services import tokens
+from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, OPERATOR_PASSWORD, code_now
+
+
+def master_client(otp_master) -> Client:
+    client = Client()
+    client.post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    client.post("/settings/otp/register", {"serial": "HW00000001", "otp": code_now()})
+    return client
+
+
+def test_r_e7_master_sees_tokens_and_revokes_own(otp_master, clock):
+    client = master_client(otp_master)
+    page = client.get("/admin/otp").content.decode()
+    assert "HW00000001" in page and "ワンタイムパスワードの管理" in page
+    clock(60)
+    response = client.post(
+        f"/admin/otp/{otp_master.pk}/revoke",
+        {"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
+    )
+    assert response["Location"] == "/admin/otp"
+    assert tokens.registration_in_force(otp_master) is None
+
+
+def test_r_c4_master_lifts_a_general_users_stopped_token(otp_master, clock):
+    from corpbank.services import users
+
+    client = master_client(otp_master)
+    clock(60)
+    staff = users.add_general_user(
+        master=otp_master,
+        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+    clock(60)
+    tokens.register_for_user(user=staff, serial="HW00000002", code=code_now())
+    token = Token.objects.get(serial="HW00000002")
+    Principal.objects.filter(pk=token.principal_id).update(suspended_at=clock())
+    assert "利用停止中" in client.get("/admin/otp").content.decode()
+    response = client.post(f"/admin/otp/{staff.pk}/unlock", {"confirmation_password": MASTER_CONFIRMATION})
+    assert response["Location"] == "/admin/otp"
+    assert not Principal.objects.get(pk=token.principal_id).is_suspended
+
+
+def test_r_e6_the_bank_reports_a_token_lost_at_once(otp_master, clock):
+    master_client(otp_master)
+    operator = Client()
+    operator.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    response = operator.post("/backoffice/tokens/HW00000001/lost")
+    assert response.status_code == 302
+    assert Token.objects.get(serial="HW00000001").state == Token.State.LOST
+    assert tokens.registration_in_force(otp_master) is None
