@@ -64,6 +64,7 @@ format: venv ## apply ruff's formatting and safe fixes
 
 bench: venv ## benchmarks under bench/, each printing its figures and the ratio to its limit
 	$(BIN)/python bench/login.py
+	$(BIN)/python bench/otp.py
 
 messages: venv ## regenerate and compile the English translation of the Japanese UI
 	cd src/corpbank && ../../$(BIN)/corpbank makemessages -l en --no-obsolete && ../../$(BIN)/corpbank compilemessages -l en

@@ -89,8 +89,15 @@ class Client:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if "csrftoken" in self.cookies:
             headers["X-CSRFToken"] = self.cookies["csrftoken"]
-        self.connection.request(method, path, body=json.dumps(body) if body else None, headers=headers)
-        response = self.connection.getresponse()
+        payload = json.dumps(body) if body else None
+        try:
+            self.connection.request(method, path, body=payload, headers=headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed an idle keep-alive connection: open a new one, once.
+            self.connection.close()
+            self.connection.request(method, path, body=payload, headers=headers)
+            response = self.connection.getresponse()
         response.read()
         for header in response.headers.get_all("Set-Cookie") or []:
             match = re.match(r"([^=]+)=([^;]*)", header)
