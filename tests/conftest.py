@@ -163,3 +163,38 @@ def otp_master(branch: Branch, operators: tuple[Operator, Operator], clock) -> C
     registered = register_contract(operators, otp_required=True)
     ship_tokens(operators, registered.contract, "HW00000001", "HW00000002")
     return activate_master(registered)
+
+
+@pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django's SMTP backend sends to it. Yields the list
+    of received messages (email.message.Message), which fills as mail arrives."""
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received: list[email.message.EmailMessage] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            message["X-Envelope-From"] = envelope.mail_from
+            received.append(message)  # type: ignore[arg-type]
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    try:
+        yield received
+    finally:
+        controller.stop()

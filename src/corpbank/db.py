@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 def for_update() -> str:
@@ -10,3 +11,32 @@ def for_update() -> str:
     transactions already hold the database's write lock."""
     connection = transaction.get_connection()
     return f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+
+
+# SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again
+# after every migrate (corpbank.apps), each once its table exists. PostgreSQL keeps its triggers
+# (migrations 0002 and 0005).
+SQLITE_TRIGGERS = {
+    "corpbank_auditevent": [
+        """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_update BEFORE UPDATE ON corpbank_auditevent
+           BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_delete BEFORE DELETE ON corpbank_auditevent
+           BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
+    ],
+    "corpbank_token": [
+        """CREATE TRIGGER IF NOT EXISTS corpbank_token_lost_is_final BEFORE UPDATE OF state ON corpbank_token
+           WHEN OLD.state = 'lost' AND NEW.state <> 'lost'
+           BEGIN SELECT RAISE(ABORT, 'a token reported lost can never be used again'); END;""",
+    ],
+}
+
+
+def ensure_sqlite_triggers(connection: BaseDatabaseWrapper) -> None:
+    if connection.vendor != "sqlite":
+        return
+    tables = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for table, statements in SQLITE_TRIGGERS.items():
+            if table in tables:
+                for statement in statements:
+                    cursor.execute(statement)

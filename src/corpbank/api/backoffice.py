@@ -101,6 +101,8 @@ def register_contract(request: HttpRequest, body: ContractApplicationIn) -> Stat
             login_method=body.login_method,
             pins=body.pins,
             limits={limit.kind: (limit.per_transaction, limit.per_day) for limit in body.limits},
+            otp_required=body.otp_required,
+            notification_email=body.notification_email,
         ),
         ip_address=sessions.client_ip(request),
     )

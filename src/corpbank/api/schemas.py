@@ -147,6 +147,8 @@ class ContractApplicationIn(Schema):
     login_method: str = "password"
     pins: dict[str, str] = Field(description="inquiry_pin, transfer_pin, confirmation_pin, approval_pin")
     limits: list[LimitSchema] = []
+    otp_required: bool = False
+    notification_email: str = ""
 
 
 class PendingActionOut(Schema):

@@ -25,6 +25,8 @@ class Branch(models.Model):
 class Organization(models.Model):
     name = models.CharField(max_length=120)
     name_kana = models.CharField(max_length=120, help_text="half-width kana, as on Zengin files")
+    # Where the bank's notices go (R-I4): token replacements, software-token mails.
+    notification_email = models.EmailField(blank=True)
 
     def __str__(self) -> str:
         return self.name

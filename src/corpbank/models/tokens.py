@@ -51,6 +51,10 @@ class Token(models.Model):
     drift = models.SmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     shipped_at = models.DateTimeField(null=True, blank=True)
+    # R-E4: the token this one was sent to replace before it expired (so that a token is renewed once).
+    replacement_for = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replacement"
+    )
 
     class Meta:
         constraints = [

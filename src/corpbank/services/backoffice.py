@@ -134,6 +134,8 @@ class ContractApplication:
     limits: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     # ワンタイムパスワードを利用する: the operations of the OTP column then need a token's code (R-E2).
     otp_required: bool = False
+    # Where the bank's notices go (R-I4).
+    notification_email: str = ""
 
 
 def _invalid(fields: dict[str, str]) -> ValidationFailed:
@@ -193,6 +195,8 @@ def enter_contract_registration(
         problems["branch_code"] = _("店番が見つかりません。")
     if not application.master_name.strip():
         problems["master_name"] = _("マスターユーザ名を入力してください。")
+    if application.notification_email and not _is_mail_address(application.notification_email):
+        problems["notification_email"] = _("メールアドレスの形式をご確認ください。")
     if application.login_method not in Contract.LoginMethod.values:
         problems["login_method"] = _("ログイン方式を選択してください。")
     if not application.accounts:
@@ -228,11 +232,23 @@ def enter_contract_registration(
         "pin_hashes": hashed_pins,
         "limits": {kind: list(values) for kind, values in limits.items()},
         "otp_required": bool(application.otp_required),
+        "notification_email": application.notification_email.strip(),
     }
     summary = _("契約の新規登録: %(name)s") % {"name": payload["organization_name"]}
     return _enter(
         operator, "register_contract", contract=None, payload=payload, summary=summary, ip_address=ip_address
     )
+
+
+def _is_mail_address(value: str) -> bool:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(value.strip())
+    except ValidationError:
+        return False
+    return True
 
 
 def _is_half_width_kana(value: str) -> bool:
@@ -510,7 +526,9 @@ def _execute_register_contract(action: PendingAction, actor: audit.Actor) -> Ini
     data = action.payload
     branch = Branch.objects.get(code=data["branch_code"])
     organization = Organization.objects.create(
-        name=data["organization_name"], name_kana=data["organization_name_kana"]
+        name=data["organization_name"],
+        name_kana=data["organization_name_kana"],
+        notification_email=data.get("notification_email", ""),
     )
     contract = Contract.objects.create(
         number=_next_contract_number(branch),

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import dataclasses
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.models import Contract, CustomerUser, Principal, Token, TokenFee, TokenRegistration
 from corpbank.policy import current_policy
-from corpbank.services import audit, lockout, otp
+from corpbank.services import audit, lockout, mail, otp
 from corpbank.services.errors import Conflict, DomainError, Forbidden, InvalidCredentials
 from corpbank.services.seeds import seal
 
@@ -271,3 +274,74 @@ def record_fee(token: Token, contract: Contract, reason: str, *, actor: audit.Ac
         details={"serial": token.serial, "reason": reason, "amount_yen": amount},
     )
     return fee
+
+
+@dataclasses.dataclass
+class RenewalReport:
+    renewed: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (expiring, replacement)
+    no_stock: list[str] = dataclasses.field(default_factory=list)
+
+
+def renew_expiring(*, within_days: int, actor: audit.Actor, today: date | None = None) -> RenewalReport:
+    """R-E4: before a token expires the bank sends a replacement without any application: a token from
+    the stock is shipped to the same organization (no fee), which is notified by mail. One transaction
+    per token; a token is renewed once."""
+    today = today or timezone.localdate()
+    report = RenewalReport()
+    expiring = (
+        Token.objects.filter(
+            state__in=[Token.State.SHIPPED, Token.State.IN_USE],
+            expires_on__isnull=False,
+            expires_on__lte=today + timedelta(days=within_days),
+            replacement__isnull=True,
+        )
+        .select_related("contract__organization")
+        .order_by("expires_on", "serial")
+    )
+    for token in expiring:
+        with transaction.atomic(durable=True):
+            replacement = (
+                Token.objects.select_for_update(skip_locked=True)
+                .filter(state=Token.State.IN_STOCK, type=token.type)
+                .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=today + timedelta(days=within_days)))
+                .order_by("-expires_on", "serial")
+                .first()
+            )
+            if replacement is None:
+                report.no_stock.append(token.serial)
+                continue
+            contract = token.contract
+            if contract is None:  # the check constraint guarantees a shipped token's organization
+                continue
+            Token.objects.filter(pk=replacement.pk).update(
+                state=Token.State.SHIPPED, contract=contract, shipped_at=timezone.now(), replacement_for=token
+            )
+            audit.record(
+                "token.renewal_shipped",
+                actor=actor,
+                contract_id=contract.pk,
+                details={
+                    "expiring": token.serial,
+                    "replacement": replacement.serial,
+                    "expires_on": token.expires_on,
+                },
+            )
+            if contract.organization.notification_email:
+                mail.send_after_commit(
+                    to=contract.organization.notification_email,
+                    subject=_("【%(bank)s】パスワード生成機の有効期限のお知らせ")
+                    % {"bank": settings.CORPBANK_BANK_NAME},
+                    body=render_to_string(
+                        "corpbank/mail/token_renewal.txt",
+                        {
+                            "organization": contract.organization.name,
+                            "serial": token.serial,
+                            "date": token.expires_on.strftime("%Y/%m/%d") if token.expires_on else "",
+                            "replacement": replacement.serial,
+                            "bank_name": settings.CORPBANK_BANK_NAME,
+                            "sender": mail.sender(),
+                        },
+                    ),
+                )
+            report.renewed.append((token.serial, replacement.serial))
+    return report

@@ -101,6 +101,12 @@ def contract_new(request: HttpRequest) -> HttpResponse:
         Field("organization_name_kana", _("団体名（半角カナ）"), hint=_("例: ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ"), maxlength=120),
         Field("branch_code", _("お取引店"), "select", choices=branches),
         Field("master_name", _("マスターユーザ名"), maxlength=60),
+        Field(
+            "notification_email",
+            _("連絡先メールアドレス"),
+            hint=_("金庫からのお知らせの送付先"),
+            maxlength=254,
+        ),
         Field("login_method", _("ログイン方式"), "select", choices=Contract.LoginMethod.choices),
         Field(
             "accounts",
@@ -142,6 +148,7 @@ def contract_new(request: HttpRequest) -> HttpResponse:
                     pins={str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
                     limits=limits,
                     otp_required=request.POST.get("otp_required") == "1",
+                    notification_email=request.POST.get("notification_email", ""),
                 ),
                 ip_address=sessions.client_ip(request),
             )

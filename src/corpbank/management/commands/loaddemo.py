@@ -55,6 +55,7 @@ class Command(BaseCommand):
                 master_name="組合 太郎",
                 accounts=[AccountInput("101", "1", "1234567"), AccountInput("205", "2", "7654321")],
                 login_method="password",
+                notification_email="ib-contact@coop-union.example",
                 pins={
                     "inquiry_pin": "1111",
                     "transfer_pin": "2222",

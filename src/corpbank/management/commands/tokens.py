@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.services import audit, pskc_import, seeds
+from corpbank.services import audit, pskc_import, seeds, tokens
 from corpbank.services.errors import DomainError
 
 
@@ -25,11 +25,21 @@ class Command(BaseCommand):
             "--password-stdin", action="store_true", help="read the file's password from stdin"
         )
         sub.add_parser("rotate-key", help="re-seal every seed under the first key of CORPBANK_SEED_KEYS")
+        renew = sub.add_parser("renew-expiring", help="ship replacements for tokens that expire soon (R-E4)")
+        renew.add_argument("--within-days", type=int, default=60)
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = audit.Actor.system(f"corpbank tokens {options['action']}")
         if options["action"] == "rotate-key":
             self.stdout.write(f"re-sealed {seeds.rotate_key(actor=actor)} seeds")
+            return
+        if options["action"] == "renew-expiring":
+            report = tokens.renew_expiring(within_days=options["within_days"], actor=actor)
+            for expiring, replacement in report.renewed:
+                self.stdout.write(f"renewed {expiring} with {replacement}")
+            if report.no_stock:
+                raise CommandError(f"no token in stock to replace: {', '.join(report.no_stock)}")
+            self.stdout.write(f"{len(report.renewed)} tokens renewed")
             return
         try:
             key = bytes.fromhex(options["key_hex"]) if options.get("key_hex") else None
