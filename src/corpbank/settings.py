@@ -165,6 +165,11 @@ LOGGING = {
 # R-E3: the bank's fees (yen) for an additional token and for a reissue after loss.
 CORPBANK_TOKEN_FEE_ADDITIONAL = int(os.environ.get("CORPBANK_TOKEN_FEE_ADDITIONAL", "1100"))
 CORPBANK_TOKEN_FEE_REISSUE = int(os.environ.get("CORPBANK_TOKEN_FEE_REISSUE", "2200"))
+# Software tokens (R-E9): the bank's service ID the phone app is set up with, and where the app is got.
+CORPBANK_SOFTTOKEN_SERVICE_ID = os.environ.get("CORPBANK_SOFTTOKEN_SERVICE_ID", "CORPBANK01")
+CORPBANK_SOFTTOKEN_APP_URL = os.environ.get(
+    "CORPBANK_SOFTTOKEN_APP_URL", "https://ib.corpbank.example/softtoken/"
+)
 CORPBANK_OTP_ALGORITHM = os.environ.get("CORPBANK_OTP_ALGORITHM", "sha1")
 CORPBANK_OTP_DIGITS = int(os.environ.get("CORPBANK_OTP_DIGITS", "6"))
 CORPBANK_POLICY_TUNING = {

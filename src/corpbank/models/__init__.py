@@ -4,7 +4,7 @@ from corpbank.models.audit import AuditChainHead, AuditEvent
 from corpbank.models.backoffice import Operator, PendingAction
 from corpbank.models.bank import Account, Branch, Contract, Organization
 from corpbank.models.secrets import FailureCounter, Principal, Secret, SecretKind
-from corpbank.models.tokens import Token, TokenFee, TokenRegistration
+from corpbank.models.tokens import SoftwareTokenEnrolment, Token, TokenFee, TokenRegistration
 from corpbank.models.users import CustomerUser, Permission, UsageLimit, UserPermission
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Principal",
     "Secret",
     "SecretKind",
+    "SoftwareTokenEnrolment",
     "Token",
     "TokenFee",
     "TokenRegistration",

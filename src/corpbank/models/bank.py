@@ -55,6 +55,8 @@ class Contract(models.Model):
     # ワンタイムパスワード: the operations of the table's OTP column need a code from the user's token
     # (R-E2), and a user without a usable token is sent to the registration screen at login (R-E7).
     otp_required = models.BooleanField(default=False)
+    # ワンタイムパスワード申込書 for software tokens, registered by the bank (R-E9): users may issue one.
+    software_tokens = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -19,6 +19,7 @@ class SecretKind(models.TextChoices):
     CONFIRMATION_PIN = "confirmation_pin", _("確認暗証番号")
     APPROVAL_PIN = "approval_pin", _("承認暗証番号")
     SECRET_ANSWER = "secret_answer", _("合言葉")
+    ACTIVATION_PASSWORD = "activation_password", _("利用開始パスワード")
     OTP = "otp", _("ワンタイムパスワード")
 
 

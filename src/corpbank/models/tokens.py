@@ -104,3 +104,35 @@ class TokenFee(models.Model):
     reason = models.CharField(max_length=12, choices=Reason.choices)
     amount_yen = models.PositiveIntegerField()
     recorded_at = models.DateTimeField(default=timezone.now)
+
+
+class SoftwareTokenEnrolment(models.Model):
+    """A software token's way from トークン発行 on the PC to サービス利用中 (R-E9), and its end (R-E10).
+
+    The activation password (利用開始パスワード) is a Secret of the token's principal, spent when the phone
+    app fetches the seed, which it does once."""
+
+    class State(models.TextChoices):
+        ISSUED = "issued", _("トークン発行済")
+        PROVISIONED = "provisioned", _("アプリ設定済")
+        ACTIVE = "active", _("サービス利用中")
+        STOPPED = "stopped", _("利用停止")
+        CANCELLED = "cancelled", _("ご利用解除")
+
+    token = models.OneToOneField(Token, on_delete=models.PROTECT, related_name="enrolment")
+    user = models.ForeignKey(CustomerUser, on_delete=models.PROTECT, related_name="software_tokens")
+    token_user_id = models.CharField(max_length=20, unique=True)
+    mail_address = models.EmailField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.ISSUED)
+    issued_at = models.DateTimeField(default=timezone.now)
+    provisioned_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(state__in=["issued", "provisioned", "active"]),
+                name="one_live_software_token_per_user",
+            ),
+        ]

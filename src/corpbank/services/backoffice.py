@@ -40,6 +40,7 @@ from corpbank.services.credentials import (
     character_rule_problem,
     check_pin_format,
     generate_initial_password,
+    is_mail_address,
     store_pin,
     store_secret,
 )
@@ -195,7 +196,7 @@ def enter_contract_registration(
         problems["branch_code"] = _("店番が見つかりません。")
     if not application.master_name.strip():
         problems["master_name"] = _("マスターユーザ名を入力してください。")
-    if application.notification_email and not _is_mail_address(application.notification_email):
+    if application.notification_email and not is_mail_address(application.notification_email):
         problems["notification_email"] = _("メールアドレスの形式をご確認ください。")
     if application.login_method not in Contract.LoginMethod.values:
         problems["login_method"] = _("ログイン方式を選択してください。")
@@ -238,17 +239,6 @@ def enter_contract_registration(
     return _enter(
         operator, "register_contract", contract=None, payload=payload, summary=summary, ip_address=ip_address
     )
-
-
-def _is_mail_address(value: str) -> bool:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    try:
-        validate_email(value.strip())
-    except ValidationError:
-        return False
-    return True
 
 
 def _is_half_width_kana(value: str) -> bool:
@@ -401,6 +391,23 @@ def enter_master_token_lock_lift(
     )
 
 
+def enter_software_token_application(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """ワンタイムパスワード申込書 for software tokens (R-E9 step 1)."""
+    contract = _contract(contract_id)
+    if contract.software_tokens:
+        raise Conflict(_("この契約は既にソフトウェアトークンを利用できます。"))
+    return _enter(
+        operator,
+        "start_software_tokens",
+        contract=contract,
+        payload={},
+        summary=_("ソフトウェアトークンのお取扱い開始"),
+        ip_address=ip_address,
+    )
+
+
 def enter_procedure(
     operator: Operator, contract_id: int, procedure: str, *, reason: str = "", ip_address: str = ""
 ) -> PendingAction:
@@ -410,6 +417,7 @@ def enter_procedure(
         return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
     simple = {
         "start-otp": enter_otp_application,
+        "start-software-tokens": enter_software_token_application,
         "initialize-master": enter_master_initialization,
         "lift-master-lock": enter_master_lock_lift,
         "lift-master-token-lock": enter_master_token_lock_lift,
@@ -681,6 +689,12 @@ def _execute_lift_master_token_lock(action: PendingAction, actor: audit.Actor) -
     )
 
 
+def _execute_start_software_tokens(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import softtokens
+
+    softtokens.enable_for_contract(_contract(action.contract_id), actor=actor)
+
+
 def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
     from corpbank.services import tokens
 
@@ -695,6 +709,7 @@ def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
 EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLetter | None]] = {
     "ship_tokens": _execute_ship_tokens,
     "start_otp": _execute_start_otp,
+    "start_software_tokens": _execute_start_software_tokens,
     "lift_master_token_lock": _execute_lift_master_token_lock,
     "register_contract": _execute_register_contract,
     "initialize_master": _execute_initialize_master,

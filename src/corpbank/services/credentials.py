@@ -115,3 +115,14 @@ def generate_initial_password() -> str:
         candidate = "".join(secrets.choice(alphabet) for _ in range(10))
         if any(c in letters for c in candidate) and any(c in digits for c in candidate):
             return candidate
+
+
+def is_mail_address(value: str) -> bool:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(value.strip())
+    except ValidationError:
+        return False
+    return True
