@@ -5,7 +5,9 @@ Everything is built through the services, the way the back office and the master
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC
+from typing import TypeVar
 
 import pytest
 
@@ -13,6 +15,7 @@ from corpbank.models import Branch, Contract, CustomerUser, Operator
 from corpbank.services import authentication, backoffice, users
 from corpbank.services.backoffice import AccountInput, ContractApplication
 
+T = TypeVar("T")
 OPERATOR_PASSWORD = "Opera7or!pw"
 MASTER_LOGIN_ID = "master01"
 MASTER_PASSWORD = "Login1pass"
@@ -96,6 +99,36 @@ def registered(branch: Branch, operators: tuple[Operator, Operator]) -> Register
 @pytest.fixture
 def master(registered: Registered) -> CustomerUser:
     return activate_master(registered)
+
+
+def all_at_once(count: int, attempt: Callable[[int], T]) -> list[T]:
+    """Run ``attempt(i)`` in ``count`` real threads released together by a barrier, each on its own
+    database connection (R-C5 tests, on PostgreSQL). Bounded: every wait has a timeout."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    barrier = threading.Barrier(count)
+
+    def one(index: int) -> T:
+        try:
+            barrier.wait(timeout=30)
+            return attempt(index)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count), timeout=120))
+
+
+def wait_for_mail(received: list[object], count: int) -> None:
+    """The SMTP server receives on its own thread: wait (at most 10 s) for ``count`` messages."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while len(received) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 GENERAL_LOGIN_ID = "staff001"

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from corpbank.models import AuditEvent, FailureCounter, Principal
 from corpbank.services import authentication
 from corpbank.services.errors import InvalidCredentials, LockedOut, Suspended
-from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD
+from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, all_at_once
 
 
 def attempt(password: str) -> str:
@@ -102,17 +100,7 @@ def test_lock_expires_after_the_duration(master):
 
 
 def run_in_threads(count: int, password: str) -> list[str]:
-    barrier = threading.Barrier(count)
-
-    def one(_: int) -> str:
-        try:
-            barrier.wait(timeout=30)
-            return attempt(password)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(one, range(count), timeout=120))
+    return all_at_once(count, lambda _: attempt(password))
 
 
 @pytest.mark.postgres
@@ -151,17 +139,7 @@ def test_r_c5_parallel_mix_never_lets_a_guess_through_after_the_limit(branch, op
     from tests.conftest import activate_master, register_contract
 
     master = activate_master(register_contract(operators))
-    barrier = threading.Barrier(24)
-
-    def one(index: int) -> str:
-        try:
-            barrier.wait(timeout=30)
-            return attempt(MASTER_PASSWORD if index % 2 else "wrong1pass")
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=24) as pool:
-        results = list(pool.map(one, range(24), timeout=120))
+    results = all_at_once(24, lambda index: attempt(MASTER_PASSWORD if index % 2 else "wrong1pass"))
     evaluated = AuditEvent.objects.filter(
         action__in=["secret.rejected", "login.succeeded"], subject_user_id=master.pk
     ).count()

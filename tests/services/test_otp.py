@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, transaction
 
 from corpbank.models import AuditEvent, FailureCounter, Principal, Token
 from corpbank.services import audit, otp, seeds, tokens
+from tests.conftest import all_at_once
 
 RFC_SEEDS = {
     "sha1": b"12345678901234567890",
@@ -54,19 +53,6 @@ def test_r_e1_codes_agree_with_oathtool(algorithm, at):
 @pytest.fixture
 def token(db) -> Token:
     return tokens.add_to_stock(serial="HW00000001", seed=SEED, actor=BANK, expires_on=date(2030, 4, 30))
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Moves Django's clock, which OTPs are checked against."""
-    now = {"at": datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)}
-    monkeypatch.setattr("django.utils.timezone.now", lambda: now["at"])
-
-    def move(seconds: float = 0) -> datetime:
-        now["at"] += timedelta(seconds=seconds)
-        return now["at"]
-
-    return move
 
 
 def code_at(moment: datetime, token: Token | None = None) -> str:
@@ -169,18 +155,11 @@ def test_a_duplicate_serial_is_refused(token):
 
 
 def run_parallel(count: int, code: str, token: Token) -> list[bool]:
-    barrier = threading.Barrier(count)
-
     def one(_: int) -> bool:
-        try:
-            barrier.wait(timeout=30)
-            with transaction.atomic():
-                return otp.check_code(token, code, actor=BANK).ok
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            return otp.check_code(token, code, actor=BANK).ok
 
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(one, range(count), timeout=120))
+    return all_at_once(count, one)
 
 
 @pytest.mark.postgres

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 
 from corpbank.models import Organization, Principal, SoftwareTokenEnrolment, Token
 from corpbank.services import audit, backoffice, otp, softtokens, tokens
 from corpbank.services.errors import Conflict, FactorsRejected, InvalidCredentials, LockedOut
-from tests.conftest import MASTER_CONFIRMATION
+from tests.conftest import MASTER_CONFIRMATION, wait_for_mail
 
 BANK = audit.Actor.system("bank")
-
-
-def wait_for(received: list, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while len(received) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -56,14 +49,14 @@ def code_of(provisioned) -> str:
 def test_r_e9_the_whole_flow_ends_in_service_in_use(
     enabled, smtp_server, settings, clock, django_capture_on_commit_callbacks
 ):
-    wait_for(smtp_server, 1)
+    wait_for_mail(smtp_server, 1)
     assert smtp_server[0]["Subject"].strip() == "ワンタイムパスワード申請お取扱い開始のご案内"
     assert smtp_server[0]["To"] == "keiri@union.example"
     assert enabled.contract.otp_required and enabled.contract.software_tokens
     with django_capture_on_commit_callbacks(execute=True):
         issued = issue(enabled)
     assert issued.service_id == settings.CORPBANK_SOFTTOKEN_SERVICE_ID and len(issued.token_user_id) == 10
-    wait_for(smtp_server, 2)
+    wait_for_mail(smtp_server, 2)
     assert smtp_server[1]["To"] == "phone@example.jp"
     assert settings.CORPBANK_SOFTTOKEN_APP_URL in smtp_server[1].get_content()
     assert all(message["From"] == settings.DEFAULT_FROM_EMAIL for message in smtp_server)  # R-E11

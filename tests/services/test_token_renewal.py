@@ -4,7 +4,6 @@ through a real SMTP server (R-I4, R-E11)."""
 from __future__ import annotations
 
 import io
-import time
 from datetime import date
 
 import pytest
@@ -13,15 +12,9 @@ from django.core.management.base import CommandError
 
 from corpbank.models import Organization, Token
 from corpbank.services import audit, tokens
-from tests.conftest import TOKEN_SEED
+from tests.conftest import TOKEN_SEED, wait_for_mail
 
 BANK = audit.Actor.system("renewal batch")
-
-
-def wait_for(received: list, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while len(received) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -44,7 +37,7 @@ def test_r_e4_a_replacement_is_shipped_once_and_the_organization_is_mailed(
     replacement = Token.objects.get(serial="HW00000100")
     assert replacement.state == Token.State.SHIPPED and replacement.contract_id == expiring.contract_id
     assert tokens.renew_expiring(within_days=30, actor=BANK, today=date(2026, 11, 24)).renewed == []
-    wait_for(smtp_server, 1)
+    wait_for_mail(smtp_server, 1)
     [message] = smtp_server
     assert message["To"] == "keiri@union.example"
     assert message["From"] == settings.DEFAULT_FROM_EMAIL == message["X-Envelope-From"]

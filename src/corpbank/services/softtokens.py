@@ -240,22 +240,10 @@ def activate(*, user: CustomerUser, code: str, ip_address: str = "") -> Software
     actor = customer_actor(user, ip_address)
 
     def act() -> SoftwareTokenEnrolment:
-        now = timezone.now()
         SoftwareTokenEnrolment.objects.filter(pk=enrolment.pk).update(
-            state=SoftwareTokenEnrolment.State.ACTIVE, activated_at=now
+            state=SoftwareTokenEnrolment.State.ACTIVE, activated_at=timezone.now()
         )
-        TokenRegistration.objects.filter(user=user, ended_at__isnull=True).update(
-            ended_at=now, ended_reason="replaced"
-        )
-        TokenRegistration.objects.create(token=enrolment.token, user=user, registered_at=now)
-        Token.objects.filter(pk=enrolment.token_id).update(state=Token.State.IN_USE)
-        audit.record(
-            "softtoken.activated",
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            details={"serial": enrolment.token.serial},
-        )
+        tokens.put_in_use(enrolment.token, user=user, actor=actor, action="softtoken.activated")
         enrolment.refresh_from_db()
         return enrolment
 

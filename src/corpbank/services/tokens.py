@@ -105,6 +105,24 @@ def ship_to_contract(
     return shipped
 
 
+def put_in_use(token: Token, *, user: CustomerUser, actor: audit.Actor, action: str) -> TokenRegistration:
+    """The user's token from now on, replacing the one in force (inside the act's transaction)."""
+    now = timezone.now()
+    TokenRegistration.objects.filter(user=user, ended_at__isnull=True).update(
+        ended_at=now, ended_reason="replaced"
+    )
+    registration = TokenRegistration.objects.create(token=token, user=user, registered_at=now)
+    Token.objects.filter(pk=token.pk, state=Token.State.SHIPPED).update(state=Token.State.IN_USE)
+    audit.record(
+        action,
+        actor=actor,
+        subject_user_id=user.pk,
+        contract_id=user.contract_id,
+        details={"serial": token.serial},
+    )
+    return registration
+
+
 class RegistrationRefused(InvalidCredentials):
     """Deliberately vague: never says whether the serial exists, belongs elsewhere, or the code was wrong."""
 
@@ -133,20 +151,7 @@ def register_for_user(
     actor = customer_actor(user, ip_address)
 
     def act() -> TokenRegistration:
-        now = timezone.now()
-        TokenRegistration.objects.filter(user=user, ended_at__isnull=True).update(
-            ended_at=now, ended_reason="replaced"
-        )
-        registration = TokenRegistration.objects.create(token=token, user=user, registered_at=now)
-        Token.objects.filter(pk=token.pk, state=Token.State.SHIPPED).update(state=Token.State.IN_USE)
-        audit.record(
-            "token.registered",
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            details={"serial": token.serial},
-        )
-        return registration
+        return put_in_use(token, user=user, actor=actor, action="token.registered")
 
     return lockout.verified(
         lambda: otp.check_code(
