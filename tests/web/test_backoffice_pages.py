@@ -122,10 +122,16 @@ def test_r_e1_start_otp_and_ship_tokens_through_the_screens(master, operators):
         f"/backoffice/contracts/{master.contract_id}/tokens", {"serials": "HW00000009\nHW404"}
     )
     assert response.status_code == 422 and "HW404" in response.content.decode()
-    first.post(f"/backoffice/contracts/{master.contract_id}/tokens", {"serials": "hw00000009"})
+    first.post(
+        f"/backoffice/contracts/{master.contract_id}/tokens",
+        {"serials": "hw00000009", "fee_reason": "additional"},
+    )
     for action in PendingAction.objects.filter(status="pending"):
         second.post(f"/backoffice/actions/{action.pk}/approve")
     assert Contract.objects.get(pk=master.contract_id).otp_required
     assert Token.objects.get(serial="HW00000009").state == Token.State.SHIPPED
+    from corpbank.models import TokenFee
+
+    assert TokenFee.objects.get(token__serial="HW00000009").reason == "additional"  # R-E3
     page = first.get(f"/backoffice/contracts/{master.contract_id}").content.decode()
     assert "HW00000009" in page and "発送済" in page

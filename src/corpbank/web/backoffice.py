@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from corpbank import selectors
-from corpbank.models import Branch, Contract, CustomerUser, Operator, TokenFee
+from corpbank.models import Branch, Contract, CustomerUser, Operator, PendingAction, TokenFee
 from corpbank.models.secrets import CONTRACT_PIN_KINDS, SecretKind
 from corpbank.services import backoffice, tokens
 from corpbank.services.backoffice import AccountInput, ContractApplication
@@ -234,21 +235,19 @@ def contract_enter(request: HttpRequest, contract_id: int, procedure: str) -> Ht
     return redirect("backoffice:contract", contract_id=contract_id)
 
 
-@operator_required
-def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
-    """暗証番号変更 (R-B4): only the PINs typed are replaced."""
-    fields = _pin_fields()
-    for field in fields:
-        field.hint = _("変更する暗証番号のみ、数字4桁で入力してください。")
+def _procedure_form(
+    request: HttpRequest,
+    contract_id: int,
+    *,
+    title: str,
+    fields: list[Field],
+    enter: Callable[[Operator, str], PendingAction],
+) -> HttpResponse:
+    """A contract procedure entered on a form; a second operator approves it."""
     error = None
     if request.method == "POST":
         try:
-            backoffice.enter_pin_change(
-                _operator(request),
-                contract_id,
-                {str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
-                ip_address=sessions.client_ip(request),
-            )
+            enter(_operator(request), sessions.client_ip(request))
         except DomainError as failure:
             error = failure
         else:
@@ -256,7 +255,7 @@ def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
             return redirect("backoffice:contract", contract_id=contract_id)
     return form_page(
         request,
-        title=_("暗証番号の変更"),
+        title=title,
         fields=fields,
         submit_label=_("登録する（承認待ち）"),
         error=error,
@@ -265,8 +264,29 @@ def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 
 @operator_required
+def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """暗証番号変更 (R-B4): only the PINs typed are replaced."""
+    fields = _pin_fields()
+    for field in fields:
+        field.hint = _("変更する暗証番号のみ、数字4桁で入力してください。")
+    return _procedure_form(
+        request,
+        contract_id,
+        title=_("暗証番号の変更"),
+        fields=fields,
+        enter=lambda operator, ip_address: backoffice.enter_pin_change(
+            operator,
+            contract_id,
+            {str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
+            ip_address=ip_address,
+        ),
+    )
+
+
+@operator_required
 def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
-    """パスワード生成機の発送: serial numbers from the stock, one per line (R-E1, R-E5)."""
+    """パスワード生成機の発送: serial numbers from the stock, with the kind of issue and so its fee (R-E1,
+    R-E3, R-E5)."""
     fields = [
         Field("serials", _("シリアル番号（複数の場合は空白または改行で区切る）"), maxlength=2000),
         Field(
@@ -276,27 +296,18 @@ def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
             choices=[("", _("初回発行（無料）")), *TokenFee.Reason.choices],
         ),
     ]
-    error = None
-    if request.method == "POST":
-        try:
-            backoffice.enter_token_shipment(
-                _operator(request),
-                contract_id,
-                request.POST.get("serials", "").split(),
-                ip_address=sessions.client_ip(request),
-            )
-        except DomainError as failure:
-            error = failure
-        else:
-            messages.success(request, _("手続を受け付けました。別の職員の承認で有効になります。"))
-            return redirect("backoffice:contract", contract_id=contract_id)
-    return form_page(
+    return _procedure_form(
         request,
+        contract_id,
         title=_("パスワード生成機の発送"),
         fields=fields,
-        submit_label=_("登録する（承認待ち）"),
-        error=error,
-        template="corpbank/backoffice/form.html",
+        enter=lambda operator, ip_address: backoffice.enter_token_shipment(
+            operator,
+            contract_id,
+            request.POST.get("serials", "").split(),
+            fee_reason=request.POST.get("fee_reason", ""),
+            ip_address=ip_address,
+        ),
     )
 
 
