@@ -185,14 +185,10 @@ def register_master(
     )
 
     def check() -> lockout.Verdict:
-        stored = Secret.objects.filter(
-            principal_id=master.principal_id, kind=SecretKind.INITIAL_PASSWORD
-        ).first()
-        return lockout.check_secret(
+        return lockout.check_principal_secret(
             principal_id=master.principal_id,
             kind=SecretKind.INITIAL_PASSWORD,
             candidate=initial_password,
-            stored=stored,
             actor=actor,
             subject_user_id=master.pk,
             contract_id=master.contract_id,

@@ -92,14 +92,10 @@ def operator_log_in(*, login_name: str, password: str, ip_address: str = "") -> 
     actor = operator_actor(operator, ip_address)
 
     def check() -> lockout.Verdict:
-        stored = Secret.objects.filter(
-            principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD
-        ).first()
-        return lockout.check_secret(
+        return lockout.check_principal_secret(
             principal_id=operator.principal_id,
             kind=SecretKind.LOGIN_PASSWORD,
             candidate=password,
-            stored=stored,
             actor=actor,
         )
 

@@ -95,6 +95,28 @@ def _lock_principal(principal_id: int, kind: str) -> tuple[Principal, bool]:
     return principal, bool(principal.failing)  # type: ignore[attr-defined]
 
 
+def check_principal_secret(
+    *,
+    principal_id: int,
+    kind: str,
+    candidate: str,
+    actor: audit.Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+) -> Verdict:
+    """check_secret against the principal's own stored secret of that kind."""
+    stored = Secret.objects.filter(principal_id=principal_id, kind=kind).first()
+    return check_secret(
+        principal_id=principal_id,
+        kind=kind,
+        candidate=candidate,
+        stored=stored,
+        actor=actor,
+        subject_user_id=subject_user_id,
+        contract_id=contract_id,
+    )
+
+
 class Evaluation(enum.Enum):
     MATCH = "match"
     MISMATCH = "mismatch"

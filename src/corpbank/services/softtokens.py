@@ -210,14 +210,10 @@ def provision(
         )
 
     def check() -> lockout.Verdict:
-        stored = Secret.objects.filter(
-            principal_id=token.principal_id, kind=SecretKind.ACTIVATION_PASSWORD
-        ).first()
-        return lockout.check_secret(
+        return lockout.check_principal_secret(
             principal_id=token.principal_id,
             kind=SecretKind.ACTIVATION_PASSWORD,
             candidate=activation_password,
-            stored=stored,
             actor=actor,
             subject_user_id=enrolment.user_id,
             contract_id=token.contract_id,
