@@ -106,3 +106,34 @@ def test_operators_log_in_through_the_same_lockout(operators):
 
     with pytest.raises(LockedOut):
         backoffice.operator_log_in(login_name="clerk1", password="Wrong1pass")
+
+
+def test_r_a2_a_registered_contract_holds_what_the_application_said(branch, operators):
+    from corpbank.models import Account, Secret
+
+    entered = backoffice.enter_contract_registration(
+        operators[0],
+        application(
+            login_method="certificate",
+            accounts=[
+                backoffice.AccountInput("101", "1", "1234567"),
+                backoffice.AccountInput("101", "2", "7654321"),
+            ],
+        ),
+    )
+    contract = Contract.objects.get(
+        number=backoffice.approve(operators[1], entered.pk).letter.contract_number
+    )
+    assert contract.service == Contract.Service.INTERNET_BANKING
+    assert contract.status == Contract.Status.ACTIVE
+    assert contract.login_method == Contract.LoginMethod.CERTIFICATE
+    assert (contract.organization.name, contract.organization.name_kana) == ("コープ労働組合", "ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ")
+    assert contract.branch.code == "101"
+    assert set(Account.objects.filter(contract=contract).values_list("type", "number")) == {
+        ("1", "1234567"),
+        ("2", "7654321"),
+    }
+    pins = dict(Secret.objects.filter(contract=contract).values_list("kind", "hash"))
+    assert set(pins) == {"inquiry_pin", "transfer_pin", "confirmation_pin", "approval_pin"}
+    assert all(pin_hash.startswith("$argon2id$") for pin_hash in pins.values())
+    assert CustomerUser.objects.get(contract=contract).role == CustomerUser.Role.MASTER
