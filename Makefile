@@ -33,7 +33,7 @@ $(CORPBANK_VAR_DIR)/seed.keys:
 
 run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/corpbank migrate --noinput -v 0 && \
-	$(BIN)/corpbank loaddemo && \
+	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
 	exec $(BIN)/gunicorn corpbank.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
 system-deps: ## install Debian's chromium (browser tests) and oathtool (an independent TOTP), if missing

@@ -4,6 +4,7 @@ Idempotent: on a database that already has a branch it only prints the way in ag
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -107,10 +108,11 @@ class Command(BaseCommand):
             CustomerUser.objects.filter(login_id=DEMO["master_login_id"]).select_related("contract").first()
         )
         contract = master.contract.number if master else "?"
+        url = os.environ.get("CORPBANK_DEMO_URL", "http://127.0.0.1:8000")
         self.stdout.write(
             f"""
-corpbank demo bank — http://127.0.0.1:8000/
-  Customer login   http://127.0.0.1:8000/login
+corpbank demo bank — {url}/
+  Customer login   {url}/login
     master user    login ID {DEMO["master_login_id"]}  password {DEMO["master_password"]}
                    confirmation password {DEMO["master_confirmation"]}  (contract {contract})
     general user   login ID {DEMO["general_login_id"]}  initial passwords {DEMO["general_password"]}
@@ -118,7 +120,7 @@ corpbank demo bank — http://127.0.0.1:8000/
   One-time passwords (the master's token {DEMO_TOKENS["master"]}; {DEMO_TOKENS["general"]} and
   {DEMO_TOKENS["spare"]} await registration on the ワンタイムパスワード利用登録 screen):
     oathtool --totp -s 60 -d 6 {DEMO_SEED.hex()}
-  Back office      http://127.0.0.1:8000/backoffice/login
+  Back office      {url}/backoffice/login
     operators      clerk1 and clerk2, password {DEMO["operator_password"]} (one enters, the other approves)
   Demo passwords are for this demo database only.
 """
