@@ -31,6 +31,10 @@ $(CORPBANK_VAR_DIR)/seed.keys:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import base64, os; print('k1:' + base64.b64encode(os.urandom(32)).decode())" > $@
 
+# The demo prints its mail in the terminal instead of needing a mail relay, and mails phones the
+# address of its own software-token set-up page.
+run: export CORPBANK_EMAIL_BACKEND ?= django.core.mail.backends.console.EmailBackend
+run: export CORPBANK_SOFTTOKEN_APP_URL ?= http://$(HOST):$(PORT)/softtoken/
 run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/corpbank migrate --noinput -v 0 && \
 	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
@@ -67,4 +71,4 @@ bench: venv ## benchmarks under bench/, each printing its figures and the ratio 
 	$(BIN)/python bench/otp.py
 
 messages: venv ## regenerate and compile the English translation of the Japanese UI
-	cd src/corpbank && ../../$(BIN)/corpbank makemessages -l en --no-obsolete && ../../$(BIN)/corpbank compilemessages -l en
+	cd src/corpbank && export CORPBANK_DEBUG=1 && ../../$(BIN)/corpbank makemessages -l en --no-obsolete && ../../$(BIN)/corpbank compilemessages -l en

@@ -4,8 +4,12 @@ Everything is built through the services, the way the back office and the master
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import email
+import email.message
+import email.policy
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from typing import TypeVar
 
@@ -199,11 +203,26 @@ def otp_master(branch: Branch, operators: tuple[Operator, Operator], clock) -> C
 
 
 @pytest.fixture
-def smtp_server(settings):  # type: ignore[no-untyped-def]
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django's SMTP backend sends to it. Yields the list
-    of received messages (email.message.Message), which fills as mail arrives."""
-    import email
-    import email.policy
+def softtoken_master(master: CustomerUser, operators: tuple[Operator, Operator]) -> CustomerUser:
+    """The master of a contract whose OTP application for software tokens the bank has registered."""
+    entered = backoffice.enter_procedure(operators[0], master.contract_id, "start-software-tokens")
+    backoffice.approve(operators[1], entered.pk)
+    master.contract.refresh_from_db()
+    return master
+
+
+def code_of_secret(secret_base32: str) -> str:
+    """The code a phone app shows now for a base32 seed that provisioning handed out."""
+    import base64
+
+    return code_now(base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8)))
+
+
+@contextlib.contextmanager
+def running_smtp_server() -> Iterator[tuple[int, list[email.message.EmailMessage]]]:
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1. Yields the port and the list of
+    received messages, which fills as mail arrives (on the server's own thread)."""
+    import socket
 
     from aiosmtpd.controller import Controller
 
@@ -216,18 +235,23 @@ def smtp_server(settings):  # type: ignore[no-untyped-def]
             received.append(message)  # type: ignore[arg-type]
             return "250 OK"
 
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
     try:
-        yield received
+        yield port, received
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """Django's SMTP backend sending to a real SMTP server; yields the received messages."""
+    with running_smtp_server() as (port, received):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
+        settings.EMAIL_USE_TLS = False
+        yield received

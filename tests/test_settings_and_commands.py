@@ -99,3 +99,6 @@ def test_loaddemo_is_idempotent_and_prints_the_way_in(db):
     assert Branch.objects.count() == 2
     assert CustomerUser.objects.filter(login_id__in=["master01", "staff01"]).count() == 2
     assert "master01" in second.getvalue() and "clerk1" in second.getvalue()
+    phone = CustomerUser.objects.get(login_id="phone01")
+    assert phone.contract.software_tokens and phone.contract.otp_required  # R-E9's demo organization
+    assert "corpbank softtoken enrol" in second.getvalue()

@@ -1,7 +1,7 @@
 """The ``corpbank`` command: Django's management commands under the project's settings.
 
 ``corpbank migrate``, ``corpbank createoperator``, ``corpbank audit verify``, ``corpbank loaddemo``,
-``corpbank serve``, …"""
+``corpbank serve``, …; and ``corpbank softtoken``, the reference phone app, which needs no Django."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
+    arguments = argv if argv is not None else sys.argv[1:]
+    if arguments[:1] == ["softtoken"]:
+        from corpbank.softtoken_app import main as softtoken
+
+        sys.exit(softtoken(arguments[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["corpbank", *(argv if argv is not None else sys.argv[1:])])
+    execute_from_command_line(["corpbank", *arguments])
 
 
 if __name__ == "__main__":

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from corpbank.models import AuditEvent, Contract, CustomerUser, PendingAction
+from corpbank.models import (
+    AuditEvent,
+    Contract,
+    CustomerUser,
+    PendingAction,
+    SoftwareTokenEnrolment,
+    Token,
+)
 
 LOGIN_ACTIONS = (
     "login.succeeded",
@@ -26,6 +33,24 @@ def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:
         for event in events[: limit * 2]
         if event.action != "secret.rejected" or event.details.get("kind") == "login_password"
     ][:limit]
+
+
+def software_token(user: CustomerUser) -> SoftwareTokenEnrolment | None:
+    """The user's software token: the live one, else the last one the bank stopped or cancelled."""
+    enrolments = SoftwareTokenEnrolment.objects.filter(user=user).select_related("token__principal")
+    live = enrolments.filter(state__in=["issued", "provisioned", "active"]).first()
+    return live or enrolments.order_by("-issued_at", "-pk").first()
+
+
+def hardware_token_counts() -> list[tuple[str, int]]:
+    """How many hardware tokens are in each state, for the stock screen."""
+    counted = dict(
+        Token.objects.filter(type=Token.Type.HARDWARE)
+        .values_list("state")
+        .annotate(count=Count("pk"))
+        .values_list("state", "count")
+    )
+    return [(str(label), counted.get(state, 0)) for state, label in Token.State.choices]
 
 
 def general_users(master: CustomerUser) -> QuerySet[CustomerUser]:

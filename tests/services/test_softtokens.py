@@ -8,8 +8,15 @@ import pytest
 
 from corpbank.models import Organization, Principal, SoftwareTokenEnrolment, Token
 from corpbank.services import audit, backoffice, otp, softtokens, tokens
-from corpbank.services.errors import Conflict, FactorsRejected, InvalidCredentials, LockedOut
-from tests.conftest import MASTER_CONFIRMATION, wait_for_mail
+from corpbank.services.backoffice import AccountInput
+from corpbank.services.errors import (
+    Conflict,
+    FactorsRejected,
+    InvalidCredentials,
+    LockedOut,
+    ValidationFailed,
+)
+from tests.conftest import MASTER_CONFIRMATION, register_contract, wait_for_mail
 
 BANK = audit.Actor.system("bank")
 
@@ -24,15 +31,16 @@ def enabled(master, operators, smtp_server, django_capture_on_commit_callbacks):
     return master
 
 
-def issue(master, **overrides):
+def issue(master, confirmation_password=MASTER_CONFIRMATION, **overrides):
     values = {
         "user": master,
         "mail_address": "phone@example.jp",
         "activation_password": "Start1app",
-        "confirmation_password": MASTER_CONFIRMATION,
+        "activation_password_again": "Start1app",
     }
     values.update(overrides)
-    return softtokens.issue(**values)
+    application = softtokens.prepare(**values)
+    return softtokens.issue(user=master, application=application, confirmation_password=confirmation_password)
 
 
 def provision(issued, password="Start1app"):  # noqa: S107 - the test's activation password
@@ -97,6 +105,33 @@ def test_r_e9_only_after_the_banks_registration(master):
         issue(master)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"mail_address": "not-a-mail-address"}, "mail_address"),
+        ({"activation_password": "short", "activation_password_again": "short"}, "activation_password"),
+        ({"activation_password_again": "Start2app"}, "activation_password_again"),
+    ],
+)
+def test_r_e9_the_issue_form_is_checked_before_the_confirmation(enabled, overrides, field):
+    with pytest.raises(ValidationFailed) as refused:
+        issue(enabled, **overrides)
+    assert field in refused.value.fields
+    assert not SoftwareTokenEnrolment.objects.exists()
+
+
+def test_r_e9_the_activation_password_waits_for_confirmation_only_as_a_hash(enabled):
+    application = softtokens.prepare(
+        user=enabled,
+        mail_address="phone@example.jp",
+        activation_password="Start1app",
+        activation_password_again="Start1app",
+    )
+    assert "Start1app" not in repr(application)
+    assert application.activation_password_hash.startswith("$argon2id$")
+    assert "Start1app" not in application.activation_password_hash
+
+
 def test_r_e10_ten_wrong_codes_make_it_unusable_and_the_bank_stops_it_to_issue_again(enabled, clock):
     issued = issue(enabled)
     provisioned = provision(issued)
@@ -113,6 +148,43 @@ def test_r_e10_ten_wrong_codes_make_it_unusable_and_the_bank_stops_it_to_issue_a
     softtokens.end(token_user_id=issued.token_user_id, cancel=False, actor=BANK)
     assert tokens.registration_in_force(enabled) is None
     issue(enabled)
+
+
+def test_r_e10_the_bank_stops_a_software_token_on_paper_with_four_eyes(enabled, operators, clock):
+    issued = issue(enabled)
+    softtokens.activate(user=enabled, code=code_of(provision(issued)))
+    entered = backoffice.enter_procedure(
+        operators[0], enabled.contract_id, "stop-software-token", token_user_id=issued.token_user_id
+    )
+    assert tokens.registration_in_force(enabled) is not None  # nothing yet: it waits for approval
+    backoffice.approve(operators[1], entered.pk)
+    assert tokens.registration_in_force(enabled) is None
+    assert SoftwareTokenEnrolment.objects.get().get_state_display() == "利用停止"
+    with pytest.raises(ValidationFailed):  # already stopped
+        backoffice.enter_procedure(
+            operators[0], enabled.contract_id, "cancel-software-token", token_user_id=issued.token_user_id
+        )
+
+
+def test_r_e10_the_bank_finds_only_this_contracts_software_tokens(enabled, operators):
+    issued = issue(enabled)
+    other = register_contract(operators, accounts=[AccountInput("101", "1", "7777777")])
+    with pytest.raises(ValidationFailed):
+        backoffice.enter_procedure(
+            operators[0], other.contract.pk, "stop-software-token", token_user_id=issued.token_user_id
+        )
+
+
+def test_r_e10_the_master_cannot_revoke_or_lift_a_software_token(enabled, clock):
+    issued = issue(enabled)
+    softtokens.activate(user=enabled, code=code_of(provision(issued)))
+    with pytest.raises(Conflict, match="窓口"):
+        tokens.revoke_for_user(
+            master=enabled,
+            factors={"confirmation_password": MASTER_CONFIRMATION, "otp": "000000"},
+            user_id=enabled.pk,
+        )
+    assert tokens.registration_in_force(enabled) is not None
 
 
 def test_r_e10_cancellation_ends_it_at_once(enabled, clock):

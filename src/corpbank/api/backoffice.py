@@ -6,7 +6,7 @@ from datetime import date
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
-from ninja import Router, Status
+from ninja import File, Form, Router, Status, UploadedFile
 
 from corpbank import selectors
 from corpbank.api import security
@@ -23,9 +23,10 @@ from corpbank.api.schemas import (
     PendingActionOut,
     PinsIn,
     ShipmentIn,
+    StockImportOut,
 )
 from corpbank.models import Contract, Operator, PendingAction
-from corpbank.services import backoffice, tokens
+from corpbank.services import backoffice, pskc_import, tokens
 from corpbank.services.backoffice import AccountInput, ContractApplication
 from corpbank.services.errors import NotFound
 from corpbank.web import sessions
@@ -205,6 +206,25 @@ def ship_tokens(request: HttpRequest, contract_id: int, body: ShipmentIn) -> Sta
         ip_address=sessions.client_ip(request),
     )
     return Status(202, action_out(action))
+
+
+@router.post("/tokens/import", auth=security.operator, response={201: StockImportOut, **ERRORS})
+def import_tokens(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    key_hex: Form[str] = "",
+    password: Form[str] = "",
+) -> Status[StockImportOut]:
+    """パスワード生成機の在庫の取込み: a PSKC file (RFC 6030) as multipart/form-data, with the pre-shared
+    key in hex or the file's password; all or nothing."""
+    stocked = pskc_import.import_stock(
+        file,
+        actor=backoffice.operator_actor(_operator(request), sessions.client_ip(request)),
+        preshared_key=pskc_import.key_from_hex(key_hex),
+        password=password or None,
+        file_name=file.name or "",
+    )
+    return Status(201, StockImportOut(serials=[token.serial for token in stocked]))
 
 
 @router.post("/tokens/{serial}/lost", auth=security.operator, response={204: None, **ERRORS})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils import timezone
@@ -16,9 +17,14 @@ from corpbank.api.schemas import (
     LimitSchema,
     LoginEventOut,
     LoginIn,
+    OtpIn,
     PasswordsIn,
+    ProvisionedOut,
+    ProvisionIn,
     RegisterMasterIn,
     SessionOut,
+    SoftwareTokenIssueIn,
+    SoftwareTokenOut,
     TokenOut,
     TokenRegistrationIn,
     UserAddIn,
@@ -27,7 +33,7 @@ from corpbank.api.schemas import (
     UserResetIn,
 )
 from corpbank.models import CustomerUser
-from corpbank.services import authentication, tokens, users
+from corpbank.services import authentication, mail, softtokens, tokens, users
 from corpbank.services.authentication import LoginOutcome
 from corpbank.services.users import LimitInput
 from corpbank.web import sessions
@@ -109,12 +115,10 @@ def change_passwords(request: HttpRequest, body: PasswordsIn) -> Status[None]:
 
 
 @router.post(
-    "/me/token-registration", auth=security.customer_pending_change_allowed, response={204: None, **ERRORS}
+    "/me/token-registration", auth=security.customer_pending_token_allowed, response={204: None, **ERRORS}
 )
 def register_token(request: HttpRequest, body: TokenRegistrationIn) -> Status[None]:
     """ワンタイムパスワード利用登録 (R-E7, R-E8): serial number and the code the token shows now."""
-    if sessions.must_change(request):
-        raise security.PasswordChangeRequired(_("パスワードを変更してください。"))
     tokens.register_for_user(
         user=request.auth,  # type: ignore[attr-defined]
         serial=body.serial,
@@ -123,6 +127,88 @@ def register_token(request: HttpRequest, body: TokenRegistrationIn) -> Status[No
     )
     sessions.token_registered(request)
     return Status(204, None)
+
+
+def _software_token_out(request: HttpRequest) -> SoftwareTokenOut:
+    enrolment = selectors.software_token(request.auth)  # type: ignore[attr-defined]
+    return SoftwareTokenOut(
+        state=enrolment.state if enrolment else None,
+        state_label=enrolment.get_state_display() if enrolment else _("未発行"),
+        service_id=settings.CORPBANK_SOFTTOKEN_SERVICE_ID,
+        token_user_id=enrolment.token_user_id if enrolment else None,
+        mail_address=enrolment.mail_address if enrolment else None,
+        sender=mail.sender(),
+    )
+
+
+@router.get(
+    "/me/software-token",
+    auth=security.customer_pending_token_allowed,
+    response={200: SoftwareTokenOut, **ERRORS},
+)
+def software_token(request: HttpRequest) -> SoftwareTokenOut:
+    """ワンタイムパスワード申請内容選択: the user's software token and the mail sender (R-E9, R-E11)."""
+    return _software_token_out(request)
+
+
+@router.post(
+    "/me/software-token",
+    auth=security.customer_pending_token_allowed,
+    response={201: SoftwareTokenOut, **ERRORS},
+)
+def issue_software_token(request: HttpRequest, body: SoftwareTokenIssueIn) -> Status[SoftwareTokenOut]:
+    """トークン発行: the phone's mail address and 利用開始パスワード, confirmed with the confirmation
+    password; returns the service ID and user ID for the phone app, which is mailed its download URL."""
+    application = softtokens.prepare(
+        user=request.auth,  # type: ignore[attr-defined]
+        mail_address=body.mail_address,
+        activation_password=body.activation_password,
+        activation_password_again=body.activation_password_again,
+    )
+    softtokens.issue(
+        user=request.auth,  # type: ignore[attr-defined]
+        application=application,
+        confirmation_password=body.confirmation_password,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(201, _software_token_out(request))
+
+
+@router.post(
+    "/me/software-token/activate",
+    auth=security.customer_pending_token_allowed,
+    response={200: SoftwareTokenOut, **ERRORS},
+)
+def activate_software_token(request: HttpRequest, body: OtpIn) -> SoftwareTokenOut:
+    """ワンタイムパスワード利用開始: the app's first code; then サービス利用中."""
+    softtokens.activate(
+        user=request.auth,  # type: ignore[attr-defined]
+        code=body.otp,
+        ip_address=sessions.client_ip(request),
+    )
+    sessions.token_registered(request)
+    return _software_token_out(request)
+
+
+@router.post("/softtoken/provision", auth=None, response={200: ProvisionedOut, **ERRORS}, tags=["phone app"])
+def provision_software_token(request: HttpRequest, body: ProvisionIn) -> ProvisionedOut:
+    """The phone app's set-up: service ID, user ID and 利用開始パスワード give the seed, once. No session
+    and no CSRF (the app holds no cookies); wrong activation passwords go through the lockout."""
+    provisioned = softtokens.provision(
+        service_id=body.service_id,
+        token_user_id=body.user_id,
+        activation_password=body.activation_password,
+        ip_address=sessions.client_ip(request),
+    )
+    return ProvisionedOut(
+        secret=provisioned.secret_base32,
+        algorithm=provisioned.algorithm.upper(),
+        digits=provisioned.digits,
+        period=provisioned.period,
+        issuer=provisioned.issuer,
+        account=provisioned.account,
+        otpauth_uri=provisioned.otpauth_uri(),
+    )
 
 
 @router.get("/me/login-history", auth=security.customer, response={200: list[LoginEventOut], **ERRORS})

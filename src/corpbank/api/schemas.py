@@ -210,11 +210,51 @@ class TokenRegistrationIn(Schema):
     otp: str = Field(description="the one-time password the token shows now")
 
 
+class OtpIn(Schema):
+    otp: str = Field(description="the one-time password the app shows now")
+
+
+class SoftwareTokenIssueIn(Schema):
+    mail_address: str = Field(description="the phone's mail address; the app's download URL goes there")
+    activation_password: str = Field(description="利用開始パスワード, asked by the phone app once")
+    activation_password_again: str
+    confirmation_password: str
+
+
+class SoftwareTokenOut(Schema):
+    state: str | None = Field(description="issued, provisioned, active, stopped, cancelled; null: none yet")
+    state_label: str = Field(description="the state as the screens name it, e.g. サービス利用中")
+    service_id: str
+    token_user_id: str | None
+    mail_address: str | None
+    sender: str = Field(description="the one address every mail comes from (R-E11)")
+
+
+class ProvisionIn(Schema):
+    service_id: str
+    user_id: str
+    activation_password: str
+
+
+class ProvisionedOut(Schema):
+    secret: str = Field(description="the TOTP seed in base32, handed out once")
+    algorithm: str
+    digits: int
+    period: int
+    issuer: str
+    account: str
+    otpauth_uri: str = Field(description="the same as an otpauth:// Key URI for standard authenticator apps")
+
+
 class TokenOut(Schema):
     user_id: int
     login_id: str | None
     serial: str | None
     stopped: bool
+
+
+class StockImportOut(Schema):
+    serials: list[str] = Field(description="the serial numbers now in stock")
 
 
 class ShipmentIn(Schema):

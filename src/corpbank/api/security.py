@@ -23,10 +23,17 @@ class PasswordChangeRequired(DomainError):
 class CustomerSession(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
 
-    def __init__(self, *, master_only: bool = False, allow_pending_change: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        master_only: bool = False,
+        allow_pending_change: bool = False,
+        allow_pending_token: bool = False,
+    ) -> None:
         super().__init__(csrf=True)
         self.master_only = master_only
         self.allow_pending_change = allow_pending_change
+        self.allow_pending_token = allow_pending_token
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         customer = getattr(request, "customer", None)
@@ -34,7 +41,9 @@ class CustomerSession(APIKeyCookie):
             return None
         if not self.allow_pending_change and sessions.must_change(request):
             raise PasswordChangeRequired(_("パスワードを変更してください。"))
-        if not self.allow_pending_change and sessions.must_register_token(request):
+        if not (self.allow_pending_change or self.allow_pending_token) and sessions.must_register_token(
+            request
+        ):
             raise TokenRegistrationRequired(_("ワンタイムパスワードの利用登録を行ってください。"))
         if self.master_only and not customer.is_master:
             raise Forbidden(_("この機能はマスターユーザのみご利用いただけます。"))
@@ -59,6 +68,7 @@ class CsrfOnly(APIKeyCookie):
 
 customer = CustomerSession()
 customer_pending_change_allowed = CustomerSession(allow_pending_change=True)
+customer_pending_token_allowed = CustomerSession(allow_pending_token=True)
 master = CustomerSession(master_only=True)
 operator = OperatorSession()
 anonymous = CsrfOnly()

@@ -29,6 +29,7 @@ from corpbank.models import (
     Principal,
     Secret,
     SecretKind,
+    SoftwareTokenEnrolment,
     Token,
     TokenFee,
     UsageLimit,
@@ -404,13 +405,56 @@ def enter_software_token_application(
     )
 
 
-def enter_procedure(
-    operator: Operator, contract_id: int, procedure: str, *, reason: str = "", ip_address: str = ""
+def enter_software_token_end(
+    operator: Operator, contract_id: int, token_user_id: str, *, cancel: bool, ip_address: str = ""
 ) -> PendingAction:
-    """Enter a contract procedure by its name in URLs: start-otp, initialize-master, lift-master-lock,
-    emergency-stop (with a reason) or lift-emergency-stop."""
+    """ソフトウェアトークンの利用停止 (a lost phone, or ten wrong codes: the user issues a new one to resume)
+    or ご利用解除, on the customer's paper form (R-E10)."""
+    contract = _contract(contract_id)
+    enrolment = (
+        SoftwareTokenEnrolment.objects.filter(token_user_id=token_user_id.strip(), token__contract=contract)
+        .exclude(state__in=["stopped", "cancelled"])
+        .first()
+    )
+    if enrolment is None:
+        raise _invalid({"token_user_id": _("対象のソフトウェアトークンが見つかりません。")})
+    return _enter(
+        operator,
+        "cancel_software_token" if cancel else "stop_software_token",
+        contract=contract,
+        payload={"token_user_id": enrolment.token_user_id},
+        summary=(
+            _("ソフトウェアトークンのご利用解除（ユーザID %(id)s）")
+            if cancel
+            else _("ソフトウェアトークンの利用停止（ユーザID %(id)s）")
+        )
+        % {"id": enrolment.token_user_id},
+        ip_address=ip_address,
+    )
+
+
+def enter_procedure(
+    operator: Operator,
+    contract_id: int,
+    procedure: str,
+    *,
+    reason: str = "",
+    token_user_id: str = "",
+    ip_address: str = "",
+) -> PendingAction:
+    """Enter a contract procedure by its name in URLs: start-otp, start-software-tokens,
+    initialize-master, lift-master-lock, lift-master-token-lock, emergency-stop (with a reason),
+    lift-emergency-stop, stop-software-token or cancel-software-token (with the token's user ID)."""
     if procedure == "emergency-stop":
         return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
+    if procedure in ("stop-software-token", "cancel-software-token"):
+        return enter_software_token_end(
+            operator,
+            contract_id,
+            token_user_id,
+            cancel=procedure == "cancel-software-token",
+            ip_address=ip_address,
+        )
     simple = {
         "start-otp": enter_otp_application,
         "start-software-tokens": enter_software_token_application,
@@ -691,6 +735,16 @@ def _execute_start_software_tokens(action: PendingAction, actor: audit.Actor) ->
     softtokens.enable_for_contract(_contract(action.contract_id), actor=actor)
 
 
+def _execute_end_software_token(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import softtokens
+
+    softtokens.end(
+        token_user_id=action.payload["token_user_id"],
+        cancel=action.kind == "cancel_software_token",
+        actor=actor,
+    )
+
+
 def _execute_ship_tokens(action: PendingAction, actor: audit.Actor) -> None:
     from corpbank.services import tokens
 
@@ -706,6 +760,8 @@ EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLette
     "ship_tokens": _execute_ship_tokens,
     "start_otp": _execute_start_otp,
     "start_software_tokens": _execute_start_software_tokens,
+    "stop_software_token": _execute_end_software_token,
+    "cancel_software_token": _execute_end_software_token,
     "lift_master_token_lock": _execute_lift_master_token_lock,
     "register_contract": _execute_register_contract,
     "initialize_master": _execute_initialize_master,

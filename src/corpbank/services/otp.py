@@ -6,8 +6,6 @@ from __future__ import annotations
 import hmac
 from datetime import date
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.twofactor.hotp import HOTP
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,29 +15,9 @@ from corpbank.services import audit, lockout
 from corpbank.services.errors import DomainError
 from corpbank.services.lockout import Evaluation
 from corpbank.services.seeds import unseal
+from corpbank.totp import hotp, time_step, totp
 
-
-def _hash(algorithm: str) -> hashes.SHA1 | hashes.SHA256 | hashes.SHA512:
-    if algorithm == "sha256":
-        return hashes.SHA256()
-    if algorithm == "sha512":
-        return hashes.SHA512()
-    if algorithm == "sha1":
-        return hashes.SHA1()  # noqa: S303 - HOTP's HMAC-SHA1 (RFC 4226), not a signature
-    raise ValueError(f"unknown OTP algorithm {algorithm!r}")
-
-
-def hotp(seed: bytes, counter: int, *, digits: int = 6, algorithm: str = "sha1") -> str:
-    # RFC 4226 allows 128-bit seeds; cryptography insists on 160 unless told not to.
-    return HOTP(seed, digits, _hash(algorithm), enforce_key_length=False).generate(counter).decode()
-
-
-def time_step(at: float, step_seconds: int) -> int:
-    return int(at // step_seconds)
-
-
-def totp(seed: bytes, at: float, *, step_seconds: int = 60, digits: int = 6, algorithm: str = "sha1") -> str:
-    return hotp(seed, time_step(at, step_seconds), digits=digits, algorithm=algorithm)
+__all__ = ["check_code", "hotp", "now_seconds", "time_step", "totp", "usability_problem"]
 
 
 def now_seconds() -> float:

@@ -117,6 +117,19 @@ def read(
     return entries
 
 
+def key_from_hex(text: str) -> bytes | None:
+    """The pre-shared key as the bank types it (hexadecimal, spaces allowed); None when left blank."""
+    cleaned = "".join(text.split())
+    if not cleaned:
+        return None
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"), fields={"key_hex": _("事前共有鍵は16進数で入力してください。")}
+        ) from None
+
+
 def import_stock(
     source: str | IO[bytes],
     *,

@@ -35,7 +35,7 @@ from corpbank.models import (
 )
 from corpbank.operations import check_secrets
 from corpbank.services import audit, lockout, mail, otp, tokens
-from corpbank.services.credentials import character_rule_problem, is_mail_address, store_secret
+from corpbank.services.credentials import character_rule_problem, is_mail_address
 from corpbank.services.errors import (
     Conflict,
     DomainError,
@@ -43,6 +43,7 @@ from corpbank.services.errors import (
     InvalidCredentials,
     ValidationFailed,
 )
+from corpbank.services.hashing import hash_secret
 from corpbank.services.seeds import unseal
 
 
@@ -60,26 +61,54 @@ def _new_token_user_id() -> str:
             return candidate
 
 
-def issue(
-    *,
-    user: CustomerUser,
-    mail_address: str,
-    activation_password: str,
-    confirmation_password: str,
-    ip_address: str = "",
-) -> Issued:
-    """トークン発行 (steps 2-5 of seed 004)."""
-    from corpbank.services.authentication import customer_actor
+@dataclasses.dataclass(frozen=True)
+class Application:
+    """トークン発行 as entered (ソフトウェアトークン発行情報入力), checked, and waiting for the confirmation
+    password on the next screen. The activation password is kept only as its Argon2id hash."""
 
+    mail_address: str
+    activation_password_hash: str
+
+    def __repr__(self) -> str:  # never the hash
+        return f"<Application {self.mail_address}>"
+
+
+def prepare(
+    *, user: CustomerUser, mail_address: str, activation_password: str, activation_password_again: str
+) -> Application:
+    """Check トークン発行's input (step 3 of seed 004): the phone's mail address and the activation
+    password (利用開始パスワード) that the phone app will ask for."""
     if not user.contract.software_tokens:
         raise Conflict(_("ソフトウェアトークンのお申込みがありません。お取引店にお問い合わせください。"))
+    if SoftwareTokenEnrolment.objects.filter(
+        user=user, state__in=["issued", "provisioned", "active"]
+    ).exists():
+        raise Conflict(_("ソフトウェアトークンは既に発行されています。"))
     problems = {}
     if not is_mail_address(mail_address):
         problems["mail_address"] = _("メールアドレスの形式をご確認ください。")
     if problem := character_rule_problem(activation_password):
         problems["activation_password"] = problem
+    elif activation_password != activation_password_again:
+        problems["activation_password_again"] = _("利用開始パスワードが一致しません。")
     if problems:
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
+    return Application(mail_address.strip(), hash_secret(activation_password))
+
+
+def issue(
+    *,
+    user: CustomerUser,
+    application: Application,
+    confirmation_password: str,
+    ip_address: str = "",
+) -> Issued:
+    """トークン発行, confirmed with the confirmation password (steps 4-6 of seed 004): the completion
+    screen shows the service ID and the user ID, and the phone is mailed the app's address."""
+    from corpbank.services.authentication import customer_actor
+
+    if not user.contract.software_tokens:
+        raise Conflict(_("ソフトウェアトークンのお申込みがありません。お取引店にお問い合わせください。"))
     actor = customer_actor(user, ip_address)
 
     def act() -> Issued:
@@ -93,11 +122,13 @@ def issue(
         Token.objects.filter(pk=token.pk).update(
             state=Token.State.SHIPPED, contract=user.contract, shipped_at=timezone.now()
         )
-        store_secret(
-            principal_id=token.principal_id, kind=SecretKind.ACTIVATION_PASSWORD, plain=activation_password
+        Secret.objects.create(
+            principal_id=token.principal_id,
+            kind=SecretKind.ACTIVATION_PASSWORD,
+            hash=application.activation_password_hash,
         )
         SoftwareTokenEnrolment.objects.create(
-            token=token, user=user, token_user_id=token_user_id, mail_address=mail_address.strip()
+            token=token, user=user, token_user_id=token_user_id, mail_address=application.mail_address
         )
         audit.record(
             "softtoken.issued",
@@ -106,7 +137,7 @@ def issue(
             contract_id=user.contract_id,
             details={"serial": serial},
         )
-        issued = Issued(settings.CORPBANK_SOFTTOKEN_SERVICE_ID, token_user_id, mail_address.strip())
+        issued = Issued(settings.CORPBANK_SOFTTOKEN_SERVICE_ID, token_user_id, application.mail_address)
         mail.send_after_commit(
             to=issued.mail_address,
             subject=_("【%(bank)s】ワンタイムパスワードアプリのダウンロード")
@@ -162,6 +193,12 @@ class Provisioned:
             }
         )
         return f"otpauth://totp/{label}?{query}"
+
+    def qr_svg(self) -> str:
+        """The otpauth URI as an inline SVG QR code (segno), for a standard authenticator app."""
+        import segno
+
+        return str(segno.make(self.otpauth_uri(), error="m").svg_inline(scale=5, title=self.account))
 
 
 class ProvisioningRefused(InvalidCredentials):
@@ -255,8 +292,8 @@ def activate(*, user: CustomerUser, code: str, ip_address: str = "") -> Software
 
 def end(*, token_user_id: str, cancel: bool, actor: audit.Actor) -> SoftwareTokenEnrolment:
     """The bank's 利用停止 (a lost phone, or ten wrong codes: issue again to resume) or ご利用解除 (R-E10).
-    Either way the token stops working at once."""
-    with transaction.atomic(durable=True):
+    Either way the token stops working at once. Runs inside the approving operator's transaction."""
+    with transaction.atomic():
         enrolment = (
             SoftwareTokenEnrolment.objects.select_for_update()
             .select_related("token")

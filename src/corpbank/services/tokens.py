@@ -180,6 +180,16 @@ def _target(master: CustomerUser, user_id: int) -> CustomerUser:
     return master if user_id == master.pk else general_user_of(master, user_id)
 
 
+def _refuse_software_token(token: Token) -> None:
+    """A software token is stopped, and resumed by issuing a new one, only through the bank (R-E10)."""
+    if token.type == Token.Type.SOFTWARE:
+        raise Conflict(
+            _(
+                "ソフトウェアトークンの利用停止・再開は、お取引店舗の窓口で所定の申込書によりお手続きください。"
+            )
+        )
+
+
 def revoke_for_user(
     *, master: CustomerUser, factors: dict[str, str], user_id: int, ip_address: str = ""
 ) -> None:
@@ -194,6 +204,7 @@ def revoke_for_user(
     registration = registration_in_force(user)
     if registration is None:
         raise Conflict(_("この利用者にはワンタイムパスワードが登録されていません。"))
+    _refuse_software_token(registration.token)
 
     def act() -> None:
         _end_registration(registration, reason="revoked", now=timezone.now())
@@ -221,6 +232,7 @@ def lift_lock_for_user(
     registration = registration_in_force(user)
     if registration is None:
         raise Conflict(_("この利用者にはワンタイムパスワードが登録されていません。"))
+    _refuse_software_token(registration.token)
     if TokenRegistration.objects.filter(
         token=registration.token_id, user=master, ended_at__isnull=True
     ).exists():

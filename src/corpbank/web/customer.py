@@ -37,7 +37,7 @@ def login(request: HttpRequest) -> HttpResponse:
             sessions.start_customer_session(request, outcome)
             if outcome.must_change:
                 return redirect("password")
-            return redirect("token_registration" if outcome.must_register_token else "home")
+            return redirect(sessions.token_page(outcome.user) if outcome.must_register_token else "home")
     return form_page(
         request,
         title=_("ログイン"),
@@ -171,7 +171,10 @@ def password(request: HttpRequest) -> HttpResponse:
         else:
             sessions.passwords_changed(request)
             messages.success(request, _("パスワードを変更しました。"))
-            return redirect("token_registration" if sessions.must_register_token(request) else "home")
+            customer = request.customer  # type: ignore[attr-defined]
+            return redirect(
+                sessions.token_page(customer) if sessions.must_register_token(request) else "home"
+            )
     if forced:
         lead = _(
             "初期パスワードまたは有効期限を過ぎたパスワードをご利用です。続けてご利用いただくには、パスワードを変更してください。"
@@ -199,12 +202,10 @@ def login_history(request: HttpRequest) -> HttpResponse:
     )
 
 
-@customer_required(allow_pending_change=True)
+@customer_required(allow_pending_token=True)
 def token_registration(request: HttpRequest) -> HttpResponse:
     """ワンタイムパスワード利用登録画面 (R-E7, R-E8): the serial number on the back of the token and the
     password it shows now."""
-    if sessions.must_change(request):
-        return redirect("password")
     fields = [
         Field("serial", _("シリアル番号"), hint=_("パスワード生成機の裏面に記載の番号"), maxlength=40),
         Field(

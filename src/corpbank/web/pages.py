@@ -78,6 +78,11 @@ def form_page(
     )
 
 
+def message_page(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
+    """A customer page that only says why it cannot be used."""
+    return render(request, "corpbank/message.html", {"title": title, "message": message}, status=status)
+
+
 def to_login(request: HttpRequest, login_url: str) -> HttpResponse:
     """Back to a login page, saying why when the session ended of inactivity (R-A5)."""
     if request.session_timed_out:  # type: ignore[attr-defined]
@@ -88,8 +93,11 @@ def to_login(request: HttpRequest, login_url: str) -> HttpResponse:
 
 
 def customer_required(
-    *, master_only: bool = False, allow_pending_change: bool = False
+    *, master_only: bool = False, allow_pending_change: bool = False, allow_pending_token: bool = False
 ) -> Callable[[View], View]:
+    """A logged-in customer's page. Until the passwords are changed (R-B6) only IDメンテナンス opens;
+    until a token is registered (R-E7, R-E9) only the token pages (``allow_pending_token``)."""
+
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -98,17 +106,14 @@ def customer_required(
                 return to_login(request, "login")
             if not allow_pending_change and sessions.must_change(request):
                 return redirect("password")
-            if not allow_pending_change and sessions.must_register_token(request):
-                return redirect("token_registration")
+            if not (allow_pending_change or allow_pending_token) and sessions.must_register_token(request):
+                return redirect(sessions.token_page(customer))
             if master_only and not customer.is_master:
-                return render(
+                return message_page(
                     request,
-                    "corpbank/message.html",
-                    {
-                        "title": _("ご利用いただけません"),
-                        "message": _("この機能はマスターユーザのみご利用いただけます。"),
-                    },
-                    status=403,
+                    _("ご利用いただけません"),
+                    _("この機能はマスターユーザのみご利用いただけます。"),
+                    403,
                 )
             return view(request, *args, **kwargs)
 

@@ -113,3 +113,9 @@ def must_register_token(request: HttpRequest) -> bool:
 
 def token_registered(request: HttpRequest) -> None:
     request.session[MUST_REGISTER_TOKEN] = False
+
+
+def token_page(customer: CustomerUser) -> str:
+    """Where a user without a usable token goes: the software-token menu (ワンタイムパスワード申請) on a
+    contract with software tokens, else the hardware token's registration screen (R-E7, R-E9)."""
+    return "otp_application" if customer.contract.software_tokens else "token_registration"

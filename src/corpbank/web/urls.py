@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from corpbank.web import backoffice, customer, master
+from corpbank.web import backoffice, customer, master, softtoken
 
 backoffice_patterns = [
     path("login", backoffice.login, name="login"),
@@ -10,6 +10,7 @@ backoffice_patterns = [
     path("contracts/<int:contract_id>", backoffice.contract_detail, name="contract"),
     path("contracts/<int:contract_id>/pins", backoffice.contract_pins, name="pins"),
     path("contracts/<int:contract_id>/tokens", backoffice.contract_tokens, name="tokens"),
+    path("tokens/stock", backoffice.token_stock, name="token_stock"),
     path("tokens/<str:serial>/lost", backoffice.token_lost, name="token_lost"),
     path("contracts/<int:contract_id>/<slug:procedure>", backoffice.contract_enter, name="enter"),
     path("actions/<int:action_id>/approve", backoffice.action_approve, name="approve"),
@@ -25,6 +26,12 @@ urlpatterns = [
     path("settings/password", customer.password, name="password"),
     path("settings/login-history", customer.login_history, name="login_history"),
     path("settings/otp/register", customer.token_registration, name="token_registration"),
+    path("otp", softtoken.menu, name="otp_application"),
+    path("otp/issue", softtoken.issue, name="softtoken_issue"),
+    path("otp/issue/confirm", softtoken.issue_confirm, name="softtoken_issue_confirm"),
+    path("otp/issue/done", softtoken.issued, name="softtoken_issued"),
+    path("otp/activate", softtoken.activate, name="softtoken_activate"),
+    path("softtoken/", softtoken.setup, name="softtoken_setup"),
     path("admin/users", master.user_list, name="users"),
     path("admin/users/new", master.user_add, name="user_add"),
     path("admin/users/<int:user_id>", master.user_change, name="user_change"),

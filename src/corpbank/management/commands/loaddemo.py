@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from corpbank.models import Branch, CustomerUser, Operator
@@ -27,11 +28,21 @@ DEMO = {
     "general_login_id": "staff01",
     "general_password": "Init1login",
     "general_confirmation": "Init1confirm",
+    "software_token_master_login_id": "phone01",
+}
+DEMO_PINS = {
+    "inquiry_pin": "1111",
+    "transfer_pin": "2222",
+    "confirmation_pin": "3333",
+    "approval_pin": "4444",
 }
 
 
 class Command(BaseCommand):
-    help = "Load the demo bank (branches, operators, one organization with a master and a general user)."
+    help = (
+        "Load the demo bank: branches, operators, an organization with a master, a general user and "
+        "hardware tokens, and an organization that uses software tokens."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not Branch.objects.exists():
@@ -47,8 +58,9 @@ class Command(BaseCommand):
             )
             for name, label in OPERATORS
         )
-        entered = backoffice.enter_contract_registration(
+        master = self._organization(
             first,
+            second,
             ContractApplication(
                 organization_name="コープ製作所労働組合",
                 organization_name_kana="ｺｰﾌﾟｾｲｻｸｼﾖﾛｳﾄﾞｳｸﾐｱｲ",
@@ -57,25 +69,9 @@ class Command(BaseCommand):
                 accounts=[AccountInput("101", "1", "1234567"), AccountInput("205", "2", "7654321")],
                 login_method="password",
                 notification_email="ib-contact@coop-union.example",
-                pins={
-                    "inquiry_pin": "1111",
-                    "transfer_pin": "2222",
-                    "confirmation_pin": "3333",
-                    "approval_pin": "4444",
-                },
+                pins=DEMO_PINS,
             ),
-        )
-        letter = backoffice.approve(second, entered.pk).letter
-        if letter is None:
-            raise RuntimeError("registering a contract always issues a letter")
-        master = authentication.register_master(
-            contract_number=letter.contract_number,
-            initial_password=letter.initial_password,
-            login_id=DEMO["master_login_id"],
-            login_password=DEMO["master_password"],
-            login_password_again=DEMO["master_password"],
-            confirmation_password=DEMO["master_confirmation"],
-            confirmation_password_again=DEMO["master_confirmation"],
+            DEMO["master_login_id"],
         )
         # Before the OTP application, so that the demo spends none of this minute's codes.
         users.add_general_user(
@@ -89,6 +85,43 @@ class Command(BaseCommand):
             limits=[LimitInput("single_transfer", 1_000_000, 3_000_000)],
         )
         self._tokens(first, second, master)
+        # A second organization whose OTP application is for software tokens (R-E9): its master issues
+        # a token on the PC and sets up the phone app (`corpbank softtoken`) or any authenticator app.
+        phone_master = self._organization(
+            first,
+            second,
+            ContractApplication(
+                organization_name="コープ物流従業員組合",
+                organization_name_kana="ｺｰﾌﾟﾌﾞﾂﾘﾕｳｼﾞﾕｳｷﾞﾖｳｲﾝｸﾐｱｲ",
+                branch_code="205",
+                master_name="物流 次郎",
+                accounts=[AccountInput("205", "1", "2345678")],
+                login_method="password",
+                notification_email="ib-contact@coop-logistics.example",
+                pins=DEMO_PINS,
+            ),
+            DEMO["software_token_master_login_id"],
+        )
+        application = backoffice.enter_software_token_application(first, phone_master.contract_id)
+        backoffice.approve(second, application.pk)
+
+    def _organization(
+        self, first: Operator, second: Operator, application: ContractApplication, login_id: str
+    ) -> CustomerUser:
+        """A contract entered and approved in the back office, and its master's first registration."""
+        entered = backoffice.enter_contract_registration(first, application)
+        letter = backoffice.approve(second, entered.pk).letter
+        if letter is None:
+            raise RuntimeError("registering a contract always issues a letter")
+        return authentication.register_master(
+            contract_number=letter.contract_number,
+            initial_password=letter.initial_password,
+            login_id=login_id,
+            login_password=DEMO["master_password"],
+            login_password_again=DEMO["master_password"],
+            confirmation_password=DEMO["master_confirmation"],
+            confirmation_password_again=DEMO["master_confirmation"],
+        )
 
     def _tokens(self, first: Operator, second: Operator, master: CustomerUser) -> None:
         """The OTP application approved, three demo tokens shipped, the master's registered (with the
@@ -119,7 +152,14 @@ corpbank demo bank — {url}/
                    / {DEMO["general_confirmation"]} (replaced at first login)
   One-time passwords (the master's token {DEMO_TOKENS["master"]}; {DEMO_TOKENS["general"]} and
   {DEMO_TOKENS["spare"]} await registration on the ワンタイムパスワード利用登録 screen):
-    oathtool --totp -s 60 -d 6 {DEMO_SEED.hex()}
+    .venv/bin/corpbank softtoken code --seed-hex {DEMO_SEED.hex()}
+    (or: oathtool --totp -s 60 -d 6 {DEMO_SEED.hex()})
+  Software tokens  login ID {DEMO["software_token_master_login_id"]}, passwords as above:
+    ワンタイムパスワード申請 ≫ トークン発行 shows a service ID and a user ID; set up the phone app with
+    .venv/bin/corpbank softtoken enrol --url {url} \\
+        --service-id {settings.CORPBANK_SOFTTOKEN_SERVICE_ID} --user-id USER_ID
+    (it asks for the activation password), or open {url}/softtoken/ for a QR code; then
+    .venv/bin/corpbank softtoken code gives the code for ワンタイムパスワード利用開始.
   Back office      {url}/backoffice/login
     operators      clerk1 and clerk2, password {DEMO["operator_password"]} (one enters, the other approves)
   Demo passwords are for this demo database only.

@@ -41,12 +41,9 @@ class Command(BaseCommand):
                 raise CommandError(f"no token in stock to replace: {', '.join(report.no_stock)}")
             self.stdout.write(f"{len(report.renewed)} tokens renewed")
             return
-        try:
-            key = bytes.fromhex(options["key_hex"]) if options.get("key_hex") else None
-        except ValueError as error:
-            raise CommandError("--key-hex is not hexadecimal") from error
         password = sys.stdin.readline().rstrip("\n") if options.get("password_stdin") else None
         try:
+            key = pskc_import.key_from_hex(options.get("key_hex") or "")
             stocked = pskc_import.import_stock(
                 options["file"], actor=actor, preshared_key=key, password=password, file_name=options["file"]
             )

@@ -1,0 +1,269 @@
+"""Software-token screens (R-E9, R-E11), in the order of seed 004: ワンタイムパスワード申請内容選択, トークン
+発行 (input, confirmation, completion), ワンタイムパスワード利用開始; and the page the phone opens from the
+mail, where a standard authenticator app can be set up instead of the bank's app."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+
+from corpbank import selectors
+from corpbank.models import CustomerUser, SoftwareTokenEnrolment
+from corpbank.services import mail, softtokens
+from corpbank.services.errors import DomainError
+from corpbank.web import sessions
+from corpbank.web.pages import (
+    PASSWORD_HINT,
+    Field,
+    View,
+    customer_required,
+    form_page,
+    message_page,
+    posted,
+    secret,
+)
+
+APPLICATION = "corpbank.softtoken_application"
+BREADCRUMB = gettext_lazy("ワンタイムパスワード申請")
+
+
+def _customer(request: HttpRequest) -> CustomerUser:
+    return request.customer  # type: ignore[attr-defined,no-any-return]
+
+
+def _sender_notice() -> str:
+    return _(
+        "メールは %(sender)s からお送りします。"
+        "迷惑メール対策をされている場合は、このアドレスからのメールを受信できるよう設定してください。"
+    ) % {"sender": mail.sender()}
+
+
+def software_token_page(view: View) -> View:
+    """A page of ワンタイムパスワード申請: open before a token is registered, for contracts whose OTP
+    application is for software tokens."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if not _customer(request).contract.software_tokens:
+            return message_page(
+                request,
+                _("ワンタイムパスワード申請"),
+                _("ソフトウェアトークンのお申込みがありません。お取引店にお問い合わせください。"),
+                409,
+            )
+        return view(request)
+
+    return customer_required(allow_pending_token=True)(wrapper)
+
+
+@software_token_page
+def menu(request: HttpRequest) -> HttpResponse:
+    """ワンタイムパスワード申請内容選択: the registration status and the two steps on the PC."""
+    customer = _customer(request)
+    return render(
+        request,
+        "corpbank/customer/softtoken.html",
+        {
+            "title": _("ワンタイムパスワード申請内容選択"),
+            "enrolment": selectors.software_token(customer),
+            "sender_notice": _sender_notice(),
+            "pending": sessions.must_register_token(request),
+        },
+    )
+
+
+@software_token_page
+def issue(request: HttpRequest) -> HttpResponse:
+    """トークン発行（ソフトウェアトークン発行情報入力）: the phone's mail address and 利用開始パスワード."""
+    customer = _customer(request)
+    fields = [
+        Field(
+            "mail_address",
+            _("メールアドレス（スマートフォン・携帯電話）"),
+            "email",
+            hint=_("アプリのダウンロード用URLをお送りします。"),
+            autocomplete="email",
+            maxlength=254,
+        ),
+        secret(
+            "activation_password",
+            _("利用開始パスワード"),
+            _("スマートフォンでアプリの初期設定を行う際に入力します。") + str(PASSWORD_HINT),
+            "new-password",
+        ),
+        secret(
+            "activation_password_again",
+            _("利用開始パスワード（確認のため再入力）"),
+            autocomplete="new-password",
+        ),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, *(f.name for f in fields))
+        try:
+            application = softtokens.prepare(user=customer, **data)
+        except DomainError as failure:
+            error = failure
+        else:
+            request.session[APPLICATION] = {
+                "mail_address": application.mail_address,
+                "activation_password_hash": application.activation_password_hash,
+            }
+            return redirect("softtoken_issue_confirm")
+    return form_page(
+        request,
+        title=_("トークン発行（ソフトウェアトークン発行情報入力）"),
+        breadcrumb=BREADCRUMB,
+        lead=_sender_notice(),
+        fields=fields,
+        submit_label=_("次へ"),
+        error=error,
+    )
+
+
+@software_token_page
+def issue_confirm(request: HttpRequest) -> HttpResponse:
+    """トークン発行（ソフトウェアトークン発行情報入力内容確認）: confirmed with the confirmation password."""
+    stored = request.session.get(APPLICATION)
+    if not stored:
+        return redirect("softtoken_issue")
+    application = softtokens.Application(**stored)
+    fields = [secret("confirmation_password", _("確認用パスワード"))]
+    error = None
+    if request.method == "POST":
+        try:
+            softtokens.issue(
+                user=_customer(request),
+                application=application,
+                confirmation_password=request.POST.get("confirmation_password", ""),
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            del request.session[APPLICATION]
+            return redirect("softtoken_issued")
+    return form_page(
+        request,
+        title=_("トークン発行（ソフトウェアトークン発行情報入力内容確認）"),
+        breadcrumb=BREADCRUMB,
+        lead=_("送付先メールアドレス：%(address)s　内容をご確認のうえ、確認用パスワードを入力してください。")
+        % {"address": application.mail_address},
+        fields=fields,
+        submit_label=_("確定する"),
+        error=error,
+    )
+
+
+@software_token_page
+def issued(request: HttpRequest) -> HttpResponse:
+    """トークン発行（ソフトウェアトークン発行完了）: the service ID and user ID for the phone."""
+    enrolment = selectors.software_token(_customer(request))
+    if enrolment is None or enrolment.state != SoftwareTokenEnrolment.State.ISSUED:
+        return redirect("otp_application")
+    return render(
+        request,
+        "corpbank/customer/softtoken_issued.html",
+        {
+            "title": _("トークン発行（ソフトウェアトークン発行完了）"),
+            "enrolment": enrolment,
+            "service_id": settings.CORPBANK_SOFTTOKEN_SERVICE_ID,
+            "sender_notice": _sender_notice(),
+        },
+    )
+
+
+@software_token_page
+def activate(request: HttpRequest) -> HttpResponse:
+    """ワンタイムパスワード利用開始（ソフトウェアトークン確認）: the app's first code; then サービス利用中."""
+    customer = _customer(request)
+    fields = [
+        Field(
+            "otp",
+            _("ワンタイムパスワード"),
+            hint=_("スマートフォン・携帯電話のアプリに表示されている数字"),
+            maxlength=8,
+            autocomplete="one-time-code",
+        )
+    ]
+    error = None
+    if request.method == "POST":
+        try:
+            softtokens.activate(
+                user=customer, code=request.POST.get("otp", ""), ip_address=sessions.client_ip(request)
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.token_registered(request)
+            messages.success(
+                request,
+                _(
+                    "ワンタイムパスワード利用開始（ソフトウェアトークン完了）：ワンタイムパスワードの利用を開始しました。"
+                ),
+            )
+            return redirect("otp_application")
+    return form_page(
+        request,
+        title=_("ワンタイムパスワード利用開始（ソフトウェアトークン確認）"),
+        breadcrumb=BREADCRUMB,
+        lead=_(
+            "スマートフォン・携帯電話での初期設定が完了したら、アプリに表示されているワンタイムパスワードを入力してください。"
+        ),
+        fields=fields,
+        submit_label=_("利用開始する"),
+        error=error,
+    )
+
+
+@never_cache
+def setup(request: HttpRequest) -> HttpResponse:
+    """The page the phone opens from the mail: how to get the bank's app, or set up any standard
+    authenticator app here with service ID, user ID and 利用開始パスワード (the seed is handed out once,
+    through the app or here, never both)."""
+    fields = [
+        Field("service_id", _("サービスID"), maxlength=20),
+        Field("user_id", _("ユーザID"), maxlength=20, autocomplete="username"),
+        secret("activation_password", _("利用開始パスワード"), autocomplete="current-password"),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, "service_id", "user_id", "activation_password")
+        try:
+            provisioned = softtokens.provision(
+                service_id=data["service_id"],
+                token_user_id=data["user_id"],
+                activation_password=data["activation_password"],
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            return render(
+                request,
+                "corpbank/customer/softtoken_setup_done.html",
+                {
+                    "title": _("認証アプリの初期設定"),
+                    "provisioned": provisioned,
+                    "uri": provisioned.otpauth_uri(),
+                    "qr_svg": provisioned.qr_svg(),
+                },
+            )
+    return form_page(
+        request,
+        title=_("ワンタイムパスワードアプリの初期設定"),
+        lead=_(
+            "パソコンの「トークン発行（ソフトウェアトークン発行完了）」画面に表示された「サービスID」「ユーザID」と、ご自身で設定した「利用開始パスワード」を入力してください。初期設定は1回限りです。"
+        ),
+        fields=fields,
+        submit_label=_("初期設定する"),
+        error=error,
+        template="corpbank/customer/softtoken_setup.html",
+    )
