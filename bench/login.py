@@ -62,7 +62,7 @@ def create_users(env: dict[str, str], count: int) -> list[str]:
     script = f"""
 from corpbank.models import CustomerUser, Principal, Contract, SecretKind
 from corpbank.services.credentials import store_secret
-contract = Contract.objects.get()
+contract = Contract.objects.get(users__login_id="master01")
 for index in range({count}):
     principal = Principal.objects.create(kind="customer_user")
     user = CustomerUser.objects.create(contract=contract, principal=principal, role="general",

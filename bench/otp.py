@@ -128,7 +128,7 @@ def main() -> int:
         for concurrency, prefix in ((1, "HTA"), (2, "HTB")):
             serials = stock(HTTP_USERS, prefix)
             Token.objects.filter(serial__in=serials).update(
-                state=Token.State.SHIPPED, contract=Contract.objects.get()
+                state=Token.State.SHIPPED, contract=Contract.objects.get(users__login_id="master01")
             )
             with production_server(env, workers=os.cpu_count() or 1, threads=2) as base:
                 rate, accepted = http_rate(base, users, serials, concurrency)

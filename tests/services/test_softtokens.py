@@ -64,9 +64,11 @@ def test_r_e9_the_whole_flow_ends_in_service_in_use(
     with django_capture_on_commit_callbacks(execute=True):
         issued = issue(enabled)
     assert issued.service_id == settings.CORPBANK_SOFTTOKEN_SERVICE_ID and len(issued.token_user_id) == 10
-    wait_for_mail(smtp_server, 2)
-    assert smtp_server[1]["To"] == "phone@example.jp"
-    assert settings.CORPBANK_SOFTTOKEN_APP_URL in smtp_server[1].get_content()
+    wait_for_mail(smtp_server, 3)
+    # The phone gets the app's address; the organization's contact is told a token was issued (R-I4).
+    assert [message["To"] for message in smtp_server[1:]] == ["keiri@union.example", "phone@example.jp"]
+    assert "ソフトウェアトークンの発行" in smtp_server[1]["Subject"]
+    assert settings.CORPBANK_SOFTTOKEN_APP_URL in smtp_server[2].get_content()
     assert all(message["From"] == settings.DEFAULT_FROM_EMAIL for message in smtp_server)  # R-E11
     provisioned = provision(issued)
     assert provisioned.otpauth_uri().startswith("otpauth://totp/")

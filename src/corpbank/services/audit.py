@@ -17,6 +17,7 @@ from django.db import transaction
 
 from corpbank.db import for_update
 from corpbank.models import AuditChainHead, AuditEvent
+from corpbank.services import notices
 
 GENESIS = "0" * 64
 
@@ -106,6 +107,7 @@ def record(
             "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
             [event.hash, event.pk],
         )
+    notices.on_recorded(event)
     return event
 
 

@@ -266,7 +266,7 @@ def lift(
     """Lift a lockout or suspension (利用停止解除): counters start again from zero."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lift must run inside the transaction of the act")
-    Principal.objects.select_for_update().get(pk=principal_id)
+    principal = Principal.objects.select_for_update().get(pk=principal_id)
     Principal.objects.filter(pk=principal_id).update(
         locked_until=None, suspended_at=None, consecutive_lockouts=0
     )
@@ -276,7 +276,7 @@ def lift(
         actor=actor,
         subject_user_id=subject_user_id,
         contract_id=contract_id,
-        details={"reason": reason},
+        details={"reason": reason, "principal": principal.kind},
     )
 
 
