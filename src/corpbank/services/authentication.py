@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from corpbank import selectors
 from corpbank.models import Contract, CustomerUser, Secret, SecretKind
 from corpbank.operations import check_secrets
 from corpbank.policy import current_policy
@@ -71,11 +72,7 @@ def pending_changes(
 
 def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcome:
     # The user and both passwords in one query: the login password to check, and what must change.
-    secrets = list(
-        Secret.objects.select_related("principal__customer_user__contract__organization")
-        .filter(principal__customer_user__login_id=login_id, kind__in=USER_SECRETS)
-        .exclude(principal__customer_user__status=CustomerUser.Status.DELETED)
-    )
+    secrets = selectors.login_secrets(login_id, USER_SECRETS)
     principal = secrets[0].principal if secrets else None
     user = principal.customer_user if principal is not None else None
     if user is None:

@@ -32,15 +32,18 @@ class TokenNotUsable(DomainError):
 
 def usability_problem(token: Token, today: date | None = None) -> TokenNotUsable | None:
     """Why a token cannot be used at all, before any code is looked at (not counted as a failure)."""
-    today = today or timezone.localdate()
-    if token.state == Token.State.LOST:
+    return unusable_because(token.state, token.expires_on, today or timezone.localdate())
+
+
+def unusable_because(state: str, expires_on: date | None, today: date) -> TokenNotUsable | None:
+    if state == Token.State.LOST:
         return TokenNotUsable(_("このパスワード生成機は紛失届が出ているため、ご利用いただけません。"))
-    if token.state == Token.State.REVOKED:
+    if state == Token.State.REVOKED:
         return TokenNotUsable(_("このトークンは失効しています。"))
-    if token.expires_on is not None and token.expires_on < today:
+    if expires_on is not None and expires_on < today:
         return TokenNotUsable(
             _("このパスワード生成機は有効期限（%(date)s）が過ぎているため、ご利用いただけません。")
-            % {"date": token.expires_on.strftime("%Y/%m/%d")}
+            % {"date": expires_on.strftime("%Y/%m/%d")}
         )
     return None
 

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -64,21 +64,39 @@ def registration_in_force(user: CustomerUser) -> TokenRegistration | None:
 
 def needs_registration(user: CustomerUser, now: datetime | None = None) -> bool:
     """R-E7: a user of an OTP contract with no usable token is shown the registration screen at login;
-    after a revocation, only once the policy's delay (about 30 minutes) has passed."""
+    after a revocation, only once the policy's delay (about 30 minutes) has passed.
+
+    One plain query on every login of an OTP contract: the registration in force (its ended_at is
+    null, so it sorts first) and the last one that ended."""
     if not user.contract.otp_required:
         return False
     now = now or timezone.now()
-    registration = registration_in_force(user)
-    if (
-        registration is not None
-        and otp.usability_problem(registration.token, timezone.localdate(now)) is None
-    ):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.ended_at, t.state, t.expires_on FROM corpbank_tokenregistration r "
+            "JOIN corpbank_token t ON t.id = r.token_id WHERE r.user_id = %s "
+            "ORDER BY r.ended_at DESC NULLS FIRST LIMIT 2",
+            [user.pk],
+        )
+        rows = cursor.fetchall()
+    in_force = next((row for row in rows if row[0] is None), None)
+    today = timezone.localdate(now)
+    if in_force is not None and otp.unusable_because(in_force[1], _as_date(in_force[2]), today) is None:
         return False
-    last_ended = (
-        TokenRegistration.objects.filter(user=user, ended_at__isnull=False).order_by("-ended_at").first()
-    )
-    delay = current_policy().token_reregistration_delay
-    return last_ended is None or last_ended.ended_at is None or last_ended.ended_at + delay <= now
+    last_ended = next((_as_datetime(row[0]) for row in rows if row[0] is not None), None)
+    return last_ended is None or last_ended + current_policy().token_reregistration_delay <= now
+
+
+def _as_date(value: date | str | None) -> date | None:
+    # SQLite hands raw columns back as text; PostgreSQL as dates.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def ship_to_contract(
