@@ -9,15 +9,18 @@ import dataclasses
 import email
 import email.message
 import email.policy
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import django.test
 import pytest
 
-from corpbank.models import Branch, Contract, CustomerUser, Operator
-from corpbank.services import authentication, backoffice, users
+from corpbank.models import Branch, Contract, CustomerUser, Operator, Secret, SecretKind, SecretQuestion
+from corpbank.services import authentication, backoffice, risk, users
 from corpbank.services.backoffice import AccountInput, ContractApplication
+from corpbank.services.hashing import hash_secret
 
 T = TypeVar("T")
 OPERATOR_PASSWORD = "Opera7or!pw"
@@ -83,8 +86,64 @@ def register_contract(operators: tuple[Operator, Operator], **overrides: object)
     return Registered(contract, master, decision.letter.initial_password)
 
 
-def activate_master(registered: Registered, login_id: str = MASTER_LOGIN_ID) -> CustomerUser:
-    return authentication.register_master(
+TEST_DEVICE_ID = "django-test-client"
+ANSWER = "さくら"  # every test user's answer to each of the three questions
+QUESTIONS = ("first_pet", "birthplace", "teacher")
+
+
+class Client(django.test.Client):
+    """Django's test client, in the environment where the fixtures' users registered their secret
+    questions (R-D2): the device cookie below, no User-Agent, no Accept-Language, 127.0.0.1.
+    ``recognised=False`` is a browser the bank has never seen."""
+
+    def __init__(self, *args: Any, recognised: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if recognised:
+            self.cookies[risk.DEVICE_COOKIE] = risk.device_cookie_value(TEST_DEVICE_ID)
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client()
+
+
+def recognised_environment() -> risk.Environment:
+    """The environment of the test client (Client above), as the services see it."""
+    return risk.Environment.of(
+        user_agent="",
+        accept_language="",
+        ip_address="127.0.0.1",
+        device_cookie=risk.device_cookie_value(TEST_DEVICE_ID),
+    )
+
+
+def log_in(**kwargs: Any) -> authentication.LoginOutcome:
+    """authentication.log_in from the test client's environment, unless the test names another."""
+    kwargs.setdefault("environment", recognised_environment())
+    return authentication.log_in(**kwargs)
+
+
+@functools.cache
+def _answer_hash() -> str:
+    return hash_secret(risk.normalize_answer(ANSWER))
+
+
+def register_questions(user: CustomerUser) -> None:
+    """The user's three questions (answer ANSWER), registered in the test client's environment."""
+    for position, question in enumerate(QUESTIONS, start=1):
+        answer = Secret.objects.create(
+            principal_id=user.principal_id, kind=SecretKind.SECRET_ANSWER, hash=_answer_hash()
+        )
+        SecretQuestion.objects.create(user=user, position=position, question=question, answer=answer)
+    risk.remember(user, recognised_environment())
+
+
+def activate_master(
+    registered: Registered, login_id: str = MASTER_LOGIN_ID, *, questions: bool = True
+) -> CustomerUser:
+    """The master's first registration; with ``questions`` also the secret questions, registered
+    from the test client (as at the first login, R-D1)."""
+    master = authentication.register_master(
         contract_number=registered.contract.number,
         initial_password=registered.initial_password,
         login_id=login_id,
@@ -93,6 +152,9 @@ def activate_master(registered: Registered, login_id: str = MASTER_LOGIN_ID) -> 
         confirmation_password=MASTER_CONFIRMATION,
         confirmation_password_again=MASTER_CONFIRMATION,
     )
+    if questions:
+        register_questions(master)
+    return master
 
 
 @pytest.fixture
@@ -150,14 +212,17 @@ GENERAL_FIRST_CHANGE = {
 
 @pytest.fixture
 def general(master: CustomerUser) -> CustomerUser:
-    """A general user added by the master, still with the initial passwords."""
-    return users.add_general_user(
+    """A general user added by the master, still with the initial passwords, and with the secret
+    questions registered from the test client."""
+    user = users.add_general_user(
         master=master,
         factors={"confirmation_password": MASTER_CONFIRMATION},
         login_id=GENERAL_LOGIN_ID,
         name="一般",
         **GENERAL_INITIAL,
     )
+    register_questions(user)
+    return user
 
 
 TOKEN_SEED = bytes.fromhex("3132333435363738393031323334353637383930")

@@ -37,6 +37,7 @@ class Operation(enum.StrEnum):
     LIFT_USER_LOCK = "lift_user_lock"
     TOKEN_REVOCATION = "token_revocation"  # noqa: S105 - names an operation
     LIFT_TOKEN_LOCK = "lift_token_lock"  # noqa: S105 - names an operation
+    RESET_SECRET_QUESTIONS = "reset_secret_questions"  # noqa: S105 - names an operation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,8 @@ REQUIREMENTS: dict[Operation, Requirement] = {
     # パスワード生成機の失効 (seed 000 Q2).
     Operation.TOKEN_REVOCATION: Requirement((CONFIRMATION,), otp=True, master_only=True),
     Operation.LIFT_TOKEN_LOCK: Requirement((CONFIRMATION,), master_only=True),
+    # 追加認証のリセット of a general user (R-D3), like the reset of a general user's passwords.
+    Operation.RESET_SECRET_QUESTIONS: Requirement((CONFIRMATION,), master_only=True),
 }
 
 

@@ -118,6 +118,11 @@ CSRF_COOKIE_HTTPONLY = False  # the API's JavaScript clients read it to send X-C
 CSRF_COOKIE_SAMESITE = "Lax"
 if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Real-IP header names the client (addresses or networks, comma-separated).
+# From anywhere else the header is ignored and the client is the connection's peer.
+CORPBANK_TRUSTED_PROXIES = [
+    item.strip() for item in os.environ.get("CORPBANK_TRUSTED_PROXIES", "").split(",") if item.strip()
+]
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from corpbank.models import CustomerUser
 from tests.conftest import (
@@ -16,6 +15,8 @@ from tests.conftest import (
     MASTER_PASSWORD,
     OPERATOR_PASSWORD,
     PINS,
+    Client,
+    register_questions,
 )
 
 
@@ -100,7 +101,8 @@ def test_csrf_is_enforced_before_login(db, path):
 
 
 @pytest.fixture
-def general(master):
+def new_general(master):
+    """A general user the master has just added through the API: initial passwords, no questions."""
     client = customer()
     status, body = client.post(
         "/users",
@@ -116,6 +118,13 @@ def general(master):
     )
     assert status == 201, body
     return CustomerUser.objects.get(pk=body["id"])
+
+
+@pytest.fixture
+def general(new_general):
+    """The same user with the secret questions registered from the test client."""
+    register_questions(new_general)
+    return new_general
 
 
 CUSTOMER_WRITES = [
@@ -136,14 +145,20 @@ def test_csrf_is_enforced_on_every_customer_write(master, general, method, path)
     assert status == 403 and body["error"]["code"] == "csrf_failed"
 
 
-def test_r_b8_general_user_must_change_passwords_before_anything_else(general):
+def test_r_b8_r_d1_general_user_changes_passwords_then_registers_questions_before_anything_else(new_general):
     client = customer("staff001", "Init1login")
     status, me = client.get("/me")
     assert me["must_change"] == ["login_password", "confirmation_password"]
+    assert me["must_register_questions"] is True
     status, body = client.get("/me/login-history")
     assert status == 403 and body["error"]["code"] == "password_change_required"
     status, body = client.post("/me/passwords", GENERAL_FIRST_CHANGE)
     assert status == 204, body
+    status, body = client.get("/me/login-history")
+    assert status == 403 and body["error"]["code"] == "secret_questions_required"
+    choices = [choice["question"] for choice in client.get("/secret-questions")[1]]
+    questions = [{"question": question, "answer": "こたえ"} for question in choices[:3]]
+    assert client.post("/me/secret-questions", {"questions": questions})[0] == 204
     assert client.get("/me/login-history")[0] == 200
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-from django.test import Client
-
 from tests.api.test_api import customer
-from tests.conftest import MASTER_CONFIRMATION, code_of_secret
+from tests.conftest import MASTER_CONFIRMATION, Client, code_of_secret
 
 ISSUE = {
     "mail_address": "phone@example.jp",

@@ -20,7 +20,7 @@ def organization(login_id: str, *, hardware_tokens: int = 0, software_tokens: bo
     clerks = tuple(Operator.objects.filter(login_name__in=["clerk1", "clerk2"]).order_by("login_name"))
     account = AccountInput(branch_code="101", type="1", number=f"{secrets.randbelow(10**7):07d}")
     registered = register_contract(clerks, accounts=[account], otp_required=bool(hardware_tokens))
-    master = activate_master(registered, login_id=login_id)
+    master = activate_master(registered, login_id=login_id, questions=False)
     seeds = {f"{login_id.upper()}{index:02d}": os.urandom(20) for index in range(1, hardware_tokens + 1)}
     for serial, seed in seeds.items():
         tokens.add_to_stock(serial=serial, seed=seed, actor=audit.Actor.system("browser test"))

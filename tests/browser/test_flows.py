@@ -18,11 +18,34 @@ def demo_code() -> str:
     return otp.totp(DEMO_SEED, time.time())
 
 
-def log_in(page, login_id: str, password: str) -> None:  # type: ignore[no-untyped-def]
+ANSWER = "さくら"  # the browser tests' answer to every secret question
+
+
+def submit(page) -> None:  # type: ignore[no-untyped-def]
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
+def register_questions(page) -> None:  # type: ignore[no-untyped-def]
+    """追加認証（合言葉）の登録 (R-D1): the first three questions, each answered ANSWER."""
+    for position in (1, 2, 3):
+        page.select_option(f"#id_question_{position}", index=position)
+        page.fill(f"#id_answer_{position}", ANSWER)
+    submit(page)
+
+
+def log_in(page, login_id: str, password: str, *, complete: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Log in as a person would: with ``complete``, answer the secret question of an unrecognised
+    browser (R-D2) and register the questions at the first login (R-D1)."""
     page.goto("/login")
     page.fill("#id_login_id", login_id)
     page.fill("#id_password", password)
-    page.click("main button[type=submit]")
+    submit(page)
+    if complete and "/login/additional" in page.url:
+        page.fill("#id_answer", ANSWER)
+        submit(page)
+    if complete and "/settings/questions" in page.url:
+        register_questions(page)
 
 
 def operator_log_in(page, login_name: str) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +140,10 @@ def test_r_b8_general_user_added_by_master_then_first_login_forces_the_change(ne
     staff.fill("#id_new_confirmation_password_again", "Own1confirm")
     staff.click("main button[type=submit]")
     staff.wait_for_selector("text=パスワードを変更しました")
-    # R-E7: the contract uses OTP and the user has no token yet: the registration screen comes next.
+    # R-D1: then the secret questions; R-E7: the contract uses OTP and the user has no token yet, so
+    # the registration screen comes next.
+    staff.wait_for_url("**/settings/questions")
+    register_questions(staff)
     staff.wait_for_url("**/settings/otp/register")
     staff.fill("#id_serial", DEMO_TOKENS["general"])
     staff.fill("#id_otp", demo_code())

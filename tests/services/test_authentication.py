@@ -10,14 +10,14 @@ from django.utils import timezone
 from corpbank.models import CustomerUser, Secret
 from corpbank.services import authentication, backoffice
 from corpbank.services.errors import ContractNotActive, InvalidCredentials, ValidationFailed
-from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, activate_master
+from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, activate_master, log_in
 
 
 def test_r_b7_master_registers_login_id_and_passwords_with_the_initial_password(registered):
     master = activate_master(registered)
     assert master.login_id == MASTER_LOGIN_ID
     assert master.status == CustomerUser.Status.ACTIVE
-    outcome = authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+    outcome = log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     assert outcome.user == master
     assert outcome.must_change == ()
 
@@ -59,18 +59,18 @@ def test_r_b1_login_id_is_unique_in_the_bank(operators, registered):
 
 def test_r_b1_login_id_is_case_sensitive(master):
     with pytest.raises(InvalidCredentials):
-        authentication.log_in(login_id=MASTER_LOGIN_ID.upper(), password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID.upper(), password=MASTER_PASSWORD)
 
 
 def test_r_b6_password_near_expiry_warns_and_past_expiry_forces_change(master):
     secret = Secret.objects.get(principal_id=master.principal_id, kind="login_password")
     secret.change_due_at = timezone.now() + timedelta(days=3)
     secret.save()
-    outcome = authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+    outcome = log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     assert outcome.warn_expiry and outcome.must_change == ()
     secret.change_due_at = timezone.now() - timedelta(days=1)
     secret.save()
-    outcome = authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+    outcome = log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     assert outcome.must_change == ("login_password",)
 
 
@@ -83,10 +83,10 @@ def test_r_b6_changing_the_login_password_starts_a_new_lifetime(master):
         new_confirmation_password=None,
         new_confirmation_password_again=None,
     )
-    outcome = authentication.log_in(login_id=MASTER_LOGIN_ID, password="New1login")
+    outcome = log_in(login_id=MASTER_LOGIN_ID, password="New1login")
     assert outcome.password_change_due_at > timezone.now() + timedelta(days=89)
     with pytest.raises(InvalidCredentials):
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
 
 
 def test_r_b6_a_wrong_current_password_is_refused_and_counted(master):
@@ -127,12 +127,12 @@ def test_r_f5_emergency_stopped_contract_refuses_login_only_after_a_right_passwo
     action = backoffice.enter_emergency_stop(operators[0], master.contract_id, reason="PC紛失")
     backoffice.approve(operators[1], action.pk)
     with pytest.raises(InvalidCredentials):
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password="Wrong1pass")
+        log_in(login_id=MASTER_LOGIN_ID, password="Wrong1pass")
     with pytest.raises(ContractNotActive):
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     lift = backoffice.enter_emergency_stop_lift(operators[1], master.contract_id)
     backoffice.approve(operators[0], lift.pk)
-    assert authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
+    assert log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
 
 
 def test_r_b5_no_secret_is_stored_in_clear(master):
@@ -153,5 +153,5 @@ def test_a_terminated_contract_refuses_login_with_a_clear_message(master):
 
     Contract.objects.filter(pk=master.contract_id).update(status=Contract.Status.TERMINATED)
     with pytest.raises(ContractNotActive) as refused:
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     assert "解約" in refused.value.message

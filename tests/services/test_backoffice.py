@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from corpbank.models import Contract, CustomerUser, PendingAction, Principal, Secret
-from corpbank.services import authentication, backoffice
+from corpbank.services import backoffice
 from corpbank.services.errors import Conflict, Forbidden, InvalidCredentials, Suspended, ValidationFailed
-from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, activate_master, application
+from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, activate_master, application, log_in
 
 
 def test_r_a1_an_entry_takes_effect_only_when_a_second_operator_approves(branch, operators):
@@ -78,24 +78,27 @@ def test_r_b8_initializing_the_master_issues_a_new_letter_and_clears_the_login_i
     master.refresh_from_db()
     assert master.login_id is None and master.status == CustomerUser.Status.AWAITING_REGISTRATION
     with pytest.raises(InvalidCredentials):
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     from tests.conftest import Registered
 
-    activate_master(Registered(master.contract, master, letter.initial_password), login_id="master02")
+    # The secret questions stay: only the bank's own procedure resets them (R-D3).
+    activate_master(
+        Registered(master.contract, master, letter.initial_password), login_id="master02", questions=False
+    )
 
 
 def test_r_c3_only_the_bank_lifts_a_suspended_master(master, operators, settings):
     settings.CORPBANK_POLICY = "suspend-at-6"
     for _ in range(6):
         with pytest.raises((InvalidCredentials, Suspended)):
-            authentication.log_in(login_id=MASTER_LOGIN_ID, password="Wrong1pass")
+            log_in(login_id=MASTER_LOGIN_ID, password="Wrong1pass")
     with pytest.raises(Suspended) as suspended:
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     assert "書面" in suspended.value.message
     action = backoffice.enter_master_lock_lift(operators[0], master.contract_id)
     backoffice.approve(operators[1], action.pk)
     assert not Principal.objects.get(pk=master.principal_id).is_suspended
-    assert authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
+    assert log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
 
 
 def test_operators_log_in_through_the_same_lockout(operators):

@@ -9,14 +9,13 @@ from django.db import connection
 from django.utils import timezone
 
 from corpbank.models import AuditEvent, FailureCounter, Principal
-from corpbank.services import authentication
 from corpbank.services.errors import InvalidCredentials, LockedOut, Suspended
-from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, all_at_once
+from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, all_at_once, log_in
 
 
 def attempt(password: str) -> str:
     try:
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=password)
+        log_in(login_id=MASTER_LOGIN_ID, password=password)
     except InvalidCredentials:
         return "invalid"
     except LockedOut:
@@ -74,9 +73,9 @@ def test_r_c2_suspend_at_six_variant(master, settings):
 
 def test_r_c6_messages_do_not_tell_which_or_whether(master):
     with pytest.raises(InvalidCredentials) as unknown:
-        authentication.log_in(login_id="nobody99", password="wrong1pass")
+        log_in(login_id="nobody99", password="wrong1pass")
     with pytest.raises(InvalidCredentials) as wrong:
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password="wrong1pass")
+        log_in(login_id=MASTER_LOGIN_ID, password="wrong1pass")
     assert unknown.value.message == wrong.value.message
     assert unknown.value.code == wrong.value.code
 
@@ -85,7 +84,7 @@ def test_r_c6_locked_message_says_until_when(master):
     for _ in range(6):
         attempt("wrong1pass")
     with pytest.raises(LockedOut) as locked:
-        authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     until = timezone.localtime(Principal.objects.get(pk=master.principal_id).locked_until)
     assert until.strftime("%Y/%m/%d %H:%M") in locked.value.message
 

@@ -6,9 +6,9 @@ import pytest
 from django.db import transaction
 
 from corpbank.models import Organization
-from corpbank.services import audit, authentication, otp, tokens
+from corpbank.services import audit, otp, tokens
 from corpbank.services.errors import DomainError
-from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, code_now, wait_for_mail
+from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, code_now, log_in, wait_for_mail
 
 CONTACT = "keiri@union.example"
 BANK = audit.Actor.system("bank")
@@ -73,7 +73,7 @@ def test_r_i4_other_lockouts_and_organizations_without_a_contact_are_not_mailed(
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(6):
             with pytest.raises(DomainError):
-                authentication.log_in(login_id=MASTER_LOGIN_ID, password="Wrong1pass")
+                log_in(login_id=MASTER_LOGIN_ID, password="Wrong1pass")
     Organization.objects.filter(contracts=otp_master.contract).update(notification_email="")
     with django_capture_on_commit_callbacks(execute=True):
         tokens.register_for_user(user=otp_master, serial="HW00000001", code=code_now())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from corpbank.models import Token, TokenRegistration
-from corpbank.services import authentication, backoffice, tokens, users
+from corpbank.services import backoffice, tokens, users
 from corpbank.services.errors import (
     FactorsRejected,
     InvalidCredentials,
@@ -15,6 +15,7 @@ from corpbank.services.errors import (
     ValidationFailed,
 )
 from corpbank.services.otp import TokenNotUsable
+from tests import conftest
 from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
@@ -26,7 +27,7 @@ from tests.conftest import (
 
 
 def log_in():
-    return authentication.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+    return conftest.log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
 
 
 def register(user, serial="HW00000001", code=None):

@@ -17,7 +17,7 @@ from corpbank.services.errors import (
     ValidationFailed,
 )
 from corpbank.services.users import LimitInput
-from tests.conftest import MASTER_CONFIRMATION, activate_master, register_contract
+from tests.conftest import MASTER_CONFIRMATION, activate_master, log_in, register_contract
 
 FACTORS = {"confirmation_password": MASTER_CONFIRMATION}
 
@@ -39,7 +39,7 @@ def add(master, login_id="staff001", **overrides):
 
 def test_r_b8_added_user_must_replace_both_initial_passwords_at_first_login(master):
     user = add(master)
-    outcome = authentication.log_in(login_id="staff001", password="Init1login")
+    outcome = log_in(login_id="staff001", password="Init1login")
     assert outcome.user == user
     assert outcome.must_change == ("login_password", "confirmation_password")
     with pytest.raises(ValidationFailed):  # only one of the two replaced
@@ -59,7 +59,7 @@ def test_r_b8_added_user_must_replace_both_initial_passwords_at_first_login(mast
         new_confirmation_password="Mine1conf",
         new_confirmation_password_again="Mine1conf",
     )
-    assert authentication.log_in(login_id="staff001", password="Mine1login").must_change == ()
+    assert log_in(login_id="staff001", password="Mine1login").must_change == ()
 
 
 def test_adding_a_user_asks_for_the_confirmation_password(master):
@@ -126,21 +126,21 @@ def test_r_c3_master_lifts_a_general_users_suspension(master, settings):
     add(master)
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            authentication.log_in(login_id="staff001", password="Wrong1pass")
+            log_in(login_id="staff001", password="Wrong1pass")
     with pytest.raises(Suspended) as suspended:
-        authentication.log_in(login_id="staff001", password="Wrong1pass")
+        log_in(login_id="staff001", password="Wrong1pass")
     assert "マスターユーザに" in suspended.value.message
     user = CustomerUser.objects.get(login_id="staff001")
     users.lift_general_user_lock(master=master, factors=FACTORS, user_id=user.pk)
     assert not Principal.objects.get(pk=user.principal_id).is_suspended
-    assert authentication.log_in(login_id="staff001", password="Init1login").user == user
+    assert log_in(login_id="staff001", password="Init1login").user == user
 
 
 def test_r_b8_r_c3_reset_sets_new_one_time_passwords_and_lifts_the_lock(master):
     user = add(master)
     for _ in range(6):
         with pytest.raises((InvalidCredentials, LockedOut)):
-            authentication.log_in(login_id="staff001", password="Wrong1pass")
+            log_in(login_id="staff001", password="Wrong1pass")
     users.reset_general_user_credentials(
         master=master,
         factors=FACTORS,
@@ -148,7 +148,7 @@ def test_r_b8_r_c3_reset_sets_new_one_time_passwords_and_lifts_the_lock(master):
         login_password="Reset1pw",
         confirmation_password="Reset1cf",
     )
-    outcome = authentication.log_in(login_id="staff001", password="Reset1pw")
+    outcome = log_in(login_id="staff001", password="Reset1pw")
     assert outcome.must_change == ("login_password", "confirmation_password")
 
 
@@ -156,7 +156,7 @@ def test_deleted_user_cannot_log_in(master):
     user = add(master)
     users.delete_general_user(master=master, factors=FACTORS, user_id=user.pk)
     with pytest.raises(InvalidCredentials):
-        authentication.log_in(login_id="staff001", password="Init1login")
+        log_in(login_id="staff001", password="Init1login")
 
 
 def test_a_general_user_cannot_administer(master):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-from django.test import Client
-
 from corpbank.models import Contract, PendingAction
-from tests.conftest import OPERATOR_PASSWORD, PINS
+from tests.conftest import OPERATOR_PASSWORD, PINS, Client
 
 
 def operator_client(login_name: str) -> Client:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.test import Client
 from django.utils import timezone
 
 from corpbank.models import Secret
 from corpbank.services import users
-from tests.conftest import GENERAL_FIRST_CHANGE, MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
+from tests.conftest import (
+    ANSWER,
+    GENERAL_FIRST_CHANGE,
+    MASTER_CONFIRMATION,
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    Client,
+)
 
 
 def log_in(client: Client, login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD):
@@ -137,7 +143,8 @@ def test_r_b7_master_first_registration_page(registered, client):
         },
     )
     assert response.status_code == 302
-    assert log_in(client, "first001", "First1pass")["Location"] == "/"
+    # R-D1: right after choosing the login ID and passwords, the secret questions.
+    assert log_in(client, "first001", "First1pass")["Location"] == "/settings/questions"
 
 
 def test_r_b7_registration_errors_name_the_field(registered, client):
@@ -185,8 +192,12 @@ def test_no_password_reaches_any_log(master, client, caplog):
             "new_login_password_again": "Fresh1pass",
         },
     )
+    unknown = Client(recognised=False)
+    log_in(unknown)
+    unknown.post("/login/additional", {"answer": "Wrong1answer"})
+    unknown.post("/login/additional", {"answer": ANSWER})
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    for secret in ("Wrong1pass", MASTER_PASSWORD, "Fresh1pass", MASTER_CONFIRMATION):
+    for secret in ("Wrong1pass", MASTER_PASSWORD, "Fresh1pass", MASTER_CONFIRMATION, "Wrong1answer", ANSWER):
         assert secret not in logged
 
 

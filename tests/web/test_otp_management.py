@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from django.test import Client
-
 from corpbank.models import Principal, Token
 from corpbank.services import tokens
-from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, OPERATOR_PASSWORD, code_now
+from tests.conftest import (
+    MASTER_CONFIRMATION,
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    OPERATOR_PASSWORD,
+    Client,
+    code_now,
+)
 
 
 def master_client(otp_master) -> Client:

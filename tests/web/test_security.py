@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from corpbank.services.backoffice import AccountInput
 from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_PASSWORD,
     OPERATOR_PASSWORD,
+    Client,
     activate_master,
     register_contract,
 )
@@ -22,6 +22,11 @@ CUSTOMER_POSTS = [
     "/admin/users/{user}/reset",
     "/admin/users/{user}/unlock",
     "/admin/users/{user}/delete",
+    "/admin/users/{user}/questions-reset",
+    "/settings/questions",
+    "/otp/issue",
+    "/otp/issue/confirm",
+    "/otp/activate",
 ]
 OPERATOR_POSTS = [
     "/backoffice/logout",
@@ -30,8 +35,17 @@ OPERATOR_POSTS = [
     "/backoffice/contracts/{contract}/emergency-stop",
     "/backoffice/actions/1/approve",
     "/backoffice/actions/1/reject",
+    "/backoffice/contracts/{contract}/reset-master-questions",
+    "/backoffice/tokens/stock",
 ]
-ANONYMOUS_POSTS = ["/login", "/register", "/backoffice/login", "/i18n/setlang/"]
+ANONYMOUS_POSTS = [
+    "/login",
+    "/login/additional",
+    "/register",
+    "/softtoken/",
+    "/backoffice/login",
+    "/i18n/setlang/",
+]
 
 
 def csrf_client() -> Client:

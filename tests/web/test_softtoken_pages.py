@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from django.core import mail
-from django.test import Client
 
 from corpbank.models import SoftwareTokenEnrolment
 from tests.conftest import (
@@ -13,6 +12,7 @@ from tests.conftest import (
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
     OPERATOR_PASSWORD,
+    Client,
     code_of_secret,
 )
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from corpbank.models import AuditEvent, Token
 from tests.api.test_api import operator
+from tests.conftest import Client
 from tests.services.test_pskc_import import FIXTURES, PRESHARED, write_stock
 from tests.web.test_backoffice_pages import operator_client
 

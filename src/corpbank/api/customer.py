@@ -13,6 +13,8 @@ from corpbank import selectors
 from corpbank.api import security
 from corpbank.api.schemas import (
     ERRORS,
+    AdditionalAuthOut,
+    AnswerIn,
     FactorsIn,
     LimitSchema,
     LoginEventOut,
@@ -21,7 +23,9 @@ from corpbank.api.schemas import (
     PasswordsIn,
     ProvisionedOut,
     ProvisionIn,
+    QuestionChoiceOut,
     RegisterMasterIn,
+    SecretQuestionsIn,
     SessionOut,
     SoftwareTokenIssueIn,
     SoftwareTokenOut,
@@ -32,9 +36,10 @@ from corpbank.api.schemas import (
     UserOut,
     UserResetIn,
 )
-from corpbank.models import CustomerUser
-from corpbank.services import authentication, mail, softtokens, tokens, users
+from corpbank.models import CustomerUser, Question
+from corpbank.services import authentication, mail, risk, softtokens, tokens, users
 from corpbank.services.authentication import LoginOutcome
+from corpbank.services.errors import AdditionalAuthExpired
 from corpbank.services.users import LimitInput
 from corpbank.web import sessions
 
@@ -54,18 +59,77 @@ def _session_out(request: HttpRequest, outcome: LoginOutcome) -> SessionOut:
         password_change_due_at=outcome.password_change_due_at,
         warn_expiry=outcome.warn_expiry,
         must_register_token=outcome.must_register_token,
+        must_register_questions=outcome.must_register_questions,
         csrf_token=get_token(request),
     )
 
 
-@router.post("/auth/login", auth=security.anonymous, response={200: SessionOut, **ERRORS})
-def login(request: HttpRequest, body: LoginIn) -> SessionOut:
-    """Log in with login ID and login password; the session cookie serves the API and the web UI."""
+@router.post(
+    "/auth/login", auth=security.anonymous, response={200: SessionOut, 202: AdditionalAuthOut, **ERRORS}
+)
+def login(request: HttpRequest, body: LoginIn) -> SessionOut | Status[AdditionalAuthOut]:
+    """Log in with login ID and login password; the session cookie serves the API and the web UI.
+    From an environment the bank does not recognise the answer is 202 with a secret question: answer
+    it at /auth/additional-auth before the session starts (R-D2)."""
     outcome = authentication.log_in(
-        login_id=body.login_id, password=body.password, ip_address=sessions.client_ip(request)
+        login_id=body.login_id,
+        password=body.password,
+        ip_address=sessions.client_ip(request),
+        environment=sessions.environment(request),
+    )
+    if outcome.challenge is not None:
+        sessions.await_answer(request, outcome)
+        return Status(
+            202,
+            AdditionalAuthOut(
+                question=outcome.challenge.question,
+                question_label=outcome.challenge.label,
+                csrf_token=get_token(request),
+            ),
+        )
+    sessions.start_customer_session(request, outcome)
+    return _session_out(request, outcome)
+
+
+@router.post("/auth/additional-auth", auth=security.anonymous, response={200: SessionOut, **ERRORS})
+def additional_auth(request: HttpRequest, body: AnswerIn) -> SessionOut:
+    """追加認証: the answer to the question the login was given; then the session starts and this
+    environment is recognised (its cookie is set). Wrong answers count like passwords."""
+    waiting = sessions.challenge(request)
+    if waiting is None:
+        raise AdditionalAuthExpired()
+    user_id, position, _question = waiting
+    outcome = authentication.answer_challenge(
+        user_id=user_id,
+        position=position,
+        answer=body.answer,
+        environment=sessions.environment(request),
+        ip_address=sessions.client_ip(request),
     )
     sessions.start_customer_session(request, outcome)
     return _session_out(request, outcome)
+
+
+@router.get("/secret-questions", auth=None, response={200: list[QuestionChoiceOut]})
+def secret_question_choices(request: HttpRequest) -> list[QuestionChoiceOut]:
+    """The questions a user chooses three from (R-D1)."""
+    return [QuestionChoiceOut(question=value, label=str(label)) for value, label in Question.choices]
+
+
+@router.post(
+    "/me/secret-questions", auth=security.customer_pending_questions_allowed, response={204: None, **ERRORS}
+)
+def register_secret_questions(request: HttpRequest, body: SecretQuestionsIn) -> Status[None]:
+    """追加認証の合言葉の登録: three different questions with their answers (R-D1); this environment is
+    recognised from now on."""
+    device_id = authentication.register_questions(
+        user=request.auth,  # type: ignore[attr-defined]
+        pairs=[(item.question, item.answer) for item in body.questions],
+        environment=sessions.environment(request),
+        ip_address=sessions.client_ip(request),
+    )
+    sessions.questions_registered(request, device_id)
+    return Status(204, None)
 
 
 @router.post("/auth/logout", auth=security.customer_pending_change_allowed, response={204: None, **ERRORS})
@@ -91,6 +155,7 @@ def me(request: HttpRequest) -> SessionOut:
         password_change_due_at=None,
         warn_expiry=bool(request.session.get(sessions.WARN_EXPIRY)),
         must_register_token=sessions.must_register_token(request),
+        must_register_questions=sessions.must_register_questions(request),
     )
     return _session_out(request, outcome)
 
@@ -312,6 +377,18 @@ def reset_user(request: HttpRequest, user_id: int, body: UserResetIn) -> Status[
 def lift_lock(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
     """利用停止解除 (R-C3)."""
     users.lift_general_user_lock(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/users/{user_id}/secret-questions/reset", auth=security.master, response={204: None, **ERRORS})
+def reset_secret_questions(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    """追加認証のリセット of a general user (R-D3): new questions at the next login."""
+    risk.reset_by_master(
         master=request.auth,  # type: ignore[attr-defined]
         factors=body.factors.dict(),
         user_id=user_id,

@@ -40,6 +40,7 @@ class SessionOut(Schema):
     password_change_due_at: datetime | None = None
     warn_expiry: bool = False
     must_register_token: bool = False
+    must_register_questions: bool = False
     csrf_token: str = Field(description="the CSRF token rotated at login; send it as X-CSRFToken")
 
 
@@ -208,6 +209,30 @@ class AuditEventOut(Schema):
 class TokenRegistrationIn(Schema):
     serial: str = Field(description="the serial number on the back of the token")
     otp: str = Field(description="the one-time password the token shows now")
+
+
+class AdditionalAuthOut(Schema):
+    question: str = Field(description="the question's code")
+    question_label: str = Field(description="the question as the screens ask it")
+    csrf_token: str = Field(description="the CSRF token of this pre-login session")
+
+
+class AnswerIn(Schema):
+    answer: str
+
+
+class QuestionChoiceOut(Schema):
+    question: str
+    label: str
+
+
+class QuestionAnswerIn(Schema):
+    question: str = Field(description="a code from GET /secret-questions")
+    answer: str
+
+
+class SecretQuestionsIn(Schema):
+    questions: list[QuestionAnswerIn] = Field(description="three different questions with their answers")
 
 
 class OtpIn(Schema):

@@ -11,7 +11,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie
 
-from corpbank.services.errors import DomainError, Forbidden, TokenRegistrationRequired
+from corpbank.services.errors import (
+    DomainError,
+    Forbidden,
+    SecretQuestionsRequired,
+    TokenRegistrationRequired,
+)
 from corpbank.web import sessions
 
 
@@ -28,23 +33,29 @@ class CustomerSession(APIKeyCookie):
         *,
         master_only: bool = False,
         allow_pending_change: bool = False,
+        allow_pending_questions: bool = False,
         allow_pending_token: bool = False,
     ) -> None:
         super().__init__(csrf=True)
         self.master_only = master_only
         self.allow_pending_change = allow_pending_change
+        self.allow_pending_questions = allow_pending_questions
         self.allow_pending_token = allow_pending_token
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        """The customer of the session; what must be done first (sessions.required_page) refuses the
+        rest with its own error code, as the web UI redirects to it."""
         customer = getattr(request, "customer", None)
         if customer is None:
             return None
-        if not self.allow_pending_change and sessions.must_change(request):
-            raise PasswordChangeRequired(_("パスワードを変更してください。"))
-        if not (self.allow_pending_change or self.allow_pending_token) and sessions.must_register_token(
-            request
-        ):
-            raise TokenRegistrationRequired(_("ワンタイムパスワードの利用登録を行ってください。"))
+        required = sessions.required_page(request, customer)
+        if required is not None and not self.allow_pending_change:
+            if required == "password":
+                raise PasswordChangeRequired(_("パスワードを変更してください。"))
+            if required == "secret_questions" and not self.allow_pending_questions:
+                raise SecretQuestionsRequired(_("追加認証の合言葉を登録してください。"))
+            if required == sessions.token_page(customer) and not self.allow_pending_token:
+                raise TokenRegistrationRequired(_("ワンタイムパスワードの利用登録を行ってください。"))
         if self.master_only and not customer.is_master:
             raise Forbidden(_("この機能はマスターユーザのみご利用いただけます。"))
         return customer
@@ -69,6 +80,7 @@ class CsrfOnly(APIKeyCookie):
 customer = CustomerSession()
 customer_pending_change_allowed = CustomerSession(allow_pending_change=True)
 customer_pending_token_allowed = CustomerSession(allow_pending_token=True)
+customer_pending_questions_allowed = CustomerSession(allow_pending_questions=True)
 master = CustomerSession(master_only=True)
 operator = OperatorSession()
 anonymous = CsrfOnly()

@@ -10,16 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank import selectors
-from corpbank.models import Contract, CustomerUser, Secret, SecretKind
+from corpbank.models import Contract, CustomerUser, Secret, SecretKind, SecretQuestion
 from corpbank.operations import check_secrets
 from corpbank.policy import current_policy
-from corpbank.services import audit, lockout, tokens
+from corpbank.services import audit, lockout, risk, tokens
 from corpbank.services.credentials import check_new_credentials, store_secret
 from corpbank.services.errors import (
+    AdditionalAuthExpired,
     ContractNotActive,
     DomainError,
     InvalidCredentials,
     ValidationFailed,
+    WrongAnswer,
 )
 from corpbank.services.hashing import verify_hash, verify_nothing
 
@@ -38,6 +40,12 @@ class LoginOutcome:
     session_epoch: int = 0
     # R-E7: the OTP registration screen comes before anything else (after a forced password change).
     must_register_token: bool = False
+    # R-D1: the user has no secret questions yet and registers them right after the passwords.
+    must_register_questions: bool = False
+    # R-D2: set instead of a session when the environment is not recognised: answer this first.
+    challenge: risk.Challenge | None = None
+    # The device ID the browser's environment cookie should carry (set when it was just recognised).
+    device_id: str = ""
 
 
 def customer_actor(user: CustomerUser, ip_address: str = "") -> audit.Actor:
@@ -70,9 +78,14 @@ def pending_changes(
     return tuple(sorted(due, key=USER_SECRETS.index))
 
 
-def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcome:
-    # The user and both passwords in one query: the login password to check, and what must change.
-    secrets = selectors.login_secrets(login_id, USER_SECRETS)
+def log_in(
+    *, login_id: str, password: str, ip_address: str = "", environment: risk.Environment = risk.UNKNOWN
+) -> LoginOutcome:
+    """Login by login ID and login password. From an environment the bank does not recognise, the
+    outcome carries a question to answer (``answer_challenge``) instead of opening a session (R-D2)."""
+    # The user, both passwords and the secret answers in one query: the login password to check,
+    # what must change, and whether the user has registered questions.
+    secrets = selectors.login_secrets(login_id, (*USER_SECRETS, SecretKind.SECRET_ANSWER))
     principal = secrets[0].principal if secrets else None
     user = principal.customer_user if principal is not None else None
     if user is None:
@@ -90,16 +103,7 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
     def check() -> lockout.Verdict:
         nonlocal verdict
         stored = next((s for s in secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
-        verdict = lockout.check_secret(
-            principal_id=user.principal_id,
-            kind=SecretKind.LOGIN_PASSWORD,
-            candidate=password,
-            stored=stored,
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            record_success=False,
-        )
+        verdict = _check_before_login(user, actor, SecretKind.LOGIN_PASSWORD, password, stored)
         return verdict
 
     def act() -> LoginOutcome | DomainError:
@@ -114,6 +118,19 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
                 details={"contract_status": user.contract.status},
             )
             return refusal
+        has_questions = any(secret.kind == SecretKind.SECRET_ANSWER for secret in secrets)
+        challenge = risk.challenge_for(user, environment) if has_questions else None
+        if challenge is not None:
+            audit.record(
+                "login.additional_auth_required",
+                actor=actor,
+                subject_user_id=user.pk,
+                contract_id=user.contract_id,
+                details={"changed": list(challenge.reasons), "question": challenge.question},
+            )
+            return LoginOutcome(
+                user=user, must_change=(), password_change_due_at=None, warn_expiry=False, challenge=challenge
+            )
         outcome = _outcome(user, timezone.now(), secrets, session_epoch=verdict.session_epoch or 0)
         audit.record(
             "login.succeeded",
@@ -122,12 +139,85 @@ def log_in(*, login_id: str, password: str, ip_address: str = "") -> LoginOutcom
             contract_id=user.contract_id,
             details={"must_change": list(outcome.must_change)},
         )
-        return outcome
+        return dataclasses.replace(outcome, must_register_questions=not has_questions)
 
     result = lockout.verified(check, act, refused=InvalidCredentials, master=user.is_master)
     if isinstance(result, DomainError):
         raise result
     return result
+
+
+def _check_before_login(
+    user: CustomerUser, actor: audit.Actor, kind: str, candidate: str, stored: Secret | None
+) -> lockout.Verdict:
+    """One of the user's secrets on the way to a session; the act records the login itself."""
+    return lockout.check_secret(
+        principal_id=user.principal_id,
+        kind=kind,
+        candidate=candidate,
+        stored=stored,
+        actor=actor,
+        subject_user_id=user.pk,
+        contract_id=user.contract_id,
+        record_success=False,
+    )
+
+
+def answer_challenge(
+    *, user_id: int, position: int, answer: str, environment: risk.Environment, ip_address: str = ""
+) -> LoginOutcome:
+    """追加認証: the answer to the question a login from an unrecognised environment was given. A right
+    answer opens the session and recognises the environment; wrong ones count like passwords."""
+    user = (
+        CustomerUser.objects.select_related("contract__organization")
+        .filter(pk=user_id)
+        .exclude(status=CustomerUser.Status.DELETED)
+        .first()
+    )
+    question = (
+        SecretQuestion.objects.select_related("answer").filter(user_id=user_id, position=position).first()
+    )
+    if user is None or question is None:
+        verify_nothing(answer)
+        raise AdditionalAuthExpired()
+    actor = customer_actor(user, ip_address)
+    verdict = lockout.Verdict(ok=False)
+
+    def check() -> lockout.Verdict:
+        nonlocal verdict
+        verdict = _check_before_login(
+            user, actor, SecretKind.SECRET_ANSWER, risk.normalize_answer(answer), question.answer
+        )
+        return verdict
+
+    def act() -> LoginOutcome | DomainError:
+        refusal = contract_refusal(user.contract)
+        if refusal is not None:
+            return refusal
+        now = timezone.now()
+        secrets = list(Secret.objects.filter(principal_id=user.principal_id, kind__in=USER_SECRETS))
+        outcome = _outcome(user, now, secrets, session_epoch=verdict.session_epoch or 0)
+        device_id = risk.remember(user, environment, now)
+        audit.record(
+            "login.succeeded",
+            actor=actor,
+            subject_user_id=user.pk,
+            contract_id=user.contract_id,
+            details={"must_change": list(outcome.must_change), "additional_auth": True},
+        )
+        return dataclasses.replace(outcome, device_id=device_id)
+
+    result = lockout.verified(check, act, refused=WrongAnswer, master=user.is_master)
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def register_questions(
+    *, user: CustomerUser, pairs: list[tuple[str, str]], environment: risk.Environment, ip_address: str = ""
+) -> str:
+    """追加認証の合言葉の登録 (R-D1); returns the device ID of the environment now recognised."""
+    return risk.register_questions(user=user, pairs=pairs, environment=environment, ip_address=ip_address)
 
 
 def _outcome(user: CustomerUser, now: datetime, secrets: list[Secret], *, session_epoch: int) -> LoginOutcome:

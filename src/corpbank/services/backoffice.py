@@ -405,6 +405,22 @@ def enter_software_token_application(
     )
 
 
+def enter_master_questions_reset(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """追加認証(合言葉認証)の初期化 of the master, on the paper form (R-D3)."""
+    contract = _contract(contract_id)
+    _master(contract)
+    return _enter(
+        operator,
+        "reset_master_questions",
+        contract=contract,
+        payload={},
+        summary=_("マスターユーザの追加認証(合言葉認証)の初期化"),
+        ip_address=ip_address,
+    )
+
+
 def enter_software_token_end(
     operator: Operator, contract_id: int, token_user_id: str, *, cancel: bool, ip_address: str = ""
 ) -> PendingAction:
@@ -443,7 +459,8 @@ def enter_procedure(
     ip_address: str = "",
 ) -> PendingAction:
     """Enter a contract procedure by its name in URLs: start-otp, start-software-tokens,
-    initialize-master, lift-master-lock, lift-master-token-lock, emergency-stop (with a reason),
+    initialize-master, lift-master-lock, lift-master-token-lock, reset-master-questions,
+    emergency-stop (with a reason),
     lift-emergency-stop, stop-software-token or cancel-software-token (with the token's user ID)."""
     if procedure == "emergency-stop":
         return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
@@ -461,6 +478,7 @@ def enter_procedure(
         "initialize-master": enter_master_initialization,
         "lift-master-lock": enter_master_lock_lift,
         "lift-master-token-lock": enter_master_token_lock_lift,
+        "reset-master-questions": enter_master_questions_reset,
         "lift-emergency-stop": enter_emergency_stop_lift,
     }
     if procedure not in simple:
@@ -735,6 +753,12 @@ def _execute_start_software_tokens(action: PendingAction, actor: audit.Actor) ->
     softtokens.enable_for_contract(_contract(action.contract_id), actor=actor)
 
 
+def _execute_reset_master_questions(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import risk
+
+    risk.reset(_master(_contract(action.contract_id)), actor=actor, reason=f"paper procedure #{action.pk}")
+
+
 def _execute_end_software_token(action: PendingAction, actor: audit.Actor) -> None:
     from corpbank.services import softtokens
 
@@ -760,6 +784,7 @@ EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLette
     "ship_tokens": _execute_ship_tokens,
     "start_otp": _execute_start_otp,
     "start_software_tokens": _execute_start_software_tokens,
+    "reset_master_questions": _execute_reset_master_questions,
     "stop_software_token": _execute_end_software_token,
     "cancel_software_token": _execute_end_software_token,
     "lift_master_token_lock": _execute_lift_master_token_lock,

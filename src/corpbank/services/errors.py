@@ -126,3 +126,30 @@ class TokenRegistrationRequired(DomainError):
 
     code = "token_registration_required"
     http_status = 403
+
+
+class WrongAnswer(DomainError):
+    """A wrong answer to the additional authentication's question (counted by the lockout, R-D2)."""
+
+    code = "wrong_answer"
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__(_("合言葉の回答に誤りがあります。"))
+
+
+class AdditionalAuthExpired(DomainError):
+    """The question belongs to a login that has ended: log in again."""
+
+    code = "additional_auth_expired"
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__(_("一定時間が経過したため、ログインをやり直してください。"))
+
+
+class SecretQuestionsRequired(DomainError):
+    """The user has no secret questions yet and registers them first (R-D1)."""
+
+    code = "secret_questions_required"
+    http_status = 403

@@ -12,11 +12,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from corpbank import selectors
-from corpbank.models import CustomerUser
-from corpbank.services import authentication, tokens
+from corpbank.models import CustomerUser, Question
+from corpbank.services import authentication, risk, tokens
 from corpbank.services.errors import DomainError
 from corpbank.web import sessions
-from corpbank.web.pages import PASSWORD_HINT, Field, customer_required, form_page, posted, secret
+from corpbank.web.pages import (
+    PASSWORD_HINT,
+    Field,
+    customer_required,
+    form_page,
+    posted,
+    secret,
+    to_login,
+)
 
 
 def login(request: HttpRequest) -> HttpResponse:
@@ -29,15 +37,19 @@ def login(request: HttpRequest) -> HttpResponse:
         data = posted(request, "login_id", "password")
         try:
             outcome = authentication.log_in(
-                login_id=data["login_id"], password=data["password"], ip_address=sessions.client_ip(request)
+                login_id=data["login_id"],
+                password=data["password"],
+                ip_address=sessions.client_ip(request),
+                environment=sessions.environment(request),
             )
         except DomainError as failure:
             error = failure
         else:
+            if outcome.challenge is not None:
+                sessions.await_answer(request, outcome)
+                return redirect("additional_auth")
             sessions.start_customer_session(request, outcome)
-            if outcome.must_change:
-                return redirect("password")
-            return redirect(sessions.token_page(outcome.user) if outcome.must_register_token else "home")
+            return redirect(sessions.required_page(request, outcome.user) or "home")
     return form_page(
         request,
         title=_("ログイン"),
@@ -45,6 +57,110 @@ def login(request: HttpRequest) -> HttpResponse:
         submit_label=_("ログイン"),
         error=error,
         template="corpbank/customer/login.html",
+    )
+
+
+def additional_auth(request: HttpRequest) -> HttpResponse:
+    """追加認証: a login from an environment the bank does not recognise answers one of the user's
+    secret questions before the session starts (R-D2)."""
+    waiting = sessions.challenge(request)
+    if waiting is None:
+        return to_login(request, "login")
+    user_id, position, question = waiting
+    fields = [
+        Field(
+            "answer",
+            Question(question).label,
+            "password",
+            hint=_("ご登録の回答を入力してください。全角・半角、大文字・小文字、空白は区別しません。"),
+            maxlength=60,
+            autocomplete="off",
+        )
+    ]
+    error = None
+    if request.method == "POST":
+        try:
+            outcome = authentication.answer_challenge(
+                user_id=user_id,
+                position=position,
+                answer=request.POST.get("answer", ""),
+                environment=sessions.environment(request),
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.start_customer_session(request, outcome)
+            return redirect(sessions.required_page(request, outcome.user) or "home")
+    return form_page(
+        request,
+        title=_("追加認証"),
+        lead=_(
+            "いつもと異なるご利用環境からのログインです。ご本人確認のため、合言葉の質問にお答えください。"
+            "パソコンの設定、OS・ブラウザの種類、ご利用のプロバイダーを変更された場合や、"
+            "Cookieを削除された場合にもお尋ねします。"
+        ),
+        fields=fields,
+        submit_label=_("認証する"),
+        error=error,
+    )
+
+
+@customer_required(allow_pending_questions=True)
+def secret_questions(request: HttpRequest) -> HttpResponse:
+    """追加認証の合言葉の登録 (R-D1): three different questions and their answers."""
+    customer: CustomerUser = request.customer  # type: ignore[attr-defined]
+    if not sessions.must_register_questions(request):
+        return redirect("home")
+    choices: list[tuple[str, str]] = [
+        ("", _("質問を選択してください")),
+        *((value, str(label)) for value, label in Question.choices),
+    ]
+    fields = []
+    for position in range(1, risk.QUESTIONS_PER_USER + 1):
+        fields.append(
+            Field(f"question_{position}", _("質問%(n)d") % {"n": position}, "select", choices=choices)
+        )
+        fields.append(
+            Field(
+                f"answer_{position}",
+                _("回答%(n)d") % {"n": position},
+                "password",
+                hint=_("%(min)d文字以上%(max)d文字以内。全角・半角、大文字・小文字、空白は区別しません。")
+                % {"min": risk.ANSWER_LENGTH[0], "max": risk.ANSWER_LENGTH[1]},
+                maxlength=60,
+            )
+        )
+    error = None
+    if request.method == "POST":
+        pairs = [
+            (request.POST.get(f"question_{n}", ""), request.POST.get(f"answer_{n}", ""))
+            for n in range(1, risk.QUESTIONS_PER_USER + 1)
+        ]
+        try:
+            device_id = authentication.register_questions(
+                user=customer,
+                pairs=pairs,
+                environment=sessions.environment(request),
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.questions_registered(request, device_id)
+            messages.success(request, _("追加認証の合言葉を登録しました。"))
+            return redirect(sessions.required_page(request, customer) or "home")
+    return form_page(
+        request,
+        title=_("追加認証（合言葉）の登録"),
+        lead=_(
+            "いつもと異なる環境からログインされた際のご本人確認に使います。"
+            "異なる3つの質問を選び、回答を登録してください。"
+            "回答は当金庫の職員にもわかりません。お忘れにならないようご注意ください。"
+        ),
+        fields=fields,
+        submit_label=_("登録する"),
+        error=error,
     )
 
 
@@ -172,9 +288,7 @@ def password(request: HttpRequest) -> HttpResponse:
             sessions.passwords_changed(request)
             messages.success(request, _("パスワードを変更しました。"))
             customer = request.customer  # type: ignore[attr-defined]
-            return redirect(
-                sessions.token_page(customer) if sessions.must_register_token(request) else "home"
-            )
+            return redirect(sessions.required_page(request, customer) or "home")
     if forced:
         lead = _(
             "初期パスワードまたは有効期限を過ぎたパスワードをご利用です。続けてご利用いただくには、パスワードを変更してください。"

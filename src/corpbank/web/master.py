@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from corpbank import selectors
 from corpbank.models import CustomerUser, Permission
-from corpbank.services import tokens, users
+from corpbank.services import risk, tokens, users
 from corpbank.services.errors import DomainError
 from corpbank.web import sessions
 from corpbank.web.pages import (
@@ -255,6 +255,24 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
             master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
         ),
         done=_("利用停止を解除しました。"),
+    )
+
+
+@customer_required(master_only=True)
+def user_questions_reset(request: HttpRequest, user_id: int) -> HttpResponse:
+    """追加認証のリセット of a general user who forgot the answers (R-D3)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("追加認証のリセット"),
+        lead=_("合言葉の質問と回答を削除します。利用者は次回ログイン時に新しい合言葉を登録します"),
+        submit_label=_("リセットする"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: risk.reset_by_master(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("追加認証をリセットしました。利用者は次回ログイン時に合言葉を登録します。"),
     )
 
 

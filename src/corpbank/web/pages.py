@@ -93,10 +93,16 @@ def to_login(request: HttpRequest, login_url: str) -> HttpResponse:
 
 
 def customer_required(
-    *, master_only: bool = False, allow_pending_change: bool = False, allow_pending_token: bool = False
+    *,
+    master_only: bool = False,
+    allow_pending_change: bool = False,
+    allow_pending_questions: bool = False,
+    allow_pending_token: bool = False,
 ) -> Callable[[View], View]:
-    """A logged-in customer's page. Until the passwords are changed (R-B6) only IDメンテナンス opens;
-    until a token is registered (R-E7, R-E9) only the token pages (``allow_pending_token``)."""
+    """A logged-in customer's page. What must be done first opens alone, in order (sessions.
+    required_page): IDメンテナンス until the passwords are changed (R-B6), the secret questions until
+    registered (R-D1, ``allow_pending_questions``), the token pages until a token is registered
+    (R-E7, R-E9, ``allow_pending_token``)."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -104,10 +110,14 @@ def customer_required(
             customer: CustomerUser | None = request.customer  # type: ignore[attr-defined]
             if customer is None:
                 return to_login(request, "login")
-            if not allow_pending_change and sessions.must_change(request):
-                return redirect("password")
-            if not (allow_pending_change or allow_pending_token) and sessions.must_register_token(request):
-                return redirect(sessions.token_page(customer))
+            required = sessions.required_page(request, customer)
+            allowed = (
+                allow_pending_change
+                or (required == "secret_questions" and allow_pending_questions)
+                or (required == sessions.token_page(customer) and allow_pending_token)
+            )
+            if required is not None and not allowed:
+                return redirect(required)
             if master_only and not customer.is_master:
                 return message_page(
                     request,

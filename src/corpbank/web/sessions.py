@@ -6,14 +6,17 @@ emergency stop, deletion) ends every open session at its next request. The key r
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
 from corpbank.models import CustomerUser, Operator, Principal
 from corpbank.policy import current_policy
+from corpbank.services import risk
 from corpbank.services.authentication import LoginOutcome
 
 CUSTOMER = "corpbank.customer_user_id"
@@ -23,17 +26,86 @@ LAST_SEEN = "corpbank.last_seen"
 MUST_CHANGE = "corpbank.must_change"
 WARN_EXPIRY = "corpbank.warn_expiry_until"
 MUST_REGISTER_TOKEN = "corpbank.must_register_token"  # noqa: S105 - a session key
+MUST_REGISTER_QUESTIONS = "corpbank.must_register_questions"
+CHALLENGE = "corpbank.additional_auth"  # a login waiting for its answer (R-D2); not a session yet
+DEVICE_ID = "corpbank_device_id"  # request attribute: set the environment cookie on the response
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is believed nowhere unless a trusted proxy sets REMOTE_ADDR.
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+    """The client's address: the connection's peer, or, when the peer is one of the configured trusted
+    proxies (CORPBANK_TRUSTED_PROXIES), the address its X-Real-IP header names. Audit events and the
+    additional authentication's network both use it."""
+    peer = str(request.META.get("REMOTE_ADDR", ""))[:45]
+    if _trusted_proxy(peer):
+        forwarded = str(request.META.get("HTTP_X_REAL_IP", "")).strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            return peer
+    return peer
+
+
+def _trusted_proxy(address: str) -> bool:
+    if not settings.CORPBANK_TRUSTED_PROXIES:
+        return False
+    try:
+        peer = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(peer in ipaddress.ip_network(item, strict=False) for item in settings.CORPBANK_TRUSTED_PROXIES)
 
 
 def _fresh(request: HttpRequest) -> None:
     """A new session key and a new CSRF token, nothing carried over from before login."""
     request.session.flush()
     rotate_token(request)
+
+
+def environment(request: HttpRequest) -> risk.Environment:
+    """What the bank sees of the browser, for the additional authentication (R-D2)."""
+    return risk.Environment.of(
+        user_agent=str(request.META.get("HTTP_USER_AGENT", "")),
+        accept_language=str(request.META.get("HTTP_ACCEPT_LANGUAGE", "")),
+        ip_address=client_ip(request),
+        device_cookie=request.COOKIES.get(risk.DEVICE_COOKIE, ""),
+    )
+
+
+def remember_device(request: HttpRequest, device_id: str) -> None:
+    """The response carries the environment cookie (AuthenticationMiddleware sets it)."""
+    if device_id:
+        setattr(request, DEVICE_ID, device_id)
+
+
+def await_answer(request: HttpRequest, outcome: LoginOutcome) -> None:
+    """The password was right but the environment is not recognised: no session yet, only the
+    question to answer, for the policy's inactivity period."""
+    if outcome.challenge is None:
+        raise ValueError("a login without a challenge starts a session")
+    _fresh(request)
+    request.session[CHALLENGE] = {
+        "user": outcome.user.pk,
+        "position": outcome.challenge.position,
+        "since": timezone.now().isoformat(),
+    }
+
+
+def challenge(request: HttpRequest) -> tuple[int, int, str] | None:
+    """(user id, question position, question) of the login waiting for its answer, or None."""
+    from corpbank.models import SecretQuestion
+
+    waiting = request.session.get(CHALLENGE)
+    if not waiting:
+        return None
+    if timezone.now() - datetime.fromisoformat(waiting["since"]) > current_policy().session_inactivity:
+        request.session.pop(CHALLENGE, None)
+        return None
+    question = (
+        SecretQuestion.objects.filter(user_id=waiting["user"], position=waiting["position"])
+        .values_list("question", flat=True)
+        .first()
+    )
+    return (waiting["user"], waiting["position"], question) if question else None
 
 
 def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
@@ -44,6 +116,8 @@ def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
     request.session[LAST_SEEN] = timezone.now().isoformat()
     request.session[MUST_CHANGE] = list(outcome.must_change)
     request.session[MUST_REGISTER_TOKEN] = outcome.must_register_token
+    request.session[MUST_REGISTER_QUESTIONS] = outcome.must_register_questions
+    remember_device(request, outcome.device_id)
     if outcome.warn_expiry and outcome.password_change_due_at:
         request.session[WARN_EXPIRY] = outcome.password_change_due_at.isoformat()
 
@@ -113,6 +187,27 @@ def must_register_token(request: HttpRequest) -> bool:
 
 def token_registered(request: HttpRequest) -> None:
     request.session[MUST_REGISTER_TOKEN] = False
+
+
+def must_register_questions(request: HttpRequest) -> bool:
+    return bool(request.session.get(MUST_REGISTER_QUESTIONS))
+
+
+def questions_registered(request: HttpRequest, device_id: str) -> None:
+    request.session[MUST_REGISTER_QUESTIONS] = False
+    remember_device(request, device_id)
+
+
+def required_page(request: HttpRequest, customer: CustomerUser) -> str | None:
+    """What the user must do before anything else, in order: replace passwords (R-B6), register the
+    secret questions (R-D1), register a token (R-E7, R-E9). None when nothing is pending."""
+    if must_change(request):
+        return "password"
+    if must_register_questions(request):
+        return "secret_questions"
+    if must_register_token(request):
+        return token_page(customer)
+    return None
 
 
 def token_page(customer: CustomerUser) -> str:

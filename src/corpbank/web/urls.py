@@ -23,6 +23,8 @@ urlpatterns = [
     path("login", customer.login, name="login"),
     path("logout", customer.logout, name="logout"),
     path("register", customer.register, name="register"),
+    path("login/additional", customer.additional_auth, name="additional_auth"),
+    path("settings/questions", customer.secret_questions, name="secret_questions"),
     path("settings/password", customer.password, name="password"),
     path("settings/login-history", customer.login_history, name="login_history"),
     path("settings/otp/register", customer.token_registration, name="token_registration"),
@@ -37,6 +39,9 @@ urlpatterns = [
     path("admin/users/<int:user_id>", master.user_change, name="user_change"),
     path("admin/users/<int:user_id>/reset", master.user_reset, name="user_reset"),
     path("admin/users/<int:user_id>/unlock", master.user_unlock, name="user_unlock"),
+    path(
+        "admin/users/<int:user_id>/questions-reset", master.user_questions_reset, name="user_questions_reset"
+    ),
     path("admin/users/<int:user_id>/delete", master.user_delete, name="user_delete"),
     path("admin/otp", master.otp_management, name="otp_management"),
     path("admin/otp/<int:user_id>/revoke", master.otp_revoke, name="otp_revoke"),
