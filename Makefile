@@ -40,11 +40,14 @@ run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys ## set up
 	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
 	exec $(BIN)/gunicorn corpbank.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
-system-deps: ## install Debian's chromium (browser tests) and oathtool (an independent TOTP), if missing
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/oathtool ]; then \
+SYSTEM_PACKAGES := chromium fonts-noto-cjk oathtool nginx-light libnginx-mod-http-js curl
+
+system-deps: ## install Debian's chromium (browser tests), oathtool (an independent TOTP), nginx with njs and curl (TLS tests), if missing
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/oathtool ] || [ ! -x /usr/sbin/nginx ] \
+		|| [ ! -f /usr/lib/nginx/modules/ngx_http_js_module.so ] || [ ! -x /usr/bin/curl ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk oathtool >/dev/null; \
-		else echo "the tests need Debian's chromium and oathtool: sudo apt-get install chromium oathtool"; exit 1; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+		else echo "the tests need: sudo apt-get install $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	fi
 
 test: venv system-deps ## the whole suite, on SQLite and then on PostgreSQL

@@ -9,6 +9,8 @@ os.environ.setdefault(
     "test2:dGVzdC1vbmx5LXNlZWQta2V5LW51bWJlci10d28tMDA=,test1:dGVzdC1vbmx5LXNlZWQta2V5LW51bWJlci1vbmUtMDA=",
 )
 
+os.environ.setdefault("CORPBANK_CA_PASSPHRASE", "test-only-ca-passphrase")
+
 from corpbank.settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -38,6 +38,8 @@ class Operation(enum.StrEnum):
     TOKEN_REVOCATION = "token_revocation"  # noqa: S105 - names an operation
     LIFT_TOKEN_LOCK = "lift_token_lock"  # noqa: S105 - names an operation
     RESET_SECRET_QUESTIONS = "reset_secret_questions"  # noqa: S105 - names an operation
+    CERTIFICATE_ISSUANCE = "certificate_issuance"
+    CERTIFICATE_REVOCATION = "certificate_revocation"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +83,9 @@ REQUIREMENTS: dict[Operation, Requirement] = {
     Operation.LIFT_TOKEN_LOCK: Requirement((CONFIRMATION,), master_only=True),
     # 追加認証のリセット of a general user (R-D3), like the reset of a general user's passwords.
     Operation.RESET_SECRET_QUESTIONS: Requirement((CONFIRMATION,), master_only=True),
+    # 電子証明書: the master enables a general user's issuance and revokes certificates (R-F3, R-F4).
+    Operation.CERTIFICATE_ISSUANCE: Requirement((CONFIRMATION,), master_only=True),
+    Operation.CERTIFICATE_REVOCATION: Requirement((CONFIRMATION,), master_only=True),
 }
 
 

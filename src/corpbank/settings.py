@@ -153,6 +153,18 @@ CORPBANK_SEED_KEYS = os.environ.get("CORPBANK_SEED_KEYS") or (
     else mandatory("CORPBANK_SEED_KEYS", "seed.keys")
 )
 
+# The passphrase that encrypts the bank's CA private key at rest (client certificates, R-F2). Needed
+# only by a bank that issues certificates: CA operations refuse clearly without it.
+_ca_passphrase_file = VAR_DIR / "ca.passphrase"
+CORPBANK_CA_PASSPHRASE = os.environ.get("CORPBANK_CA_PASSPHRASE") or (
+    _ca_passphrase_file.read_text().strip()
+    if _ca_passphrase_file.exists()
+    else ("development-only-ca-passphrase" if DEBUG else "")
+)
+# How long a client certificate is valid (R-F2); renewal is offered this many days before its end.
+CORPBANK_CERTIFICATE_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_DAYS", "365"))
+CORPBANK_CERTIFICATE_RENEWAL_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_RENEWAL_DAYS", "30"))
+
 # The bank's policy profile (see corpbank.policy): "rokin" or "suspend-at-6", plus overrides.
 CORPBANK_POLICY = os.environ.get("CORPBANK_POLICY", "rokin")
 CORPBANK_BANK_NAME = os.environ.get("CORPBANK_BANK_NAME", "コープ労働金庫")

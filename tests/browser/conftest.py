@@ -5,40 +5,18 @@ with the demo bank; and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.servers import BIN, corpbank, database_url, free_port, server_environment
 
 CHROMIUM = os.environ.get("CORPBANK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _database_url(tmp: Path) -> str:
-    default = settings.DATABASES["default"]
-    if default["ENGINE"] != "django.db.backends.postgresql":
-        return f"sqlite:///{tmp / 'browser.sqlite3'}"
-    import psycopg
-
-    name = "corpbank_browser_tests"
-    host, port, user = default["HOST"] or "127.0.0.1", default["PORT"] or 5432, default["USER"]
-    admin = f"host={host} port={port} user={user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"postgres://{user}@{host}:{port}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -55,38 +33,15 @@ def server_env(tmp_path_factory: pytest.TempPathFactory, server_mail) -> dict[st
     tmp = tmp_path_factory.mktemp("server")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(tmp),
-        "CORPBANK_VAR_DIR": str(tmp),
-        "CORPBANK_SECRET_KEY": "browser-test-secret-key-0123456789",
-        "CORPBANK_SEED_KEYS": os.environ.get("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "="),
-        "CORPBANK_DEBUG": "0",
-        "CORPBANK_SMTP_HOST": "127.0.0.1",
-        "CORPBANK_SMTP_PORT": str(server_mail[0]),
-        "CORPBANK_SOFTTOKEN_APP_URL": f"{base}/softtoken/",
-        "DJANGO_SETTINGS_MODULE": "corpbank.settings",
-        "CORPBANK_TEST_BASE_URL": base,
-        "CORPBANK_TEST_PORT": str(port),
-    }
-    env.pop("CORPBANK_EMAIL_BACKEND", None)
-    return env
-
-
-def server_shell(env: dict[str, str], code: str) -> str:
-    """Run Python in the server's Django (``corpbank shell -c``), on the server's database: to set up
-    an organization for one test, or to move a record's clock (never sleep). Returns its output."""
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "corpbank"), "shell", "-c", code],
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return server_environment(
+        tmp,
+        database_url(tmp, "corpbank_browser_tests"),
+        CORPBANK_SMTP_HOST="127.0.0.1",
+        CORPBANK_SMTP_PORT=str(server_mail[0]),
+        CORPBANK_SOFTTOKEN_APP_URL=f"{base}/softtoken/",
+        CORPBANK_TEST_BASE_URL=base,
+        CORPBANK_TEST_PORT=str(port),
     )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr)
-    return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -94,14 +49,11 @@ def server(server_env: dict[str, str]) -> Iterator[str]:
     env = server_env
     tmp = Path(env["CORPBANK_VAR_DIR"])
     port = env["CORPBANK_TEST_PORT"]
-    bin_dir = Path(sys.executable).parent
-    for command in (["migrate", "--noinput", "-v", "0"], ["loaddemo"]):
-        subprocess.run(
-            [str(bin_dir / "corpbank"), *command], env=env, check=True, capture_output=True, timeout=300
-        )
+    corpbank(env, "migrate", "--noinput", "-v", "0")
+    corpbank(env, "loaddemo")
     log = (tmp / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "corpbank.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [str(BIN / "gunicorn"), "corpbank.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

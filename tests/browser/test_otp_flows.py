@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from corpbank.services import otp
-from tests.browser.conftest import screenshot, server_shell
+from tests.browser.conftest import screenshot
 from tests.browser.test_flows import log_in
+from tests.servers import server_shell
 
 pytestmark = pytest.mark.browser
 

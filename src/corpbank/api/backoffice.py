@@ -16,12 +16,12 @@ from corpbank.api.schemas import (
     ContractApplicationIn,
     ContractOut,
     DecisionOut,
-    EmergencyStopIn,
     LetterOut,
     OperatorLoginIn,
     OperatorOut,
     PendingActionOut,
     PinsIn,
+    ProcedureIn,
     ShipmentIn,
     StockImportOut,
 )
@@ -129,15 +129,19 @@ def get_contract(request: HttpRequest, contract_id: int) -> ContractOut:
     response={202: PendingActionOut, **ERRORS},
 )
 def enter_procedure(
-    request: HttpRequest, contract_id: int, procedure: str, body: EmergencyStopIn | None = None
+    request: HttpRequest, contract_id: int, procedure: str, body: ProcedureIn | None = None
 ) -> Status[PendingActionOut]:
-    """start-otp (R-E2), initialize-master (R-B8), lift-master-lock (R-C3), lift-master-token-lock (R-C4),
+    """start-otp (R-E2), start-software-tokens (R-E9), initialize-master (R-B8), lift-master-lock (R-C3),
+    lift-master-token-lock (R-C4), reset-master-questions (R-D3), enable-master-certificate and
+    revoke-certificate (R-F3, R-F4), stop-software-token and cancel-software-token (R-E10),
     emergency-stop and lift-emergency-stop (R-F5)."""
     action = backoffice.enter_procedure(
         _operator(request),
         contract_id,
         procedure,
         reason=body.reason if body else "",
+        token_user_id=body.token_user_id if body else "",
+        login_id=body.login_id if body else "",
         ip_address=sessions.client_ip(request),
     )
     return Status(202, action_out(action))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +17,9 @@ from corpbank.api.schemas import (
     ERRORS,
     AdditionalAuthOut,
     AnswerIn,
+    CertificateObtainedOut,
+    CertificateObtainIn,
+    CertificateOut,
     FactorsIn,
     LimitSchema,
     LoginEventOut,
@@ -36,8 +41,8 @@ from corpbank.api.schemas import (
     UserOut,
     UserResetIn,
 )
-from corpbank.models import CustomerUser, Question
-from corpbank.services import authentication, mail, risk, softtokens, tokens, users
+from corpbank.models import CertificateIssuance, CustomerUser, Question
+from corpbank.services import authentication, certificates, mail, risk, softtokens, tokens, users
 from corpbank.services.authentication import LoginOutcome
 from corpbank.services.errors import AdditionalAuthExpired
 from corpbank.services.users import LimitInput
@@ -70,12 +75,14 @@ def _session_out(request: HttpRequest, outcome: LoginOutcome) -> SessionOut:
 def login(request: HttpRequest, body: LoginIn) -> SessionOut | Status[AdditionalAuthOut]:
     """Log in with login ID and login password; the session cookie serves the API and the web UI.
     From an environment the bank does not recognise the answer is 202 with a secret question: answer
-    it at /auth/additional-auth before the session starts (R-D2)."""
+    it at /auth/additional-auth before the session starts (R-D2). Over a TLS connection that presented
+    the bank's client certificate, the certificate names the user (R-F1; login_id may be empty)."""
     outcome = authentication.log_in(
         login_id=body.login_id,
         password=body.password,
         ip_address=sessions.client_ip(request),
         environment=sessions.environment(request),
+        certificate=sessions.client_certificate(request),
     )
     if outcome.challenge is not None:
         sessions.await_answer(request, outcome)
@@ -395,6 +402,84 @@ def reset_secret_questions(request: HttpRequest, user_id: int, body: FactorsIn) 
         ip_address=sessions.client_ip(request),
     )
     return Status(204, None)
+
+
+@router.get("/certificates", auth=security.master, response={200: list[CertificateOut], **ERRORS})
+def certificate_management(request: HttpRequest) -> list[CertificateOut]:
+    """管理 ≫ 利用者管理 ≫ 電子証明書の管理: each user's certificate in force and open issuance."""
+    master: CustomerUser = request.auth  # type: ignore[attr-defined]
+    rows = []
+    for user in [master, *selectors.general_users(master)]:
+        certificate = certificates.active_certificate(user)
+        rows.append(
+            CertificateOut(
+                user_id=user.pk,
+                login_id=user.login_id,
+                serial_number=certificate.serial_number if certificate else None,
+                not_after=certificate.not_after if certificate else None,
+                issuance_enabled=CertificateIssuance.objects.filter(user=user, used_at__isnull=True).exists(),
+            )
+        )
+    return rows
+
+
+@router.post("/users/{user_id}/certificate/enable", auth=security.master, response={204: None, **ERRORS})
+def enable_certificate(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    """電子証明書の発行許可 for a general user's PC (R-F3, R-F4)."""
+    certificates.enable_by_master(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/users/{user_id}/certificate/revoke", auth=security.master, response={204: None, **ERRORS})
+def revoke_certificate(request: HttpRequest, user_id: int, body: FactorsIn) -> Status[None]:
+    """電子証明書の失効, own (the master's id) or a general user's (R-F3)."""
+    certificates.revoke_by_master(
+        master=request.auth,  # type: ignore[attr-defined]
+        factors=body.factors.dict(),
+        user_id=user_id,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
+@router.post("/certificate/obtain", auth=security.anonymous, response={201: CertificateObtainedOut, **ERRORS})
+def obtain_certificate(
+    request: HttpRequest, response: HttpResponse, body: CertificateObtainIn
+) -> Status[CertificateObtainedOut]:
+    """電子証明書の取得 on the PC, once issuance is enabled: the PKCS#12 and its one-time password."""
+    response["Cache-Control"] = "no-store"
+    obtained = certificates.obtain_with_password(
+        login_id=body.login_id, password=body.password, ip_address=sessions.client_ip(request)
+    )
+    return Status(201, _obtained_out(obtained))
+
+
+def _obtained_out(obtained: certificates.Obtained) -> CertificateObtainedOut:
+    return CertificateObtainedOut(
+        pkcs12=base64.b64encode(obtained.pkcs12).decode(),
+        password=obtained.password,
+        serial_number=obtained.certificate.serial_number,
+        not_after=obtained.certificate.not_after,
+    )
+
+
+@router.post(
+    "/me/certificate/renew", auth=security.customer, response={201: CertificateObtainedOut, **ERRORS}
+)
+def renew_certificate(request: HttpRequest, response: HttpResponse) -> Status[CertificateObtainedOut]:
+    """電子証明書の更新 from the PC whose certificate this connection presented, near its end (R-F2)."""
+    response["Cache-Control"] = "no-store"
+    obtained = certificates.renew(
+        request.auth,  # type: ignore[attr-defined]
+        presented=sessions.client_certificate(request),
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(201, _obtained_out(obtained))
 
 
 @router.get("/otp", auth=security.master, response={200: list[TokenOut], **ERRORS})

@@ -25,7 +25,7 @@ class CsrfOut(Schema):
 
 
 class LoginIn(Schema):
-    login_id: str
+    login_id: str = Field("", description="not needed when the connection presents a client certificate")
     password: str
 
 
@@ -186,8 +186,12 @@ class ContractOut(Schema):
     status: str
 
 
-class EmergencyStopIn(Schema):
-    reason: str = ""
+class ProcedureIn(Schema):
+    reason: str = Field("", description="emergency-stop: why")
+    token_user_id: str = Field(
+        "", description="stop-software-token, cancel-software-token: the token's user ID"
+    )
+    login_id: str = Field("", description="revoke-certificate: the user whose certificate is revoked")
 
 
 class PinsIn(Schema):
@@ -233,6 +237,26 @@ class QuestionAnswerIn(Schema):
 
 class SecretQuestionsIn(Schema):
     questions: list[QuestionAnswerIn] = Field(description="three different questions with their answers")
+
+
+class CertificateOut(Schema):
+    user_id: int
+    login_id: str | None
+    serial_number: str | None
+    not_after: datetime | None
+    issuance_enabled: bool
+
+
+class CertificateObtainIn(Schema):
+    login_id: str
+    password: str
+
+
+class CertificateObtainedOut(Schema):
+    pkcs12: str = Field(description="the PKCS#12 file (base64): the certificate and its private key")
+    password: str = Field(description="the one-time password that opens it; shown once")
+    serial_number: str
+    not_after: datetime
 
 
 class OtpIn(Schema):

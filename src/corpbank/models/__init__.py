@@ -3,6 +3,7 @@
 from corpbank.models.audit import AuditChainHead, AuditEvent
 from corpbank.models.backoffice import Operator, PendingAction
 from corpbank.models.bank import Account, Branch, Contract, Organization
+from corpbank.models.certificates import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.models.risk import KnownEnvironment, Question, SecretQuestion
 from corpbank.models.secrets import FailureCounter, Principal, Secret, SecretKind
 from corpbank.models.tokens import SoftwareTokenEnrolment, Token, TokenFee, TokenRegistration
@@ -13,6 +14,9 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Branch",
+    "CertificateAuthority",
+    "CertificateIssuance",
+    "ClientCertificate",
     "Contract",
     "CustomerUser",
     "FailureCounter",

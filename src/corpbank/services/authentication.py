@@ -13,10 +13,11 @@ from corpbank import selectors
 from corpbank.models import Contract, CustomerUser, Secret, SecretKind, SecretQuestion
 from corpbank.operations import check_secrets
 from corpbank.policy import current_policy
-from corpbank.services import audit, lockout, risk, tokens
+from corpbank.services import audit, certificates, lockout, risk, tokens
 from corpbank.services.credentials import check_new_credentials, store_secret
 from corpbank.services.errors import (
     AdditionalAuthExpired,
+    CertificateRequired,
     ContractNotActive,
     DomainError,
     InvalidCredentials,
@@ -79,10 +80,21 @@ def pending_changes(
 
 
 def log_in(
-    *, login_id: str, password: str, ip_address: str = "", environment: risk.Environment = risk.UNKNOWN
+    *,
+    login_id: str,
+    password: str,
+    ip_address: str = "",
+    environment: risk.Environment = risk.UNKNOWN,
+    certificate: bytes | None = None,
 ) -> LoginOutcome:
     """Login by login ID and login password. From an environment the bank does not recognise, the
-    outcome carries a question to answer (``answer_challenge``) instead of opening a session (R-D2)."""
+    outcome carries a question to answer (``answer_challenge``) instead of opening a session (R-D2).
+
+    ``certificate`` is the client certificate the TLS connection presented (DER). A presented one must
+    be valid and then identifies the user; a contract of the certificate method logs in only with one
+    (R-F1: the certificate authenticates the PC, the login password the person)."""
+    if certificate is not None:
+        login_id = certificates.verify(certificate).user.login_id or ""
     # The user, both passwords and the secret answers in one query: the login password to check,
     # what must change, and whether the user has registered questions.
     secrets = selectors.login_secrets(login_id, (*USER_SECRETS, SecretKind.SECRET_ANSWER))
@@ -109,9 +121,16 @@ def log_in(
     def act() -> LoginOutcome | DomainError:
         # Only somebody who knows the password learns the contract's state.
         refusal = contract_refusal(user.contract)
+        action = "login.refused_contract_not_active"
+        if (
+            refusal is None
+            and user.contract.login_method == Contract.LoginMethod.CERTIFICATE
+            and certificate is None
+        ):
+            refusal, action = CertificateRequired(), "login.refused_certificate_required"
         if refusal is not None:
             audit.record(
-                "login.refused_contract_not_active",
+                action,
                 actor=actor,
                 subject_user_id=user.pk,
                 contract_id=user.contract_id,

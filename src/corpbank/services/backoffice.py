@@ -421,6 +421,44 @@ def enter_master_questions_reset(
     )
 
 
+def enter_master_certificate_issuance(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """The master's certificate: issuance enabled by the bank on paper (R-F3, R-F4)."""
+    contract = _contract(contract_id)
+    _master(contract)
+    if contract.login_method != Contract.LoginMethod.CERTIFICATE:
+        raise Conflict(_("このご契約はID・パスワード方式です。電子証明書は不要です。"))
+    return _enter(
+        operator,
+        "enable_master_certificate",
+        contract=contract,
+        payload={},
+        summary=_("マスターユーザの電子証明書発行"),
+        ip_address=ip_address,
+    )
+
+
+def enter_certificate_revocation(
+    operator: Operator, contract_id: int, login_id: str, *, ip_address: str = ""
+) -> PendingAction:
+    """電子証明書の失効 on paper, when a PC was disposed of without revoking it (R-F3)."""
+    from corpbank.models import ClientCertificate
+
+    contract = _contract(contract_id)
+    user = CustomerUser.objects.filter(contract=contract, login_id=login_id.strip()).first()
+    if user is None or not ClientCertificate.objects.filter(user=user, status="active").exists():
+        raise _invalid({"login_id": _("有効な電子証明書をお持ちの利用者が見つかりません。")})
+    return _enter(
+        operator,
+        "revoke_certificate",
+        contract=contract,
+        payload={"user_id": user.pk},
+        summary=_("電子証明書の失効（ログインID %(login_id)s）") % {"login_id": user.login_id},
+        ip_address=ip_address,
+    )
+
+
 def enter_software_token_end(
     operator: Operator, contract_id: int, token_user_id: str, *, cancel: bool, ip_address: str = ""
 ) -> PendingAction:
@@ -456,14 +494,18 @@ def enter_procedure(
     *,
     reason: str = "",
     token_user_id: str = "",
+    login_id: str = "",
     ip_address: str = "",
 ) -> PendingAction:
     """Enter a contract procedure by its name in URLs: start-otp, start-software-tokens,
     initialize-master, lift-master-lock, lift-master-token-lock, reset-master-questions,
-    emergency-stop (with a reason),
+    enable-master-certificate, revoke-certificate (with the user's login ID), emergency-stop (with a
+    reason),
     lift-emergency-stop, stop-software-token or cancel-software-token (with the token's user ID)."""
     if procedure == "emergency-stop":
         return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
+    if procedure == "revoke-certificate":
+        return enter_certificate_revocation(operator, contract_id, login_id, ip_address=ip_address)
     if procedure in ("stop-software-token", "cancel-software-token"):
         return enter_software_token_end(
             operator,
@@ -479,6 +521,7 @@ def enter_procedure(
         "lift-master-lock": enter_master_lock_lift,
         "lift-master-token-lock": enter_master_token_lock_lift,
         "reset-master-questions": enter_master_questions_reset,
+        "enable-master-certificate": enter_master_certificate_issuance,
         "lift-emergency-stop": enter_emergency_stop_lift,
     }
     if procedure not in simple:
@@ -753,6 +796,22 @@ def _execute_start_software_tokens(action: PendingAction, actor: audit.Actor) ->
     softtokens.enable_for_contract(_contract(action.contract_id), actor=actor)
 
 
+def _execute_enable_master_certificate(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import certificates
+
+    certificates.enable_issuance(_master(_contract(action.contract_id)), actor=actor)
+
+
+def _execute_revoke_certificate(action: PendingAction, actor: audit.Actor) -> None:
+    from corpbank.services import certificates
+
+    user = CustomerUser.objects.get(pk=action.payload["user_id"], contract=_contract(action.contract_id))
+    certificate = certificates.active_certificate(user)
+    if certificate is None:
+        raise Conflict(_("この利用者には有効な電子証明書がありません。"))
+    certificates.revoke(certificate, actor=actor, reason=f"paper procedure #{action.pk}")
+
+
 def _execute_reset_master_questions(action: PendingAction, actor: audit.Actor) -> None:
     from corpbank.services import risk
 
@@ -785,6 +844,8 @@ EXECUTORS: dict[str, Callable[[PendingAction, audit.Actor], InitialPasswordLette
     "start_otp": _execute_start_otp,
     "start_software_tokens": _execute_start_software_tokens,
     "reset_master_questions": _execute_reset_master_questions,
+    "enable_master_certificate": _execute_enable_master_certificate,
+    "revoke_certificate": _execute_revoke_certificate,
     "stop_software_token": _execute_end_software_token,
     "cancel_software_token": _execute_end_software_token,
     "lift_master_token_lock": _execute_lift_master_token_lock,

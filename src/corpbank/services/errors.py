@@ -153,3 +153,18 @@ class SecretQuestionsRequired(DomainError):
 
     code = "secret_questions_required"
     http_status = 403
+
+
+class CertificateRequired(DomainError):
+    """A contract of the certificate method logs in only from a PC with its certificate (R-F1)."""
+
+    code = "certificate_required"
+    http_status = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "電子証明書方式のご契約です。電子証明書を取得したパソコンから、"
+                "電子証明書を選択してログインしてください。"
+            )
+        )

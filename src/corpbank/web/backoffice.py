@@ -239,6 +239,7 @@ def contract_enter(request: HttpRequest, contract_id: int, procedure: str) -> Ht
             procedure,
             reason=request.POST.get("reason", ""),
             token_user_id=request.POST.get("token_user_id", ""),
+            login_id=request.POST.get("login_id", ""),
             ip_address=sessions.client_ip(request),
         )
     except DomainError as error:

@@ -3,17 +3,19 @@ history. Each view parses the form, calls one service, and renders the outcome."
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from corpbank import selectors
-from corpbank.models import CustomerUser, Question
-from corpbank.services import authentication, risk, tokens
+from corpbank.models import ClientCertificate, CustomerUser, Question
+from corpbank.services import authentication, certificates, risk, tokens
 from corpbank.services.errors import DomainError
 from corpbank.web import sessions
 from corpbank.web.pages import (
@@ -28,12 +30,19 @@ from corpbank.web.pages import (
 
 
 def login(request: HttpRequest) -> HttpResponse:
-    fields = [
-        Field("login_id", _("ログインID"), autocomplete="username", maxlength=12),
-        secret("password", _("ログインパスワード"), autocomplete="current-password"),
-    ]
-    error = None
-    if request.method == "POST":
+    """Login by login ID and login password; from a PC with the bank's client certificate, the
+    certificate names the user and only the login password is asked (R-F1)."""
+    certificate = sessions.client_certificate(request)
+    holder, error = None, None
+    if certificate is not None:
+        try:
+            holder = certificates.verify(certificate).user
+        except DomainError as refused:
+            error = refused
+    fields = [secret("password", _("ログインパスワード"), autocomplete="current-password")]
+    if holder is None:
+        fields.insert(0, Field("login_id", _("ログインID"), autocomplete="username", maxlength=12))
+    if request.method == "POST" and error is None:
         data = posted(request, "login_id", "password")
         try:
             outcome = authentication.log_in(
@@ -41,6 +50,7 @@ def login(request: HttpRequest) -> HttpResponse:
                 password=data["password"],
                 ip_address=sessions.client_ip(request),
                 environment=sessions.environment(request),
+                certificate=certificate,
             )
         except DomainError as failure:
             error = failure
@@ -57,6 +67,7 @@ def login(request: HttpRequest) -> HttpResponse:
         submit_label=_("ログイン"),
         error=error,
         template="corpbank/customer/login.html",
+        certificate_holder=holder,
     )
 
 
@@ -227,6 +238,13 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
+def _renewal_due(customer: CustomerUser) -> ClientCertificate | None:
+    if customer.contract.login_method != "certificate":
+        return None
+    current = certificates.active_certificate(customer)
+    return current if current is not None and certificates.renewal_due(current) else None
+
+
 @customer_required()
 def home(request: HttpRequest) -> HttpResponse:
     warn = request.session.get(sessions.WARN_EXPIRY)
@@ -238,6 +256,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "expiry": datetime.fromisoformat(warn) if warn else None,
             "last_logins": selectors.login_history(request.customer, limit=3),  # type: ignore[attr-defined]
             "accounts": request.customer.contract.accounts.select_related("branch"),  # type: ignore[attr-defined]
+            "certificate_renewal": _renewal_due(request.customer),  # type: ignore[attr-defined]
         },
     )
 
@@ -354,5 +373,84 @@ def token_registration(request: HttpRequest) -> HttpResponse:
         ),
         fields=fields,
         submit_label=_("登録する"),
+        error=error,
+    )
+
+
+@never_cache
+def certificate_obtain(request: HttpRequest) -> HttpResponse:
+    """電子証明書の取得 on the user's own PC, once issuance is enabled (R-F3): login ID and login password;
+    the answer is the certificate in a PKCS#12 file and the one-time password that opens it, shown once."""
+    fields = [
+        Field("login_id", _("ログインID"), autocomplete="username", maxlength=12),
+        secret("password", _("ログインパスワード"), autocomplete="current-password"),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, "login_id", "password")
+        try:
+            obtained = certificates.obtain_with_password(
+                login_id=data["login_id"], password=data["password"], ip_address=sessions.client_ip(request)
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            return render(
+                request,
+                "corpbank/customer/certificate_obtained.html",
+                {
+                    "title": _("電子証明書の取得"),
+                    "obtained": obtained,
+                    "file_name": f"corpbank-{obtained.certificate.user.login_id}.p12",
+                    "data": base64.b64encode(obtained.pkcs12).decode(),
+                },
+            )
+    return form_page(
+        request,
+        title=_("電子証明書の取得"),
+        lead=_(
+            "電子証明書を使うパソコンで操作してください。マスターユーザ（マスターユーザの場合は当金庫）が"
+            "発行を許可した利用者が、ログインIDとログインパスワードで電子証明書を1つ取得できます。"
+        ),
+        fields=fields,
+        submit_label=_("取得する"),
+        error=error,
+    )
+
+
+@never_cache
+@customer_required()
+def certificate_renew(request: HttpRequest) -> HttpResponse:
+    """電子証明書の更新 (R-F2): from the PC holding a certificate near its end, a new one."""
+    customer: CustomerUser = request.customer  # type: ignore[attr-defined]
+    error = None
+    if request.method == "POST":
+        try:
+            obtained = certificates.renew(
+                customer,
+                presented=sessions.client_certificate(request),
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            return render(
+                request,
+                "corpbank/customer/certificate_obtained.html",
+                {
+                    "title": _("電子証明書の更新"),
+                    "obtained": obtained,
+                    "file_name": f"corpbank-{customer.login_id}.p12",
+                    "data": base64.b64encode(obtained.pkcs12).decode(),
+                },
+            )
+    current = certificates.active_certificate(customer)
+    return form_page(
+        request,
+        title=_("電子証明書の更新"),
+        lead=_("有効期限：%(date)s　新しい電子証明書を発行し、現在の電子証明書は失効します。")
+        % {"date": current.not_after.strftime("%Y/%m/%d") if current else "—"},
+        fields=[],
+        submit_label=_("更新する"),
         error=error,
     )

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from corpbank import selectors
-from corpbank.models import CustomerUser, Permission
-from corpbank.services import risk, tokens, users
+from corpbank.models import CertificateIssuance, CustomerUser, Permission
+from corpbank.services import certificates, risk, tokens, users
 from corpbank.services.errors import DomainError
 from corpbank.web import sessions
 from corpbank.web.pages import (
@@ -171,7 +171,11 @@ def _act_on_user(
             error = failure
         else:
             messages.success(request, done)
-            return redirect("users" if breadcrumb == BREADCRUMB else "otp_management")
+            if breadcrumb == OTP_BREADCRUMB:
+                return redirect("otp_management")
+            if breadcrumb == CERTIFICATE_BREADCRUMB:
+                return redirect("certificate_management")
+            return redirect("users")
     return form_page(
         request,
         title=title,
@@ -348,4 +352,71 @@ def otp_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
         ),
         done=_("ワンタイムパスワードの利用停止を解除しました。"),
         breadcrumb=OTP_BREADCRUMB,
+    )
+
+
+CERTIFICATE_BREADCRUMB = gettext_lazy("管理 ≫ 利用者管理 ≫ 電子証明書の管理")
+
+
+@customer_required(master_only=True)
+def certificate_management(request: HttpRequest) -> HttpResponse:
+    """管理 ≫ 利用者管理 ≫ 電子証明書の管理: each user's certificate, and whether issuance is enabled."""
+    master: CustomerUser = request.customer  # type: ignore[attr-defined]
+    rows = [
+        {
+            "user": user,
+            "certificate": certificates.active_certificate(user),
+            "issuance_open": CertificateIssuance.objects.filter(user=user, used_at__isnull=True).exists(),
+        }
+        for user in [master, *selectors.general_users(master)]
+    ]
+    return render(
+        request,
+        "corpbank/customer/certificates.html",
+        {
+            "title": _("電子証明書の管理"),
+            "rows": rows,
+            "certificate_method": master.contract.login_method == "certificate",
+        },
+    )
+
+
+@customer_required(master_only=True)
+def certificate_enable(request: HttpRequest, user_id: int) -> HttpResponse:
+    """電子証明書の発行許可 for a general user's PC (R-F3), or again after a broken PC (R-F4)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("電子証明書の発行許可"),
+        lead=_("利用者はご自身のパソコンで「電子証明書の取得」を行うと、電子証明書を1つ取得できます"),
+        submit_label=_("許可する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: certificates.enable_by_master(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("電子証明書の発行を許可しました。"),
+        breadcrumb=CERTIFICATE_BREADCRUMB,
+    )
+
+
+@customer_required(master_only=True)
+def certificate_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
+    """電子証明書の失効: own (before changing PC) or a general user's (R-F3)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return _act_on_user(
+        request,
+        user_id,
+        title=_("電子証明書の失効"),
+        lead=_(
+            "失効した電子証明書ではすぐにログインできなくなります。パソコンを変更する前に失効してください"
+        ),
+        submit_label=_("失効する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: certificates.revoke_by_master(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("電子証明書を失効しました。"),
+        allow_self=True,
+        breadcrumb=CERTIFICATE_BREADCRUMB,
     )

@@ -6,6 +6,8 @@ emergency stop, deletion) ends every open session at its next request. The key r
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 from datetime import datetime
 
@@ -43,6 +45,29 @@ def client_ip(request: HttpRequest) -> str:
         except ValueError:
             return peer
     return peer
+
+
+def client_certificate(request: HttpRequest) -> bytes | None:
+    """The client certificate (DER) the TLS connection presented, or None.
+
+    Two deployments (docs/operations.md): ``corpbank serve --tls`` terminates TLS in gunicorn, whose
+    socket hands over the peer certificate the handshake verified against the bank's CA; behind nginx,
+    nginx verifies it and forwards it in the RFC 9440 ``Client-Cert`` header, which is believed only
+    from CORPBANK_TRUSTED_PROXIES. Either way the application checks it again (certificates.verify)."""
+    connection = request.META.get("gunicorn.socket")
+    getpeercert = getattr(connection, "getpeercert", None)
+    if getpeercert is not None:
+        der = getpeercert(binary_form=True)
+        if der:
+            return bytes(der)
+    header = str(request.META.get("HTTP_CLIENT_CERT", "")).strip()
+    if header and _trusted_proxy(str(request.META.get("REMOTE_ADDR", ""))):
+        if len(header) > 2 and header[0] == header[-1] == ":":
+            try:
+                return base64.b64decode(header[1:-1], validate=True)
+            except binascii.Error:
+                return None
+    return None
 
 
 def _trusted_proxy(address: str) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from corpbank.web import backoffice, customer, master, softtoken
+from corpbank.web import backoffice, ca, customer, master, softtoken
 
 backoffice_patterns = [
     path("login", backoffice.login, name="login"),
@@ -34,6 +34,8 @@ urlpatterns = [
     path("otp/issue/done", softtoken.issued, name="softtoken_issued"),
     path("otp/activate", softtoken.activate, name="softtoken_activate"),
     path("softtoken/", softtoken.setup, name="softtoken_setup"),
+    path("ca/certificate.pem", ca.certificate, name="ca_certificate"),
+    path("ca/crl", ca.crl, name="ca_crl"),
     path("admin/users", master.user_list, name="users"),
     path("admin/users/new", master.user_add, name="user_add"),
     path("admin/users/<int:user_id>", master.user_change, name="user_change"),
@@ -44,6 +46,11 @@ urlpatterns = [
     ),
     path("admin/users/<int:user_id>/delete", master.user_delete, name="user_delete"),
     path("admin/otp", master.otp_management, name="otp_management"),
+    path("admin/certificates", master.certificate_management, name="certificate_management"),
+    path("admin/certificates/<int:user_id>/enable", master.certificate_enable, name="certificate_enable"),
+    path("admin/certificates/<int:user_id>/revoke", master.certificate_revoke, name="certificate_revoke"),
+    path("certificate/obtain", customer.certificate_obtain, name="certificate_obtain"),
+    path("settings/certificate/renew", customer.certificate_renew, name="certificate_renew"),
     path("admin/otp/<int:user_id>/revoke", master.otp_revoke, name="otp_revoke"),
     path("admin/otp/<int:user_id>/unlock", master.otp_unlock, name="otp_unlock"),
     path("backoffice/", include((backoffice_patterns, "backoffice"))),

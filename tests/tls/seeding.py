@@ -1,0 +1,81 @@
+"""The TLS tests' bank, built in the server's database (run by ``server_shell``): the CA, a contract of
+the certificate method with a master and two general users, and their certificates written as PEM
+files the way a PC would hold them after importing the PKCS#12 (valid, revoked, expired). Prints JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from django.db import transaction
+from django.utils import timezone
+
+from corpbank.models import Branch, Operator
+from corpbank.services import audit, backoffice, certificates, users
+from corpbank.services.backoffice import AccountInput
+from tests.conftest import (
+    MASTER_CONFIRMATION,
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    OPERATOR_PASSWORD,
+    activate_master,
+    register_contract,
+)
+
+BANK = audit.Actor.system("tls test")
+
+
+def _write(directory: Path, name: str, obtained: certificates.Obtained) -> dict[str, str]:
+    key, cert, _chain = pkcs12.load_key_and_certificates(obtained.pkcs12, obtained.password.encode())
+    assert key is not None and cert is not None
+    key_path, cert_path = directory / f"{name}-key.pem", directory / f"{name}-cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return {"key": str(key_path), "cert": str(cert_path)}
+
+
+def _issue(user, **kwargs) -> certificates.Obtained:  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        certificates.enable_issuance(user, actor=BANK)
+    return certificates.obtain(user, **kwargs)
+
+
+def bank(directory: str) -> None:
+    target = Path(directory)
+    certificates.init_ca(common_name="corpbank TLS test CA", actor=BANK)
+    Branch.objects.create(code="101", name="本店営業部")
+    clerks = tuple(
+        backoffice.create_operator(login_name=name, display_name=name, password=OPERATOR_PASSWORD)
+        for name in ("clerk1", "clerk2")
+    )
+    assert all(isinstance(clerk, Operator) for clerk in clerks)
+    registered = register_contract(
+        clerks, login_method="certificate", accounts=[AccountInput("101", "1", "5555555")]
+    )
+    master = activate_master(registered, questions=False)
+    others = {
+        login_id: users.add_general_user(
+            master=master,
+            factors={"confirmation_password": MASTER_CONFIRMATION},
+            login_id=login_id,
+            name=login_id,
+            login_password="Init1login",
+            confirmation_password="Init1conf",
+        )
+        for login_id in ("revoked01", "expired01")
+    }
+    files = {"master": _write(target, "master", _issue(master))}
+    files["revoked"] = _write(target, "revoked", _issue(others["revoked01"]))
+    with transaction.atomic():
+        certificates.revoke(certificates.active_certificate(others["revoked01"]), actor=BANK, reason="test")
+    files["expired"] = _write(
+        target, "expired", _issue(others["expired01"], now=timezone.now() - timedelta(days=400))
+    )
+    print(json.dumps({"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD, "files": files}))
