@@ -35,7 +35,11 @@ $(CORPBANK_VAR_DIR)/seed.keys:
 # address of its own software-token set-up page.
 run: export CORPBANK_EMAIL_BACKEND ?= django.core.mail.backends.console.EmailBackend
 run: export CORPBANK_SOFTTOKEN_APP_URL ?= http://$(HOST):$(PORT)/softtoken/
-run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
+$(CORPBANK_VAR_DIR)/ca.passphrase:
+	mkdir -p $(CORPBANK_VAR_DIR)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+
+run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/ca.passphrase ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/corpbank migrate --noinput -v 0 && \
 	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
 	exec $(BIN)/gunicorn corpbank.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -

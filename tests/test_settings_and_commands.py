@@ -102,3 +102,8 @@ def test_loaddemo_is_idempotent_and_prints_the_way_in(db):
     phone = CustomerUser.objects.get(login_id="phone01")
     assert phone.contract.software_tokens and phone.contract.otp_required  # R-E9's demo organization
     assert "corpbank softtoken enrol" in second.getvalue()
+    from corpbank.models import CertificateIssuance
+
+    holder = CustomerUser.objects.get(login_id="cert01")  # R-F1's demo organization
+    assert holder.contract.login_method == "certificate"
+    assert CertificateIssuance.objects.filter(user=holder, used_at__isnull=True).exists()

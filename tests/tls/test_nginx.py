@@ -160,7 +160,17 @@ def test_without_a_certificate_a_forged_header_does_not_pass_nginx(behind_nginx)
     assert response.status == 403 and body["error"]["code"] == "certificate_required"
 
 
-@pytest.mark.parametrize("holder", ["revoked", "expired"])
-def test_nginx_stops_a_revoked_or_expired_certificate(behind_nginx, holder):
-    status, _ = Browser(behind_nginx, holder).request("GET", "/login")
-    assert status == 400
+@pytest.mark.parametrize(("holder", "says"), [("revoked", "失効"), ("expired", "有効期限")])
+def test_nginx_stops_a_revoked_or_expired_certificate_and_corpbank_says_why(behind_nginx, holder, says):
+    status, page = Browser(behind_nginx, holder).request("GET", "/login")
+    assert status == 403 and "電子証明書を確認できません" in page and says in page
+
+
+def test_the_reason_is_believed_from_the_proxy_only(db, settings):
+    from tests.conftest import Client
+
+    forged = Client(HTTP_CLIENT_VERIFY="FAILED:certificate has expired").get("/certificate/error")
+    assert forged.status_code == 403 and "有効期限" not in forged.content.decode()
+    settings.CORPBANK_TRUSTED_PROXIES = ["127.0.0.1"]
+    proxied = Client(HTTP_CLIENT_VERIFY="FAILED:certificate has expired").get("/certificate/error")
+    assert "有効期限" in proxied.content.decode()

@@ -61,6 +61,20 @@ def _passphrase() -> bytes:
     return str(passphrase).encode()
 
 
+def self_signed(name: x509.Name, key: ec.EllipticCurvePrivateKey, *, days: int) -> x509.CertificateBuilder:
+    """A self-signed certificate's builder, valid from five minutes ago for ``days``."""
+    now = timezone.now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+    )
+
+
 def init_ca(*, common_name: str, actor: audit.Actor) -> CertificateAuthority:
     """`corpbank ca init`: the bank's CA, once."""
     passphrase = _passphrase()
@@ -72,15 +86,8 @@ def init_ca(*, common_name: str, actor: audit.Actor) -> CertificateAuthority:
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-    now = timezone.now()
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365 * CA_YEARS))
+        self_signed(name, key, days=365 * CA_YEARS)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(

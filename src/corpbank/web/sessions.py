@@ -70,6 +70,10 @@ def client_certificate(request: HttpRequest) -> bytes | None:
     return None
 
 
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    return _trusted_proxy(str(request.META.get("REMOTE_ADDR", "")))
+
+
 def _trusted_proxy(address: str) -> bool:
     if not settings.CORPBANK_TRUSTED_PROXIES:
         return False

@@ -36,6 +36,7 @@ urlpatterns = [
     path("softtoken/", softtoken.setup, name="softtoken_setup"),
     path("ca/certificate.pem", ca.certificate, name="ca_certificate"),
     path("ca/crl", ca.crl, name="ca_crl"),
+    path("certificate/error", ca.certificate_error, name="certificate_error"),
     path("admin/users", master.user_list, name="users"),
     path("admin/users/new", master.user_add, name="user_add"),
     path("admin/users/<int:user_id>", master.user_change, name="user_change"),

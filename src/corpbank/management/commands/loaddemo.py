@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from corpbank.models import Branch, CustomerUser, Operator
-from corpbank.services import audit, authentication, backoffice, otp, tokens, users
+from corpbank.services import audit, authentication, backoffice, certificates, otp, tokens, users
 from corpbank.services.backoffice import AccountInput, ContractApplication
 from corpbank.services.users import LimitInput
 
@@ -29,6 +29,7 @@ DEMO = {
     "general_password": "Init1login",
     "general_confirmation": "Init1confirm",
     "software_token_master_login_id": "phone01",
+    "certificate_master_login_id": "cert01",
 }
 DEMO_PINS = {
     "inquiry_pin": "1111",
@@ -104,6 +105,33 @@ class Command(BaseCommand):
         )
         application = backoffice.enter_software_token_application(first, phone_master.contract_id)
         backoffice.approve(second, application.pk)
+        self._certificates(first, second)
+
+    def _certificates(self, first: Operator, second: Operator) -> None:
+        """With a CA passphrase (`make run` makes one), the bank's CA and a third organization of the
+        certificate method, whose master may obtain a certificate (R-F1, R-F3)."""
+        if not settings.CORPBANK_CA_PASSPHRASE:
+            return
+        certificates.init_ca(
+            common_name="corpbank demo client CA", actor=audit.Actor.system("corpbank loaddemo")
+        )
+        master = self._organization(
+            first,
+            second,
+            ContractApplication(
+                organization_name="コープ建設労働組合",
+                organization_name_kana="ｺｰﾌﾟｹﾝｾﾂﾛｳﾄﾞｳｸﾐｱｲ",
+                branch_code="101",
+                master_name="建設 三郎",
+                accounts=[AccountInput("101", "1", "3456789")],
+                login_method="certificate",
+                notification_email="ib-contact@coop-construction.example",
+                pins=DEMO_PINS,
+            ),
+            DEMO["certificate_master_login_id"],
+        )
+        issuance = backoffice.enter_master_certificate_issuance(first, master.contract_id)
+        backoffice.approve(second, issuance.pk)
 
     def _organization(
         self, first: Operator, second: Operator, application: ContractApplication, login_id: str
@@ -160,6 +188,9 @@ corpbank demo bank — {url}/
         --service-id {settings.CORPBANK_SOFTTOKEN_SERVICE_ID} --user-id USER_ID
     (it asks for the activation password), or open {url}/softtoken/ for a QR code; then
     .venv/bin/corpbank softtoken code gives the code for ワンタイムパスワード利用開始.
+  Certificates     login ID {DEMO["certificate_master_login_id"]}, passwords as above (certificate method):
+    obtain the certificate at {url}/certificate/obtain, import the .p12 into the browser, then
+    .venv/bin/corpbank serve --tls --bind 127.0.0.1:8443  and log in at https://127.0.0.1:8443/login
   Back office      {url}/backoffice/login
     operators      clerk1 and clerk2, password {DEMO["operator_password"]} (one enters, the other approves)
   Demo passwords are for this demo database only.
