@@ -161,6 +161,12 @@ CORPBANK_CA_PASSPHRASE = os.environ.get("CORPBANK_CA_PASSPHRASE") or (
     if _ca_passphrase_file.exists()
     else ("development-only-ca-passphrase" if DEBUG else "")
 )
+# The login methods this bank offers new contracts (R-F1: a bank may offer the certificate method only).
+CORPBANK_LOGIN_METHODS = [
+    method.strip()
+    for method in os.environ.get("CORPBANK_LOGIN_METHODS", "password,certificate").split(",")
+    if method.strip()
+]
 # How long a client certificate is valid (R-F2); renewal is offered this many days before its end.
 CORPBANK_CERTIFICATE_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_DAYS", "365"))
 CORPBANK_CERTIFICATE_RENEWAL_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_RENEWAL_DAYS", "30"))

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from corpbank.models import AuditEvent, CertificateAuthority, ClientCertificate, Contract
 from corpbank.services import audit, backoffice, certificates
-from corpbank.services.errors import Conflict
-from tests.conftest import Client, activate_master, register_contract
+from corpbank.services.errors import Conflict, ValidationFailed
+from tests.conftest import OPERATOR_PASSWORD, Client, activate_master, register_contract
 
 BANK = audit.Actor.system("bank")
 
@@ -184,3 +184,16 @@ def test_r_f2_renewal_before_expiry_from_the_pc_that_holds_it(ca, master, genera
     fresh = opened(renewed)[1].public_bytes(serialization.Encoding.DER)
     with pytest.raises(Conflict, match="日前から"):  # a year to go: not yet
         certificates.renew(master, presented=fresh)
+
+
+def test_r_f1_a_bank_may_offer_the_certificate_method_only(branch, operators, settings, client):
+    from tests.conftest import application
+
+    settings.CORPBANK_LOGIN_METHODS = ["certificate"]
+    with pytest.raises(ValidationFailed) as refused:
+        backoffice.enter_contract_registration(operators[0], application(login_method="password"))
+    assert "login_method" in refused.value.fields
+    backoffice.enter_contract_registration(operators[0], application(login_method="certificate"))
+    client.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    form = client.get("/backoffice/contracts/new").content.decode()
+    assert 'value="certificate"' in form and 'value="password"' not in form

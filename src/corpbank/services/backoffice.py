@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -197,6 +198,8 @@ def enter_contract_registration(
         problems["notification_email"] = _("メールアドレスの形式をご確認ください。")
     if application.login_method not in Contract.LoginMethod.values:
         problems["login_method"] = _("ログイン方式を選択してください。")
+    elif application.login_method not in settings.CORPBANK_LOGIN_METHODS:
+        problems["login_method"] = _("当金庫ではこのログイン方式をお取扱いしていません。")
     if not application.accounts:
         problems["accounts"] = _("口座を1つ以上入力してください。")
     for index, account in enumerate(application.accounts):

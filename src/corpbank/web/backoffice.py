@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -117,7 +118,16 @@ def contract_new(request: HttpRequest) -> HttpResponse:
             hint=_("金庫からのお知らせの送付先"),
             maxlength=254,
         ),
-        Field("login_method", _("ログイン方式"), "select", choices=Contract.LoginMethod.choices),
+        Field(
+            "login_method",
+            _("ログイン方式"),
+            "select",
+            choices=[
+                (value, label)
+                for value, label in Contract.LoginMethod.choices
+                if value in settings.CORPBANK_LOGIN_METHODS
+            ],
+        ),
         Field(
             "accounts",
             _("口座（1行に「店番 科目 口座番号」、科目 1=普通 2=当座）"),
