@@ -31,6 +31,7 @@ SECONDS_PER_LEVEL = float(os.environ.get("BENCH_SECONDS", "8"))
 MAX_LOGINS_PER_LEVEL = 5000
 LEVELS = (1, 2, 4)
 PASSWORD = "Bench1pass"
+ANSWER = "ベンチ"
 CORES = os.cpu_count() or 1
 
 
@@ -62,6 +63,7 @@ def create_users(env: dict[str, str], count: int) -> list[str]:
     script = f"""
 from corpbank.models import CustomerUser, Principal, Contract, SecretKind
 from corpbank.services.credentials import store_secret
+from corpbank.services import risk
 contract = Contract.objects.get(users__login_id="master01")
 for index in range({count}):
     principal = Principal.objects.create(kind="customer_user")
@@ -69,6 +71,13 @@ for index in range({count}):
                                        login_id=f"bench{{index:03d}}", name="bench")
     store_secret(principal_id=principal.pk, kind=SecretKind.LOGIN_PASSWORD, plain="{PASSWORD}")
     store_secret(principal_id=principal.pk, kind=SecretKind.CONFIRMATION_PASSWORD, plain="Other1pass")
+    # Secret questions, as every user has after the first login: each login below then also looks up
+    # the recognised environment (R-D2).
+    risk.register_questions(
+        user=user,
+        pairs=[("first_pet", "{ANSWER}"), ("birthplace", "{ANSWER}"), ("teacher", "{ANSWER}")],
+        environment=risk.UNKNOWN,
+    )
 """
     corpbank(env, "shell", "-c", script)
     return [f"bench{index:03d}" for index in range(count)]
@@ -118,7 +127,10 @@ def run_level(base: ServerHandle, users: list[str], concurrency: int) -> tuple[f
     clients = [Client(base, login_id) for login_id in users[:concurrency]]
     for client in clients:
         client.request("GET", "/api/v1/csrf")
-        client.log_in()  # warm up: connection, worker, caches
+        # Warm up: connection, worker, caches; a new client is asked its question once, then its
+        # environment is recognised (R-D2).
+        if not client.log_in():
+            client.request("POST", "/api/v1/auth/additional-auth", {"answer": ANSWER})
     stop_at = time.perf_counter() + SECONDS_PER_LEVEL
     latencies: list[float] = []
     failures = 0

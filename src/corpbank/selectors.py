@@ -19,6 +19,7 @@ from corpbank.models import (
     PendingAction,
     Principal,
     Secret,
+    SecretKind,
     SoftwareTokenEnrolment,
     Token,
 )
@@ -80,6 +81,8 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
         [
             "SELECT",
             ", ".join(selected),
+            # Whether the user has registered secret questions (R-D1), without fetching the answers.
+            f", EXISTS (SELECT 1 FROM {t['s']} a WHERE a.principal_id = p.id AND a.kind = %s)",  # noqa: S608
             f"FROM {t['s']} s JOIN {t['p']} p ON p.id = s.principal_id",
             f"JOIN {t['u']} u ON u.principal_id = p.id JOIN {t['c']} c ON c.id = u.contract_id",
             f"JOIN {t['o']} o ON o.id = c.organization_id",
@@ -89,16 +92,23 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
     return sql, parts
 
 
-def login_secrets(login_id: str, kinds: tuple[str, ...]) -> list[Secret]:
-    """The user with ``login_id`` (not deleted), with the secrets of ``kinds``, each Secret carrying
-    its principal, user, contract and organization, as select_related would give them.
+@dataclasses.dataclass(frozen=True)
+class LoginRows:
+    secrets: list[Secret]
+    has_questions: bool
+
+
+def login_secrets(login_id: str, kinds: tuple[str, ...]) -> LoginRows:
+    """The user with ``login_id`` (not deleted), with the secrets of ``kinds``, each Secret carrying its
+    principal, user, contract and organization, as select_related would give them; and whether the
+    user has registered secret questions.
 
     Plain SQL (built from the models' own table and column names, with the ORM's converters) because it
     runs on every login: the ORM spent about 2 ms of CPU compiling and assembling it, a tenth of the
     login's budget beside the Argon2id verification (bench/login.py)."""
     sql, parts = _login_query(len(kinds))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [login_id, CustomerUser.Status.DELETED, *kinds])
+        cursor.execute(sql, [SecretKind.SECRET_ANSWER, login_id, CustomerUser.Status.DELETED, *kinds])
         rows = cursor.fetchall()
     secrets = []
     for row in rows:
@@ -113,7 +123,7 @@ def login_secrets(login_id: str, kinds: tuple[str, ...]) -> list[Secret]:
         CustomerUser.contract.field.set_cached_value(user, contract)  # type: ignore[attr-defined]
         Contract.organization.field.set_cached_value(contract, organization)  # type: ignore[attr-defined]
         secrets.append(secret)
-    return secrets  # type: ignore[return-value]
+    return LoginRows(secrets, bool(rows and rows[0][-1]))  # type: ignore[arg-type]
 
 
 def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:

@@ -95,9 +95,10 @@ def log_in(
     (R-F1: the certificate authenticates the PC, the login password the person)."""
     if certificate is not None:
         login_id = certificates.verify(certificate).user.login_id or ""
-    # The user, both passwords and the secret answers in one query: the login password to check,
-    # what must change, and whether the user has registered questions.
-    secrets = selectors.login_secrets(login_id, (*USER_SECRETS, SecretKind.SECRET_ANSWER))
+    # The user and both passwords in one query: the login password to check, what must change, and
+    # whether the user has registered secret questions.
+    rows = selectors.login_secrets(login_id, USER_SECRETS)
+    secrets, has_questions = rows.secrets, rows.has_questions
     principal = secrets[0].principal if secrets else None
     user = principal.customer_user if principal is not None else None
     if user is None:
@@ -137,7 +138,6 @@ def log_in(
                 details={"contract_status": user.contract.status},
             )
             return refusal
-        has_questions = any(secret.kind == SecretKind.SECRET_ANSWER for secret in secrets)
         challenge = risk.challenge_for(user, environment) if has_questions else None
         if challenge is not None:
             audit.record(

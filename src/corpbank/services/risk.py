@@ -22,10 +22,10 @@ import dataclasses
 import ipaddress
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ua_parser import parse as parse_user_agent
@@ -81,9 +81,6 @@ class Environment:
             network=_network(ip_address),
         )
 
-    def changes_from(self, known: KnownEnvironment) -> list[str]:
-        return [part for part in PARTS if getattr(self, part) != getattr(known, part)]
-
 
 # A caller that says nothing of the environment is treated as an unrecognised one.
 UNKNOWN = Environment("", "", "", "", "")
@@ -135,17 +132,37 @@ def challenge_for(user: CustomerUser, environment: Environment) -> Challenge | N
     without questions yet is not asked: the questions are registered first (R-D1)."""
     reasons: tuple[str, ...] = ("cookie",)
     if environment.device_id:
-        known = KnownEnvironment.objects.filter(user=user, device_id=environment.device_id).first()
+        # On every login of a user with questions: one plain query (the ORM would spend more CPU
+        # compiling it than the database running it); "last seen" is written at most hourly.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, last_seen_at, browser, os, languages, network FROM corpbank_knownenvironment"
+                " WHERE user_id = %s AND device_id = %s",
+                [user.pk, environment.device_id],
+            )
+            known = cursor.fetchone()
         if known is not None:
-            reasons = tuple(environment.changes_from(known))
+            pk, last_seen_at, *seen = known
+            last_seen_at = _aware(last_seen_at)
+            reasons = tuple(
+                part for part, value in zip(PARTS, seen, strict=True) if getattr(environment, part) != value
+            )
             if not reasons:
-                KnownEnvironment.objects.filter(pk=known.pk).update(last_seen_at=timezone.now())
+                now = timezone.now()
+                if now - last_seen_at > timedelta(hours=1):
+                    KnownEnvironment.objects.filter(pk=pk).update(last_seen_at=now)
                 return None
     questions = list(SecretQuestion.objects.filter(user=user).values_list("position", "question"))
     if not questions:
         return None
     position, question = secrets.choice(questions)
     return Challenge(position, question, reasons)
+
+
+def _aware(value: datetime | str) -> datetime:
+    # SQLite hands a raw column back as text; PostgreSQL as an aware datetime.
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def remember(user: CustomerUser, environment: Environment, now: datetime | None = None) -> str:
