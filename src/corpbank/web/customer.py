@@ -377,6 +377,22 @@ def token_registration(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _certificate_handed_over(
+    request: HttpRequest, title: str, obtained: certificates.Obtained
+) -> HttpResponse:
+    """The PKCS#12 and its one-time password, on a page shown once (the views are never cached)."""
+    return render(
+        request,
+        "corpbank/customer/certificate_obtained.html",
+        {
+            "title": title,
+            "obtained": obtained,
+            "file_name": f"corpbank-{obtained.certificate.user.login_id}.p12",
+            "data": base64.b64encode(obtained.pkcs12).decode(),
+        },
+    )
+
+
 @never_cache
 def certificate_obtain(request: HttpRequest) -> HttpResponse:
     """電子証明書の取得 on the user's own PC, once issuance is enabled (R-F3): login ID and login password;
@@ -395,16 +411,7 @@ def certificate_obtain(request: HttpRequest) -> HttpResponse:
         except DomainError as failure:
             error = failure
         else:
-            return render(
-                request,
-                "corpbank/customer/certificate_obtained.html",
-                {
-                    "title": _("電子証明書の取得"),
-                    "obtained": obtained,
-                    "file_name": f"corpbank-{obtained.certificate.user.login_id}.p12",
-                    "data": base64.b64encode(obtained.pkcs12).decode(),
-                },
-            )
+            return _certificate_handed_over(request, _("電子証明書の取得"), obtained)
     return form_page(
         request,
         title=_("電子証明書の取得"),
@@ -434,16 +441,7 @@ def certificate_renew(request: HttpRequest) -> HttpResponse:
         except DomainError as failure:
             error = failure
         else:
-            return render(
-                request,
-                "corpbank/customer/certificate_obtained.html",
-                {
-                    "title": _("電子証明書の更新"),
-                    "obtained": obtained,
-                    "file_name": f"corpbank-{customer.login_id}.p12",
-                    "data": base64.b64encode(obtained.pkcs12).decode(),
-                },
-            )
+            return _certificate_handed_over(request, _("電子証明書の更新"), obtained)
     current = certificates.active_certificate(customer)
     return form_page(
         request,
