@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -40,3 +42,14 @@ def ensure_sqlite_triggers(connection: BaseDatabaseWrapper) -> None:
             if table in tables:
                 for statement in statements:
                     cursor.execute(statement)
+
+
+def column_date(value: date | str | None) -> date | None:
+    """A DATE column read by plain SQL: SQLite hands it back as text, PostgreSQL as a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def column_datetime(value: datetime | str) -> datetime:
+    """A DATETIME column read by plain SQL, aware in UTC: SQLite hands it back as naive text."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -139,7 +139,7 @@ def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:
 def software_token(user: CustomerUser) -> SoftwareTokenEnrolment | None:
     """The user's software token: the live one, else the last one the bank stopped or cancelled."""
     enrolments = SoftwareTokenEnrolment.objects.filter(user=user).select_related("token__principal")
-    live = enrolments.filter(state__in=["issued", "provisioned", "active"]).first()
+    live = enrolments.filter(state__in=SoftwareTokenEnrolment.LIVE_STATES).first()
     return live or enrolments.order_by("-issued_at", "-pk").first()
 
 

@@ -119,6 +119,9 @@ class SoftwareTokenEnrolment(models.Model):
         STOPPED = "stopped", _("利用停止")
         CANCELLED = "cancelled", _("ご利用解除")
 
+    # Issued and not yet stopped or cancelled: one per user at a time.
+    LIVE_STATES = ("issued", "provisioned", "active")
+
     token = models.OneToOneField(Token, on_delete=models.PROTECT, related_name="enrolment")
     user = models.ForeignKey(CustomerUser, on_delete=models.PROTECT, related_name="software_tokens")
     token_user_id = models.CharField(max_length=20, unique=True)
@@ -132,7 +135,7 @@ class SoftwareTokenEnrolment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user"],
-                condition=Q(state__in=["issued", "provisioned", "active"]),
+                condition=Q(state__in=["issued", "provisioned", "active"]),  # LIVE_STATES
                 name="one_live_software_token_per_user",
             ),
         ]

@@ -470,7 +470,7 @@ def enter_software_token_end(
     contract = _contract(contract_id)
     enrolment = (
         SoftwareTokenEnrolment.objects.filter(token_user_id=token_user_id.strip(), token__contract=contract)
-        .exclude(state__in=["stopped", "cancelled"])
+        .filter(state__in=SoftwareTokenEnrolment.LIVE_STATES)
         .first()
     )
     if enrolment is None:

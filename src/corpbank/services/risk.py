@@ -22,7 +22,7 @@ import dataclasses
 import ipaddress
 import secrets
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core import signing
 from django.db import connection, transaction
@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ua_parser import parse as parse_user_agent
 
+from corpbank.db import column_datetime
 from corpbank.models import CustomerUser, KnownEnvironment, Question, Secret, SecretKind, SecretQuestion
 from corpbank.services import audit
 from corpbank.services.errors import Conflict, ValidationFailed
@@ -143,7 +144,7 @@ def challenge_for(user: CustomerUser, environment: Environment) -> Challenge | N
             known = cursor.fetchone()
         if known is not None:
             pk, last_seen_at, *seen = known
-            last_seen_at = _aware(last_seen_at)
+            last_seen_at = column_datetime(last_seen_at)
             reasons = tuple(
                 part for part, value in zip(PARTS, seen, strict=True) if getattr(environment, part) != value
             )
@@ -157,12 +158,6 @@ def challenge_for(user: CustomerUser, environment: Environment) -> Challenge | N
         return None
     position, question = secrets.choice(questions)
     return Challenge(position, question, reasons)
-
-
-def _aware(value: datetime | str) -> datetime:
-    # SQLite hands a raw column back as text; PostgreSQL as an aware datetime.
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def remember(user: CustomerUser, environment: Environment, now: datetime | None = None) -> str:

@@ -81,7 +81,7 @@ def prepare(
     if not user.contract.software_tokens:
         raise Conflict(_("ソフトウェアトークンのお申込みがありません。お取引店にお問い合わせください。"))
     if SoftwareTokenEnrolment.objects.filter(
-        user=user, state__in=["issued", "provisioned", "active"]
+        user=user, state__in=SoftwareTokenEnrolment.LIVE_STATES
     ).exists():
         raise Conflict(_("ソフトウェアトークンは既に発行されています。"))
     problems = {}
@@ -113,7 +113,7 @@ def issue(
 
     def act() -> Issued:
         if SoftwareTokenEnrolment.objects.filter(
-            user=user, state__in=["issued", "provisioned", "active"]
+            user=user, state__in=SoftwareTokenEnrolment.LIVE_STATES
         ).exists():
             raise Conflict(_("ソフトウェアトークンは既に発行されています。"))
         token_user_id = _new_token_user_id()
@@ -300,7 +300,7 @@ def end(*, token_user_id: str, cancel: bool, actor: audit.Actor) -> SoftwareToke
             .filter(token_user_id=token_user_id)
             .first()
         )
-        if enrolment is None or enrolment.state in ("stopped", "cancelled"):
+        if enrolment is None or enrolment.state not in SoftwareTokenEnrolment.LIVE_STATES:
             raise Conflict(_("対象のソフトウェアトークンが見つかりません。"))
         state = SoftwareTokenEnrolment.State.CANCELLED if cancel else SoftwareTokenEnrolment.State.STOPPED
         now = timezone.now()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from corpbank.db import column_date, column_datetime
 from corpbank.models import Contract, CustomerUser, Principal, Token, TokenFee, TokenRegistration
 from corpbank.policy import current_policy
 from corpbank.services import audit, lockout, mail, otp
@@ -81,22 +82,10 @@ def needs_registration(user: CustomerUser, now: datetime | None = None) -> bool:
         rows = cursor.fetchall()
     in_force = next((row for row in rows if row[0] is None), None)
     today = timezone.localdate(now)
-    if in_force is not None and otp.unusable_because(in_force[1], _as_date(in_force[2]), today) is None:
+    if in_force is not None and otp.unusable_because(in_force[1], column_date(in_force[2]), today) is None:
         return False
-    last_ended = next((_as_datetime(row[0]) for row in rows if row[0] is not None), None)
+    last_ended = next((column_datetime(row[0]) for row in rows if row[0] is not None), None)
     return last_ended is None or last_ended + current_policy().token_reregistration_delay <= now
-
-
-def _as_date(value: date | str | None) -> date | None:
-    # SQLite hands raw columns back as text; PostgreSQL as dates.
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _as_datetime(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def ship_to_contract(

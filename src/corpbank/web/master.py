@@ -151,6 +151,7 @@ def _act_on_user(
     done: str,
     allow_self: bool = False,
     breadcrumb: str | Promise = BREADCRUMB,
+    back: str = "users",
 ) -> HttpResponse:
     master: CustomerUser = request.customer  # type: ignore[attr-defined]
     try:
@@ -171,11 +172,7 @@ def _act_on_user(
             error = failure
         else:
             messages.success(request, done)
-            if breadcrumb == OTP_BREADCRUMB:
-                return redirect("otp_management")
-            if breadcrumb == CERTIFICATE_BREADCRUMB:
-                return redirect("certificate_management")
-            return redirect("users")
+            return redirect(back)
     return form_page(
         request,
         title=title,
@@ -333,6 +330,7 @@ def otp_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
         done=_("パスワード生成機を失効しました。"),
         allow_self=True,
         breadcrumb=OTP_BREADCRUMB,
+        back="otp_management",
     )
 
 
@@ -352,6 +350,7 @@ def otp_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
         ),
         done=_("ワンタイムパスワードの利用停止を解除しました。"),
         breadcrumb=OTP_BREADCRUMB,
+        back="otp_management",
     )
 
 
@@ -397,6 +396,7 @@ def certificate_enable(request: HttpRequest, user_id: int) -> HttpResponse:
         ),
         done=_("電子証明書の発行を許可しました。"),
         breadcrumb=CERTIFICATE_BREADCRUMB,
+        back="certificate_management",
     )
 
 
@@ -419,4 +419,5 @@ def certificate_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
         done=_("電子証明書を失効しました。"),
         allow_self=True,
         breadcrumb=CERTIFICATE_BREADCRUMB,
+        back="certificate_management",
     )
