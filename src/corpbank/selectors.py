@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Count, Model, Q, QuerySet
 
+from corpbank.db import column_date, column_datetime
 from corpbank.models import (
     AuditEvent,
     Contract,
     CustomerUser,
+    KnownEnvironment,
     Organization,
     PendingAction,
     Principal,
@@ -22,6 +24,7 @@ from corpbank.models import (
     SecretKind,
     SoftwareTokenEnrolment,
     Token,
+    TokenRegistration,
 )
 
 LOGIN_ACTIONS = (
@@ -32,6 +35,75 @@ LOGIN_ACTIONS = (
     "principal.suspended",
     "login.refused_contract_not_active",
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownEnvironmentRow:
+    """An environment the bank recognises for a user (R-D2), as the risk check compares it."""
+
+    id: int
+    last_seen_at: datetime
+    browser: str
+    os: str
+    languages: str
+    network: str
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> KnownEnvironmentRow | None:
+        pk, last_seen_at, browser, os, languages, network = values
+        if pk is None:
+            return None
+        return cls(pk, column_datetime(last_seen_at), browser, os, languages, network)
+
+
+_KNOWN_ENVIRONMENT_COLUMNS = ("id", "last_seen_at", "browser", "os", "languages", "network")
+
+
+def known_environment(user_id: int, device_id: str) -> KnownEnvironmentRow | None:
+    """The environment with this device ID that ``user_id`` is recognised from, if any."""
+    if not device_id:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(_KNOWN_ENVIRONMENT_COLUMNS)} FROM corpbank_knownenvironment"  # noqa: S608
+            " WHERE user_id = %s AND device_id = %s",
+            [user_id, device_id],
+        )
+        row = cursor.fetchone()
+    return KnownEnvironmentRow.of(row) if row else None
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistrationState:
+    """A user's token registrations as the registration screen's rule needs them (R-E7): the state and
+    expiry of the token in force, if any, and when the last registration ended, if any did."""
+
+    in_force_state: str | None
+    in_force_expires_on: date | None
+    last_ended_at: datetime | None
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> RegistrationState:
+        state, expires_on, last_ended_at = values
+        return cls(state, column_date(expires_on), column_datetime(last_ended_at) if last_ended_at else None)
+
+
+def _registration_columns(user: str) -> list[str]:
+    """The three columns of a RegistrationState for the user whose id is the SQL expression ``user``."""
+    r, t = TokenRegistration._meta.db_table, Token._meta.db_table
+    in_force = f"FROM {r} r JOIN {t} t ON t.id = r.token_id WHERE r.user_id = {user} AND r.ended_at IS NULL"
+    return [
+        f"(SELECT t.state {in_force})",
+        f"(SELECT t.expires_on {in_force})",
+        f"(SELECT MAX(e.ended_at) FROM {r} e WHERE e.user_id = {user})",  # noqa: S608
+    ]
+
+
+def registration_state(user_id: int) -> RegistrationState:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(_registration_columns("%s")), [user_id] * 3)
+        row = cursor.fetchone()
+    return RegistrationState.of(row)
 
 
 _LOGIN_MODELS: list[tuple[type[Model], str]] = [
@@ -52,10 +124,11 @@ class _Part:
     model: type[Model]
     names: list[str]
     converters: list[tuple[Any, list[Converter]]]
+    columns: slice  # where they are in a row
 
-    def instance(self, values: Sequence[Any]) -> Model:
+    def instance(self, row: Sequence[Any]) -> Model:
         converted = []
-        for value, (column, converters) in zip(values, self.converters, strict=True):
+        for value, (column, converters) in zip(row[self.columns], self.converters, strict=True):
             for convert in converters:
                 value = convert(value, column, connection)
             converted.append(value)
@@ -64,7 +137,8 @@ class _Part:
 
 @functools.cache
 def _login_query(kinds: int) -> tuple[str, list[_Part]]:
-    parts, selected = [], []
+    parts: list[_Part] = []
+    selected: list[str] = []
     for model, alias in _LOGIN_MODELS:
         fields = model._meta.concrete_fields
         converters = []
@@ -73,19 +147,26 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
             converters.append(
                 (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
             )
-        parts.append(_Part(model, [field.attname for field in fields], converters))
+        columns = slice(len(selected), len(selected) + len(fields))
+        parts.append(_Part(model, [field.attname for field in fields], converters, columns))
         selected += [f'{alias}."{field.column}"' for field in fields]
     # Names come from the models' metadata; every value is a parameter.
     t = {alias: model._meta.db_table for model, alias in _LOGIN_MODELS}
+    t["k"] = KnownEnvironment._meta.db_table
     sql = " ".join(
         [
             "SELECT",
             ", ".join(selected),
             # Whether the user has registered secret questions (R-D1), without fetching the answers.
-            f", EXISTS (SELECT 1 FROM {t['s']} a WHERE a.principal_id = p.id AND a.kind = %s)",  # noqa: S608
+            f", EXISTS (SELECT 1 FROM {t['s']} a WHERE a.principal_id = p.id AND a.kind = %s),",  # noqa: S608
+            # The environment of this device ID the user is recognised from (R-D2), and the token
+            # registrations (R-E7): what the login decides after the password, read with it.
+            ", ".join(f"k.{column}" for column in _KNOWN_ENVIRONMENT_COLUMNS) + ",",
+            ", ".join(_registration_columns("u.id")),
             f"FROM {t['s']} s JOIN {t['p']} p ON p.id = s.principal_id",
             f"JOIN {t['u']} u ON u.principal_id = p.id JOIN {t['c']} c ON c.id = u.contract_id",
             f"JOIN {t['o']} o ON o.id = c.organization_id",
+            f"LEFT JOIN {t['k']} k ON k.user_id = u.id AND k.device_id = %s",
             "WHERE u.login_id = %s AND u.status <> %s AND s.kind IN (" + ", ".join(["%s"] * kinds) + ")",
         ]
     )
@@ -96,34 +177,46 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
 class LoginRows:
     secrets: list[Secret]
     has_questions: bool
+    known_environment: KnownEnvironmentRow | None = None
+    registrations: RegistrationState | None = None
 
 
-def login_secrets(login_id: str, kinds: tuple[str, ...]) -> LoginRows:
+def login_secrets(login_id: str, kinds: tuple[str, ...], device_id: str = "") -> LoginRows:
     """The user with ``login_id`` (not deleted), with the secrets of ``kinds``, each Secret carrying its
-    principal, user, contract and organization, as select_related would give them; and whether the
-    user has registered secret questions.
+    principal, user, contract and organization, as select_related would give them; whether the user
+    has registered secret questions; the environment of ``device_id`` the user is recognised from; and
+    the state of the user's token registrations.
 
     Plain SQL (built from the models' own table and column names, with the ORM's converters) because it
     runs on every login: the ORM spent about 2 ms of CPU compiling and assembling it, a tenth of the
     login's budget beside the Argon2id verification (bench/login.py)."""
     sql, parts = _login_query(len(kinds))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [SecretKind.SECRET_ANSWER, login_id, CustomerUser.Status.DELETED, *kinds])
+        cursor.execute(
+            sql, [SecretKind.SECRET_ANSWER, device_id, login_id, CustomerUser.Status.DELETED, *kinds]
+        )
         rows = cursor.fetchall()
-    secrets = []
+    if not rows:
+        return LoginRows([], has_questions=False)
+    # One row per secret; the user, principal, contract and organization are the same in each.
+    first = rows[0]
+    principal, user, contract, organization = (part.instance(first) for part in parts[1:])
+    Principal.customer_user.related.set_cached_value(principal, user)  # type: ignore[attr-defined]
+    CustomerUser.principal.field.set_cached_value(user, principal)  # type: ignore[attr-defined]
+    CustomerUser.contract.field.set_cached_value(user, contract)  # type: ignore[attr-defined]
+    Contract.organization.field.set_cached_value(contract, organization)  # type: ignore[attr-defined]
+    secrets: list[Secret] = []
     for row in rows:
-        instances, start = [], 0
-        for part in parts:
-            instances.append(part.instance(row[start : start + len(part.names)]))
-            start += len(part.names)
-        secret, principal, user, contract, organization = instances
+        secret = cast(Secret, parts[0].instance(row))
         Secret.principal.field.set_cached_value(secret, principal)  # type: ignore[attr-defined]
-        Principal.customer_user.related.set_cached_value(principal, user)  # type: ignore[attr-defined]
-        CustomerUser.principal.field.set_cached_value(user, principal)  # type: ignore[attr-defined]
-        CustomerUser.contract.field.set_cached_value(user, contract)  # type: ignore[attr-defined]
-        Contract.organization.field.set_cached_value(contract, organization)  # type: ignore[attr-defined]
         secrets.append(secret)
-    return LoginRows(secrets, bool(rows and rows[0][-1]))  # type: ignore[arg-type]
+    extra = first[parts[-1].columns.stop :]
+    return LoginRows(
+        secrets,
+        has_questions=bool(extra[0]),
+        known_environment=KnownEnvironmentRow.of(extra[1:7]),
+        registrations=RegistrationState.of(extra[7:10]),
+    )
 
 
 def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:

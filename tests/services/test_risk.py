@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from corpbank import selectors
 from corpbank.models import AuditEvent, KnownEnvironment, Secret, SecretKind, SecretQuestion
 from corpbank.services import backoffice, risk
 from corpbank.services.errors import Conflict, FactorsRejected, LockedOut, ValidationFailed, WrongAnswer
@@ -101,18 +102,21 @@ def remembered(master) -> risk.Environment:
 )
 def test_r_d2_any_change_asks_a_question(master, change, reason):
     known = remembered(master)
-    assert risk.challenge_for(master, known) is None
+    assert risk.challenge_for(master, known, selectors.known_environment(master.pk, known.device_id)) is None
     changed = environment(device_cookie=risk.device_cookie_value(known.device_id), **change)
-    challenge = risk.challenge_for(master, changed)
+    challenge = risk.challenge_for(master, changed, selectors.known_environment(master.pk, changed.device_id))
     assert challenge is not None and reason in challenge.reasons
     assert challenge.question in {question.question for question in master.secret_questions.all()}
 
 
 def test_r_d2_no_cookie_asks_and_another_users_environment_does_not_count(master, general):
-    assert risk.challenge_for(master, environment()).reasons == ("cookie",)
+    assert risk.challenge_for(master, environment(), None).reasons == ("cookie",)
     device_id = risk.remember(general, environment())
     foreign = environment(device_cookie=risk.device_cookie_value(device_id))
-    assert risk.challenge_for(master, foreign) is not None
+    assert (
+        risk.challenge_for(master, foreign, selectors.known_environment(master.pk, foreign.device_id))
+        is not None
+    )
 
 
 def test_r_d2_a_login_from_an_unknown_environment_waits_for_the_answer(master):

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from corpbank.db import for_update
+from corpbank.db import for_update, insert
 from corpbank.models import AuditChainHead, AuditEvent
 from corpbank.services import notices
 
@@ -101,7 +101,7 @@ def record(
         previous_hash=previous_hash,
     )
     event.hash = _digest(previous_hash, event)
-    event.save(force_insert=True)
+    insert(event)
     with transaction.get_connection().cursor() as cursor:
         cursor.execute(
             "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",

@@ -97,7 +97,7 @@ def log_in(
         login_id = certificates.verify(certificate).user.login_id or ""
     # The user and both passwords in one query: the login password to check, what must change, and
     # whether the user has registered secret questions.
-    rows = selectors.login_secrets(login_id, USER_SECRETS)
+    rows = selectors.login_secrets(login_id, USER_SECRETS, device_id=environment.device_id)
     secrets, has_questions = rows.secrets, rows.has_questions
     principal = secrets[0].principal if secrets else None
     user = principal.customer_user if principal is not None else None
@@ -138,7 +138,7 @@ def log_in(
                 details={"contract_status": user.contract.status},
             )
             return refusal
-        challenge = risk.challenge_for(user, environment) if has_questions else None
+        challenge = risk.challenge_for(user, environment, rows.known_environment) if has_questions else None
         if challenge is not None:
             audit.record(
                 "login.additional_auth_required",
@@ -150,7 +150,13 @@ def log_in(
             return LoginOutcome(
                 user=user, must_change=(), password_change_due_at=None, warn_expiry=False, challenge=challenge
             )
-        outcome = _outcome(user, timezone.now(), secrets, session_epoch=verdict.session_epoch or 0)
+        outcome = _outcome(
+            user,
+            timezone.now(),
+            secrets,
+            session_epoch=verdict.session_epoch or 0,
+            registrations=rows.registrations,
+        )
         audit.record(
             "login.succeeded",
             actor=actor,
@@ -239,7 +245,14 @@ def register_questions(
     return risk.register_questions(user=user, pairs=pairs, environment=environment, ip_address=ip_address)
 
 
-def _outcome(user: CustomerUser, now: datetime, secrets: list[Secret], *, session_epoch: int) -> LoginOutcome:
+def _outcome(
+    user: CustomerUser,
+    now: datetime,
+    secrets: list[Secret],
+    *,
+    session_epoch: int,
+    registrations: selectors.RegistrationState | None = None,
+) -> LoginOutcome:
     policy = current_policy()
     login_secret = next(s for s in secrets if s.kind == SecretKind.LOGIN_PASSWORD)
     due_at = login_secret.change_due_at
@@ -250,7 +263,7 @@ def _outcome(user: CustomerUser, now: datetime, secrets: list[Secret], *, sessio
         password_change_due_at=due_at,
         warn_expiry=warn,
         session_epoch=session_epoch,
-        must_register_token=tokens.needs_registration(user, now),
+        must_register_token=tokens.needs_registration(user, now, registrations),
     )
 
 

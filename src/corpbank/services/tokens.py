@@ -7,15 +7,16 @@ import dataclasses
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from corpbank.db import column_date, column_datetime
+from corpbank import selectors
 from corpbank.models import Contract, CustomerUser, Principal, Token, TokenFee, TokenRegistration
 from corpbank.policy import current_policy
+from corpbank.selectors import RegistrationState
 from corpbank.services import audit, lockout, mail, otp
 from corpbank.services.errors import Conflict, DomainError, Forbidden, InvalidCredentials
 from corpbank.services.seeds import seal
@@ -63,28 +64,23 @@ def registration_in_force(user: CustomerUser) -> TokenRegistration | None:
     return TokenRegistration.objects.select_related("token").filter(user=user, ended_at__isnull=True).first()
 
 
-def needs_registration(user: CustomerUser, now: datetime | None = None) -> bool:
+def needs_registration(
+    user: CustomerUser, now: datetime | None = None, registrations: RegistrationState | None = None
+) -> bool:
     """R-E7: a user of an OTP contract with no usable token is shown the registration screen at login;
-    after a revocation, only once the policy's delay (about 30 minutes) has passed.
-
-    One plain query on every login of an OTP contract: the registration in force (its ended_at is
-    null, so it sorts first) and the last one that ended."""
+    after a revocation, only once the policy's delay (about 30 minutes) has passed. ``registrations``
+    is read here unless the caller has it (the login reads it with the user's passwords)."""
     if not user.contract.otp_required:
         return False
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT r.ended_at, t.state, t.expires_on FROM corpbank_tokenregistration r "
-            "JOIN corpbank_token t ON t.id = r.token_id WHERE r.user_id = %s "
-            "ORDER BY r.ended_at DESC NULLS FIRST LIMIT 2",
-            [user.pk],
-        )
-        rows = cursor.fetchall()
-    in_force = next((row for row in rows if row[0] is None), None)
+    state = registrations or selectors.registration_state(user.pk)
     today = timezone.localdate(now)
-    if in_force is not None and otp.unusable_because(in_force[1], column_date(in_force[2]), today) is None:
+    if (
+        state.in_force_state is not None
+        and otp.unusable_because(state.in_force_state, state.in_force_expires_on, today) is None
+    ):
         return False
-    last_ended = next((column_datetime(row[0]) for row in rows if row[0] is not None), None)
+    last_ended = state.last_ended_at
     return last_ended is None or last_ended + current_policy().token_reregistration_delay <= now
 
 

@@ -1,39 +1,54 @@
-"""Django's database session store, one statement per write.
+"""Django's database session store, one plain statement per write.
 
-Django's store checks that a new key is free (a SELECT) and wraps every write in a transaction (BEGIN,
-INSERT or UPDATE, COMMIT): four round trips on each login. A single INSERT or UPDATE in autocommit mode
-is atomic by itself, and the key's primary-key constraint already refuses a duplicate, so a collision
-of two 32-character random keys (never seen in practice) just draws again."""
+Django's store checks that a new key is free (a SELECT), wraps every write in a transaction (BEGIN,
+INSERT or UPDATE, COMMIT) and compiles each statement through the ORM, on every request. A single
+INSERT or UPDATE in autocommit mode is atomic by itself, and the key's primary-key constraint already
+refuses a duplicate, so a collision of two 32-character random keys (never seen in practice) just
+draws again."""
 
 from __future__ import annotations
 
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
+import base64
+import secrets
+
+from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import DatabaseError, IntegrityError, router, transaction
-from django.utils.crypto import get_random_string
+from django.db import IntegrityError, router, transaction
+
+from corpbank.db import insert
 
 
 class SessionStore(DatabaseSessionStore):
     def _get_new_session_key(self) -> str:
-        return get_random_string(32, VALID_KEY_CHARS)
+        # 160 random bits as 32 characters of a-z and 2-7, all valid in a session key: one read of
+        # the system's random source, where Django's draws each character separately (32 reads).
+        return base64.b32encode(secrets.token_bytes(20)).decode().lower()
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
-        obj = self.create_model_instance(data)
-        using = router.db_for_write(self.model, instance=obj)
-        if transaction.get_connection(using).in_atomic_block:
+        session = self.create_model_instance(data)
+        using = router.db_for_write(self.model, instance=session)
+        connection = transaction.get_connection(using)
+        if connection.in_atomic_block:
             # Inside somebody's transaction a failed statement would poison it: keep Django's savepoint.
             return super().save(must_create=must_create)
-        try:
-            obj.save(force_insert=must_create, force_update=not must_create, using=using)
-        except IntegrityError as error:
-            if must_create:
+        if must_create:
+            try:
+                insert(session, using)
+            except IntegrityError as error:
                 raise CreateError from error
-            raise
-        except DatabaseError as error:
-            if not must_create:
-                raise UpdateError from error
-            raise
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE django_session SET session_data = %s, expire_date = %s WHERE session_key = %s",
+                [
+                    session.session_data,
+                    connection.ops.adapt_datetimefield_value(session.expire_date),
+                    session.session_key,
+                ],
+            )
+            if cursor.rowcount != 1:
+                raise UpdateError  # the session was deleted meanwhile (logout elsewhere, or expiry)
         return None
