@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -15,11 +16,11 @@ def for_update() -> str:
     return f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
 
 
-def insert(instance: models.Model, using: str = "default") -> None:
-    """One INSERT of a new row, with its generated key read back: what ``save(force_insert=True)``
-    does, without the ORM's compiler and signals (none are connected to the models that use this).
-    For the rows written on every login (the audit event, the session), where the ORM's own work costs
-    more CPU than the database's."""
+def insert_statement(instance: models.Model, using: str = "default") -> tuple[str, list[Any]]:
+    """The INSERT of a new row, reading its generated key back (``RETURNING``), and its parameters:
+    what ``save(force_insert=True)`` sends, without the ORM's compiler and signals (none are connected
+    to the models written this way). For the rows written on every login (the audit event, the
+    session), where the ORM's own work costs more CPU than the database's."""
     meta = instance._meta
     connection = transaction.get_connection(using)
     auto = meta.pk if isinstance(meta.pk, models.AutoField) else None  # BigAutoField too
@@ -33,13 +34,24 @@ def insert(instance: models.Model, using: str = "default") -> None:
     statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     if auto is not None:
         statement += f" RETURNING {quote(auto.column)}"
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        if auto is not None:
-            instance.pk = cursor.fetchone()[0]
+    return statement, [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+def inserted(instance: models.Model, pk: Any = None, using: str = "default") -> None:
+    """Mark ``instance`` as the saved row that ``insert_statement`` wrote (with the key it returned)."""
+    if pk is not None:
+        instance.pk = pk
     instance._state.adding = False
     instance._state.db = using
+
+
+def insert(instance: models.Model, using: str = "default") -> None:
+    """Write ``instance`` as a new row with one INSERT (see ``insert_statement``)."""
+    statement, values = insert_statement(instance, using)
+    with transaction.get_connection(using).cursor() as cursor:
+        cursor.execute(statement, values)
+        generated = isinstance(instance._meta.pk, models.AutoField)
+        inserted(instance, cursor.fetchone()[0] if generated else None, using)
 
 
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again

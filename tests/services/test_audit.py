@@ -45,3 +45,29 @@ def test_r_i3_the_database_refuses_to_change_history(master, statement):
 def test_record_outside_a_transaction_is_refused(transactional_db):
     with pytest.raises(RuntimeError):
         audit.record("x", actor=audit.Actor.system())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_i3_parallel_acts_extend_one_chain_without_forks():
+    """Thirty transactions append at once (PostgreSQL, real threads): each waits its turn on the chain
+    head, so every event links to the one before it and the head names the last."""
+    from django.db import connection
+
+    from corpbank.models import AuditChainHead
+    from tests.conftest import all_at_once
+
+    assert connection.vendor == "postgresql"
+    before = AuditEvent.objects.count()
+
+    def act(index: int) -> int:
+        with transaction.atomic():
+            return audit.record("test.parallel", actor=audit.Actor.system(f"thread {index}")).pk
+
+    ids = all_at_once(30, act)
+    assert len(set(ids)) == 30
+    assert AuditEvent.objects.count() == before + 30
+    assert audit.verify_chain().intact
+    last = AuditEvent.objects.order_by("-id").first()
+    head = AuditChainHead.objects.get(pk=1)
+    assert (head.last_hash, head.last_event_id) == (last.hash, last.pk)

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from corpbank.db import for_update, insert
+from corpbank.db import for_update, insert, insert_statement, inserted
 from corpbank.models import AuditChainHead, AuditEvent
 from corpbank.services import notices
 
@@ -101,12 +101,24 @@ def record(
         previous_hash=previous_hash,
     )
     event.hash = _digest(previous_hash, event)
-    insert(event)
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(
-            "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
-            [event.hash, event.pk],
-        )
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        # The event and the head's move in one statement: one round trip fewer on every audited act.
+        insert_event, values = insert_statement(event)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH event AS ({insert_event}) UPDATE corpbank_auditchainhead SET last_hash = %s,"  # noqa: S608
+                " last_event_id = (SELECT id FROM event) WHERE id = 1 RETURNING last_event_id",
+                [*values, event.hash],
+            )
+            inserted(event, cursor.fetchone()[0])
+    else:
+        insert(event)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
+                [event.hash, event.pk],
+            )
     notices.on_recorded(event)
     return event
 
