@@ -135,11 +135,11 @@ class _Part:
         return self.model.from_db(connection.alias, self.names, converted)
 
 
-@functools.cache
-def _login_query(kinds: int) -> tuple[str, list[_Part]]:
+def _parts(models: list[tuple[type[Model], str]]) -> tuple[list[str], list[_Part]]:
+    """The selected columns of ``models`` (each under its alias), and how to make instances of them."""
     parts: list[_Part] = []
     selected: list[str] = []
-    for model, alias in _LOGIN_MODELS:
+    for model, alias in models:
         fields = model._meta.concrete_fields
         converters = []
         for field in fields:
@@ -150,8 +150,36 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
         columns = slice(len(selected), len(selected) + len(fields))
         parts.append(_Part(model, [field.attname for field in fields], converters, columns))
         selected += [f'{alias}."{field.column}"' for field in fields]
+    return selected, parts
+
+
+def _tables(models: list[tuple[type[Model], str]]) -> dict[str, str]:
+    return {alias: model._meta.db_table for model, alias in models}
+
+
+# A customer user with principal, contract and organization (aliases u, p, c, o).
+_CUSTOMER_JOINS = (
+    "JOIN {u} u ON u.principal_id = p.id JOIN {c} c ON c.id = u.contract_id"
+    " JOIN {o} o ON o.id = c.organization_id"
+)
+
+
+def _customer(row: Sequence[Any], parts: list[_Part]) -> CustomerUser:
+    """The user of ``row`` (parts: principal, user, contract, organization), its relations cached as
+    select_related would leave them."""
+    principal, user, contract, organization = (part.instance(row) for part in parts)
+    Principal.customer_user.related.set_cached_value(principal, user)  # type: ignore[attr-defined]
+    CustomerUser.principal.field.set_cached_value(user, principal)  # type: ignore[attr-defined]
+    CustomerUser.contract.field.set_cached_value(user, contract)  # type: ignore[attr-defined]
+    Contract.organization.field.set_cached_value(contract, organization)  # type: ignore[attr-defined]
+    return cast(CustomerUser, user)
+
+
+@functools.cache
+def _login_query(kinds: int) -> tuple[str, list[_Part]]:
+    selected, parts = _parts(_LOGIN_MODELS)
     # Names come from the models' metadata; every value is a parameter.
-    t = {alias: model._meta.db_table for model, alias in _LOGIN_MODELS}
+    t = _tables(_LOGIN_MODELS)
     t["k"] = KnownEnvironment._meta.db_table
     sql = " ".join(
         [
@@ -164,13 +192,35 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
             ", ".join(f"k.{column}" for column in _KNOWN_ENVIRONMENT_COLUMNS) + ",",
             ", ".join(_registration_columns("u.id")),
             f"FROM {t['s']} s JOIN {t['p']} p ON p.id = s.principal_id",
-            f"JOIN {t['u']} u ON u.principal_id = p.id JOIN {t['c']} c ON c.id = u.contract_id",
-            f"JOIN {t['o']} o ON o.id = c.organization_id",
+            _CUSTOMER_JOINS.format(**t),
             f"LEFT JOIN {t['k']} k ON k.user_id = u.id AND k.device_id = %s",
             "WHERE u.login_id = %s AND u.status <> %s AND s.kind IN (" + ", ".join(["%s"] * kinds) + ")",
         ]
     )
     return sql, parts
+
+
+_CUSTOMER_MODELS: list[tuple[type[Model], str]] = _LOGIN_MODELS[1:]
+
+
+@functools.cache
+def _active_customer_query() -> tuple[str, list[_Part]]:
+    selected, parts = _parts(_CUSTOMER_MODELS)
+    t = _tables(_CUSTOMER_MODELS)
+    joins = _CUSTOMER_JOINS.format(**t)
+    sql = f"SELECT {', '.join(selected)} FROM {t['p']} p {joins} WHERE u.id = %s AND u.status = %s"  # noqa: S608
+    return sql, parts
+
+
+def active_customer(user_id: int) -> CustomerUser | None:
+    """The active customer user ``user_id`` with principal, contract and organization, for every
+    request of a session (web/sessions.load). Plain SQL like the login lookup: the ORM spent about
+    1 ms of CPU compiling this select_related on every page."""
+    sql, parts = _active_customer_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, CustomerUser.Status.ACTIVE])
+        row = cursor.fetchone()
+    return _customer(row, parts) if row else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,11 +250,7 @@ def login_secrets(login_id: str, kinds: tuple[str, ...], device_id: str = "") ->
         return LoginRows([], has_questions=False)
     # One row per secret; the user, principal, contract and organization are the same in each.
     first = rows[0]
-    principal, user, contract, organization = (part.instance(first) for part in parts[1:])
-    Principal.customer_user.related.set_cached_value(principal, user)  # type: ignore[attr-defined]
-    CustomerUser.principal.field.set_cached_value(user, principal)  # type: ignore[attr-defined]
-    CustomerUser.contract.field.set_cached_value(user, contract)  # type: ignore[attr-defined]
-    Contract.organization.field.set_cached_value(contract, organization)  # type: ignore[attr-defined]
+    principal = _customer(first, parts[1:]).principal
     secrets: list[Secret] = []
     for row in rows:
         secret = cast(Secret, parts[0].instance(row))

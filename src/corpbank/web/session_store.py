@@ -1,10 +1,10 @@
-"""Django's database session store, one plain statement per write.
+"""Django's database session store, one plain statement per read and per write.
 
 Django's store checks that a new key is free (a SELECT), wraps every write in a transaction (BEGIN,
 INSERT or UPDATE, COMMIT) and compiles each statement through the ORM, on every request. A single
 INSERT or UPDATE in autocommit mode is atomic by itself, and the key's primary-key constraint already
 refuses a duplicate, so a collision of two 32-character random keys (never seen in practice) just
-draws again."""
+draws again. The read is the same SELECT the ORM would send, written out."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import secrets
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import IntegrityError, router, transaction
+from django.utils import timezone
 
 from corpbank.db import insert
 
@@ -23,6 +24,19 @@ class SessionStore(DatabaseSessionStore):
         # 160 random bits as 32 characters of a-z and 2-7, all valid in a session key: one read of
         # the system's random source, where Django's draws each character separately (32 reads).
         return base64.b32encode(secrets.token_bytes(20)).decode().lower()
+
+    def load(self) -> dict[str, object]:
+        connection = transaction.get_connection(router.db_for_read(self.model))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s",
+                [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
+            )
+            row = cursor.fetchone()
+        if row is None:  # unknown or expired: a new key is drawn when the session is saved
+            self._session_key = None
+            return {}
+        return self.decode(row[0])
 
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:

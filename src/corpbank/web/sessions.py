@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
+from corpbank import selectors
 from corpbank.models import CustomerUser, Operator, Principal
 from corpbank.policy import current_policy
 from corpbank.services import risk
@@ -184,11 +185,7 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
     customer: CustomerUser | None = None
     operator: Operator | None = None
     if customer_id is not None:
-        customer = (
-            CustomerUser.objects.select_related("contract", "contract__organization", "principal")
-            .filter(pk=customer_id, status=CustomerUser.Status.ACTIVE)
-            .first()
-        )
+        customer = selectors.active_customer(customer_id)
         principal = customer.principal if customer else None
     elif operator_id is not None:
         operator = Operator.objects.select_related("principal").filter(pk=operator_id, is_active=True).first()
