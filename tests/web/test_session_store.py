@@ -1,0 +1,79 @@
+"""The session store's plain statements behave as Django's database store (R-A5: sessions are
+server-side, and a session the server no longer has is never resumed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from corpbank import selectors
+from corpbank.web.session_store import SessionStore
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a request: the store's own statements
+def test_a_saved_session_loads_back_until_it_expires():
+    store = SessionStore()
+    store["customer"] = 7
+    store.save()
+    key = store.session_key
+    assert key is not None and len(key) == 32 and key.isalnum() and key.islower()
+    assert SessionStore(session_key=key)["customer"] == 7
+
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    expired = SessionStore(session_key=key)
+    assert expired.get("customer") is None
+    assert expired.session_key is None  # a new key is drawn when it is saved
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a request: the store's own statements
+def test_a_session_deleted_meanwhile_is_not_written_back():
+    store = SessionStore()
+    store["customer"] = 7
+    store.save()
+    Session.objects.filter(session_key=store.session_key).delete()  # logout in another tab
+    store["customer"] = 8
+    with pytest.raises(UpdateError):
+        store.save()
+    assert not Session.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a request: the store's own statements
+def test_a_drawn_key_that_is_taken_is_drawn_again(monkeypatch):
+    first = SessionStore()
+    first["customer"] = 7
+    first.save()
+    draws = iter([first.session_key, "b" * 32])
+    monkeypatch.setattr(SessionStore, "_get_new_session_key", lambda self: next(draws))
+    second = SessionStore()
+    second["customer"] = 8
+    second.save()
+    assert second.session_key == "b" * 32
+    assert SessionStore(session_key=first.session_key)["customer"] == 7  # not overwritten
+
+
+def test_active_customer_is_what_select_related_gives(master, general):
+    from corpbank.models import CustomerUser
+
+    for user in (master, general):
+        loaded = selectors.active_customer(user.pk)
+        expected = CustomerUser.objects.select_related("principal", "contract__organization").get(pk=user.pk)
+        assert loaded is not None
+        assert (loaded.pk, loaded.login_id, loaded.role, loaded.principal.session_epoch) == (
+            expected.pk,
+            expected.login_id,
+            expected.role,
+            expected.principal.session_epoch,
+        )
+        assert loaded.contract.organization.name == expected.contract.organization.name
+        assert loaded.contract.created_at == expected.contract.created_at  # converters applied
+
+
+def test_active_customer_is_none_for_a_user_who_is_not_active(general):
+    from corpbank.models import CustomerUser
+
+    CustomerUser.objects.filter(pk=general.pk).update(status=CustomerUser.Status.DELETED)
+    assert selectors.active_customer(general.pk) is None
