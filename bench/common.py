@@ -51,13 +51,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def production_server(env: dict[str, str], *, workers: int, threads: int) -> Iterator[ServerHandle]:
+def production_server(
+    env: dict[str, str], *, workers: int, threads: int, app: str = "corpbank.wsgi"
+) -> Iterator[ServerHandle]:
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
-                "corpbank.wsgi",
+                app,
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -113,6 +115,15 @@ class ServerHandle(str):
                 continue
             total += int(fields[11]) + int(fields[12])  # utime, stime
         return total / ticks
+
+
+def hash_seconds(directory: str) -> float:
+    """The CPU seconds the workers of a ``hashtime:application`` server have spent in Argon2id."""
+    total = 0.0
+    for path in Path(directory).iterdir():
+        text = path.read_text().strip()
+        total += float(text) if text else 0.0
+    return total
 
 
 def corpbank(env: dict[str, str], *args: str) -> None:
