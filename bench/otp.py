@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import corpbank, environment, fresh_database_url, production_server
-from login import Client, create_users
+from login import ANSWER, Client, create_users
 
 SERVICE_TOKENS = int(os.environ.get("BENCH_OTP_TOKENS", "1000"))
 HTTP_USERS = int(os.environ.get("BENCH_OTP_USERS", "200"))
@@ -64,12 +64,8 @@ def service_rate(serials: list[str]) -> tuple[float, int]:
     return len(serials) / (time.perf_counter() - started), accepted
 
 
-# The first login registers the secret questions; later logins come from the same environment.
-QUESTIONS = {
-    "questions": [
-        {"question": question, "answer": "ベンチ"} for question in ("first_pet", "birthplace", "teacher")
-    ]
-}
+# Each user's first login is asked a secret question (the users have them, R-D1) and its answer makes the
+# environment recognised; later logins send that environment's cookie (R-D2).
 DEVICE_COOKIES: dict[str, str] = {}
 
 
@@ -77,14 +73,14 @@ def http_rate(base: str, users: list[str], serials: list[str], concurrency: int)
     from corpbank.services import otp
 
     clients = [Client(base, login_id) for login_id in users]
-    for client in clients:  # setup, not timed: one login each, as at a first login (R-D1)
+    for client in clients:  # setup, not timed: one login each
         client.request("GET", "/api/v1/csrf")
-        if client.login_id in DEVICE_COOKIES:  # the environment the questions were registered from
+        if client.login_id in DEVICE_COOKIES:
             client.cookies["corpbank_device"] = DEVICE_COOKIES[client.login_id]
         if not client.log_in():
-            raise RuntimeError(f"bench user {client.login_id} could not log in")
-        if client.login_id not in DEVICE_COOKIES:
-            client.request("POST", "/api/v1/me/secret-questions", QUESTIONS)
+            answered = client.request("POST", "/api/v1/auth/additional-auth", {"answer": ANSWER})
+            if answered != 200:
+                raise RuntimeError(f"bench user {client.login_id} could not log in")
             DEVICE_COOKIES[client.login_id] = client.cookies["corpbank_device"]
         client.connection.close()
     work = list(enumerate(zip(clients, serials, strict=True)))
