@@ -273,9 +273,9 @@ def main() -> int:
                 f"{concurrency:>11} {median['rate']:>9.1f} {median['median_ms']:>9.1f} "
                 f"{median['raw']:>8.1f} {median['per_core']:>8.1f} "
                 f"{median['wall_ratio']:>6.2f} {median['per_cpu_second']:>16.1f} "
-                f"{cpu_ratio:>6.2f} {f'({min(cpu_ratios):.2f}–{max(cpu_ratios):.2f})':>11} {LIMIT:>6.2f} "
+                f"{cpu_ratio:>6.3f} {f'({min(cpu_ratios):.2f}–{max(cpu_ratios):.2f})':>11} {LIMIT:>6.2f} "
                 + ("ok   " if cpu_ratio >= LIMIT else "BELOW")
-                + f" {median['hash_share']:>10.2f}"
+                + f" {median['hash_share']:>10.3f}"
             )
         print(
             "Medians of the rounds. raw/core: Argon2id verifications per second per core (m=19 MiB, t=2,\n"
@@ -288,7 +288,7 @@ def main() -> int:
             "(bench/hashtime.py): what the ratio would be against the hash as the server runs it, free\n"
             "of the machine's drift; for information, the limit is on the ratio."
         )
-        print(f"worst ratio {worst:.2f} against the limit {LIMIT} ({worst / LIMIT:.2f} of it)")
+        print(f"worst ratio {worst:.3f} against the limit {LIMIT} ({worst / LIMIT:.2f} of it)")
     return 0
 
 
