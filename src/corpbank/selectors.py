@@ -59,20 +59,6 @@ class KnownEnvironmentRow:
 _KNOWN_ENVIRONMENT_COLUMNS = ("id", "last_seen_at", "browser", "os", "languages", "network")
 
 
-def known_environment(user_id: int, device_id: str) -> KnownEnvironmentRow | None:
-    """The environment with this device ID that ``user_id`` is recognised from, if any."""
-    if not device_id:
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(_KNOWN_ENVIRONMENT_COLUMNS)} FROM corpbank_knownenvironment"  # noqa: S608
-            " WHERE user_id = %s AND device_id = %s",
-            [user_id, device_id],
-        )
-        row = cursor.fetchone()
-    return KnownEnvironmentRow.of(row) if row else None
-
-
 @dataclasses.dataclass(frozen=True)
 class RegistrationState:
     """A user's token registrations as the registration screen's rule needs them (R-E7): the state and

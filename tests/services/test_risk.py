@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpbank import selectors
 from corpbank.models import AuditEvent, KnownEnvironment, Secret, SecretKind, SecretQuestion
 from corpbank.services import backoffice, risk
 from corpbank.services.errors import Conflict, FactorsRejected, LockedOut, ValidationFailed, WrongAnswer
@@ -92,6 +91,14 @@ def remembered(master) -> risk.Environment:
     return environment(device_cookie=risk.device_cookie_value(device_id))
 
 
+def login_challenge(
+    user_login_id: str, password: str, environment: risk.Environment
+) -> risk.Challenge | None:
+    """The question a login from ``environment`` is asked: the login reads the recognised environment
+    with the user's passwords, so the check runs through it."""
+    return log_in(login_id=user_login_id, password=password, environment=environment).challenge
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -102,21 +109,19 @@ def remembered(master) -> risk.Environment:
 )
 def test_r_d2_any_change_asks_a_question(master, change, reason):
     known = remembered(master)
-    assert risk.challenge_for(master, known, selectors.known_environment(master.pk, known.device_id)) is None
+    assert login_challenge(MASTER_LOGIN_ID, MASTER_PASSWORD, known) is None
     changed = environment(device_cookie=risk.device_cookie_value(known.device_id), **change)
-    challenge = risk.challenge_for(master, changed, selectors.known_environment(master.pk, changed.device_id))
+    challenge = login_challenge(MASTER_LOGIN_ID, MASTER_PASSWORD, changed)
     assert challenge is not None and reason in challenge.reasons
     assert challenge.question in {question.question for question in master.secret_questions.all()}
 
 
 def test_r_d2_no_cookie_asks_and_another_users_environment_does_not_count(master, general):
-    assert risk.challenge_for(master, environment(), None).reasons == ("cookie",)
+    challenge = login_challenge(MASTER_LOGIN_ID, MASTER_PASSWORD, environment())
+    assert challenge is not None and challenge.reasons == ("cookie",)
     device_id = risk.remember(general, environment())
     foreign = environment(device_cookie=risk.device_cookie_value(device_id))
-    assert (
-        risk.challenge_for(master, foreign, selectors.known_environment(master.pk, foreign.device_id))
-        is not None
-    )
+    assert login_challenge(MASTER_LOGIN_ID, MASTER_PASSWORD, foreign) is not None
 
 
 def test_r_d2_a_login_from_an_unknown_environment_waits_for_the_answer(master):

@@ -146,8 +146,8 @@ def challenge_for(
 ) -> Challenge | None:
     """None when the environment is recognised; else one of the user's questions at random. A user
     without questions yet is not asked: the questions are registered first (R-D1). ``known`` is the
-    environment of the browser's device ID the user is recognised from (``selectors.known_environment``;
-    the login reads it with the user's passwords)."""
+    environment of the browser's device ID the user is recognised from, as the login read it with the
+    user's passwords (``selectors.login_secrets``)."""
     reasons: tuple[str, ...] = ("cookie",)
     if environment.device_id and known is not None:
         seen = (known.browser, known.os, known.languages, known.network)
