@@ -15,7 +15,7 @@ from corpbank.web.session_store import SessionStore
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as a request: the store's own statements
-def test_a_saved_session_loads_back_until_it_expires():
+def test_r_a5_a_saved_session_loads_back_until_it_expires():
     store = SessionStore()
     store["customer"] = 7
     store.save()
@@ -30,7 +30,7 @@ def test_a_saved_session_loads_back_until_it_expires():
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as a request: the store's own statements
-def test_a_session_deleted_meanwhile_is_not_written_back():
+def test_r_a5_a_session_deleted_meanwhile_is_not_written_back():
     store = SessionStore()
     store["customer"] = 7
     store.save()
@@ -42,7 +42,7 @@ def test_a_session_deleted_meanwhile_is_not_written_back():
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as a request: the store's own statements
-def test_a_drawn_key_that_is_taken_is_drawn_again(monkeypatch):
+def test_r_a5_a_drawn_key_that_is_taken_is_drawn_again(monkeypatch):
     first = SessionStore()
     first["customer"] = 7
     first.save()
@@ -55,7 +55,7 @@ def test_a_drawn_key_that_is_taken_is_drawn_again(monkeypatch):
     assert SessionStore(session_key=first.session_key)["customer"] == 7  # not overwritten
 
 
-def test_active_customer_is_what_select_related_gives(master, general):
+def test_r_a5_active_customer_is_what_select_related_gives(master, general):
     from corpbank.models import CustomerUser
 
     for user in (master, general):
@@ -72,7 +72,7 @@ def test_active_customer_is_what_select_related_gives(master, general):
         assert loaded.contract.created_at == expected.contract.created_at  # converters applied
 
 
-def test_active_customer_is_none_for_a_user_who_is_not_active(general):
+def test_r_a5_active_customer_is_none_for_a_user_who_is_not_active(general):
     from corpbank.models import CustomerUser
 
     CustomerUser.objects.filter(pk=general.pk).update(status=CustomerUser.Status.DELETED)
