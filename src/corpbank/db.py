@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,25 +17,49 @@ def for_update() -> str:
     return f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
 
 
-def insert_statement(instance: models.Model, using: str = "default") -> tuple[str, list[Any]]:
+def insert_statement(
+    instance: models.Model,
+    using: str = "default",
+    *,
+    computed: dict[str, tuple[str, list[Any]]] | None = None,
+    source: str = "",
+    returning: tuple[str, ...] = (),
+) -> tuple[str, list[Any]]:
     """The INSERT of a new row, reading its generated key back (``RETURNING``), and its parameters:
     what ``save(force_insert=True)`` sends, without the ORM's compiler and signals (none are connected
     to the models written this way). For the rows written on every login (the audit event, the
-    session), where the ORM's own work costs more CPU than the database's."""
+    session), where the ORM's own work costs more CPU than the database's.
+
+    ``computed`` gives some columns (by attribute name) an SQL expression with its own parameters in
+    place of the instance's value; they may read ``source`` (``INSERT … SELECT … FROM source``).
+    ``returning`` names more columns to read back after the key."""
     meta = instance._meta
     connection = transaction.get_connection(using)
     auto = meta.pk if isinstance(meta.pk, models.AutoField) else None  # BigAutoField too
     fields = [field for field in meta.concrete_fields if field is not auto]
     quote = connection.ops.quote_name
+    computed = computed or {}
     # Names from the model's metadata; every value is a parameter.
-    columns, placeholders = (
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    if auto is not None:
-        statement += f" RETURNING {quote(auto.column)}"
-    return statement, [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    expressions: list[str] = []
+    values: list[Any] = []
+    for field in fields:
+        if field.attname in computed:
+            expression, parameters = computed[field.attname]
+            expressions.append(expression)
+            values += parameters
+        else:
+            expressions.append("%s")
+            values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    columns = ", ".join(quote(field.column) for field in fields)
+    statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+    if source:
+        statement += f"SELECT {', '.join(expressions)} FROM {source}"  # noqa: S608
+    else:
+        statement += f"VALUES ({', '.join(expressions)})"
+    returned = ([auto.column] if auto is not None else []) + list(returning)
+    if returned:
+        statement += " RETURNING " + ", ".join(quote(column) for column in returned)
+    return statement, values
 
 
 def inserted(instance: models.Model, pk: Any = None, using: str = "default") -> None:
@@ -52,6 +77,32 @@ def insert(instance: models.Model, using: str = "default") -> None:
         cursor.execute(statement, values)
         generated = isinstance(instance._meta.pk, models.AutoField)
         inserted(instance, cursor.fetchone()[0] if generated else None, using)
+
+
+@dataclasses.dataclass
+class Writes:
+    """Data-modifying statements a transaction owes, sent together with its audit event (one round
+    trip on PostgreSQL, see ``audit.record``) or, if no event takes them, on their own by ``flush``
+    before the transaction ends. Each must give the same result whenever it runs in the transaction."""
+
+    statements: list[tuple[str, list[Any]]] = dataclasses.field(default_factory=list)
+    done: bool = False
+
+    def add(self, statement: str, parameters: list[Any]) -> None:
+        self.statements.append((statement, parameters))
+
+    def taken(self) -> list[tuple[str, list[Any]]]:
+        """The statements, for a caller that sends them in its own statement; they count as sent."""
+        statements, self.done = ([] if self.done else self.statements), True
+        return statements
+
+    def flush(self, using: str = "default") -> None:
+        """Send what no event took, each on its own."""
+        statements = self.taken()
+        if statements:
+            with transaction.get_connection(using).cursor() as cursor:
+                for statement, parameters in statements:
+                    cursor.execute(statement, parameters)
 
 
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again

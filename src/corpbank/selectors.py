@@ -161,8 +161,34 @@ def _customer(row: Sequence[Any], parts: list[_Part]) -> CustomerUser:
     return cast(CustomerUser, user)
 
 
+def _lock_of(alias: str) -> str:
+    """The row-lock clause for the rows of ``alias`` alone, or nothing on SQLite (see db.for_update)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    return " " + connection.ops.for_update_sql(
+        of=(alias,) if connection.features.has_select_for_update_of else ()
+    )
+
+
 @functools.cache
-def _login_query(kinds: int) -> tuple[str, list[_Part]]:
+def _principal_query() -> tuple[str, _Part]:
+    selected, parts = _parts([(Principal, "p")])
+    return f"SELECT {', '.join(selected)} FROM {Principal._meta.db_table} p WHERE p.id = %s", parts[0]  # noqa: S608
+
+
+def principal_for_update(principal_id: int) -> Principal:
+    """Lock a principal's row (inside the caller's transaction) and read it as the lock leaves it."""
+    sql, part = _principal_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql + _lock_of("p"), [principal_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Principal.DoesNotExist(principal_id)
+    return cast(Principal, part.instance(row))
+
+
+@functools.cache
+def _login_query(kinds: int, lock: bool) -> tuple[str, list[_Part]]:
     selected, parts = _parts(_LOGIN_MODELS)
     # Names come from the models' metadata; every value is a parameter.
     t = _tables(_LOGIN_MODELS)
@@ -183,7 +209,7 @@ def _login_query(kinds: int) -> tuple[str, list[_Part]]:
             "WHERE u.login_id = %s AND u.status <> %s AND s.kind IN (" + ", ".join(["%s"] * kinds) + ")",
         ]
     )
-    return sql, parts
+    return sql + (_lock_of("p") if lock else ""), parts
 
 
 _CUSTOMER_MODELS: list[tuple[type[Model], str]] = _LOGIN_MODELS[1:]
@@ -217,16 +243,20 @@ class LoginRows:
     registrations: RegistrationState | None = None
 
 
-def login_secrets(login_id: str, kinds: tuple[str, ...], device_id: str = "") -> LoginRows:
+def login_secrets(
+    login_id: str, kinds: tuple[str, ...], device_id: str = "", *, lock: bool = False
+) -> LoginRows:
     """The user with ``login_id`` (not deleted), with the secrets of ``kinds``, each Secret carrying its
     principal, user, contract and organization, as select_related would give them; whether the user
     has registered secret questions; the environment of ``device_id`` the user is recognised from; and
-    the state of the user's token registrations.
+    the state of the user's token registrations. With ``lock``, inside the caller's transaction, the
+    principal's row is locked as lockout.check_attempt locks it, and the principal is read as that
+    lock leaves it; the rest is read as it was when the statement began (it may have waited).
 
     Plain SQL (built from the models' own table and column names, with the ORM's converters) because it
     runs on every login: the ORM spent about 2 ms of CPU compiling and assembling it, a tenth of the
     login's budget beside the Argon2id verification (bench/login.py)."""
-    sql, parts = _login_query(len(kinds))
+    sql, parts = _login_query(len(kinds), lock)
     with connection.cursor() as cursor:
         cursor.execute(
             sql, [SecretKind.SECRET_ANSWER, device_id, login_id, CustomerUser.Status.DELETED, *kinds]

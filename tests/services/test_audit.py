@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import DatabaseError, transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from corpbank.models import AuditEvent
 from corpbank.services import audit
@@ -71,3 +73,49 @@ def test_r_i3_parallel_acts_extend_one_chain_without_forks():
     last = AuditEvent.objects.order_by("-id").first()
     head = AuditChainHead.objects.get(pk=1)
     assert (head.last_hash, head.last_event_id) == (last.hash, last.pk)
+
+
+# Text that JSON escapes, text it keeps as it is, and the random stand-in's own alphabet.
+AWKWARD = ["", 'say "hi"', "back\\slash", "改行\nタブ\t", "全角　スペース", "😀", "\u2028", "0123abcdef" * 7]
+
+
+def test_r_i3_what_the_database_writes_is_the_chain_hash_verify_recomputes(master):
+    """On PostgreSQL the database takes each event's digest (one statement per append): whatever the
+    details hold, verify_chain, which hashes in Python, finds the chain intact. On SQLite, Python
+    hashes both ways."""
+    with transaction.atomic():
+        events = [
+            audit.record(
+                "test.awkward",
+                actor=audit.Actor.system(text),
+                details={"text": text, "nested": {"previous": text}},
+            )
+            for text in AWKWARD
+        ]
+    stored = AuditEvent.objects.filter(action="test.awkward").order_by("id")
+    assert [(event.pk, event.hash, event.previous_hash) for event in events] == [
+        (event.pk, event.hash, event.previous_hash) for event in stored
+    ]
+    assert events[1].previous_hash == events[0].hash
+    assert audit.verify_chain().intact
+
+
+@given(
+    details=st.dictionaries(
+        st.text(max_size=8), st.one_of(st.text(max_size=12), st.integers(), st.none()), max_size=4
+    ),
+    previous=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_r_i3_the_text_around_the_previous_hash_hashes_as_the_chain_does(details, previous):
+    """The database's digest, sha256(before + previous + after), is the chain's own definition."""
+    import hashlib
+
+    from django.utils import timezone
+
+    event = AuditEvent(
+        action="test", actor_type="system", actor_label="x", details=details, at=timezone.now()
+    )
+    around = audit._around_previous(event)
+    assert around is not None
+    before, after = around
+    assert hashlib.sha256((before + previous + after).encode()).hexdigest() == audit._digest(previous, event)

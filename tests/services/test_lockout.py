@@ -147,3 +147,84 @@ def test_r_c5_parallel_mix_never_lets_a_guess_through_after_the_limit(branch, op
     assert results.count("ok") + results.count("invalid") + results.count("locked") == 24
     counter = FailureCounter.objects.filter(principal_id=master.principal_id).first()
     assert counter is None or counter.consecutive_failures < 6
+
+
+def _wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
+    """Until another connection waits for a row lock (PostgreSQL's own view of its sessions)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # The view is read once per transaction unless its snapshot is cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no attempt came to wait for the principal's lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_c5_success_after_waiting_resets_the_failure_counted_meanwhile(branch, operators):
+    """A right password that had to wait for the principal's lock while a wrong one was being counted
+    comes second, so it resets that failure: whether failures need resetting is read after the wait,
+    not from before it."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from tests.conftest import activate_master, register_contract
+
+    master = activate_master(register_contract(operators))
+    results: list[str] = []
+
+    def right_password() -> None:
+        try:
+            results.append(attempt(MASTER_PASSWORD))
+        finally:
+            connections.close_all()
+
+    # A wrong attempt in flight: it holds the principal's lock and counts its failure only after the
+    # right one has come to wait for that lock.
+    with transaction.atomic():
+        Principal.objects.select_for_update().get(pk=master.principal_id)
+        waiting = threading.Thread(target=right_password)
+        waiting.start()
+        _wait_until_blocked_on_a_lock()
+        FailureCounter.objects.create(
+            principal_id=master.principal_id, kind="login_password", consecutive_failures=1
+        )
+    waiting.join(timeout=30)
+    assert results == ["ok"]
+    counter = FailureCounter.objects.get(principal_id=master.principal_id, kind="login_password")
+    assert counter.consecutive_failures == 0
+
+
+def test_r_c1_a_success_whose_act_records_nothing_still_resets_the_count(master):
+    """A caller that records its own event (record_success=False) but records none: ``verified``
+    still sends the resets the success owes before the transaction ends."""
+    from corpbank.models import Secret
+    from corpbank.services import audit, lockout
+
+    FailureCounter.objects.create(
+        principal_id=master.principal_id, kind="login_password", consecutive_failures=3
+    )
+    Principal.objects.filter(pk=master.principal_id).update(consecutive_lockouts=2)
+    stored = Secret.objects.get(principal_id=master.principal_id, kind="login_password")
+    done = lockout.verified(
+        lambda: lockout.check_secret(
+            principal_id=master.principal_id,
+            kind="login_password",
+            candidate=MASTER_PASSWORD,
+            stored=stored,
+            actor=audit.Actor.system(),
+            record_success=False,
+        ),
+        lambda: "acted",
+        refused=InvalidCredentials,
+    )
+    assert done == "acted"
+    assert FailureCounter.objects.get(principal_id=master.principal_id).consecutive_failures == 0
+    assert Principal.objects.get(pk=master.principal_id).consecutive_lockouts == 0

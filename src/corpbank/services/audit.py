@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from corpbank.db import for_update, insert, insert_statement, inserted
+from corpbank.db import Writes, for_update, insert, insert_statement, inserted
 from corpbank.models import AuditChainHead, AuditEvent
 from corpbank.services import notices
 
@@ -40,7 +41,8 @@ class Actor:
         return cls(type=AuditEvent.ActorType.ANONYMOUS, ip_address=ip_address)
 
 
-def _digest(previous_hash: str, event: AuditEvent) -> str:
+def _canonical(previous_hash: str, event: AuditEvent) -> str:
+    """The text an event's hash is taken over: the event and the previous hash, as canonical JSON."""
     body = {
         "previous": previous_hash,
         "at": event.at.isoformat(),
@@ -53,10 +55,35 @@ def _digest(previous_hash: str, event: AuditEvent) -> str:
         "ip_address": event.ip_address,
         "details": event.details,
     }
-    canonical = json.dumps(
-        body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+
+
+def _digest(previous_hash: str, event: AuditEvent) -> str:
+    """The event's hash (the chain's definition; ``verify_chain`` recomputes it)."""
+    return hashlib.sha256(_canonical(previous_hash, event).encode()).hexdigest()
+
+
+def _around_previous(event: AuditEvent) -> tuple[str, str] | None:
+    """The canonical text before and after the previous hash, so that the database, which holds the
+    previous hash, can take the digest: sha256(before + previous + after) is ``_digest``. None in the
+    (practically impossible) case that the event's own content contains the random stand-in."""
+    stand_in = secrets.token_hex(16)
+    canonical = _canonical(stand_in, event)
+    if canonical.count(stand_in) != 1:
+        return None
+    before, after = canonical.split(stand_in)
+    return before, after
+
+
+# PostgreSQL: lock the chain head, insert the event linked to it and hashed by the database, and move
+# the head, in one statement. The head's lock queues concurrent appends as _lock_head does; a waiting
+# one then reads the head as the committed append left it.
+_APPEND_ON_POSTGRESQL = (
+    "{writes}head AS (SELECT last_hash FROM corpbank_auditchainhead WHERE id = 1 FOR UPDATE),"
+    " event AS ({insert_event})"
+    " UPDATE corpbank_auditchainhead SET last_hash = event.hash, last_event_id = event.id FROM event"
+    " WHERE corpbank_auditchainhead.id = 1 RETURNING event.id, event.previous_hash, event.hash"
+)
 
 
 def _lock_head() -> str:
@@ -82,11 +109,13 @@ def record(
     subject_user_id: int | None = None,
     contract_id: int | None = None,
     details: dict[str, Any] | None = None,
+    writes: Writes | None = None,
 ) -> AuditEvent:
-    """Append one event. Must be called inside the transaction of the act it records."""
-    if not transaction.get_connection().in_atomic_block:
+    """Append one event. Must be called inside the transaction of the act it records. ``writes``, the
+    act's own statements still owed (a lockout counter's reset), go to the database with the event."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("audit.record must run inside the act's transaction")
-    previous_hash = _lock_head()
     # Round-trip through JSON now so that the hash covers exactly what the database will give back.
     clean_details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
     event = AuditEvent(
@@ -98,29 +127,54 @@ def record(
         contract_id=contract_id,
         ip_address=actor.ip_address,
         details=clean_details,
-        previous_hash=previous_hash,
     )
-    event.hash = _digest(previous_hash, event)
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        # The event and the head's move in one statement: one round trip fewer on every audited act.
-        insert_event, values = insert_statement(event)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH event AS ({insert_event}) UPDATE corpbank_auditchainhead SET last_hash = %s,"  # noqa: S608
-                " last_event_id = (SELECT id FROM event) WHERE id = 1 RETURNING last_event_id",
-                [*values, event.hash],
-            )
-            inserted(event, cursor.fetchone()[0])
+    around = _around_previous(event) if connection.vendor == "postgresql" else None
+    if around is not None:
+        _append_in_one_statement(event, around, writes.taken() if writes else [])
     else:
-        insert(event)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
-                [event.hash, event.pk],
-            )
+        if writes:
+            writes.flush()
+        _append(event)
     notices.on_recorded(event)
     return event
+
+
+def _append_in_one_statement(
+    event: AuditEvent, around: tuple[str, str], writes: list[tuple[str, list[Any]]]
+) -> None:
+    """The append on PostgreSQL: one round trip for the act's owed writes, the event and the head."""
+    before, after = around
+    digest = "encode(sha256(convert_to(%s || head.last_hash || %s, 'UTF8')), 'hex')"
+    insert_event, values = insert_statement(
+        event,
+        computed={"previous_hash": ("head.last_hash", []), "hash": (digest, [before, after])},
+        source="head",
+        returning=("previous_hash", "hash"),
+    )
+    prefix = "".join(f"write{index} AS ({statement}), " for index, (statement, _) in enumerate(writes))
+    sql = "WITH " + _APPEND_ON_POSTGRESQL.format(writes=prefix, insert_event=insert_event)
+    parameters = [value for _, written in writes for value in written] + values
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, parameters)
+        row = cursor.fetchone()
+        if row is None:  # no chain head: an emptied database (the test suite's flush); the writes are
+            _lock_head()  # idempotent, so the statement runs again once the head exists
+            cursor.execute(sql, parameters)
+            row = cursor.fetchone()
+    event_id, event.previous_hash, event.hash = row
+    inserted(event, event_id)
+
+
+def _append(event: AuditEvent) -> None:
+    """The append elsewhere (SQLite): lock the head, hash, insert, move the head."""
+    event.previous_hash = _lock_head()
+    event.hash = _digest(event.previous_hash, event)
+    insert(event)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
+            [event.hash, event.pk],
+        )
 
 
 @dataclasses.dataclass(frozen=True)

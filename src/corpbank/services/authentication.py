@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import datetime
 
 from django.db import transaction
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank import selectors
-from corpbank.models import Contract, CustomerUser, Secret, SecretKind, SecretQuestion
+from corpbank.models import Contract, CustomerUser, Principal, Secret, SecretKind, SecretQuestion
 from corpbank.operations import check_secrets
 from corpbank.policy import current_policy
 from corpbank.services import audit, certificates, lockout, risk, tokens
@@ -95,85 +96,88 @@ def log_in(
     (R-F1: the certificate authenticates the PC, the login password the person)."""
     if certificate is not None:
         login_id = certificates.verify(certificate).user.login_id or ""
-    # The user and both passwords in one query: the login password to check, what must change, and
-    # whether the user has registered secret questions.
-    rows = selectors.login_secrets(login_id, USER_SECRETS, device_id=environment.device_id)
-    secrets, has_questions = rows.secrets, rows.has_questions
-    principal = secrets[0].principal if secrets else None
-    user = principal.customer_user if principal is not None else None
+    result: LoginOutcome | DomainError
+    with transaction.atomic(durable=True):
+        # The user, both passwords (the one to check, and what must change), whether the user has
+        # secret questions, and the principal's row lock: one statement.
+        rows = selectors.login_secrets(login_id, USER_SECRETS, device_id=environment.device_id, lock=True)
+        principal = rows.secrets[0].principal if rows.secrets else None
+        user = principal.customer_user if principal is not None else None
+        if principal is None or user is None:
+            verify_nothing(password)
+            # Not the login ID typed: people type passwords into the wrong field.
+            audit.record("login.unknown_login_id", actor=audit.Actor.anonymous(ip_address))
+            verdict = lockout.Verdict(ok=False)
+        else:
+            actor = customer_actor(user, ip_address)
+            stored = next((s for s in rows.secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
+            verdict = _check_before_login(user, actor, SecretKind.LOGIN_PASSWORD, password, stored, principal)
+            if verdict.ok:
+                result = _after_password(user, actor, rows, verdict, environment, certificate)
+                if verdict.writes:  # every way out of _after_password took them with its event
+                    verdict.writes.flush()
+    # Committed: a failure stays counted when it is reported.
     if user is None:
-        verify_nothing(password)
-        with transaction.atomic(durable=True):
-            audit.record(
-                "login.unknown_login_id",
-                # Not the login ID typed: people type passwords into the wrong field.
-                actor=audit.Actor.anonymous(ip_address),
-            )
         raise InvalidCredentials()
-    actor = customer_actor(user, ip_address)
-    verdict = lockout.Verdict(ok=False)
-
-    def check() -> lockout.Verdict:
-        nonlocal verdict
-        stored = next((s for s in secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
-        verdict = _check_before_login(user, actor, SecretKind.LOGIN_PASSWORD, password, stored)
-        return verdict
-
-    def act() -> LoginOutcome | DomainError:
-        # Only somebody who knows the password learns the contract's state.
-        refusal = contract_refusal(user.contract)
-        action = "login.refused_contract_not_active"
-        if (
-            refusal is None
-            and user.contract.login_method == Contract.LoginMethod.CERTIFICATE
-            and certificate is None
-        ):
-            refusal, action = CertificateRequired(), "login.refused_certificate_required"
-        if refusal is not None:
-            audit.record(
-                action,
-                actor=actor,
-                subject_user_id=user.pk,
-                contract_id=user.contract_id,
-                details={"contract_status": user.contract.status},
-            )
-            return refusal
-        challenge = risk.challenge_for(user, environment, rows.known_environment) if has_questions else None
-        if challenge is not None:
-            audit.record(
-                "login.additional_auth_required",
-                actor=actor,
-                subject_user_id=user.pk,
-                contract_id=user.contract_id,
-                details={"changed": list(challenge.reasons), "question": challenge.question},
-            )
-            return LoginOutcome(
-                user=user, must_change=(), password_change_due_at=None, warn_expiry=False, challenge=challenge
-            )
-        outcome = _outcome(
-            user,
-            timezone.now(),
-            secrets,
-            session_epoch=verdict.session_epoch or 0,
-            registrations=rows.registrations,
-        )
-        audit.record(
-            "login.succeeded",
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            details={"must_change": list(outcome.must_change)},
-        )
-        return dataclasses.replace(outcome, must_register_questions=not has_questions)
-
-    result = lockout.verified(check, act, refused=InvalidCredentials, master=user.is_master)
+    verdict.raise_if_refused(refused=InvalidCredentials, master=user.is_master)
     if isinstance(result, DomainError):
         raise result
     return result
 
 
+def _after_password(
+    user: CustomerUser,
+    actor: audit.Actor,
+    rows: selectors.LoginRows,
+    verdict: lockout.Verdict,
+    environment: risk.Environment,
+    certificate: bytes | None,
+) -> LoginOutcome | DomainError:
+    """The login after a right password, in its transaction: the contract's state (only somebody who
+    knows the password learns it), the certificate, the environment, then the session's outcome. Every
+    way out records its event, and with it what the success owes the lockout counters."""
+    writes = verdict.writes
+    refusal = contract_refusal(user.contract)
+    action = "login.refused_contract_not_active"
+    if (
+        refusal is None
+        and user.contract.login_method == Contract.LoginMethod.CERTIFICATE
+        and certificate is None
+    ):
+        refusal, action = CertificateRequired(), "login.refused_certificate_required"
+    record = functools.partial(
+        audit.record, actor=actor, subject_user_id=user.pk, contract_id=user.contract_id, writes=writes
+    )
+    if refusal is not None:
+        record(action, details={"contract_status": user.contract.status})
+        return refusal
+    challenge = risk.challenge_for(user, environment, rows.known_environment) if rows.has_questions else None
+    if challenge is not None:
+        record(
+            "login.additional_auth_required",
+            details={"changed": list(challenge.reasons), "question": challenge.question},
+        )
+        return LoginOutcome(
+            user=user, must_change=(), password_change_due_at=None, warn_expiry=False, challenge=challenge
+        )
+    outcome = _outcome(
+        user,
+        timezone.now(),
+        rows.secrets,
+        session_epoch=verdict.session_epoch or 0,
+        registrations=rows.registrations,
+    )
+    record("login.succeeded", details={"must_change": list(outcome.must_change)})
+    return dataclasses.replace(outcome, must_register_questions=not rows.has_questions)
+
+
 def _check_before_login(
-    user: CustomerUser, actor: audit.Actor, kind: str, candidate: str, stored: Secret | None
+    user: CustomerUser,
+    actor: audit.Actor,
+    kind: str,
+    candidate: str,
+    stored: Secret | None,
+    locked: Principal | None = None,
 ) -> lockout.Verdict:
     """One of the user's secrets on the way to a session; the act records the login itself."""
     return lockout.check_secret(
@@ -185,6 +189,7 @@ def _check_before_login(
         subject_user_id=user.pk,
         contract_id=user.contract_id,
         record_success=False,
+        locked=locked,
     )
 
 
@@ -229,6 +234,7 @@ def answer_challenge(
             subject_user_id=user.pk,
             contract_id=user.contract_id,
             details={"must_change": list(outcome.must_change), "additional_auth": True},
+            writes=verdict.writes,
         )
         return dataclasses.replace(outcome, device_id=device_id)
 

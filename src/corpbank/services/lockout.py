@@ -24,13 +24,14 @@ import dataclasses
 import enum
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from corpbank.db import for_update
+from corpbank import selectors
+from corpbank.db import Writes
 from corpbank.models import FailureCounter, Principal, Secret, SecretKind
 from corpbank.policy import LockoutRule, current_policy
 from corpbank.services import audit
@@ -38,6 +39,13 @@ from corpbank.services.errors import DomainError, LockedOut, Suspended, TokenSus
 from corpbank.services.hashing import hash_secret, needs_rehash, verify_hash, verify_nothing
 
 T = TypeVar("T")
+
+
+class Subject(TypedDict):
+    """Whom an attempt's audit events are about."""
+
+    subject_user_id: int | None
+    contract_id: int | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +58,9 @@ class Verdict:
     session_epoch: int | None = None
     # The kind of secret that was refused: a stopped token is told apart from a stopped user.
     kind: str = ""
+    # On a success whose event the caller records (record_success=False): the resets it owes, to be
+    # given to that event (audit.record(writes=…)); ``verified`` sends them if no event took them.
+    writes: Writes | None = None
 
     def raise_if_refused(self, *, refused: Callable[[], DomainError], master: bool = False) -> None:
         if self.ok:
@@ -79,20 +90,29 @@ def refusal_of(principal: Principal, now: datetime) -> Verdict | None:
     return None
 
 
-def _lock_principal(principal_id: int, kind: str) -> tuple[Principal, bool]:
-    """Lock the principal's row, and learn whether this kind has failures to reset, in one statement.
+def _lock_principal(principal_id: int) -> Principal:
+    """Lock the principal's row and read its state as the lock leaves it.
 
     Written as SQL because it runs on every attempt and is fixed: the ORM spends more CPU compiling
-    it than the database spends running it (bench/login.py)."""
-    sql = (  # noqa: S608 - the only text added is the backend's lock clause
-        "SELECT p.id, p.kind, p.locked_until, p.consecutive_lockouts, p.suspended_at, p.session_epoch,"
-        " EXISTS (SELECT 1 FROM corpbank_failurecounter c WHERE c.principal_id = p.id AND c.kind = %s"
-        " AND c.consecutive_failures > 0) AS failing"
-        " FROM corpbank_principal p WHERE p.id = %s"
-    ) + for_update()
-    rows = Principal.objects.raw(sql, [kind, principal_id])
-    principal = next(iter(rows))
-    return principal, bool(principal.failing)  # type: ignore[attr-defined]
+    it than the database spends running it (bench/login.py). It reads nothing but the locked row: on
+    PostgreSQL, what else one statement reads is as it was before the statement waited for the lock."""
+    return selectors.principal_for_update(principal_id)
+
+
+def resets(principal: Principal, kind: str) -> Writes:
+    """What a success owes: the kind's consecutive failures, and the consecutive lockouts, back to zero.
+
+    Sent after the principal's lock is held, so they see every failure counted before it: the counter
+    is reset whenever it is above zero, never from a reading taken before the lock."""
+    writes = Writes()
+    writes.add(
+        "UPDATE corpbank_failurecounter SET consecutive_failures = 0"
+        " WHERE principal_id = %s AND kind = %s AND consecutive_failures > 0",
+        [principal.pk, kind],
+    )
+    if principal.consecutive_lockouts:
+        writes.add("UPDATE corpbank_principal SET consecutive_lockouts = 0 WHERE id = %s", [principal.pk])
+    return writes
 
 
 def check_principal_secret(
@@ -136,18 +156,21 @@ def check_attempt(
     record_success: bool = True,
     when_refused: Callable[[], None] = lambda: None,
     details: dict[str, object] | None = None,
+    locked: Principal | None = None,
 ) -> Verdict:
     """The mechanism itself: lock the principal, refuse a locked one unevaluated, evaluate, count.
 
     ``evaluate`` runs under the principal's row lock (so it may also move state of its own, such as
     an OTP token's last accepted step). ``when_refused`` spends the time an evaluation would have taken.
     ``record_success=False`` leaves the success event to the caller, who records the act it authorised
-    (a login) in the same transaction; failures and lockouts are always recorded here."""
+    (a login) in the same transaction, with the verdict's ``writes``; failures and lockouts are always
+    recorded here. ``locked`` is the principal when the caller has already locked its row in this
+    transaction and read it under that lock (the login's lookup does both in one statement)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_attempt must run inside the transaction of the act it authorises")
     now = timezone.now()
-    principal, failing = _lock_principal(principal_id, kind)
-    event = {"subject_user_id": subject_user_id, "contract_id": contract_id}
+    principal = locked if locked is not None else _lock_principal(principal_id)
+    event = Subject(subject_user_id=subject_user_id, contract_id=contract_id)
     extra = details or {}
 
     refusal = refusal_of(principal, now)
@@ -159,13 +182,12 @@ def check_attempt(
 
     evaluation = evaluate(principal)
     if evaluation is Evaluation.MATCH:
-        if failing:
-            FailureCounter.objects.filter(principal_id=principal_id, kind=kind).update(consecutive_failures=0)
-        if principal.consecutive_lockouts:
-            Principal.objects.filter(pk=principal_id).update(consecutive_lockouts=0)
+        writes = resets(principal, kind)
         if record_success:
-            audit.record("secret.accepted", actor=actor, details={"kind": kind, **extra}, **event)
-        return Verdict(ok=True, session_epoch=principal.session_epoch)
+            audit.record(
+                "secret.accepted", actor=actor, details={"kind": kind, **extra}, writes=writes, **event
+            )
+        return Verdict(ok=True, session_epoch=principal.session_epoch, writes=writes)
     if evaluation is Evaluation.SPENT:
         audit.record("secret.spent", actor=actor, details={"kind": kind, **extra}, **event)
         return Verdict(ok=False, kind=kind)
@@ -197,6 +219,7 @@ def check_secret(
     subject_user_id: int | None = None,
     contract_id: int | None = None,
     record_success: bool = True,
+    locked: Principal | None = None,
 ) -> Verdict:
     """Check one stored (Argon2id-hashed) secret of one principal through the mechanism."""
 
@@ -218,6 +241,7 @@ def check_secret(
         contract_id=contract_id,
         record_success=record_success,
         when_refused=lambda: verify_nothing(candidate),
+        locked=locked,
     )
 
 
@@ -228,7 +252,7 @@ def _lock(
     rule: LockoutRule,
     now: datetime,
     actor: audit.Actor,
-    event: dict[str, int | None],
+    event: Subject,
 ) -> Verdict:
     FailureCounter.objects.filter(principal_id=principal.pk, kind=kind).update(consecutive_failures=0)
     lockouts = principal.consecutive_lockouts + 1
@@ -297,6 +321,9 @@ def verified(
     with transaction.atomic(durable=True):
         verdict = check()
         if verdict.ok:
-            return act()
+            done = act()
+            if verdict.writes:
+                verdict.writes.flush()
+            return done
     verdict.raise_if_refused(refused=refused, master=master)
     raise AssertionError("unreachable")  # pragma: no cover
