@@ -119,3 +119,14 @@ def test_r_i3_the_text_around_the_previous_hash_hashes_as_the_chain_does(details
     assert around is not None
     before, after = around
     assert hashlib.sha256((before + previous + after).encode()).hexdigest() == audit._digest(previous, event)
+
+
+def test_r_i3_content_that_holds_the_stand_in_is_hashed_by_python_instead(master, monkeypatch):
+    """If the event's own text contained the random stand-in for the previous hash, the database could
+    not be told where the previous hash goes: the append then hashes in Python, and the chain holds."""
+    monkeypatch.setattr(audit.secrets, "token_hex", lambda _: "5eed")
+    with transaction.atomic():
+        event = audit.record("test.stand_in", actor=audit.Actor.system(), details={"note": "5eed"})
+    assert audit._around_previous(event) is None
+    assert AuditEvent.objects.get(pk=event.pk).hash == event.hash
+    assert audit.verify_chain().intact
