@@ -96,10 +96,13 @@ def log_in(
     (R-F1: the certificate authenticates the PC, the login password the person)."""
     if certificate is not None:
         login_id = certificates.verify(certificate).user.login_id or ""
-    result: LoginOutcome | DomainError
-    with transaction.atomic(durable=True):
+    found: tuple[CustomerUser, audit.Actor, selectors.LoginRows] | None = None
+    verdict = lockout.Verdict(ok=False)
+
+    def check() -> lockout.Verdict:
+        nonlocal found, verdict
         # The user, both passwords (the one to check, and what must change), whether the user has
-        # secret questions, and the principal's row lock: one statement.
+        # secret questions, and the principal's row lock: one statement, inside the transaction.
         rows = selectors.login_secrets(login_id, USER_SECRETS, device_id=environment.device_id, lock=True)
         principal = rows.secrets[0].principal if rows.secrets else None
         user = principal.customer_user if principal is not None else None
@@ -107,19 +110,20 @@ def log_in(
             verify_nothing(password)
             # Not the login ID typed: people type passwords into the wrong field.
             audit.record("login.unknown_login_id", actor=audit.Actor.anonymous(ip_address))
-            verdict = lockout.Verdict(ok=False)
-        else:
-            actor = customer_actor(user, ip_address)
-            stored = next((s for s in rows.secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
-            verdict = _check_before_login(user, actor, SecretKind.LOGIN_PASSWORD, password, stored, principal)
-            if verdict.ok:
-                result = _after_password(user, actor, rows, verdict, environment, certificate)
-                if verdict.writes:  # every way out of _after_password took them with its event
-                    verdict.writes.flush()
-    # Committed: a failure stays counted when it is reported.
-    if user is None:
-        raise InvalidCredentials()
-    verdict.raise_if_refused(refused=InvalidCredentials, master=user.is_master)
+            return lockout.Verdict(ok=False)
+        found = (user, customer_actor(user, ip_address), rows)
+        stored = next((s for s in rows.secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
+        verdict = _check_before_login(user, found[1], SecretKind.LOGIN_PASSWORD, password, stored, principal)
+        return verdict
+
+    def act() -> LoginOutcome | DomainError:
+        if found is None:  # pragma: no cover - act runs only after check found the user
+            raise AssertionError("unreachable")
+        return _after_password(*found, verdict, environment, certificate)
+
+    result = lockout.verified(
+        check, act, refused=InvalidCredentials, master=lambda: found is not None and found[0].is_master
+    )
     if isinstance(result, DomainError):
         raise result
     return result

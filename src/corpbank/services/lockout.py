@@ -314,10 +314,11 @@ def verified(
     act: Callable[[], T],
     *,
     refused: Callable[[], DomainError],
-    master: bool = False,
+    master: bool | Callable[[], bool] = False,
 ) -> T:
     """Run ``check`` and, if it passed, ``act`` in one durable transaction; if it failed, commit the
-    counted failure and only then raise."""
+    counted failure and only then raise. ``master`` (whether a suspension is told as a master's) may be
+    asked only then, when ``check`` itself finds the user."""
     with transaction.atomic(durable=True):
         verdict = check()
         if verdict.ok:
@@ -325,5 +326,5 @@ def verified(
             if verdict.writes:
                 verdict.writes.flush()
             return done
-    verdict.raise_if_refused(refused=refused, master=master)
+    verdict.raise_if_refused(refused=refused, master=master() if callable(master) else master)
     raise AssertionError("unreachable")  # pragma: no cover
