@@ -10,11 +10,15 @@ from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def for_update() -> str:
-    """The backend's row-lock clause (`` FOR UPDATE``), or nothing on SQLite, where IMMEDIATE
-    transactions already hold the database's write lock."""
+def for_update(of: str = "") -> str:
+    """The backend's row-lock clause (`` FOR UPDATE``, `` FOR UPDATE OF alias`` to lock the rows of
+    one table of a join), or nothing on SQLite, where IMMEDIATE transactions already hold the
+    database's write lock."""
     connection = transaction.get_connection()
-    return f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+    if not connection.features.has_select_for_update:
+        return ""
+    tables = (of,) if of and connection.features.has_select_for_update_of else ()
+    return f" {connection.ops.for_update_sql(of=tables)}"
 
 
 def insert_statement(

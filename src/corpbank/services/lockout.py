@@ -90,15 +90,6 @@ def refusal_of(principal: Principal, now: datetime) -> Verdict | None:
     return None
 
 
-def _lock_principal(principal_id: int) -> Principal:
-    """Lock the principal's row and read its state as the lock leaves it.
-
-    Written as SQL because it runs on every attempt and is fixed: the ORM spends more CPU compiling
-    it than the database spends running it (bench/login.py). It reads nothing but the locked row: on
-    PostgreSQL, what else one statement reads is as it was before the statement waited for the lock."""
-    return selectors.principal_for_update(principal_id)
-
-
 def resets(principal: Principal, kind: str) -> Writes:
     """What a success owes: the kind's consecutive failures, and the consecutive lockouts, back to zero.
 
@@ -169,7 +160,7 @@ def check_attempt(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_attempt must run inside the transaction of the act it authorises")
     now = timezone.now()
-    principal = locked if locked is not None else _lock_principal(principal_id)
+    principal = locked if locked is not None else selectors.principal_for_update(principal_id)
     event = Subject(subject_user_id=subject_user_id, contract_id=contract_id)
     extra = details or {}
 
