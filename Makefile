@@ -42,7 +42,7 @@ $(CORPBANK_VAR_DIR)/ca.passphrase:
 run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/ca.passphrase ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/corpbank migrate --noinput -v 0 && \
 	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
-	exec $(BIN)/gunicorn corpbank.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+	exec $(BIN)/corpbank serve --bind $(HOST):$(PORT) --workers $(WORKERS)
 
 SYSTEM_PACKAGES := chromium fonts-noto-cjk oathtool nginx-light libnginx-mod-http-js curl
 
