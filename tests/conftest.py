@@ -188,6 +188,24 @@ def all_at_once(count: int, attempt: Callable[[int], T]) -> list[T]:
         return list(pool.map(one, range(count), timeout=120))
 
 
+def wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
+    """Until another connection waits for a row lock (PostgreSQL's own view of its sessions)."""
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # The view is read once per transaction unless its snapshot is cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no connection came to wait for a row lock")
+
+
 def wait_for_mail(received: list[object], count: int) -> None:
     """The SMTP server receives on its own thread: wait (at most 10 s) for ``count`` messages."""
     import time

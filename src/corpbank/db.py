@@ -109,9 +109,38 @@ class Writes:
                     cursor.execute(statement, parameters)
 
 
+def usage_limit_violation(contract: str, kind: str, distinct: str) -> str:
+    """A query that finds a row when the (contract, kind) named by the SQL expressions ``contract``
+    and ``kind`` holds a user's limit outside the contract's limit of that kind (R-A4): the user is
+    of another contract, the contract has no limit of the kind, or the user's is higher. ``distinct``
+    is the engine's NULL-safe inequality. Used by the triggers of migration 0012."""
+    return f"""SELECT 1 FROM corpbank_usagelimit x
+        LEFT JOIN corpbank_customeruser u ON u.id = x.user_id
+        LEFT JOIN corpbank_usagelimit c
+            ON c.contract_id = x.contract_id AND c.kind = x.kind AND c.user_id IS NULL
+        WHERE x.contract_id = {contract} AND x.kind = {kind} AND x.user_id IS NOT NULL
+            AND (u.contract_id {distinct} x.contract_id OR c.id IS NULL
+                 OR x.per_transaction > c.per_transaction OR x.per_day > c.per_day)"""  # noqa: S608 - names and the trigger's own row, no value
+
+
+USAGE_LIMIT_MESSAGE = (
+    "corpbank_usagelimit: a user''s limit must lie within the contract''s limit of its kind (R-A4)"
+)
+
+
+def _usage_limit_trigger(event: str, rows: tuple[str, ...]) -> str:
+    """SQLite's trigger after ``event`` on limits, checking the (contract, kind) of each of ``rows``."""
+    broken = " OR ".join(
+        f"EXISTS ({usage_limit_violation(f'{row}.contract_id', f'{row}.kind', 'IS NOT')})" for row in rows
+    )
+    return f"""CREATE TRIGGER IF NOT EXISTS corpbank_usagelimit_within_contract_{event.lower()}
+           AFTER {event} ON corpbank_usagelimit WHEN {broken}
+           BEGIN SELECT RAISE(ABORT, '{USAGE_LIMIT_MESSAGE}'); END;"""
+
+
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again
-# after every migrate (corpbank.apps), each once its table exists. PostgreSQL keeps its triggers
-# (migrations 0002 and 0005).
+# after every migrate (corpbank.apps), each once its table exists, and by the migrations that
+# introduced them (0002, 0005, 0012). PostgreSQL keeps its triggers, written in those migrations.
 SQLITE_TRIGGERS = {
     "corpbank_auditevent": [
         """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_update BEFORE UPDATE ON corpbank_auditevent
@@ -123,6 +152,10 @@ SQLITE_TRIGGERS = {
         """CREATE TRIGGER IF NOT EXISTS corpbank_token_lost_is_final BEFORE UPDATE OF state ON corpbank_token
            WHEN OLD.state = 'lost' AND NEW.state <> 'lost'
            BEGIN SELECT RAISE(ABORT, 'a token reported lost can never be used again'); END;""",
+    ],
+    "corpbank_usagelimit": [
+        _usage_limit_trigger("INSERT", ("NEW",)),
+        _usage_limit_trigger("UPDATE", ("NEW", "OLD")),
     ],
 }
 

@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from corpbank.models import AuditEvent, FailureCounter, Principal
 from corpbank.services.errors import InvalidCredentials, LockedOut, Suspended
-from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, all_at_once, log_in
+from tests.conftest import (
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    all_at_once,
+    log_in,
+    wait_until_blocked_on_a_lock,
+)
 
 
 def attempt(password: str) -> str:
@@ -149,22 +155,6 @@ def test_r_c5_parallel_mix_never_lets_a_guess_through_after_the_limit(branch, op
     assert counter is None or counter.consecutive_failures < 6
 
 
-def _wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
-    """Until another connection waits for a row lock (PostgreSQL's own view of its sessions)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            # The view is read once per transaction unless its snapshot is cleared.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("no attempt came to wait for the principal's lock")
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_r_c5_success_after_waiting_resets_the_failure_counted_meanwhile(branch, operators):
@@ -192,7 +182,7 @@ def test_r_c5_success_after_waiting_resets_the_failure_counted_meanwhile(branch,
         Principal.objects.select_for_update().get(pk=master.principal_id)
         waiting = threading.Thread(target=right_password)
         waiting.start()
-        _wait_until_blocked_on_a_lock()
+        wait_until_blocked_on_a_lock()
         FailureCounter.objects.create(
             principal_id=master.principal_id, kind="login_password", consecutive_failures=1
         )

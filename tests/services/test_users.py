@@ -105,6 +105,107 @@ def test_r_a4_the_database_refuses_a_per_transaction_limit_above_the_daily(maste
         UsageLimit.objects.filter(contract=master.contract, user__isnull=True).update(per_transaction=10**12)
 
 
+def _contract_limit(contract, kind="single_transfer"):
+    return UsageLimit.objects.get(contract=contract, user__isnull=True, kind=kind)
+
+
+def test_r_a4_the_database_refuses_a_users_limit_above_the_contracts(master):
+    """The triggers of migration 0012 stand behind services/users: a write that does not go through
+    the service's check is refused too."""
+    from django.db import IntegrityError, transaction
+
+    user = add(master)
+    ceiling = _contract_limit(master.contract)
+    mine = UsageLimit.objects.filter(user=user, kind="single_transfer")
+    for values in (
+        {"per_day": ceiling.per_day + 1},
+        {"per_transaction": ceiling.per_transaction + 1, "per_day": ceiling.per_day},
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            mine.update(**values)
+    # Up to the contract's limit is allowed.
+    mine.update(per_transaction=ceiling.per_transaction, per_day=ceiling.per_day)
+    assert mine.get().per_day == ceiling.per_day
+
+
+def test_r_a4_the_database_refuses_lowering_the_contracts_limit_below_a_users(master):
+    from django.db import IntegrityError, transaction
+
+    add(master, limits=[LimitInput("single_transfer", 100_000, 500_000)])
+    contract_limit = UsageLimit.objects.filter(pk=_contract_limit(master.contract).pk)
+    for values in ({"per_transaction": 99_999}, {"per_transaction": 100_000, "per_day": 499_999}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            contract_limit.update(**values)
+    # Moved to another kind, it would leave the user's limit without a ceiling.
+    _contract_limit(master.contract, "bulk_transfer").delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        contract_limit.update(kind="bulk_transfer")
+    contract_limit.update(per_transaction=100_000, per_day=500_000)
+    assert contract_limit.get().per_day == 500_000
+
+
+def test_r_a4_the_database_refuses_a_limit_without_the_contracts_or_across_contracts(master, operators):
+    from django.db import IntegrityError, transaction
+
+    from corpbank.services.backoffice import AccountInput
+
+    user = add(master, limits=[])
+    other = register_contract(operators, accounts=[AccountInput("101", "1", "7777777")]).contract
+    with pytest.raises(IntegrityError), transaction.atomic():  # the user is not the other contract's
+        UsageLimit.objects.create(
+            contract=other, user=user, kind="single_transfer", per_transaction=1, per_day=1
+        )
+    _contract_limit(master.contract, "tax_payment").delete()
+    with pytest.raises(IntegrityError), transaction.atomic():  # no contract limit of this kind
+        UsageLimit.objects.create(
+            contract=master.contract, user=user, kind="tax_payment", per_transaction=1, per_day=1
+        )
+    assert not UsageLimit.objects.filter(user=user).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_a4_a_users_limit_written_while_the_contracts_is_lowered_sees_the_lowering(branch, operators):
+    """A user's limit that waits for the contract's limit being lowered is checked against the lowered
+    one: the two writes cannot both pass, each checked against what the other had not yet committed."""
+    import threading
+
+    from django.db import IntegrityError, connections, transaction
+
+    from tests.conftest import wait_until_blocked_on_a_lock
+
+    master = activate_master(register_contract(operators))
+    user = add(master, limits=[])
+    outcome: list[str] = []
+
+    def raise_users_limit() -> None:
+        try:
+            UsageLimit.objects.create(
+                contract=master.contract,
+                user=user,
+                kind="single_transfer",
+                per_transaction=200_000,
+                per_day=900_000,
+            )
+            outcome.append("written")
+        except IntegrityError:
+            outcome.append("refused")
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        # Within the contract's limit as it stands, above it once this transaction commits.
+        UsageLimit.objects.filter(pk=_contract_limit(master.contract).pk).update(
+            per_transaction=100_000, per_day=500_000
+        )
+        writer = threading.Thread(target=raise_users_limit)
+        writer.start()
+        wait_until_blocked_on_a_lock()
+    writer.join(timeout=30)
+    assert outcome == ["refused"]
+    assert not UsageLimit.objects.filter(user=user).exists()
+
+
 def test_r_a4_master_changes_permissions_and_limits(master):
     user = add(master)
     users.change_general_user(

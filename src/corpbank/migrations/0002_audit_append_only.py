@@ -5,6 +5,9 @@ database role does not own the tables (docs/operations.md), so it cannot truncat
 
 from django.db import migrations
 
+from corpbank.db import SQLITE_TRIGGERS
+from corpbank.migrations._vendor import run_sql
+
 POSTGRES = """
 CREATE OR REPLACE FUNCTION corpbank_audit_append_only() RETURNS trigger AS $$
 BEGIN
@@ -18,34 +21,13 @@ POSTGRES_REVERSE = """
 DROP TRIGGER IF EXISTS corpbank_auditevent_no_update ON corpbank_auditevent;
 DROP FUNCTION IF EXISTS corpbank_audit_append_only();
 """
-SQLITE = [
-    """CREATE TRIGGER corpbank_auditevent_no_update BEFORE UPDATE ON corpbank_auditevent
-       BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
-    """CREATE TRIGGER corpbank_auditevent_no_delete BEFORE DELETE ON corpbank_auditevent
-       BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
-]
+SQLITE = SQLITE_TRIGGERS["corpbank_auditevent"]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS corpbank_auditevent_no_update;",
     "DROP TRIGGER IF EXISTS corpbank_auditevent_no_delete;",
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_REVERSE)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_REVERSE:
-            schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("corpbank", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [run_sql(POSTGRES, POSTGRES_REVERSE, SQLITE, SQLITE_REVERSE)]

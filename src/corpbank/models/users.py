@@ -79,7 +79,8 @@ class UserPermission(models.Model):
 
 class UsageLimit(models.Model):
     """利用限度額 (R-A4): the contract-wide limit (user is NULL, set by the bank) or a user's limit
-    (set by the master), per kind of transaction, in integer yen."""
+    (set by the master), per kind of transaction, in integer yen. A user's limit lies within its
+    contract's of the same kind: database triggers (migration 0012) refuse any write that breaks it."""
 
     class Kind(models.TextChoices):
         SINGLE_TRANSFER = "single_transfer", _("振込振替")
