@@ -82,9 +82,12 @@ def test_a_revoked_certificate_is_refused(tls_bank):
     assert "失効" in body["error"]["message"]
 
 
-def test_an_expired_certificate_fails_the_handshake(tls_bank):
-    with pytest.raises(ssl.SSLError, match=r"(?i)certificate"):
-        Browser(tls_bank, "expired").log_in()
+def test_an_expired_certificate_is_refused_by_corpbank_with_its_message(tls_bank):
+    """The handshake lets the bank's expired certificate through (gunicorn_tls), so the customer
+    reads why and what to do instead of the browser's TLS error; corpbank refuses it (R-F1)."""
+    status, body = Browser(tls_bank, "expired").log_in()
+    assert status == 403 and body["error"]["code"] == "certificate_refused"
+    assert "有効期限" in body["error"]["message"] and "再発行" in body["error"]["message"]
 
 
 def test_a_certificate_of_another_ca_fails_the_handshake(tls_bank, tmp_path):

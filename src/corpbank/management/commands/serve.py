@@ -5,8 +5,10 @@
 
 With ``--tls`` gunicorn terminates TLS itself and asks every client for a certificate issued by the
 bank's CA (optional at the handshake, so that a PC without one still reaches a page that says why;
-the application then refuses it, R-F1). Without --cert/--key it makes a self-signed server certificate
-for the bind address under CORPBANK_VAR_DIR: for trying it out only."""
+the application then refuses it, R-F1); the handshake leaves the certificate's dates to the application
+(corpbank.gunicorn_tls), so an expired one is refused with a message that says so. Without
+--cert/--key it makes a self-signed server certificate for the bind address under CORPBANK_VAR_DIR:
+for trying it out only."""
 
 from __future__ import annotations
 
@@ -99,6 +101,8 @@ class Command(BaseCommand):
             else:
                 cert, key = self_signed(options["bind"].rsplit(":", 1)[0], var_dir)
             command += [
+                "--config",
+                "python:corpbank.gunicorn_tls",
                 "--certfile",
                 str(cert),
                 "--keyfile",
