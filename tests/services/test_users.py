@@ -206,6 +206,47 @@ def test_r_a4_a_users_limit_written_while_the_contracts_is_lowered_sees_the_lowe
     assert not UsageLimit.objects.filter(user=user).exists()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_a4_the_contracts_limit_lowered_while_a_users_is_written_sees_the_users(branch, operators):
+    """The other order: the contract's limit, lowered while a user's limit is being written, waits for
+    it and is checked against it."""
+    import threading
+
+    from django.db import IntegrityError, connections, transaction
+
+    from tests.conftest import wait_until_blocked_on_a_lock
+
+    master = activate_master(register_contract(operators))
+    user = add(master, limits=[])
+    contract_limit = UsageLimit.objects.filter(pk=_contract_limit(master.contract).pk)
+    outcome: list[str] = []
+
+    def lower_contracts_limit() -> None:
+        try:
+            contract_limit.update(per_transaction=100_000, per_day=500_000)
+            outcome.append("lowered")
+        except IntegrityError:
+            outcome.append("refused")
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        UsageLimit.objects.create(
+            contract=master.contract,
+            user=user,
+            kind="single_transfer",
+            per_transaction=200_000,
+            per_day=900_000,
+        )
+        lowering = threading.Thread(target=lower_contracts_limit)
+        lowering.start()
+        wait_until_blocked_on_a_lock()
+    lowering.join(timeout=30)
+    assert outcome == ["refused"]
+    assert contract_limit.get().per_day == 30_000_000
+
+
 def test_r_a4_master_changes_permissions_and_limits(master):
     user = add(master)
     users.change_general_user(
