@@ -163,30 +163,20 @@ def test_r_a4_the_database_refuses_a_limit_without_the_contracts_or_across_contr
     assert not UsageLimit.objects.filter(user=user).exists()
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_r_a4_a_users_limit_written_while_the_contracts_is_lowered_sees_the_lowering(branch, operators):
-    """A user's limit that waits for the contract's limit being lowered is checked against the lowered
-    one: the two writes cannot both pass, each checked against what the other had not yet committed."""
+def _second_write_while_the_first_is_open(first, second) -> str:  # type: ignore[no-untyped-def]
+    """Run ``first`` in an open transaction, start ``second`` on its own connection, wait until it
+    waits for a row lock, commit ``first``; then whether ``second`` was written or refused."""
     import threading
 
     from django.db import IntegrityError, connections, transaction
 
     from tests.conftest import wait_until_blocked_on_a_lock
 
-    master = activate_master(register_contract(operators))
-    user = add(master, limits=[])
     outcome: list[str] = []
 
-    def raise_users_limit() -> None:
+    def write() -> None:
         try:
-            UsageLimit.objects.create(
-                contract=master.contract,
-                user=user,
-                kind="single_transfer",
-                per_transaction=200_000,
-                per_day=900_000,
-            )
+            second()
             outcome.append("written")
         except IntegrityError:
             outcome.append("refused")
@@ -194,15 +184,38 @@ def test_r_a4_a_users_limit_written_while_the_contracts_is_lowered_sees_the_lowe
             connections.close_all()
 
     with transaction.atomic():
-        # Within the contract's limit as it stands, above it once this transaction commits.
-        UsageLimit.objects.filter(pk=_contract_limit(master.contract).pk).update(
-            per_transaction=100_000, per_day=500_000
-        )
-        writer = threading.Thread(target=raise_users_limit)
+        first()
+        writer = threading.Thread(target=write)
         writer.start()
         wait_until_blocked_on_a_lock()
     writer.join(timeout=30)
-    assert outcome == ["refused"]
+    return outcome[0] if outcome else "still waiting"
+
+
+def _users_limit_of(master, user):  # type: ignore[no-untyped-def]
+    """A user's single-transfer limit within the contract's default, above it once lowered (below)."""
+    return lambda: UsageLimit.objects.create(
+        contract=master.contract, user=user, kind="single_transfer", per_transaction=200_000, per_day=900_000
+    )
+
+
+def _lowering_of(contract):  # type: ignore[no-untyped-def]
+    return lambda: UsageLimit.objects.filter(pk=_contract_limit(contract).pk).update(
+        per_transaction=100_000, per_day=500_000
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_a4_a_users_limit_written_while_the_contracts_is_lowered_sees_the_lowering(branch, operators):
+    """A user's limit that waits for the contract's limit being lowered is checked against the lowered
+    one: the two writes cannot both pass, each checked against what the other had not yet committed."""
+    master = activate_master(register_contract(operators))
+    user = add(master, limits=[])
+    outcome = _second_write_while_the_first_is_open(
+        _lowering_of(master.contract), _users_limit_of(master, user)
+    )
+    assert outcome == "refused"
     assert not UsageLimit.objects.filter(user=user).exists()
 
 
@@ -211,40 +224,13 @@ def test_r_a4_a_users_limit_written_while_the_contracts_is_lowered_sees_the_lowe
 def test_r_a4_the_contracts_limit_lowered_while_a_users_is_written_sees_the_users(branch, operators):
     """The other order: the contract's limit, lowered while a user's limit is being written, waits for
     it and is checked against it."""
-    import threading
-
-    from django.db import IntegrityError, connections, transaction
-
-    from tests.conftest import wait_until_blocked_on_a_lock
-
     master = activate_master(register_contract(operators))
     user = add(master, limits=[])
-    contract_limit = UsageLimit.objects.filter(pk=_contract_limit(master.contract).pk)
-    outcome: list[str] = []
-
-    def lower_contracts_limit() -> None:
-        try:
-            contract_limit.update(per_transaction=100_000, per_day=500_000)
-            outcome.append("lowered")
-        except IntegrityError:
-            outcome.append("refused")
-        finally:
-            connections.close_all()
-
-    with transaction.atomic():
-        UsageLimit.objects.create(
-            contract=master.contract,
-            user=user,
-            kind="single_transfer",
-            per_transaction=200_000,
-            per_day=900_000,
-        )
-        lowering = threading.Thread(target=lower_contracts_limit)
-        lowering.start()
-        wait_until_blocked_on_a_lock()
-    lowering.join(timeout=30)
-    assert outcome == ["refused"]
-    assert contract_limit.get().per_day == 30_000_000
+    outcome = _second_write_while_the_first_is_open(
+        _users_limit_of(master, user), _lowering_of(master.contract)
+    )
+    assert outcome == "refused"
+    assert _contract_limit(master.contract).per_day == 30_000_000
 
 
 def test_r_a4_master_changes_permissions_and_limits(master):
