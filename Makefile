@@ -64,10 +64,11 @@ test-sqlite: venv
 test-postgres: venv
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: venv ## ruff (lint and format check) and mypy
+lint: venv ## ruff (lint and format check), mypy, and import-linter (the packages' dependency order)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	CORPBANK_DEBUG=1 $(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: venv ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix src tests bench

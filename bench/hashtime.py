@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from corpbank.services import hashing
+from corpbank.identity import hashing
 from corpbank.wsgi import application
 
 __all__ = ["application"]

@@ -58,7 +58,7 @@ BROWSER = {
 def raw_verify_rate(threads: int = 1, seconds: float = 3.0) -> float:
     """Argon2id verifications per second per thread, with ``threads`` verifying at once (the binding
     releases the GIL, and parallel verifications compete for memory bandwidth as a loaded server's do)."""
-    from corpbank.services.hashing import HASHER
+    from corpbank.identity.hashing import HASHER
 
     stored = HASHER.hash(PASSWORD)
     counts = [0] * threads
@@ -81,9 +81,10 @@ def raw_verify_rate(threads: int = 1, seconds: float = 3.0) -> float:
 def create_users(env: dict[str, str], count: int) -> list[str]:
     """Bench users with known passwords, made through the services in a child process."""
     script = f"""
-from corpbank.models import CustomerUser, Principal, Contract, SecretKind
-from corpbank.services.credentials import store_secret
-from corpbank.services import risk
+from corpbank.authentication import risk
+from corpbank.identity.credentials import store_secret
+from corpbank.identity.models import Principal, SecretKind
+from corpbank.organizations.models import Contract, CustomerUser
 contract = Contract.objects.get(users__login_id="master01")
 for index in range({count}):
     principal = Principal.objects.create(kind="customer_user")

@@ -28,7 +28,7 @@ def seed_for(index: int) -> bytes:
 
 
 def raw_totp_rate(seconds: float = 2.0) -> float:
-    from corpbank.services import otp
+    from corpbank.tokens import otp
 
     seed, count, started = seed_for(0), 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
@@ -38,7 +38,8 @@ def raw_totp_rate(seconds: float = 2.0) -> float:
 
 
 def stock(count: int, prefix: str) -> list[str]:
-    from corpbank.services import audit, tokens
+    from corpbank.core import audit
+    from corpbank.tokens import services as tokens
 
     actor = audit.Actor.system("bench")
     serials = [f"{prefix}{index:07d}" for index in range(count)]
@@ -50,8 +51,9 @@ def stock(count: int, prefix: str) -> list[str]:
 def service_rate(serials: list[str]) -> tuple[float, int]:
     from django.db import transaction
 
-    from corpbank.models import Token
-    from corpbank.services import audit, otp
+    from corpbank.core import audit
+    from corpbank.tokens import otp
+    from corpbank.tokens.models import Token
 
     actor = audit.Actor.system("bench")
     by_serial = {token.serial: token for token in Token.objects.filter(serial__in=serials)}
@@ -70,7 +72,7 @@ DEVICE_COOKIES: dict[str, str] = {}
 
 
 def http_rate(base: str, users: list[str], serials: list[str], concurrency: int) -> tuple[float, int]:
-    from corpbank.services import otp
+    from corpbank.tokens import otp
 
     clients = [Client(base, login_id) for login_id in users]
     for client in clients:  # setup, not timed: one login each
@@ -125,7 +127,8 @@ def main() -> int:
         import django
 
         django.setup()
-        from corpbank.models import Contract, Token
+        from corpbank.organizations.models import Contract
+        from corpbank.tokens.models import Token
 
         raw = raw_totp_rate()
         print(f"bench/otp.py — {os.cpu_count()} cores, database {env['DATABASE_URL'].split('@')[-1]}")

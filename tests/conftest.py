@@ -17,10 +17,16 @@ from typing import Any, TypeVar
 import django.test
 import pytest
 
-from corpbank.models import Branch, Contract, CustomerUser, Operator, Secret, SecretKind, SecretQuestion
-from corpbank.services import authentication, backoffice, risk, users
-from corpbank.services.backoffice import AccountInput, ContractApplication
-from corpbank.services.hashing import hash_secret
+from corpbank.authentication import risk
+from corpbank.authentication import services as authentication
+from corpbank.authentication.models import SecretQuestion
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.identity.hashing import hash_secret
+from corpbank.identity.models import Secret, SecretKind
+from corpbank.organizations import services as users
+from corpbank.organizations.models import Branch, Contract, CustomerUser
 
 T = TypeVar("T")
 OPERATOR_PASSWORD = "Opera7or!pw"
@@ -262,14 +268,15 @@ def clock(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
 
 def code_now(seed: bytes = TOKEN_SEED) -> str:
-    from corpbank.services import otp
+    from corpbank.tokens import otp
 
     return otp.totp(seed, otp.now_seconds())
 
 
 def ship_tokens(operators: tuple[Operator, Operator], contract: Contract, *serials: str) -> None:
     """Stock tokens with the RFC 6238 seed and ship them to the contract, four-eyes."""
-    from corpbank.services import audit, tokens
+    from corpbank.core import audit
+    from corpbank.tokens import services as tokens
 
     for serial in serials:
         tokens.add_to_stock(serial=serial, seed=TOKEN_SEED, actor=audit.Actor.system("test"))

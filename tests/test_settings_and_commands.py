@@ -11,7 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from corpbank.models import AuditEvent, Branch, CustomerUser, Operator
+from corpbank.backoffice.models import Operator
+from corpbank.core.models import AuditEvent
+from corpbank.organizations.models import Branch, CustomerUser
 
 SEED_KEYS = "t:" + "A" * 43 + "="
 
@@ -102,7 +104,7 @@ def test_loaddemo_is_idempotent_and_prints_the_way_in(db):
     phone = CustomerUser.objects.get(login_id="phone01")
     assert phone.contract.software_tokens and phone.contract.otp_required  # R-E9's demo organization
     assert "corpbank softtoken enrol" in second.getvalue()
-    from corpbank.models import CertificateIssuance
+    from corpbank.certificates.models import CertificateIssuance
 
     holder = CustomerUser.objects.get(login_id="cert01")  # R-F1's demo organization
     assert holder.contract.login_method == "certificate"

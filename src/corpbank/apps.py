@@ -6,15 +6,27 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_triggers(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
-    from corpbank.db import ensure_sqlite_triggers
+    from corpbank.core.db import ensure_sqlite_triggers  # the app registry is not ready at import
 
     ensure_sqlite_triggers(connections[using])
 
 
 class CorpbankConfig(AppConfig):
+    """The one Django app of the domain packages (their models are gathered in ``corpbank.models``).
+
+    ``ready`` is the composition root: where a lower package needs something of a higher one, the higher
+    one is plugged in here, so that imports run one way only (docs/architecture.md)."""
+
     name = "corpbank"
     verbose_name = "corpbank"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Domain modules import models, so they are imported once the registry is ready.
+        from corpbank.authorization import operations
+        from corpbank.core import audit
+        from corpbank.tokens import notices, otp
+
         post_migrate.connect(_ensure_triggers, sender=self)
+        operations.use_one_time_password_check(otp.check_for_operation)
+        audit.recorded.connect(notices.on_recorded, dispatch_uid="corpbank.tokens.notices")

@@ -12,7 +12,8 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     arguments = argv if argv is not None else sys.argv[1:]
     if arguments[:1] == ["softtoken"]:
-        from corpbank.softtoken_app import main as softtoken
+        # Imported here: the phone app runs without Django and without the project's settings.
+        from corpbank.tokens.softtoken_app import main as softtoken
 
         sys.exit(softtoken(arguments[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")

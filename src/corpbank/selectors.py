@@ -11,21 +11,13 @@ from typing import Any, cast
 from django.db import connection
 from django.db.models import Count, Model, Q, QuerySet
 
-from corpbank.db import column_date, column_datetime, for_update
-from corpbank.models import (
-    AuditEvent,
-    Contract,
-    CustomerUser,
-    KnownEnvironment,
-    Organization,
-    PendingAction,
-    Principal,
-    Secret,
-    SecretKind,
-    SoftwareTokenEnrolment,
-    Token,
-    TokenRegistration,
-)
+from corpbank.approvals.models import PendingAction
+from corpbank.authentication.models import KnownEnvironment
+from corpbank.core.db import column_date, column_datetime, for_update
+from corpbank.core.models import AuditEvent
+from corpbank.identity.models import Principal, Secret, SecretKind
+from corpbank.organizations.models import Contract, CustomerUser, Organization
+from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenRegistration
 
 LOGIN_ACTIONS = (
     "login.succeeded",

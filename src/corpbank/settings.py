@@ -171,7 +171,7 @@ CORPBANK_LOGIN_METHODS = [
 CORPBANK_CERTIFICATE_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_DAYS", "365"))
 CORPBANK_CERTIFICATE_RENEWAL_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_RENEWAL_DAYS", "30"))
 
-# The bank's policy profile (see corpbank.policy): "rokin" or "suspend-at-6", plus overrides.
+# The bank's policy profile (see corpbank.core.policy): "rokin" or "suspend-at-6", plus overrides.
 CORPBANK_POLICY = os.environ.get("CORPBANK_POLICY", "rokin")
 CORPBANK_BANK_NAME = os.environ.get("CORPBANK_BANK_NAME", "コープ労働金庫")
 CORPBANK_HELPDESK_PHONE = os.environ.get("CORPBANK_HELPDESK_PHONE", "0120-000-000")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from corpbank.models import CustomerUser
+from corpbank.organizations.models import CustomerUser
 from tests.conftest import (
     GENERAL_FIRST_CHANGE,
     MASTER_CONFIRMATION,
@@ -183,7 +183,7 @@ def test_a_general_user_cannot_reach_master_endpoints(general, method, path):
 
 @pytest.mark.parametrize("method, path", MASTER_ENDPOINTS[2:])
 def test_a_master_cannot_reach_another_organizations_user(general, operators, method, path):
-    from corpbank.services.backoffice import AccountInput
+    from corpbank.backoffice.services import AccountInput
     from tests.conftest import activate_master, register_contract
 
     activate_master(
@@ -300,7 +300,7 @@ def test_r_e7_token_registration_through_the_api(otp_master):
 
 
 def test_r_e6_r_e7_token_management_through_the_api(otp_master, operators, clock):
-    from corpbank.models import Token
+    from corpbank.tokens.models import Token
     from tests.conftest import code_now
 
     client = customer()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from corpbank.models import SecretQuestion
-from corpbank.services import risk
+from corpbank.authentication import risk
+from corpbank.authentication.models import SecretQuestion
 from tests.api.test_api import ApiClient, customer
 from tests.conftest import ANSWER, MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, Client
 
@@ -45,7 +45,7 @@ def test_r_d2_answering_needs_csrf(master):
 def forget_questions(user) -> None:  # type: ignore[no-untyped-def]
     from django.db import transaction
 
-    from corpbank.services import audit
+    from corpbank.core import audit
 
     with transaction.atomic():
         risk.reset(user, actor=audit.Actor.system("test"), reason="test")

@@ -7,9 +7,12 @@ import json
 import os
 import secrets
 
-from corpbank.models import Operator
-from corpbank.services import audit, backoffice, otp, tokens
-from corpbank.services.backoffice import AccountInput
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import AccountInput
+from corpbank.core import audit
+from corpbank.tokens import otp
+from corpbank.tokens import services as tokens
 from tests.conftest import MASTER_CONFIRMATION, MASTER_PASSWORD, activate_master, register_contract
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from corpbank.management.commands.loaddemo import DEMO, DEMO_SEED, DEMO_TOKENS
-from corpbank.services import otp
+from corpbank.tokens import otp
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from corpbank.services import otp
+from corpbank.tokens import otp
 from tests.browser.conftest import screenshot
 from tests.browser.test_flows import log_in
 from tests.servers import server_shell
@@ -77,7 +77,7 @@ def test_r_e7_revocation_then_registration_of_the_new_token_after_the_delay(new_
     server_shell(
         server_env,
         "from datetime import timedelta; from django.db.models import F; "
-        "from corpbank.models import TokenRegistration; "
+        "from corpbank.tokens.models import TokenRegistration; "
         f"TokenRegistration.objects.filter(token__serial={old_serial!r}, ended_at__isnull=False)"
         ".update(ended_at=F('ended_at') - timedelta(minutes=31))",
     )

@@ -13,9 +13,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from django.db import transaction
 from django.utils import timezone
 
-from corpbank.models import Branch, Operator
-from corpbank.services import audit, backoffice, certificates, users
-from corpbank.services.backoffice import AccountInput
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import AccountInput
+from corpbank.certificates import services as certificates
+from corpbank.core import audit
+from corpbank.organizations import services as users
+from corpbank.organizations.models import Branch
 from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,

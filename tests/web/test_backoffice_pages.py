@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from corpbank.models import Contract, PendingAction
+from corpbank.approvals.models import PendingAction
+from corpbank.organizations.models import Contract
 from tests.conftest import OPERATOR_PASSWORD, PINS, Client
 
 
@@ -110,8 +111,10 @@ def test_no_pin_or_password_reaches_any_log(master, operators, caplog):
 
 
 def test_r_e1_start_otp_and_ship_tokens_through_the_screens(master, operators):
-    from corpbank.models import Contract, Token
-    from corpbank.services import audit, tokens
+    from corpbank.core import audit
+    from corpbank.organizations.models import Contract
+    from corpbank.tokens import services as tokens
+    from corpbank.tokens.models import Token
 
     tokens.add_to_stock(serial="HW00000009", seed=b"0123456789abcdef0123", actor=audit.Actor.system("test"))
     first, second = operator_client("clerk1"), operator_client("clerk2")
@@ -128,7 +131,7 @@ def test_r_e1_start_otp_and_ship_tokens_through_the_screens(master, operators):
         second.post(f"/backoffice/actions/{action.pk}/approve")
     assert Contract.objects.get(pk=master.contract_id).otp_required
     assert Token.objects.get(serial="HW00000009").state == Token.State.SHIPPED
-    from corpbank.models import TokenFee
+    from corpbank.tokens.models import TokenFee
 
     assert TokenFee.objects.get(token__serial="HW00000009").reason == "additional"  # R-E3
     page = first.get(f"/backoffice/contracts/{master.contract_id}").content.decode()

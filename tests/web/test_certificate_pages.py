@@ -9,8 +9,9 @@ import json
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from corpbank.models import ClientCertificate
-from corpbank.services import audit, certificates
+from corpbank.certificates import services as certificates
+from corpbank.certificates.models import ClientCertificate
+from corpbank.core import audit
 from tests.api.test_api import ApiClient
 from tests.conftest import (
     GENERAL_LOGIN_ID,
@@ -34,7 +35,7 @@ def master(branch, operators):
 
 @pytest.fixture
 def staff(master):
-    from corpbank.services import users
+    from corpbank.organizations import services as users
 
     user = users.add_general_user(
         master=master,

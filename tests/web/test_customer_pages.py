@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from corpbank.models import Secret
-from corpbank.services import users
+from corpbank.identity.models import Secret
+from corpbank.organizations import services as users
 from tests.conftest import (
     ANSWER,
     GENERAL_FIRST_CHANGE,

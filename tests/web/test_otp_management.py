@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from corpbank.models import Principal, Token
-from corpbank.services import tokens
+from corpbank.identity.models import Principal
+from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import services as tokens
+from corpbank.tokens.models import Token
 from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
@@ -31,11 +33,11 @@ def test_r_e7_master_sees_tokens_and_revokes_own(otp_master, clock):
         {"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
     )
     assert response["Location"] == "/admin/otp"
-    assert tokens.registration_in_force(otp_master) is None
+    assert token_selectors.registration_in_force(otp_master) is None
 
 
 def test_r_c4_master_lifts_a_general_users_stopped_token(otp_master, clock):
-    from corpbank.services import users
+    from corpbank.organizations import services as users
 
     client = master_client(otp_master)
     clock(60)
@@ -64,4 +66,4 @@ def test_r_e6_the_bank_reports_a_token_lost_at_once(otp_master, clock):
     response = operator.post("/backoffice/tokens/HW00000001/lost")
     assert response.status_code == 302
     assert Token.objects.get(serial="HW00000001").state == Token.State.LOST
-    assert tokens.registration_in_force(otp_master) is None
+    assert token_selectors.registration_in_force(otp_master) is None

@@ -3,8 +3,8 @@ questions page, the master's reset and the bank's."""
 
 from __future__ import annotations
 
-from corpbank.models import SecretQuestion
-from corpbank.services import risk
+from corpbank.authentication import risk
+from corpbank.authentication.models import SecretQuestion
 from tests.api.test_risk_api import forget_questions
 from tests.conftest import (
     ANSWER,
@@ -128,7 +128,7 @@ def test_r_d3_the_bank_resets_the_masters_questions(master, operators):
 
 
 def test_the_client_address_comes_from_x_real_ip_only_behind_a_trusted_proxy(master, settings):
-    from corpbank.models import AuditEvent
+    from corpbank.core.models import AuditEvent
 
     browser = Client(HTTP_X_REAL_IP="198.51.100.23")
     log_in(browser)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corpbank.services.backoffice import AccountInput
+from corpbank.backoffice.services import AccountInput
 from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_PASSWORD,

@@ -10,7 +10,7 @@ from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from corpbank import selectors
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.web.session_store import SessionStore
 
 
@@ -56,10 +56,10 @@ def test_r_a5_a_drawn_key_that_is_taken_is_drawn_again(monkeypatch):
 
 
 def test_r_a5_active_customer_is_what_select_related_gives(master, general):
-    from corpbank.models import CustomerUser
+    from corpbank.organizations.models import CustomerUser
 
     for user in (master, general):
-        loaded = selectors.active_customer(user.pk)
+        loaded = organization_selectors.active_customer(user.pk)
         expected = CustomerUser.objects.select_related("principal", "contract__organization").get(pk=user.pk)
         assert loaded is not None
         assert (loaded.pk, loaded.login_id, loaded.role, loaded.principal.session_epoch) == (
@@ -73,7 +73,7 @@ def test_r_a5_active_customer_is_what_select_related_gives(master, general):
 
 
 def test_r_a5_active_customer_is_none_for_a_user_who_is_not_active(general):
-    from corpbank.models import CustomerUser
+    from corpbank.organizations.models import CustomerUser
 
     CustomerUser.objects.filter(pk=general.pk).update(status=CustomerUser.Status.DELETED)
-    assert selectors.active_customer(general.pk) is None
+    assert organization_selectors.active_customer(general.pk) is None

@@ -6,7 +6,7 @@ import re
 
 from django.core import mail
 
-from corpbank.models import SoftwareTokenEnrolment
+from corpbank.tokens.models import SoftwareTokenEnrolment
 from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from corpbank.models import CustomerUser, TokenRegistration
+from corpbank.organizations.models import CustomerUser
+from corpbank.tokens.models import TokenRegistration
 from tests.conftest import MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD, code_now
 
 

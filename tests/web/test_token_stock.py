@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from corpbank.models import AuditEvent, Token
+from corpbank.core.models import AuditEvent
+from corpbank.tokens.models import Token
 from tests.api.test_api import operator
 from tests.conftest import Client
 from tests.services.test_pskc_import import FIXTURES, PRESHARED, write_stock

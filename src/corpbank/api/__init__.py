@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from corpbank.api import backoffice, customer
-from corpbank.services.errors import DomainError
+from corpbank.core.errors import DomainError
 
 api = NinjaAPI(
     title="corpbank API",

@@ -8,7 +8,6 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from ninja import File, Form, Router, Status, UploadedFile
 
-from corpbank import selectors
 from corpbank.api import security
 from corpbank.api.schemas import (
     ERRORS,
@@ -25,10 +24,16 @@ from corpbank.api.schemas import (
     ShipmentIn,
     StockImportOut,
 )
-from corpbank.models import Contract, Operator, PendingAction
-from corpbank.services import backoffice, pskc_import, tokens
-from corpbank.services.backoffice import AccountInput, ContractApplication
-from corpbank.services.errors import NotFound
+from corpbank.approvals import selectors as approval_selectors
+from corpbank.approvals.models import PendingAction
+from corpbank.backoffice import selectors as backoffice_selectors
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.core.errors import NotFound
+from corpbank.organizations.models import Contract
+from corpbank.tokens import pskc_import
+from corpbank.tokens import services as tokens
 from corpbank.web import sessions
 
 router = Router(tags=["back office"])
@@ -85,7 +90,7 @@ def logout(request: HttpRequest) -> Status[None]:
 
 @router.get("/actions", auth=security.operator, response={200: list[PendingActionOut], **ERRORS})
 def pending(request: HttpRequest) -> list[PendingActionOut]:
-    return [action_out(action) for action in selectors.pending_actions()]
+    return [action_out(action) for action in approval_selectors.pending_actions()]
 
 
 @router.post("/contracts", auth=security.operator, response={202: PendingActionOut, **ERRORS})
@@ -112,12 +117,12 @@ def register_contract(request: HttpRequest, body: ContractApplicationIn) -> Stat
 
 @router.get("/contracts", auth=security.operator, response={200: list[ContractOut], **ERRORS})
 def list_contracts(request: HttpRequest, q: str = "") -> list[ContractOut]:
-    return [contract_out(contract) for contract in selectors.contracts(q)[:200]]
+    return [contract_out(contract) for contract in backoffice_selectors.contracts(q)[:200]]
 
 
 @router.get("/contracts/{contract_id}", auth=security.operator, response={200: ContractOut, **ERRORS})
 def get_contract(request: HttpRequest, contract_id: int) -> ContractOut:
-    contract = selectors.contracts().filter(pk=contract_id).first()
+    contract = backoffice_selectors.contracts().filter(pk=contract_id).first()
     if contract is None:
         raise NotFound()
     return contract_out(contract)
@@ -187,7 +192,7 @@ def audit(
     date_to: date | None = None,
 ) -> list[AuditEventOut]:
     """Search every audit event (R-I3)."""
-    events = selectors.search_audit(
+    events = backoffice_selectors.search_audit(
         action=action,
         contract_number=contract_number,
         login_id=login_id,

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from corpbank import selectors
 from corpbank.api import security
 from corpbank.api.schemas import (
     ERRORS,
@@ -41,11 +40,22 @@ from corpbank.api.schemas import (
     UserOut,
     UserResetIn,
 )
-from corpbank.models import CertificateIssuance, CustomerUser, Question
-from corpbank.services import authentication, certificates, mail, risk, softtokens, tokens, users
-from corpbank.services.authentication import LoginOutcome
-from corpbank.services.errors import AdditionalAuthExpired
-from corpbank.services.users import LimitInput
+from corpbank.authentication import risk
+from corpbank.authentication import selectors as authentication_selectors
+from corpbank.authentication import services as authentication
+from corpbank.authentication.models import Question
+from corpbank.authentication.services import LoginOutcome
+from corpbank.certificates import services as certificates
+from corpbank.certificates.models import CertificateIssuance
+from corpbank.core import mail
+from corpbank.core.errors import AdditionalAuthExpired
+from corpbank.organizations import selectors as organization_selectors
+from corpbank.organizations import services as users
+from corpbank.organizations.models import CustomerUser
+from corpbank.organizations.services import LimitInput
+from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import services as tokens
+from corpbank.tokens import softtokens
 from corpbank.web import sessions
 
 router = Router(tags=["customer"])
@@ -202,7 +212,7 @@ def register_token(request: HttpRequest, body: TokenRegistrationIn) -> Status[No
 
 
 def _software_token_out(request: HttpRequest) -> SoftwareTokenOut:
-    enrolment = selectors.software_token(request.auth)  # type: ignore[attr-defined]
+    enrolment = token_selectors.software_token(request.auth)  # type: ignore[attr-defined]
     return SoftwareTokenOut(
         state=enrolment.state if enrolment else None,
         state_label=enrolment.get_state_display() if enrolment else _("未発行"),
@@ -287,7 +297,7 @@ def provision_software_token(request: HttpRequest, body: ProvisionIn) -> Provisi
 def login_history(request: HttpRequest) -> list[LoginEventOut]:
     return [
         LoginEventOut(at=e.at, action=e.action, ip_address=e.ip_address)
-        for e in selectors.login_history(request.auth)  # type: ignore[attr-defined]
+        for e in authentication_selectors.login_history(request.auth)  # type: ignore[attr-defined]
     ]
 
 
@@ -317,7 +327,7 @@ def _limits(limits: list[LimitSchema]) -> list[LimitInput]:
 @router.get("/users", auth=security.master, response={200: list[UserOut], **ERRORS})
 def list_users(request: HttpRequest) -> list[UserOut]:
     """管理 ≫ 利用者管理: the contract's general users, with their login IDs (R-B8)."""
-    return [user_out(user) for user in selectors.general_users(request.auth)]  # type: ignore[attr-defined]
+    return [user_out(user) for user in organization_selectors.general_users(request.auth)]  # type: ignore[attr-defined]
 
 
 @router.post("/users", auth=security.master, response={201: UserOut, **ERRORS})
@@ -338,7 +348,7 @@ def add_user(request: HttpRequest, body: UserAddIn) -> Status[UserOut]:
 
 @router.get("/users/{user_id}", auth=security.master, response={200: UserOut, **ERRORS})
 def get_user(request: HttpRequest, user_id: int) -> UserOut:
-    return user_out(users.general_user_of(request.auth, user_id))  # type: ignore[attr-defined]
+    return user_out(organization_selectors.general_user_of(request.auth, user_id))  # type: ignore[attr-defined]
 
 
 @router.put("/users/{user_id}", auth=security.master, response={200: UserOut, **ERRORS})
@@ -409,7 +419,7 @@ def certificate_management(request: HttpRequest) -> list[CertificateOut]:
     """管理 ≫ 利用者管理 ≫ 電子証明書の管理: each user's certificate in force and open issuance."""
     master: CustomerUser = request.auth  # type: ignore[attr-defined]
     rows = []
-    for user in [master, *selectors.general_users(master)]:
+    for user in [master, *organization_selectors.general_users(master)]:
         certificate = certificates.active_certificate(user)
         rows.append(
             CertificateOut(
@@ -487,8 +497,8 @@ def otp_management(request: HttpRequest) -> list[TokenOut]:
     """管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理: each user's token in force."""
     master: CustomerUser = request.auth  # type: ignore[attr-defined]
     rows = []
-    for user in [master, *selectors.general_users(master)]:
-        registration = tokens.registration_in_force(user)
+    for user in [master, *organization_selectors.general_users(master)]:
+        registration = token_selectors.registration_in_force(user)
         token = registration.token if registration else None
         rows.append(
             TokenOut(

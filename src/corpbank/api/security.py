@@ -11,12 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie
 
-from corpbank.services.errors import (
-    DomainError,
-    Forbidden,
-    SecretQuestionsRequired,
-    TokenRegistrationRequired,
-)
+from corpbank.core.errors import DomainError, Forbidden, SecretQuestionsRequired, TokenRegistrationRequired
 from corpbank.web import sessions
 
 

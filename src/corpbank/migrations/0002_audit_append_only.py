@@ -5,7 +5,7 @@ database role does not own the tables (docs/operations.md), so it cannot truncat
 
 from django.db import migrations
 
-from corpbank.db import SQLITE_TRIGGERS
+from corpbank.core.db import SQLITE_TRIGGERS
 from corpbank.migrations._vendor import run_sql
 
 POSTGRES = """

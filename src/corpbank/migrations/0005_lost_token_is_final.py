@@ -3,7 +3,7 @@ lost token to any other state."""
 
 from django.db import migrations
 
-from corpbank.db import SQLITE_TRIGGERS
+from corpbank.core.db import SQLITE_TRIGGERS
 from corpbank.migrations._vendor import run_sql
 
 POSTGRES = """

@@ -19,7 +19,7 @@ both (R-G6)."""
 
 from django.db import migrations
 
-from corpbank.db import SQLITE_TRIGGERS, USAGE_LIMIT_MESSAGE, usage_limit_violation
+from corpbank.core.db import SQLITE_TRIGGERS, USAGE_LIMIT_MESSAGE, usage_limit_violation
 from corpbank.migrations._vendor import run_sql
 
 POSTGRES = f"""

@@ -14,21 +14,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from corpbank import selectors
-from corpbank.models import (
-    Branch,
-    Contract,
-    CustomerUser,
-    Operator,
-    PendingAction,
-    SoftwareTokenEnrolment,
-    Token,
-    TokenFee,
-)
-from corpbank.models.secrets import CONTRACT_PIN_KINDS, SecretKind
-from corpbank.services import backoffice, pskc_import, tokens
-from corpbank.services.backoffice import AccountInput, ContractApplication
-from corpbank.services.errors import DomainError, NotFound, ValidationFailed
+from corpbank.approvals import selectors as approval_selectors
+from corpbank.approvals.models import PendingAction
+from corpbank.backoffice import selectors as backoffice_selectors
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.core.errors import DomainError, NotFound, ValidationFailed
+from corpbank.identity.models import CONTRACT_PIN_KINDS, SecretKind
+from corpbank.organizations.models import Branch, Contract, CustomerUser
+from corpbank.tokens import pskc_import
+from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import services as tokens
+from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee
 from corpbank.web import sessions
 from corpbank.web.pages import Field, form_page, limit_fields, limits_from, operator_required, posted, secret
 
@@ -76,8 +74,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "corpbank/backoffice/home.html",
         {
             "title": _("事務センター"),
-            "pending": selectors.pending_actions(),
-            "contracts": selectors.contracts(query)[:100],
+            "pending": approval_selectors.pending_actions(),
+            "contracts": backoffice_selectors.contracts(query)[:100],
             "query": query,
         },
     )
@@ -370,7 +368,7 @@ def token_stock(request: HttpRequest) -> HttpResponse:
             "title": _("パスワード生成機の在庫"),
             "error": error.message if error else "",
             "field_errors": error.fields if error else {},
-            "counts": selectors.hardware_token_counts(),
+            "counts": token_selectors.hardware_token_counts(),
             "in_stock": Token.objects.filter(type=Token.Type.HARDWARE, state=Token.State.IN_STOCK).order_by(
                 "expires_on", "serial"
             )[:200],
@@ -442,7 +440,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         key: request.GET.get(key, "").strip()
         for key in ("action", "contract_number", "login_id", "date_from", "date_to")
     }
-    events = selectors.search_audit(
+    events = backoffice_selectors.search_audit(
         action=criteria["action"],
         contract_number=criteria["contract_number"],
         login_id=criteria["login_id"],

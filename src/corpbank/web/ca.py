@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from corpbank.services import certificates
-from corpbank.services.errors import DomainError
+from corpbank.certificates import services as certificates
+from corpbank.core.errors import DomainError
 from corpbank.web import sessions
 
 

@@ -13,10 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from corpbank import selectors
-from corpbank.models import ClientCertificate, CustomerUser, Question
-from corpbank.services import authentication, certificates, risk, tokens
-from corpbank.services.errors import DomainError
+from corpbank.authentication import risk
+from corpbank.authentication import selectors as authentication_selectors
+from corpbank.authentication import services as authentication
+from corpbank.authentication.models import Question
+from corpbank.certificates import services as certificates
+from corpbank.certificates.models import ClientCertificate
+from corpbank.core.errors import DomainError
+from corpbank.organizations.models import CustomerUser
+from corpbank.tokens import services as tokens
 from corpbank.web import sessions
 from corpbank.web.pages import (
     PASSWORD_HINT,
@@ -254,7 +259,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "title": _("トップページ"),
             "expiry": datetime.fromisoformat(warn) if warn else None,
-            "last_logins": selectors.login_history(request.customer, limit=3),  # type: ignore[attr-defined]
+            "last_logins": authentication_selectors.login_history(request.customer, limit=3),  # type: ignore[attr-defined]
             "accounts": request.customer.contract.accounts.select_related("branch"),  # type: ignore[attr-defined]
             "certificate_renewal": _renewal_due(request.customer),  # type: ignore[attr-defined]
         },
@@ -331,7 +336,7 @@ def login_history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "corpbank/customer/login_history.html",
-        {"title": _("ログイン履歴"), "events": selectors.login_history(request.customer)},  # type: ignore[attr-defined]
+        {"title": _("ログイン履歴"), "events": authentication_selectors.login_history(request.customer)},  # type: ignore[attr-defined]
     )
 
 

@@ -12,10 +12,15 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from corpbank import selectors
-from corpbank.models import CertificateIssuance, CustomerUser, Permission
-from corpbank.services import certificates, risk, tokens, users
-from corpbank.services.errors import DomainError
+from corpbank.authentication import risk
+from corpbank.certificates import services as certificates
+from corpbank.certificates.models import CertificateIssuance
+from corpbank.core.errors import DomainError
+from corpbank.organizations import selectors as organization_selectors
+from corpbank.organizations import services as users
+from corpbank.organizations.models import CustomerUser, Permission
+from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import services as tokens
 from corpbank.web import sessions
 from corpbank.web.pages import (
     PASSWORD_HINT,
@@ -72,7 +77,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = [
         {"user": user, "locked": user.principal.is_locked(now), "suspended": user.principal.is_suspended}
-        for user in selectors.general_users(request.customer)  # type: ignore[attr-defined]
+        for user in organization_selectors.general_users(request.customer)  # type: ignore[attr-defined]
     ]
     return render(request, "corpbank/customer/users.html", {"title": _("利用者管理"), "rows": rows})
 
@@ -155,7 +160,11 @@ def _act_on_user(
 ) -> HttpResponse:
     master: CustomerUser = request.customer  # type: ignore[attr-defined]
     try:
-        target = master if allow_self and user_id == master.pk else users.general_user_of(master, user_id)
+        target = (
+            master
+            if allow_self and user_id == master.pk
+            else organization_selectors.general_user_of(master, user_id)
+        )
     except DomainError as missing:
         return render(
             request,
@@ -302,8 +311,8 @@ def otp_management(request: HttpRequest) -> HttpResponse:
     """管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理: every user's token, its state, and the acts."""
     master: CustomerUser = request.customer  # type: ignore[attr-defined]
     rows = []
-    for user in [master, *selectors.general_users(master)]:
-        registration = tokens.registration_in_force(user)
+    for user in [master, *organization_selectors.general_users(master)]:
+        registration = token_selectors.registration_in_force(user)
         token = registration.token if registration else None
         rows.append({"user": user, "token": token, "stopped": bool(token and token.principal.is_suspended)})
     return render(
@@ -367,7 +376,7 @@ def certificate_management(request: HttpRequest) -> HttpResponse:
             "certificate": certificates.active_certificate(user),
             "issuance_open": CertificateIssuance.objects.filter(user=user, used_at__isnull=True).exists(),
         }
-        for user in [master, *selectors.general_users(master)]
+        for user in [master, *organization_selectors.general_users(master)]
     ]
     return render(
         request,

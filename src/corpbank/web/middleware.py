@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from corpbank.services import risk
+from corpbank.authentication import risk
 from corpbank.web import sessions
 
 

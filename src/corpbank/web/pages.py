@@ -15,9 +15,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from corpbank.models import CustomerUser, Operator, UsageLimit
-from corpbank.services.errors import DomainError, ValidationFailed
-from corpbank.services.users import LimitInput
+from corpbank.backoffice.models import Operator
+from corpbank.core.errors import DomainError, ValidationFailed
+from corpbank.organizations.models import CustomerUser, UsageLimit
+from corpbank.organizations.services import LimitInput
 from corpbank.web import sessions
 
 View = Callable[..., HttpResponse]

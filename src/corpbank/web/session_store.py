@@ -16,7 +16,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
-from corpbank.db import insert
+from corpbank.core.db import insert
 
 
 class SessionStore(DatabaseSessionStore):

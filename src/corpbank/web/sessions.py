@@ -16,11 +16,14 @@ from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 from django.utils import timezone
 
-from corpbank import selectors
-from corpbank.models import CustomerUser, Operator, Principal
-from corpbank.policy import current_policy
-from corpbank.services import risk
-from corpbank.services.authentication import LoginOutcome
+from corpbank.authentication import risk
+from corpbank.authentication.models import SecretQuestion
+from corpbank.authentication.services import LoginOutcome
+from corpbank.backoffice.models import Operator
+from corpbank.core.policy import current_policy
+from corpbank.identity.models import Principal
+from corpbank.organizations import selectors as organization_selectors
+from corpbank.organizations.models import CustomerUser
 
 CUSTOMER = "corpbank.customer_user_id"
 OPERATOR = "corpbank.operator_id"
@@ -122,7 +125,6 @@ def await_answer(request: HttpRequest, outcome: LoginOutcome) -> None:
 
 def challenge(request: HttpRequest) -> tuple[int, int, str] | None:
     """(user id, question position, question) of the login waiting for its answer, or None."""
-    from corpbank.models import SecretQuestion
 
     waiting = request.session.get(CHALLENGE)
     if not waiting:
@@ -185,7 +187,7 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
     customer: CustomerUser | None = None
     operator: Operator | None = None
     if customer_id is not None:
-        customer = selectors.active_customer(customer_id)
+        customer = organization_selectors.active_customer(customer_id)
         principal = customer.principal if customer else None
     elif operator_id is not None:
         operator = Operator.objects.select_related("principal").filter(pk=operator_id, is_active=True).first()

@@ -14,10 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
-from corpbank import selectors
-from corpbank.models import CustomerUser, SoftwareTokenEnrolment
-from corpbank.services import mail, softtokens
-from corpbank.services.errors import DomainError
+from corpbank.core import mail
+from corpbank.core.errors import DomainError
+from corpbank.organizations.models import CustomerUser
+from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import softtokens
+from corpbank.tokens.models import SoftwareTokenEnrolment
 from corpbank.web import sessions
 from corpbank.web.pages import (
     PASSWORD_HINT,
@@ -72,7 +74,7 @@ def menu(request: HttpRequest) -> HttpResponse:
         "corpbank/customer/softtoken.html",
         {
             "title": _("ワンタイムパスワード申請内容選択"),
-            "enrolment": selectors.software_token(customer),
+            "enrolment": token_selectors.software_token(customer),
             "sender_notice": _sender_notice(),
             "pending": sessions.must_register_token(request),
         },
@@ -165,7 +167,7 @@ def issue_confirm(request: HttpRequest) -> HttpResponse:
 @software_token_page
 def issued(request: HttpRequest) -> HttpResponse:
     """トークン発行（ソフトウェアトークン発行完了）: the service ID and user ID for the phone."""
-    enrolment = selectors.software_token(_customer(request))
+    enrolment = token_selectors.software_token(_customer(request))
     if enrolment is None or enrolment.state != SoftwareTokenEnrolment.State.ISSUED:
         return redirect("otp_application")
     return render(

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.services.audit import verify_chain
+from corpbank.core.audit import verify_chain
 
 
 class Command(BaseCommand):

@@ -11,8 +11,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.services import audit, certificates
-from corpbank.services.errors import DomainError
+from corpbank.certificates import services as certificates
+from corpbank.core import audit
+from corpbank.core.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.services import backoffice
-from corpbank.services.errors import DomainError
+from corpbank.backoffice import services as backoffice
+from corpbank.core.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -10,10 +10,17 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from corpbank.models import Branch, CustomerUser, Operator
-from corpbank.services import audit, authentication, backoffice, certificates, otp, tokens, users
-from corpbank.services.backoffice import AccountInput, ContractApplication
-from corpbank.services.users import LimitInput
+from corpbank.authentication import services as authentication
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.certificates import services as certificates
+from corpbank.core import audit
+from corpbank.organizations import services as users
+from corpbank.organizations.models import Branch, CustomerUser
+from corpbank.organizations.services import LimitInput
+from corpbank.tokens import otp
+from corpbank.tokens import services as tokens
 
 OPERATORS = [("clerk1", "窓口 一郎"), ("clerk2", "承認 二郎")]
 # Demo tokens share one published seed, so that anybody can print their codes (oathtool or the

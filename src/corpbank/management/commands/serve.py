@@ -27,8 +27,8 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.services import certificates
-from corpbank.services.errors import DomainError
+from corpbank.certificates import services as certificates
+from corpbank.core.errors import DomainError
 
 
 def self_signed(host: str, directory: Path) -> tuple[Path, Path]:

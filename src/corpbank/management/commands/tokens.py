@@ -8,8 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.services import audit, pskc_import, seeds, tokens
-from corpbank.services.errors import DomainError
+from corpbank.core import audit
+from corpbank.core.errors import DomainError
+from corpbank.tokens import pskc_import, seeds
+from corpbank.tokens import services as tokens
 
 
 class Command(BaseCommand):

@@ -1,0 +1,49 @@
+"""Django finds an app's models in its ``models`` module: this one gathers the domain packages' models
+under the one app label ``corpbank``, so that their tables and migrations stay where they were before
+the domains had packages of their own. Nothing else imports it: import a model from its domain."""
+
+from corpbank.approvals.models import PendingAction
+from corpbank.authentication.models import KnownEnvironment, Question, SecretQuestion
+from corpbank.backoffice.models import Operator
+from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
+from corpbank.core.models import AuditChainHead, AuditEvent
+from corpbank.identity.models import FailureCounter, Principal, Secret
+from corpbank.organizations.models import (
+    Account,
+    Branch,
+    Contract,
+    CustomerUser,
+    Organization,
+    Permission,
+    UsageLimit,
+    UserPermission,
+)
+from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee, TokenRegistration
+
+__all__ = [
+    "Account",
+    "AuditChainHead",
+    "AuditEvent",
+    "Branch",
+    "CertificateAuthority",
+    "CertificateIssuance",
+    "ClientCertificate",
+    "Contract",
+    "CustomerUser",
+    "FailureCounter",
+    "KnownEnvironment",
+    "Operator",
+    "Organization",
+    "PendingAction",
+    "Permission",
+    "Principal",
+    "Question",
+    "Secret",
+    "SecretQuestion",
+    "SoftwareTokenEnrolment",
+    "Token",
+    "TokenFee",
+    "TokenRegistration",
+    "UsageLimit",
+    "UserPermission",
+]

@@ -1,0 +1,121 @@
+"""One-time passwords: TOTP per RFC 6238 on HOTP per RFC 4226 (`cryptography`), verified through the
+one lockout mechanism with the token as the principal (R-C4, R-C5, R-E1)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from corpbank.core import audit
+from corpbank.core.errors import DomainError, TokenRegistrationRequired
+from corpbank.core.policy import current_policy
+from corpbank.identity import lockout
+from corpbank.identity.lockout import Evaluation
+from corpbank.identity.models import SecretKind
+from corpbank.organizations.models import CustomerUser
+from corpbank.tokens import selectors
+from corpbank.tokens.models import Token
+from corpbank.tokens.seeds import unseal
+from corpbank.tokens.totp import hotp, time_step, totp
+
+__all__ = [
+    "check_code",
+    "check_for_operation",
+    "hotp",
+    "now_seconds",
+    "time_step",
+    "totp",
+    "usability_problem",
+]
+
+
+def now_seconds() -> float:
+    """The clock OTPs are checked against: Django's, so that tests can move it."""
+    return timezone.now().timestamp()
+
+
+class TokenNotUsable(DomainError):
+    code = "token_not_usable"
+    http_status = 403
+
+
+def usability_problem(token: Token, today: date | None = None) -> TokenNotUsable | None:
+    """Why a token cannot be used at all, before any code is looked at (not counted as a failure)."""
+    return unusable_because(token.state, token.expires_on, today or timezone.localdate())
+
+
+def unusable_because(state: str, expires_on: date | None, today: date) -> TokenNotUsable | None:
+    if state == Token.State.LOST:
+        return TokenNotUsable(_("このパスワード生成機は紛失届が出ているため、ご利用いただけません。"))
+    if state == Token.State.REVOKED:
+        return TokenNotUsable(_("このトークンは失効しています。"))
+    if expires_on is not None and expires_on < today:
+        return TokenNotUsable(
+            _("このパスワード生成機は有効期限（%(date)s）が過ぎているため、ご利用いただけません。")
+            % {"date": expires_on.strftime("%Y/%m/%d")}
+        )
+    return None
+
+
+def _evaluate(token_id: int, code: str) -> Evaluation:
+    """Under the token principal's lock: compare the code with the steps around the expected one."""
+    token = Token.objects.get(pk=token_id)
+    if not (code.isdigit() and len(code) == token.digits):
+        return Evaluation.MISMATCH
+    seed = unseal(token)
+    current = time_step(now_seconds(), token.step_seconds)
+    window = current_policy().otp_window_steps
+    expected = current + token.drift
+    candidates = sorted(
+        set(range(expected - window, expected + window + 1))
+        | set(range(current - window, current + window + 1)),
+        key=lambda step: abs(step - expected),
+    )
+    for step in candidates:
+        if hmac.compare_digest(hotp(seed, step, digits=token.digits, algorithm=token.algorithm), code):
+            if token.last_step is not None and step <= token.last_step:
+                return Evaluation.SPENT
+            Token.objects.filter(pk=token.pk).update(last_step=step, drift=step - current)
+            return Evaluation.MATCH
+    return Evaluation.MISMATCH
+
+
+def check_code(
+    token: Token,
+    code: str,
+    *,
+    actor: audit.Actor,
+    subject_user_id: int | None = None,
+    contract_id: int | None = None,
+) -> lockout.Verdict:
+    """Check one OTP inside the act's transaction: accepted once per time step; wrong ones count
+    against the token and stop it after the policy's limit (R-C4)."""
+    code = code.strip()
+    return lockout.check_attempt(
+        principal_id=token.principal_id,
+        kind=SecretKind.OTP,
+        evaluate=lambda principal: _evaluate(token.pk, code),
+        actor=actor,
+        subject_user_id=subject_user_id,
+        contract_id=contract_id,
+        details={"serial": token.serial},
+    )
+
+
+def check_for_operation(user: CustomerUser, code: str, actor: audit.Actor) -> lockout.Verdict:
+    """The one-time password an operation of the table asks for (authorization.operations): a code of
+    the token registered to the user. One accepted code authorises this one operation."""
+    registration = selectors.registration_in_force(user)
+    if registration is None:
+        raise TokenRegistrationRequired(
+            _("この操作にはワンタイムパスワードが必要です。ワンタイムパスワードの利用登録を行ってください。")
+        )
+    problem = usability_problem(registration.token)
+    if problem is not None:
+        raise problem
+    return check_code(
+        registration.token, code, actor=actor, subject_user_id=user.pk, contract_id=user.contract_id
+    )

@@ -1,0 +1,96 @@
+"""Token seeds sealed at rest with AES-256-GCM (`cryptography`), under keys from settings.
+
+Nobody reads a seed back through the UI or the API: only OTP verification (services/otp.py), the
+software token's one-time provisioning, and key rotation open one."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from corpbank.core import audit
+from corpbank.tokens.models import Token
+
+NONCE_BYTES = 12
+
+
+@dataclasses.dataclass(frozen=True)
+class Keyring:
+    current_id: str
+    keys: dict[str, bytes]
+
+
+@functools.cache
+def _parse(configured: str) -> Keyring:
+    keys: dict[str, bytes] = {}
+    order = []
+    for entry in configured.split(","):
+        key_id, _, encoded = entry.strip().partition(":")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"CORPBANK_SEED_KEYS: key {key_id!r} is not base64") from error
+        if not key_id or len(key) != 32:
+            raise ImproperlyConfigured("CORPBANK_SEED_KEYS entries are 'key-id:base64 of 32 random bytes'")
+        keys[key_id] = key
+        order.append(key_id)
+    return Keyring(order[0], keys)
+
+
+def keyring() -> Keyring:
+    return _parse(settings.CORPBANK_SEED_KEYS)
+
+
+def _associated_data(serial: str) -> bytes:
+    return b"corpbank-token-seed:" + serial.encode()
+
+
+def seal(seed: bytes, *, serial: str) -> tuple[str, bytes]:
+    """(key id, nonce + ciphertext) for a seed, bound to the token's serial."""
+    ring = keyring()
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(ring.keys[ring.current_id]).encrypt(nonce, seed, _associated_data(serial))
+    return ring.current_id, nonce + sealed
+
+
+class SeedUnavailable(Exception):
+    """The seed's key is not configured, or the sealed seed was altered or moved to another token."""
+
+
+def unseal(token: Token) -> bytes:
+    key = keyring().keys.get(token.seed_key_id)
+    if key is None:
+        raise SeedUnavailable(f"no key {token.seed_key_id!r} for token {token.serial}")
+    blob = bytes(token.sealed_seed)
+    try:
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(token.serial))
+    except InvalidTag as error:
+        raise SeedUnavailable(f"the sealed seed of token {token.serial} does not open") from error
+
+
+def rotate_key(*, actor: audit.Actor, batch: int = 500) -> int:
+    """Re-seal every seed not under the current key; one transaction a batch. Returns how many."""
+    ring = keyring()
+    moved = 0
+    while True:
+        with transaction.atomic(durable=True):
+            tokens = list(
+                Token.objects.select_for_update().exclude(seed_key_id=ring.current_id).order_by("pk")[:batch]
+            )
+            if not tokens:
+                return moved
+            for token in tokens:
+                key_id, sealed = seal(unseal(token), serial=token.serial)
+                Token.objects.filter(pk=token.pk).update(seed_key_id=key_id, sealed_seed=sealed)
+            moved += len(tokens)
+            audit.record(
+                "tokens.seed_key_rotated", actor=actor, details={"tokens": len(tokens), "to": ring.current_id}
+            )
