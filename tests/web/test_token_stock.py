@@ -8,7 +8,7 @@ from corpbank.core.models import AuditEvent
 from corpbank.tokens.models import Token
 from tests.api.test_api import operator
 from tests.conftest import Client
-from tests.services.test_pskc_import import FIXTURES, PRESHARED, write_stock
+from tests.tokens.test_pskc_import import FIXTURES, PRESHARED, write_stock
 from tests.web.test_backoffice_pages import operator_client
 
 
