@@ -1,5 +1,6 @@
 """What every screen shares: field descriptions for the one form template, the login requirements of
-customer and back-office pages, and turning a DomainError into the page the user sees."""
+customer and back-office pages, turning a DomainError into the page the user sees, and the one shape of
+a master's act on a user (利用者管理, ワンタイムパスワードの管理, 電子証明書の管理)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from corpbank.backoffice.models import Operator
 from corpbank.core.errors import DomainError, ValidationFailed
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser, UsageLimit
 from corpbank.organizations.services import LimitInput
 from corpbank.web import sessions
@@ -190,3 +192,75 @@ def limits_from(request: HttpRequest) -> list[LimitInput]:
     if problems:
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     return limits
+
+
+def factor_fields(request: HttpRequest) -> list[Field]:
+    """The master's confirmation password, and a one-time password where the contract uses OTP."""
+    fields = [
+        secret(
+            "confirmation_password",
+            _("確認用パスワード（マスターユーザ）"),
+            _("登録内容・権限の変更には、マスターユーザの確認用パスワードが必要です。"),
+        )
+    ]
+    if request.customer.contract.otp_required:  # type: ignore[attr-defined]
+        fields.append(
+            Field(
+                "otp",
+                _("ワンタイムパスワード"),
+                hint=_("パスワード生成機に表示されている数字"),
+                maxlength=8,
+                autocomplete="one-time-code",
+            )
+        )
+    return fields
+
+
+def factors_from(request: HttpRequest) -> dict[str, str]:
+    return {name: request.POST.get(name, "") for name in ("confirmation_password", "otp")}
+
+
+def act_on_user(
+    request: HttpRequest,
+    user_id: int,
+    *,
+    title: str,
+    lead: str,
+    submit_label: str,
+    extra_fields: Callable[[CustomerUser], list[Field]],
+    act: Callable[[CustomerUser, dict[str, str]], object],
+    done: str,
+    breadcrumb: str | Promise,
+    back: str,
+    allow_self: bool = False,
+) -> HttpResponse:
+    """A master's act on one general user (or, with ``allow_self``, on the master): the form with the
+    master's factors, the act, and back to the list ``back`` names."""
+    master: CustomerUser = request.customer  # type: ignore[attr-defined]
+    try:
+        target = (
+            master
+            if allow_self and user_id == master.pk
+            else organization_selectors.general_user_of(master, user_id)
+        )
+    except DomainError as missing:
+        return message_page(request, title, missing.message, missing.http_status)
+    fields = [*extra_fields(target), *factor_fields(request)]
+    error: DomainError | None = None
+    if request.method == "POST":
+        try:
+            act(target, factors_from(request))
+        except DomainError as failure:
+            error = failure
+        else:
+            messages.success(request, done)
+            return redirect(back)
+    return form_page(
+        request,
+        title=title,
+        breadcrumb=breadcrumb,
+        lead=f"{lead}（{target.login_id} {target.name}）",
+        fields=fields,
+        submit_label=submit_label,
+        error=error,
+    )

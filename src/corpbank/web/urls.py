@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from corpbank.web import backoffice, ca, customer, master, softtoken
+from corpbank.web import authentication, backoffice, certificates, home, organizations, tokens
 
 backoffice_patterns = [
     path("login", backoffice.login, name="login"),
@@ -19,40 +19,54 @@ backoffice_patterns = [
 ]
 
 urlpatterns = [
-    path("", customer.home, name="home"),
-    path("login", customer.login, name="login"),
-    path("logout", customer.logout, name="logout"),
-    path("register", customer.register, name="register"),
-    path("login/additional", customer.additional_auth, name="additional_auth"),
-    path("settings/questions", customer.secret_questions, name="secret_questions"),
-    path("settings/password", customer.password, name="password"),
-    path("settings/login-history", customer.login_history, name="login_history"),
-    path("settings/otp/register", customer.token_registration, name="token_registration"),
-    path("otp", softtoken.menu, name="otp_application"),
-    path("otp/issue", softtoken.issue, name="softtoken_issue"),
-    path("otp/issue/confirm", softtoken.issue_confirm, name="softtoken_issue_confirm"),
-    path("otp/issue/done", softtoken.issued, name="softtoken_issued"),
-    path("otp/activate", softtoken.activate, name="softtoken_activate"),
-    path("softtoken/", softtoken.setup, name="softtoken_setup"),
-    path("ca/certificate.pem", ca.certificate, name="ca_certificate"),
-    path("ca/crl", ca.crl, name="ca_crl"),
-    path("certificate/error", ca.certificate_error, name="certificate_error"),
-    path("admin/users", master.user_list, name="users"),
-    path("admin/users/new", master.user_add, name="user_add"),
-    path("admin/users/<int:user_id>", master.user_change, name="user_change"),
-    path("admin/users/<int:user_id>/reset", master.user_reset, name="user_reset"),
-    path("admin/users/<int:user_id>/unlock", master.user_unlock, name="user_unlock"),
+    path("", home.home, name="home"),
+    # authentication
+    path("login", authentication.login, name="login"),
+    path("logout", authentication.logout, name="logout"),
+    path("register", authentication.register, name="register"),
+    path("login/additional", authentication.additional_auth, name="additional_auth"),
+    path("settings/questions", authentication.secret_questions, name="secret_questions"),
+    path("settings/password", authentication.password, name="password"),
+    path("settings/login-history", authentication.login_history, name="login_history"),
+    # organizations: 管理 ≫ 利用者管理
+    path("admin/users", organizations.user_list, name="users"),
+    path("admin/users/new", organizations.user_add, name="user_add"),
+    path("admin/users/<int:user_id>", organizations.user_change, name="user_change"),
+    path("admin/users/<int:user_id>/reset", organizations.user_reset, name="user_reset"),
+    path("admin/users/<int:user_id>/unlock", organizations.user_unlock, name="user_unlock"),
     path(
-        "admin/users/<int:user_id>/questions-reset", master.user_questions_reset, name="user_questions_reset"
+        "admin/users/<int:user_id>/questions-reset",
+        organizations.user_questions_reset,
+        name="user_questions_reset",
     ),
-    path("admin/users/<int:user_id>/delete", master.user_delete, name="user_delete"),
-    path("admin/otp", master.otp_management, name="otp_management"),
-    path("admin/certificates", master.certificate_management, name="certificate_management"),
-    path("admin/certificates/<int:user_id>/enable", master.certificate_enable, name="certificate_enable"),
-    path("admin/certificates/<int:user_id>/revoke", master.certificate_revoke, name="certificate_revoke"),
-    path("certificate/obtain", customer.certificate_obtain, name="certificate_obtain"),
-    path("settings/certificate/renew", customer.certificate_renew, name="certificate_renew"),
-    path("admin/otp/<int:user_id>/revoke", master.otp_revoke, name="otp_revoke"),
-    path("admin/otp/<int:user_id>/unlock", master.otp_unlock, name="otp_unlock"),
+    path("admin/users/<int:user_id>/delete", organizations.user_delete, name="user_delete"),
+    # tokens
+    path("settings/otp/register", tokens.token_registration, name="token_registration"),
+    path("otp", tokens.otp_application, name="otp_application"),
+    path("otp/issue", tokens.softtoken_issue, name="softtoken_issue"),
+    path("otp/issue/confirm", tokens.softtoken_issue_confirm, name="softtoken_issue_confirm"),
+    path("otp/issue/done", tokens.softtoken_issued, name="softtoken_issued"),
+    path("otp/activate", tokens.softtoken_activate, name="softtoken_activate"),
+    path("softtoken/", tokens.softtoken_setup, name="softtoken_setup"),
+    path("admin/otp", tokens.otp_management, name="otp_management"),
+    path("admin/otp/<int:user_id>/revoke", tokens.otp_revoke, name="otp_revoke"),
+    path("admin/otp/<int:user_id>/unlock", tokens.otp_unlock, name="otp_unlock"),
+    # certificates
+    path("ca/certificate.pem", certificates.ca_certificate, name="ca_certificate"),
+    path("ca/crl", certificates.ca_crl, name="ca_crl"),
+    path("certificate/error", certificates.certificate_error, name="certificate_error"),
+    path("certificate/obtain", certificates.certificate_obtain, name="certificate_obtain"),
+    path("settings/certificate/renew", certificates.certificate_renew, name="certificate_renew"),
+    path("admin/certificates", certificates.certificate_management, name="certificate_management"),
+    path(
+        "admin/certificates/<int:user_id>/enable",
+        certificates.certificate_enable,
+        name="certificate_enable",
+    ),
+    path(
+        "admin/certificates/<int:user_id>/revoke",
+        certificates.certificate_revoke,
+        name="certificate_revoke",
+    ),
     path("backoffice/", include((backoffice_patterns, "backoffice"))),
 ]

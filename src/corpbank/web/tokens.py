@@ -1,6 +1,8 @@
-"""Software-token screens (R-E9, R-E11), in the order of seed 004: ワンタイムパスワード申請内容選択, トークン
-発行 (input, confirmation, completion), ワンタイムパスワード利用開始; and the page the phone opens from the
-mail, where a standard authenticator app can be set up instead of the bank's app."""
+"""The token screens, in the order a user meets them: ワンタイムパスワード利用登録 of a hardware token
+(R-E7, R-E8); the software-token flow of seed 004 (R-E9, R-E11) — ワンタイムパスワード申請内容選択, トーク
+ン発行 (input, confirmation, completion), ワンタイムパスワード利用開始 — with the page the phone opens from
+the mail, where a standard authenticator app can be set up instead of the bank's app; and the master's
+管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理 (revoke, lift a stop)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from django.views.decorators.cache import never_cache
 
 from corpbank.core import mail
 from corpbank.core.errors import DomainError
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
 from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import services as tokens
 from corpbank.tokens import softtokens
 from corpbank.tokens.models import SoftwareTokenEnrolment
 from corpbank.web import sessions
@@ -25,6 +29,7 @@ from corpbank.web.pages import (
     PASSWORD_HINT,
     Field,
     View,
+    act_on_user,
     customer_required,
     form_page,
     message_page,
@@ -32,8 +37,51 @@ from corpbank.web.pages import (
     secret,
 )
 
+
+@customer_required(allow_pending_token=True)
+def token_registration(request: HttpRequest) -> HttpResponse:
+    """ワンタイムパスワード利用登録画面 (R-E7, R-E8): the serial number on the back of the token and the
+    password it shows now."""
+    fields = [
+        Field("serial", _("シリアル番号"), hint=_("パスワード生成機の裏面に記載の番号"), maxlength=40),
+        Field(
+            "otp",
+            _("ワンタイムパスワード"),
+            hint=_("パスワード生成機に表示されている6桁の数字"),
+            maxlength=8,
+            autocomplete="one-time-code",
+        ),
+    ]
+    error = None
+    if request.method == "POST":
+        data = posted(request, "serial", "otp")
+        try:
+            tokens.register_for_user(
+                user=request.customer,  # type: ignore[attr-defined]
+                serial=data["serial"],
+                code=data["otp"],
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            sessions.token_registered(request)
+            messages.success(request, _("ワンタイムパスワードの利用登録が完了しました。"))
+            return redirect("home")
+    return form_page(
+        request,
+        title=_("ワンタイムパスワード利用登録"),
+        lead=_(
+            "お手元のパスワード生成機のシリアル番号と、表示されているワンタイムパスワードを入力してください。"
+        ),
+        fields=fields,
+        submit_label=_("登録する"),
+        error=error,
+    )
+
+
 APPLICATION = "corpbank.softtoken_application"
-BREADCRUMB = gettext_lazy("ワンタイムパスワード申請")
+APPLICATION_BREADCRUMB = gettext_lazy("ワンタイムパスワード申請")
 
 
 def _customer(request: HttpRequest) -> CustomerUser:
@@ -66,12 +114,12 @@ def software_token_page(view: View) -> View:
 
 
 @software_token_page
-def menu(request: HttpRequest) -> HttpResponse:
+def otp_application(request: HttpRequest) -> HttpResponse:
     """ワンタイムパスワード申請内容選択: the registration status and the two steps on the PC."""
     customer = _customer(request)
     return render(
         request,
-        "corpbank/customer/softtoken.html",
+        "corpbank/tokens/softtoken.html",
         {
             "title": _("ワンタイムパスワード申請内容選択"),
             "enrolment": token_selectors.software_token(customer),
@@ -82,7 +130,7 @@ def menu(request: HttpRequest) -> HttpResponse:
 
 
 @software_token_page
-def issue(request: HttpRequest) -> HttpResponse:
+def softtoken_issue(request: HttpRequest) -> HttpResponse:
     """トークン発行（ソフトウェアトークン発行情報入力）: the phone's mail address and 利用開始パスワード."""
     customer = _customer(request)
     fields = [
@@ -122,7 +170,7 @@ def issue(request: HttpRequest) -> HttpResponse:
     return form_page(
         request,
         title=_("トークン発行（ソフトウェアトークン発行情報入力）"),
-        breadcrumb=BREADCRUMB,
+        breadcrumb=APPLICATION_BREADCRUMB,
         lead=_sender_notice(),
         fields=fields,
         submit_label=_("次へ"),
@@ -131,7 +179,7 @@ def issue(request: HttpRequest) -> HttpResponse:
 
 
 @software_token_page
-def issue_confirm(request: HttpRequest) -> HttpResponse:
+def softtoken_issue_confirm(request: HttpRequest) -> HttpResponse:
     """トークン発行（ソフトウェアトークン発行情報入力内容確認）: confirmed with the confirmation password."""
     stored = request.session.get(APPLICATION)
     if not stored:
@@ -155,7 +203,7 @@ def issue_confirm(request: HttpRequest) -> HttpResponse:
     return form_page(
         request,
         title=_("トークン発行（ソフトウェアトークン発行情報入力内容確認）"),
-        breadcrumb=BREADCRUMB,
+        breadcrumb=APPLICATION_BREADCRUMB,
         lead=_("送付先メールアドレス：%(address)s　内容をご確認のうえ、確認用パスワードを入力してください。")
         % {"address": application.mail_address},
         fields=fields,
@@ -165,14 +213,14 @@ def issue_confirm(request: HttpRequest) -> HttpResponse:
 
 
 @software_token_page
-def issued(request: HttpRequest) -> HttpResponse:
+def softtoken_issued(request: HttpRequest) -> HttpResponse:
     """トークン発行（ソフトウェアトークン発行完了）: the service ID and user ID for the phone."""
     enrolment = token_selectors.software_token(_customer(request))
     if enrolment is None or enrolment.state != SoftwareTokenEnrolment.State.ISSUED:
         return redirect("otp_application")
     return render(
         request,
-        "corpbank/customer/softtoken_issued.html",
+        "corpbank/tokens/softtoken_issued.html",
         {
             "title": _("トークン発行（ソフトウェアトークン発行完了）"),
             "enrolment": enrolment,
@@ -183,7 +231,7 @@ def issued(request: HttpRequest) -> HttpResponse:
 
 
 @software_token_page
-def activate(request: HttpRequest) -> HttpResponse:
+def softtoken_activate(request: HttpRequest) -> HttpResponse:
     """ワンタイムパスワード利用開始（ソフトウェアトークン確認）: the app's first code; then サービス利用中."""
     customer = _customer(request)
     fields = [
@@ -215,7 +263,7 @@ def activate(request: HttpRequest) -> HttpResponse:
     return form_page(
         request,
         title=_("ワンタイムパスワード利用開始（ソフトウェアトークン確認）"),
-        breadcrumb=BREADCRUMB,
+        breadcrumb=APPLICATION_BREADCRUMB,
         lead=_(
             "スマートフォン・携帯電話での初期設定が完了したら、アプリに表示されているワンタイムパスワードを入力してください。"
         ),
@@ -226,7 +274,7 @@ def activate(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def setup(request: HttpRequest) -> HttpResponse:
+def softtoken_setup(request: HttpRequest) -> HttpResponse:
     """The page the phone opens from the mail: how to get the bank's app, or set up any standard
     authenticator app here with service ID, user ID and 利用開始パスワード (the seed is handed out once,
     through the app or here, never both)."""
@@ -250,7 +298,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         else:
             return render(
                 request,
-                "corpbank/customer/softtoken_setup_done.html",
+                "corpbank/tokens/softtoken_setup_done.html",
                 {
                     "title": _("認証アプリの初期設定"),
                     "provisioned": provisioned,
@@ -267,5 +315,65 @@ def setup(request: HttpRequest) -> HttpResponse:
         fields=fields,
         submit_label=_("初期設定する"),
         error=error,
-        template="corpbank/customer/softtoken_setup.html",
+        template="corpbank/tokens/softtoken_setup.html",
+    )
+
+
+MANAGEMENT_BREADCRUMB = gettext_lazy("管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理")
+
+
+@customer_required(master_only=True)
+def otp_management(request: HttpRequest) -> HttpResponse:
+    """管理 ≫ 利用者管理 ≫ ワンタイムパスワードの管理: every user's token, its state, and the acts."""
+    master: CustomerUser = request.customer  # type: ignore[attr-defined]
+    rows = []
+    for user in [master, *organization_selectors.general_users(master)]:
+        registration = token_selectors.registration_in_force(user)
+        token = registration.token if registration else None
+        rows.append({"user": user, "token": token, "stopped": bool(token and token.principal.is_suspended)})
+    return render(
+        request, "corpbank/tokens/otp.html", {"title": _("ワンタイムパスワードの管理"), "rows": rows}
+    )
+
+
+@customer_required(master_only=True)
+def otp_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
+    """パスワード生成機の失効, own or a general user's (R-E7)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return act_on_user(
+        request,
+        user_id,
+        title=_("パスワード生成機の失効"),
+        lead=_(
+            "失効したパスワード生成機はすぐに利用できなくなります。約30分後のログイン時に新しいパスワード生成機を登録します"
+        ),
+        submit_label=_("失効する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: tokens.revoke_for_user(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("パスワード生成機を失効しました。"),
+        allow_self=True,
+        breadcrumb=MANAGEMENT_BREADCRUMB,
+        back="otp_management",
+    )
+
+
+@customer_required(master_only=True)
+def otp_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
+    """ワンタイムパスワードの利用停止解除 of a general user's token (R-C4)."""
+    master = request.customer  # type: ignore[attr-defined]
+    return act_on_user(
+        request,
+        user_id,
+        title=_("ワンタイムパスワードの利用停止解除"),
+        lead=_("利用停止中のパスワード生成機を利用できるようにします"),
+        submit_label=_("解除する"),
+        extra_fields=lambda target: [],
+        act=lambda user, factors: tokens.lift_lock_for_user(
+            master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
+        ),
+        done=_("ワンタイムパスワードの利用停止を解除しました。"),
+        breadcrumb=MANAGEMENT_BREADCRUMB,
+        back="otp_management",
     )

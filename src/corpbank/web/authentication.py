@@ -1,16 +1,13 @@
-"""The customer's screens: login, the master's first registration, top page, IDメンテナンス, login
-history. Each view parses the form, calls one service, and renders the outcome."""
+"""The customer's way in and the customer's own credentials: login (with 追加認証), logout, the
+master's first registration, the secret questions, IDメンテナンス (passwords), and the login history.
+Each view parses the form, calls one service, and renders the outcome."""
 
 from __future__ import annotations
-
-import base64
-from datetime import datetime
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from corpbank.authentication import risk
@@ -18,10 +15,8 @@ from corpbank.authentication import selectors as authentication_selectors
 from corpbank.authentication import services as authentication
 from corpbank.authentication.models import Question
 from corpbank.certificates import services as certificates
-from corpbank.certificates.models import ClientCertificate
 from corpbank.core.errors import DomainError
 from corpbank.organizations.models import CustomerUser
-from corpbank.tokens import services as tokens
 from corpbank.web import sessions
 from corpbank.web.pages import (
     PASSWORD_HINT,
@@ -71,7 +66,7 @@ def login(request: HttpRequest) -> HttpResponse:
         fields=fields,
         submit_label=_("ログイン"),
         error=error,
-        template="corpbank/customer/login.html",
+        template="corpbank/authentication/login.html",
         certificate_holder=holder,
     )
 
@@ -243,29 +238,6 @@ def logout(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
-def _renewal_due(customer: CustomerUser) -> ClientCertificate | None:
-    if customer.contract.login_method != "certificate":
-        return None
-    current = certificates.active_certificate(customer)
-    return current if current is not None and certificates.renewal_due(current) else None
-
-
-@customer_required()
-def home(request: HttpRequest) -> HttpResponse:
-    warn = request.session.get(sessions.WARN_EXPIRY)
-    return render(
-        request,
-        "corpbank/customer/home.html",
-        {
-            "title": _("トップページ"),
-            "expiry": datetime.fromisoformat(warn) if warn else None,
-            "last_logins": authentication_selectors.login_history(request.customer, limit=3),  # type: ignore[attr-defined]
-            "accounts": request.customer.contract.accounts.select_related("branch"),  # type: ignore[attr-defined]
-            "certificate_renewal": _renewal_due(request.customer),  # type: ignore[attr-defined]
-        },
-    )
-
-
 @customer_required(allow_pending_change=True)
 def password(request: HttpRequest) -> HttpResponse:
     """管理機能 ≫ IDメンテナンス: change passwords; forced after an initial or expired one (R-B6)."""
@@ -335,125 +307,6 @@ def password(request: HttpRequest) -> HttpResponse:
 def login_history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "corpbank/customer/login_history.html",
+        "corpbank/authentication/login_history.html",
         {"title": _("ログイン履歴"), "events": authentication_selectors.login_history(request.customer)},  # type: ignore[attr-defined]
-    )
-
-
-@customer_required(allow_pending_token=True)
-def token_registration(request: HttpRequest) -> HttpResponse:
-    """ワンタイムパスワード利用登録画面 (R-E7, R-E8): the serial number on the back of the token and the
-    password it shows now."""
-    fields = [
-        Field("serial", _("シリアル番号"), hint=_("パスワード生成機の裏面に記載の番号"), maxlength=40),
-        Field(
-            "otp",
-            _("ワンタイムパスワード"),
-            hint=_("パスワード生成機に表示されている6桁の数字"),
-            maxlength=8,
-            autocomplete="one-time-code",
-        ),
-    ]
-    error = None
-    if request.method == "POST":
-        data = posted(request, "serial", "otp")
-        try:
-            tokens.register_for_user(
-                user=request.customer,  # type: ignore[attr-defined]
-                serial=data["serial"],
-                code=data["otp"],
-                ip_address=sessions.client_ip(request),
-            )
-        except DomainError as failure:
-            error = failure
-        else:
-            sessions.token_registered(request)
-            messages.success(request, _("ワンタイムパスワードの利用登録が完了しました。"))
-            return redirect("home")
-    return form_page(
-        request,
-        title=_("ワンタイムパスワード利用登録"),
-        lead=_(
-            "お手元のパスワード生成機のシリアル番号と、表示されているワンタイムパスワードを入力してください。"
-        ),
-        fields=fields,
-        submit_label=_("登録する"),
-        error=error,
-    )
-
-
-def _certificate_handed_over(
-    request: HttpRequest, title: str, obtained: certificates.Obtained
-) -> HttpResponse:
-    """The PKCS#12 and its one-time password, on a page shown once (the views are never cached)."""
-    return render(
-        request,
-        "corpbank/customer/certificate_obtained.html",
-        {
-            "title": title,
-            "obtained": obtained,
-            "file_name": f"corpbank-{obtained.certificate.user.login_id}.p12",
-            "data": base64.b64encode(obtained.pkcs12).decode(),
-        },
-    )
-
-
-@never_cache
-def certificate_obtain(request: HttpRequest) -> HttpResponse:
-    """電子証明書の取得 on the user's own PC, once issuance is enabled (R-F3): login ID and login password;
-    the answer is the certificate in a PKCS#12 file and the one-time password that opens it, shown once."""
-    fields = [
-        Field("login_id", _("ログインID"), autocomplete="username", maxlength=12),
-        secret("password", _("ログインパスワード"), autocomplete="current-password"),
-    ]
-    error = None
-    if request.method == "POST":
-        data = posted(request, "login_id", "password")
-        try:
-            obtained = certificates.obtain_with_password(
-                login_id=data["login_id"], password=data["password"], ip_address=sessions.client_ip(request)
-            )
-        except DomainError as failure:
-            error = failure
-        else:
-            return _certificate_handed_over(request, _("電子証明書の取得"), obtained)
-    return form_page(
-        request,
-        title=_("電子証明書の取得"),
-        lead=_(
-            "電子証明書を使うパソコンで操作してください。マスターユーザ（マスターユーザの場合は当金庫）が"
-            "発行を許可した利用者が、ログインIDとログインパスワードで電子証明書を1つ取得できます。"
-        ),
-        fields=fields,
-        submit_label=_("取得する"),
-        error=error,
-    )
-
-
-@never_cache
-@customer_required()
-def certificate_renew(request: HttpRequest) -> HttpResponse:
-    """電子証明書の更新 (R-F2): from the PC holding a certificate near its end, a new one."""
-    customer: CustomerUser = request.customer  # type: ignore[attr-defined]
-    error = None
-    if request.method == "POST":
-        try:
-            obtained = certificates.renew(
-                customer,
-                presented=sessions.client_certificate(request),
-                ip_address=sessions.client_ip(request),
-            )
-        except DomainError as failure:
-            error = failure
-        else:
-            return _certificate_handed_over(request, _("電子証明書の更新"), obtained)
-    current = certificates.active_certificate(customer)
-    return form_page(
-        request,
-        title=_("電子証明書の更新"),
-        lead=_("有効期限：%(date)s　新しい電子証明書を発行し、現在の電子証明書は失効します。")
-        % {"date": current.not_after.strftime("%Y/%m/%d") if current else "—"},
-        fields=[],
-        submit_label=_("更新する"),
-        error=error,
     )
