@@ -23,6 +23,8 @@ class CorpbankConfig(AppConfig):
 
     def ready(self) -> None:
         # Domain modules import models, so they are imported once the registry is ready.
+        # Imported for its effect: its modules register the bank's four-eyes procedures on the engine.
+        import corpbank.backoffice.services  # noqa: F401
         from corpbank.authorization import operations
         from corpbank.core import audit
         from corpbank.tokens import notices, otp

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -9,9 +11,17 @@ from django.utils import timezone
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice import services as backoffice
 from corpbank.core.errors import Conflict, Forbidden, InvalidCredentials, Suspended, ValidationFailed
+from corpbank.identity.hashing import verify_hash
 from corpbank.identity.models import Principal, Secret
 from corpbank.organizations.models import Contract, CustomerUser
-from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, activate_master, application, log_in
+from tests.conftest import (
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    PINS,
+    activate_master,
+    application,
+    log_in,
+)
 
 
 def test_r_a1_an_entry_takes_effect_only_when_a_second_operator_approves(branch, operators):
@@ -42,11 +52,31 @@ def test_a_rejected_entry_never_takes_effect(branch, operators):
     assert not Contract.objects.exists()
 
 
+def _stored_texts(value: object) -> Iterator[str]:
+    """Every key and every scalar value of a stored JSON payload, as text."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _stored_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _stored_texts(item)
+    else:
+        yield str(value)
+
+
 def test_r_b4_pins_are_hashed_when_entered_not_kept_in_the_queue(branch, operators):
     entered = backoffice.enter_contract_registration(operators[0], application())
-    payload = str(entered.payload)
-    for pin in ("1111", "2222", "3333", "4444"):
-        assert f"'{pin}'" not in payload
+    payload = PendingAction.objects.get(pk=entered.pk).payload
+    hashes = payload["pin_hashes"]
+    assert set(hashes) == set(PINS)
+    for kind, pin in PINS.items():
+        assert hashes[kind].startswith("$argon2id$")
+        assert verify_hash(hashes[kind], pin)
+    # Nowhere else in the queue, in any form: not as a value, a key, a number or part of a text.
+    others = [text for text in _stored_texts(payload) if text not in hashes.values()]
+    for pin in PINS.values():
+        assert not any(pin in text for text in others)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,218 @@
+"""The one four-eyes engine (R-A1; built so that R-G3's maker-checker runs on it too).
+
+A *procedure* is something one person enters and that takes effect only when a second person approves
+it. Each procedure declares its kind (the ``PendingAction.kind`` it stores), the typed request it is
+entered with, the check at entry (which returns the payload to keep, secrets already hashed), the
+summary shown in the queue, the effect at approval, and the rule saying who may decide it.
+
+The engine does the rest, the same way for every procedure: :func:`enter`, :func:`approve` and
+:func:`reject` each run in one transaction that writes its audit event, and nobody decides their own
+entry (the database refuses it too). Procedures are found by kind in a registry: the packages above
+this one register theirs, so that this package never imports them."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, ClassVar, Generic, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from corpbank.approvals.models import PendingAction
+from corpbank.core import audit
+from corpbank.core.errors import Conflict, Forbidden, NotFound
+
+RequestT = TypeVar("RequestT")
+
+
+class DeciderRule(abc.ABC):
+    """Who enters and who decides the procedures that follow this rule, and how they appear in the
+    audit log. Today the bank's operators (another active operator decides, R-A1); with R-G3 the users
+    of a contract (another user of the same contract with the approval permission decides).
+
+    The persons are the model instances the rule knows (an Operator, a CustomerUser); the engine only
+    passes them through and stores them in the rule's columns of ``PendingAction``."""
+
+    # The audit events are "<audit_prefix>.entered", ".approved" and ".rejected".
+    audit_prefix: ClassVar[str]
+    # The PendingAction foreign keys that hold the entrant and the decider.
+    entrant_field: ClassVar[str] = "entered_by"
+    decider_field: ClassVar[str] = "decided_by"
+
+    @abc.abstractmethod
+    def actor(self, person: Any, ip_address: str) -> audit.Actor:
+        """The person as the audit log names them."""
+
+    @abc.abstractmethod
+    def may_decide(self, action: PendingAction, person: Any) -> bool:
+        """Whether the person may approve or reject the action, besides not being its entrant (which the
+        engine checks for every rule)."""
+
+    def entrant_id(self, action: PendingAction) -> int | None:
+        value: int | None = getattr(action, f"{self.entrant_field}_id")
+        return value
+
+    def is_entrant(self, action: PendingAction, person: Any) -> bool:
+        return self.entrant_id(action) == person.pk
+
+    def own_entry_refused(self) -> Forbidden:
+        return Forbidden()
+
+    def not_allowed(self) -> Forbidden:
+        return Forbidden()
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """What an entry keeps in the queue: the contract it concerns (None when it creates one) and the
+    payload its effect reads at approval. Never a secret in clear: hash it in the check."""
+
+    contract: Any  # an organizations.models.Contract, a layer above: only stored here
+    payload: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Procedure(abc.ABC, Generic[RequestT]):
+    """One procedure that takes a second person's approval. Subclasses declare ``kind`` and
+    ``decider_rule`` and implement ``check``, ``summary`` and ``execute``."""
+
+    kind: ClassVar[str]
+    decider_rule: ClassVar[DeciderRule]
+
+    @abc.abstractmethod
+    def check(self, request: RequestT) -> Entry:
+        """Refuse a bad entry (ValidationFailed, Conflict, NotFound, …); return what to keep."""
+
+    @abc.abstractmethod
+    def summary(self, request: RequestT, entry: Entry) -> str:
+        """The line that shows the entry in the queue and in the audit log."""
+
+    @abc.abstractmethod
+    def execute(self, action: PendingAction, actor: audit.Actor) -> object:
+        """The effect, in the approval's transaction: if it raises, nothing of the approval is kept.
+        It may set ``action.contract`` (a registration creates the contract). It returns what the
+        approver is shown once (a letter), or None."""
+
+    def may_decide(self, action: PendingAction, person: Any) -> bool:
+        """Who may decide is the procedure's rule; by default its decider rule's."""
+        return self.decider_rule.may_decide(action, person)
+
+
+_registry: dict[str, Procedure[Any]] = {}
+
+
+def register(procedure: Procedure[RequestT]) -> Procedure[RequestT]:
+    """Make the procedure's kind known to the engine, so that its entries can be decided."""
+    registered = _registry.get(procedure.kind)
+    if registered is not None and registered is not procedure:
+        raise ValueError(f"a procedure of kind {procedure.kind!r} is already registered: {registered!r}")
+    _registry[procedure.kind] = procedure
+    return procedure
+
+
+def unregister(kind: str) -> None:
+    _registry.pop(kind, None)
+
+
+def procedure_for(kind: str) -> Procedure[Any]:
+    procedure = _registry.get(kind)
+    if procedure is None:
+        raise NotFound(_("不明な手続です。"))
+    return procedure
+
+
+def registered_kinds() -> frozenset[str]:
+    return frozenset(_registry)
+
+
+def enter(
+    procedure: Procedure[RequestT], request: RequestT, *, entrant: Any, ip_address: str = ""
+) -> PendingAction:
+    """Check the request and put it in the queue, awaiting a second person's decision."""
+    if _registry.get(procedure.kind) is not procedure:
+        raise LookupError(f"procedure {procedure.kind!r} is not registered: its entries could not be decided")
+    rule = procedure.decider_rule
+    entry = procedure.check(request)
+    summary = procedure.summary(request, entry)
+    with transaction.atomic(durable=True):
+        action = PendingAction.objects.create(
+            kind=procedure.kind,
+            contract=entry.contract,
+            payload=entry.payload,
+            summary=summary,
+            **{rule.entrant_field: entrant},
+        )
+        audit.record(
+            f"{rule.audit_prefix}.entered",
+            actor=rule.actor(entrant, ip_address),
+            contract_id=entry.contract.pk if entry.contract else None,
+            details={"action_id": action.pk, "kind": procedure.kind, "summary": summary},
+        )
+    return action
+
+
+@dataclasses.dataclass(frozen=True)
+class Approved:
+    action: PendingAction
+    # What the procedure's effect returned for the approver (a letter shown once), or None.
+    outcome: object = None
+
+
+def _pending_for_decision(action_id: int, decider: Any) -> tuple[PendingAction, Procedure[Any]]:
+    """The pending action, locked, and its procedure, once the decider may decide it (four-eyes)."""
+    action = PendingAction.objects.select_for_update().filter(pk=action_id).first()
+    if action is None:
+        raise NotFound()
+    if action.status != PendingAction.Status.PENDING:
+        raise Conflict(_("この手続は既に処理されています。"))
+    procedure = procedure_for(action.kind)
+    rule = procedure.decider_rule
+    if rule.is_entrant(action, decider):
+        raise rule.own_entry_refused()
+    if not procedure.may_decide(action, decider):
+        raise rule.not_allowed()
+    return action, procedure
+
+
+def approve(action_id: int, *, decider: Any, ip_address: str = "") -> Approved:
+    """Carry out the action's effect and mark it approved, or, if the effect raises, neither."""
+    with transaction.atomic(durable=True):
+        action, procedure = _pending_for_decision(action_id, decider)
+        rule = procedure.decider_rule
+        actor = rule.actor(decider, ip_address)
+        outcome = procedure.execute(action, actor)
+        PendingAction.objects.filter(pk=action.pk).update(
+            status=PendingAction.Status.APPROVED,
+            decided_at=timezone.now(),
+            contract=action.contract,
+            **{rule.decider_field: decider},
+        )
+        audit.record(
+            f"{rule.audit_prefix}.approved",
+            actor=actor,
+            contract_id=action.contract_id,
+            details={"action_id": action.pk, "kind": action.kind, "entered_by": rule.entrant_id(action)},
+        )
+        action.refresh_from_db()
+    return Approved(action=action, outcome=outcome)
+
+
+def reject(action_id: int, *, decider: Any, ip_address: str = "") -> PendingAction:
+    """Mark the action rejected: it never takes effect."""
+    with transaction.atomic(durable=True):
+        action, procedure = _pending_for_decision(action_id, decider)
+        rule = procedure.decider_rule
+        PendingAction.objects.filter(pk=action.pk).update(
+            status=PendingAction.Status.REJECTED,
+            decided_at=timezone.now(),
+            **{rule.decider_field: decider},
+        )
+        audit.record(
+            f"{rule.audit_prefix}.rejected",
+            actor=rule.actor(decider, ip_address),
+            contract_id=action.contract_id,
+            details={"action_id": action.pk, "kind": action.kind},
+        )
+        action.refresh_from_db()
+    return action

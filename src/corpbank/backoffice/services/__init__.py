@@ -1,0 +1,68 @@
+"""The bank's back office: operators, and the paper procedures (書面手続) they carry out (R-A1, R-B4,
+R-B7, R-B8, R-C3, R-F5).
+
+Every act that changes a customer's credentials or status is *entered* by one operator and takes
+effect only when a *second* operator approves it (four-eyes), on the approval engine
+(corpbank.approvals.engine): each procedure is declared in the module of its subject and registered
+with the engine when this package is imported. Secrets entered (PINs) are hashed at entry; an initial
+password is generated at approval and shown once, on the letter, never stored in clear.
+
+- operators.py: operator accounts and login, and the rule that another active operator decides;
+- paper.py: what the paper procedures share (approve, reject, the letter);
+- contracts.py, masters.py, tokens.py, certificates.py: the procedures, by subject;
+- by_name.py: the procedures entered by their name in URLs."""
+
+from corpbank.backoffice.services.by_name import enter_procedure
+from corpbank.backoffice.services.certificates import enter_certificate_revocation
+from corpbank.backoffice.services.contracts import (
+    DEFAULT_CONTRACT_LIMITS,
+    AccountInput,
+    ContractApplication,
+    enter_contract_registration,
+    enter_emergency_stop,
+    enter_emergency_stop_lift,
+    enter_otp_application,
+    enter_pin_change,
+)
+from corpbank.backoffice.services.masters import (
+    enter_master_certificate_issuance,
+    enter_master_initialization,
+    enter_master_lock_lift,
+    enter_master_questions_reset,
+    enter_master_token_lock_lift,
+)
+from corpbank.backoffice.services.operators import create_operator, operator_actor, operator_log_in
+from corpbank.backoffice.services.paper import Decision, InitialPasswordLetter, approve, reject
+from corpbank.backoffice.services.tokens import (
+    enter_software_token_application,
+    enter_software_token_end,
+    enter_token_shipment,
+)
+
+__all__ = [
+    "DEFAULT_CONTRACT_LIMITS",
+    "AccountInput",
+    "ContractApplication",
+    "Decision",
+    "InitialPasswordLetter",
+    "approve",
+    "create_operator",
+    "enter_certificate_revocation",
+    "enter_contract_registration",
+    "enter_emergency_stop",
+    "enter_emergency_stop_lift",
+    "enter_master_certificate_issuance",
+    "enter_master_initialization",
+    "enter_master_lock_lift",
+    "enter_master_questions_reset",
+    "enter_master_token_lock_lift",
+    "enter_otp_application",
+    "enter_pin_change",
+    "enter_procedure",
+    "enter_software_token_application",
+    "enter_software_token_end",
+    "enter_token_shipment",
+    "operator_actor",
+    "operator_log_in",
+    "reject",
+]

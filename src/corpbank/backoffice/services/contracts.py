@@ -1,0 +1,340 @@
+"""Paper procedures on a contract: its registration (R-A2, R-B7), emergency stop and its lifting, the
+change of its PINs (R-B4), and the start of one-time passwords (R-E2)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.conf import settings
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from corpbank.approvals import engine
+from corpbank.approvals.models import PendingAction
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.paper import (
+    InitialPasswordLetter,
+    OnContract,
+    PaperProcedure,
+    contract_of,
+    enter,
+    hash_pins,
+    invalid,
+    issue_initial_password,
+)
+from corpbank.core import audit
+from corpbank.core.errors import Conflict, ValidationFailed
+from corpbank.identity import lockout
+from corpbank.identity.credentials import is_mail_address, store_pin
+from corpbank.identity.models import Principal
+from corpbank.organizations.models import Account, Branch, Contract, CustomerUser, Organization, UsageLimit
+
+DEFAULT_CONTRACT_LIMITS = {kind: (10_000_000, 30_000_000) for kind in UsageLimit.Kind.values}
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountInput:
+    branch_code: str
+    type: str
+    number: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractApplication:
+    """The paper application for a new contract, as the operator types it in."""
+
+    organization_name: str
+    organization_name_kana: str
+    branch_code: str
+    master_name: str
+    accounts: list[AccountInput]
+    login_method: str
+    pins: dict[str, str]
+    limits: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    # ワンタイムパスワードを利用する: the operations of the OTP column then need a token's code (R-E2).
+    otp_required: bool = False
+    # Where the bank's notices go (R-I4).
+    notification_email: str = ""
+
+
+def _is_half_width_kana(value: str) -> bool:
+    # Half-width katakana, digits, upper-case letters, space and the Zengin symbols ( ) . - /
+    allowed = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ().-/")
+    return bool(value) and all(c in allowed or "\uff66" <= c <= "\uff9f" for c in value)
+
+
+def _next_contract_number(branch: Branch) -> str:
+    # Branch code and a 7-digit serial; the unique constraint guards the race, the lock on the chain
+    # head taken by every audited act serialises registrations in practice.
+    last = Contract.objects.filter(number__startswith=branch.code).aggregate(last=Max("number"))["last"]
+    serial = int(last[3:]) + 1 if last else 1
+    return f"{branch.code}{serial:07d}"
+
+
+class RegisterContract(PaperProcedure[ContractApplication]):
+    """契約の新規登録: the contract, its accounts, PINs and limits, and its master awaiting the first
+    registration with the initial password of the letter (R-A2, R-B7)."""
+
+    kind = "register_contract"
+
+    def check(self, request: ContractApplication) -> engine.Entry:
+        problems: dict[str, str] = {}
+        if not request.organization_name.strip():
+            problems["organization_name"] = _("団体名を入力してください。")
+        if not _is_half_width_kana(request.organization_name_kana):
+            problems["organization_name_kana"] = _("団体名（カナ）は半角カナで入力してください。")
+        if not Branch.objects.filter(code=request.branch_code).exists():
+            problems["branch_code"] = _("店番が見つかりません。")
+        if not request.master_name.strip():
+            problems["master_name"] = _("マスターユーザ名を入力してください。")
+        if request.notification_email and not is_mail_address(request.notification_email):
+            problems["notification_email"] = _("メールアドレスの形式をご確認ください。")
+        if request.login_method not in Contract.LoginMethod.values:
+            problems["login_method"] = _("ログイン方式を選択してください。")
+        elif request.login_method not in settings.CORPBANK_LOGIN_METHODS:
+            problems["login_method"] = _("当金庫ではこのログイン方式をお取扱いしていません。")
+        if not request.accounts:
+            problems["accounts"] = _("口座を1つ以上入力してください。")
+        for index, account in enumerate(request.accounts):
+            if (
+                not Branch.objects.filter(code=account.branch_code).exists()
+                or account.type not in Account.Type.values
+                or not (account.number.isdigit() and len(account.number) == 7)
+            ):
+                problems[f"accounts.{index}"] = _("口座（店番・科目・口座番号7桁）をご確認ください。")
+            elif Account.objects.filter(
+                branch__code=account.branch_code, type=account.type, number=account.number
+            ).exists():
+                problems[f"accounts.{index}"] = _("この口座は既に他の契約に登録されています。")
+        limits = {**DEFAULT_CONTRACT_LIMITS, **request.limits}
+        for kind, (per_transaction, per_day) in limits.items():
+            if kind not in UsageLimit.Kind.values or not 0 <= per_transaction <= per_day:
+                problems[f"limit_{kind}"] = _("利用限度額をご確認ください。")
+        try:
+            hashed_pins = hash_pins(request.pins, all_required=True)
+        except ValidationFailed as error:
+            problems.update(error.fields)
+        if problems:
+            raise invalid(problems)
+        payload = {
+            "organization_name": request.organization_name.strip(),
+            "organization_name_kana": request.organization_name_kana,
+            "branch_code": request.branch_code,
+            "master_name": request.master_name.strip(),
+            "accounts": [dataclasses.asdict(a) for a in request.accounts],
+            "login_method": request.login_method,
+            "pin_hashes": hashed_pins,
+            "limits": {kind: list(values) for kind, values in limits.items()},
+            "otp_required": bool(request.otp_required),
+            "notification_email": request.notification_email.strip(),
+        }
+        return engine.Entry(contract=None, payload=payload)
+
+    def summary(self, request: ContractApplication, entry: engine.Entry) -> str:
+        return _("契約の新規登録: %(name)s") % {"name": entry.payload["organization_name"]}
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> InitialPasswordLetter:
+        data = action.payload
+        branch = Branch.objects.get(code=data["branch_code"])
+        organization = Organization.objects.create(
+            name=data["organization_name"],
+            name_kana=data["organization_name_kana"],
+            notification_email=data.get("notification_email", ""),
+        )
+        contract = Contract.objects.create(
+            number=_next_contract_number(branch),
+            organization=organization,
+            branch=branch,
+            login_method=data["login_method"],
+            otp_required=data.get("otp_required", False),
+        )
+        for account in data["accounts"]:
+            Account.objects.create(
+                contract=contract,
+                branch=Branch.objects.get(code=account["branch_code"]),
+                type=account["type"],
+                number=account["number"],
+            )
+        for kind, pin_hash in data["pin_hashes"].items():
+            store_pin(contract_id=contract.pk, kind=kind, pin_hash=pin_hash)
+        for kind, (per_transaction, per_day) in data["limits"].items():
+            UsageLimit.objects.create(
+                contract=contract, kind=kind, per_transaction=per_transaction, per_day=per_day
+            )
+        principal = Principal.objects.create(kind=Principal.Kind.CUSTOMER_USER)
+        master = CustomerUser.objects.create(
+            contract=contract,
+            principal=principal,
+            role=CustomerUser.Role.MASTER,
+            name=data["master_name"],
+            status=CustomerUser.Status.AWAITING_REGISTRATION,
+        )
+        action.contract = contract
+        letter = issue_initial_password(contract, master)
+        audit.record(
+            "contract.registered",
+            actor=actor,
+            contract_id=contract.pk,
+            subject_user_id=master.pk,
+            details={"contract_number": contract.number, "action_id": action.pk},
+        )
+        return letter
+
+
+@dataclasses.dataclass(frozen=True)
+class EmergencyStopRequest:
+    contract_id: int
+    reason: str
+
+
+class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
+    """緊急停止: the contract stops and its users' sessions end."""
+
+    kind = "emergency_stop"
+
+    def check(self, request: EmergencyStopRequest) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        if contract.status != Contract.Status.ACTIVE:
+            raise Conflict(_("この契約は利用中ではありません。"))
+        return engine.Entry(contract=contract, payload={"reason": request.reason[:200]})
+
+    def summary(self, request: EmergencyStopRequest, entry: engine.Entry) -> str:
+        return _("緊急停止")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        updated = Contract.objects.filter(pk=contract.pk, status=Contract.Status.ACTIVE).update(
+            status=Contract.Status.EMERGENCY_STOPPED
+        )
+        if not updated:
+            raise Conflict(_("この契約は利用中ではありません。"))
+        for principal_id in CustomerUser.objects.filter(contract=contract).values_list(
+            "principal_id", flat=True
+        ):
+            lockout.end_sessions(principal_id)
+        audit.record(
+            "contract.emergency_stopped",
+            actor=actor,
+            contract_id=contract.pk,
+            details={"action_id": action.pk, "reason": action.payload.get("reason", "")},
+        )
+
+
+class LiftEmergencyStop(PaperProcedure[OnContract]):
+    """緊急停止の解除."""
+
+    kind = "lift_emergency_stop"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        if contract.status != Contract.Status.EMERGENCY_STOPPED:
+            raise Conflict(_("この契約は緊急停止中ではありません。"))
+        return engine.Entry(contract=contract)
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("緊急停止の解除")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        updated = Contract.objects.filter(pk=contract.pk, status=Contract.Status.EMERGENCY_STOPPED).update(
+            status=Contract.Status.ACTIVE
+        )
+        if not updated:
+            raise Conflict(_("この契約は緊急停止中ではありません。"))
+        audit.record(
+            "contract.emergency_stop_lifted",
+            actor=actor,
+            contract_id=contract.pk,
+            details={"action_id": action.pk},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PinChange:
+    contract_id: int
+    # Only the PINs to change, in clear as typed in; the entry keeps their hashes.
+    pins: dict[str, str]
+
+
+class ChangePins(PaperProcedure[PinChange]):
+    """暗証番号変更 on the paper form (R-B4): the named PINs only."""
+
+    kind = "change_pins"
+
+    def check(self, request: PinChange) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        hashed = hash_pins(request.pins, all_required=False)
+        return engine.Entry(contract=contract, payload={"pin_hashes": hashed})
+
+    def summary(self, request: PinChange, entry: engine.Entry) -> str:
+        return _("暗証番号の変更")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        for kind, pin_hash in action.payload["pin_hashes"].items():
+            store_pin(contract_id=contract.pk, kind=kind, pin_hash=pin_hash)
+        audit.record(
+            "contract.pins_changed",
+            actor=actor,
+            contract_id=contract.pk,
+            details={"kinds": sorted(action.payload["pin_hashes"]), "action_id": action.pk},
+        )
+
+
+class StartOtp(PaperProcedure[OnContract]):
+    """ワンタイムパスワード申込書: from its approval the contract's OTP-column operations need a code, and
+    its users register a token at their next login (R-E2, R-E7)."""
+
+    kind = "start_otp"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        if contract.otp_required:
+            raise Conflict(_("この契約は既にワンタイムパスワードを利用しています。"))
+        return engine.Entry(contract=contract)
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("ワンタイムパスワードの利用開始")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        if not Contract.objects.filter(pk=contract.pk, otp_required=False).update(otp_required=True):
+            raise Conflict(_("この契約は既にワンタイムパスワードを利用しています。"))
+        audit.record(
+            "contract.otp_started", actor=actor, contract_id=contract.pk, details={"action_id": action.pk}
+        )
+
+
+REGISTER_CONTRACT = engine.register(RegisterContract())
+EMERGENCY_STOP = engine.register(EmergencyStop())
+LIFT_EMERGENCY_STOP = engine.register(LiftEmergencyStop())
+CHANGE_PINS = engine.register(ChangePins())
+START_OTP = engine.register(StartOtp())
+
+
+def enter_contract_registration(
+    operator: Operator, application: ContractApplication, *, ip_address: str = ""
+) -> PendingAction:
+    return enter(REGISTER_CONTRACT, operator, application, ip_address=ip_address)
+
+
+def enter_emergency_stop(
+    operator: Operator, contract_id: int, *, reason: str, ip_address: str = ""
+) -> PendingAction:
+    return enter(EMERGENCY_STOP, operator, EmergencyStopRequest(contract_id, reason), ip_address=ip_address)
+
+
+def enter_emergency_stop_lift(operator: Operator, contract_id: int, *, ip_address: str = "") -> PendingAction:
+    return enter(LIFT_EMERGENCY_STOP, operator, OnContract(contract_id), ip_address=ip_address)
+
+
+def enter_pin_change(
+    operator: Operator, contract_id: int, pins: dict[str, str], *, ip_address: str = ""
+) -> PendingAction:
+    """暗証番号変更 on the paper form (R-B4)."""
+    return enter(CHANGE_PINS, operator, PinChange(contract_id, pins), ip_address=ip_address)
+
+
+def enter_otp_application(operator: Operator, contract_id: int, *, ip_address: str = "") -> PendingAction:
+    """ワンタイムパスワード申込書 (R-E2, R-E7)."""
+    return enter(START_OTP, operator, OnContract(contract_id), ip_address=ip_address)

@@ -1,0 +1,193 @@
+"""Paper procedures on the contract's master user: the initialization of its login ID and passwords
+(R-B8), the lifting of its stop (R-C3) and of its token's (R-C4), the reset of its secret questions
+(R-D3), and the issuance of its client certificate (R-F3, R-F4)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from corpbank.approvals import engine
+from corpbank.approvals.models import PendingAction
+from corpbank.authentication import risk
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.paper import (
+    InitialPasswordLetter,
+    OnContract,
+    PaperProcedure,
+    contract_of,
+    enter,
+    issue_initial_password,
+    master_of,
+)
+from corpbank.certificates import services as certificates
+from corpbank.core import audit
+from corpbank.core.errors import Conflict
+from corpbank.identity import lockout
+from corpbank.identity.models import Secret, SecretKind
+from corpbank.organizations.models import Contract, CustomerUser
+from corpbank.tokens import selectors as token_selectors
+
+
+class InitializeMaster(PaperProcedure[OnContract]):
+    """ログインID・ログインパスワード・確認用パスワードの初期化 (R-B8): a new letter, the login ID cleared."""
+
+    kind = "initialize_master"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        return engine.Entry(contract=contract_of(request.contract_id))
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("マスターユーザのログインID・パスワードの初期化")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> InitialPasswordLetter:
+        contract = contract_of(action.contract_id)
+        master = master_of(contract)
+        Secret.objects.filter(
+            principal_id=master.principal_id,
+            kind__in=[SecretKind.LOGIN_PASSWORD, SecretKind.CONFIRMATION_PASSWORD],
+        ).delete()
+        CustomerUser.objects.filter(pk=master.pk).update(
+            login_id=None, status=CustomerUser.Status.AWAITING_REGISTRATION
+        )
+        lockout.lift(
+            master.principal_id,
+            actor=actor,
+            subject_user_id=master.pk,
+            contract_id=contract.pk,
+            reason="master initialized on paper",
+        )
+        lockout.end_sessions(master.principal_id)
+        letter = issue_initial_password(contract, master)
+        audit.record(
+            "master.initialized",
+            actor=actor,
+            contract_id=contract.pk,
+            subject_user_id=master.pk,
+            details={"action_id": action.pk},
+        )
+        return letter
+
+
+class LiftMasterLock(PaperProcedure[OnContract]):
+    """The master's stop is lifted by the bank only (R-C3)."""
+
+    kind = "lift_master_lock"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        return engine.Entry(contract=contract_of(request.contract_id))
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("マスターユーザの利用停止解除")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        master = master_of(contract)
+        lockout.lift(
+            master.principal_id,
+            actor=actor,
+            subject_user_id=master.pk,
+            contract_id=contract.pk,
+            reason=f"paper procedure #{action.pk}",
+        )
+
+
+class LiftMasterTokenLock(PaperProcedure[OnContract]):
+    """The stop of the token the master uses is lifted by the bank after a paper procedure (R-C4)."""
+
+    kind = "lift_master_token_lock"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        return engine.Entry(contract=contract_of(request.contract_id))
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("マスターユーザのパスワード生成機の利用停止解除")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        master = master_of(contract)
+        registration = token_selectors.registration_in_force(master)
+        if registration is None:
+            raise Conflict(_("マスターユーザにはワンタイムパスワードが登録されていません。"))
+        lockout.lift(
+            registration.token.principal_id,
+            actor=actor,
+            subject_user_id=master.pk,
+            contract_id=contract.pk,
+            reason=f"paper procedure #{action.pk}",
+        )
+
+
+class ResetMasterQuestions(PaperProcedure[OnContract]):
+    """追加認証(合言葉認証)の初期化 of the master, on the paper form (R-D3)."""
+
+    kind = "reset_master_questions"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        master_of(contract)
+        return engine.Entry(contract=contract)
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("マスターユーザの追加認証(合言葉認証)の初期化")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        master = master_of(contract_of(action.contract_id))
+        risk.reset(master, actor=actor, reason=f"paper procedure #{action.pk}")
+
+
+class EnableMasterCertificate(PaperProcedure[OnContract]):
+    """The master's certificate: issuance enabled by the bank on paper (R-F3, R-F4)."""
+
+    kind = "enable_master_certificate"
+
+    def check(self, request: OnContract) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        master_of(contract)
+        if contract.login_method != Contract.LoginMethod.CERTIFICATE:
+            raise Conflict(_("このご契約はID・パスワード方式です。電子証明書は不要です。"))
+        return engine.Entry(contract=contract)
+
+    def summary(self, request: OnContract, entry: engine.Entry) -> str:
+        return _("マスターユーザの電子証明書発行")
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        certificates.enable_issuance(master_of(contract_of(action.contract_id)), actor=actor)
+
+
+INITIALIZE_MASTER = engine.register(InitializeMaster())
+LIFT_MASTER_LOCK = engine.register(LiftMasterLock())
+LIFT_MASTER_TOKEN_LOCK = engine.register(LiftMasterTokenLock())
+RESET_MASTER_QUESTIONS = engine.register(ResetMasterQuestions())
+ENABLE_MASTER_CERTIFICATE = engine.register(EnableMasterCertificate())
+
+
+def enter_master_initialization(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """ログインID・ログインパスワード・確認用パスワードの初期化 (R-B8)."""
+    return enter(INITIALIZE_MASTER, operator, OnContract(contract_id), ip_address=ip_address)
+
+
+def enter_master_lock_lift(operator: Operator, contract_id: int, *, ip_address: str = "") -> PendingAction:
+    return enter(LIFT_MASTER_LOCK, operator, OnContract(contract_id), ip_address=ip_address)
+
+
+def enter_master_token_lock_lift(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """The stop of the token the master uses is lifted by the bank after a paper procedure (R-C4)."""
+    return enter(LIFT_MASTER_TOKEN_LOCK, operator, OnContract(contract_id), ip_address=ip_address)
+
+
+def enter_master_questions_reset(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """追加認証(合言葉認証)の初期化 of the master, on the paper form (R-D3)."""
+    return enter(RESET_MASTER_QUESTIONS, operator, OnContract(contract_id), ip_address=ip_address)
+
+
+def enter_master_certificate_issuance(
+    operator: Operator, contract_id: int, *, ip_address: str = ""
+) -> PendingAction:
+    """The master's certificate: issuance enabled by the bank on paper (R-F3, R-F4)."""
+    return enter(ENABLE_MASTER_CERTIFICATE, operator, OnContract(contract_id), ip_address=ip_address)
