@@ -106,7 +106,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions: server-side, rotated at login, ended after inactivity (R-A5). The inactivity limit is the
 # bank policy's; the cookie age follows it and the middleware checks it again against the clock.
-SESSION_ENGINE = "corpbank.web.session_store"
+# Django's database store as it is: a session row the server deleted or let expire is never resumed.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_SAVE_EVERY_REQUEST = True

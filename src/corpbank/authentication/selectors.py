@@ -6,19 +6,15 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from django.db import connection
-from django.db.models import Model
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 
-from corpbank.authentication.models import KnownEnvironment
-from corpbank.core import rows
-from corpbank.core.db import column_datetime, for_update
+from corpbank.core.db import column_datetime
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import Secret, SecretKind
 from corpbank.organizations.models import CustomerUser
-from corpbank.organizations.selectors import CUSTOMER_JOINS, CUSTOMER_MODELS, customer_of_row
-from corpbank.tokens.selectors import RegistrationState, registration_columns
+from corpbank.tokens.selectors import REGISTRATION_FIELDS, RegistrationState, registration_subqueries
 
 LOGIN_ACTIONS = (
     "login.succeeded",
@@ -49,35 +45,41 @@ class KnownEnvironmentRow:
         return cls(pk, column_datetime(last_seen_at), browser, os, languages, network)
 
 
+_USER = "principal__customer_user"
+# The known environment's columns, annotated on each secret as known_<column>.
 _KNOWN_ENVIRONMENT_COLUMNS = ("id", "last_seen_at", "browser", "os", "languages", "network")
 
 
-_LOGIN_MODELS: list[tuple[type[Model], str]] = [(Secret, "s"), *CUSTOMER_MODELS]
-
-
 @functools.cache
-def _login_query(kinds: int, lock: bool) -> tuple[str, list[rows.Part]]:
-    selected, parts = rows.parts(_LOGIN_MODELS)
-    # Names come from the models' metadata; every value is a parameter.
-    t = rows.tables(_LOGIN_MODELS)
-    t["k"] = KnownEnvironment._meta.db_table
-    sql = " ".join(
-        [
-            "SELECT",
-            ", ".join(selected),
-            # Whether the user has registered secret questions (R-D1), without fetching the answers.
-            f", EXISTS (SELECT 1 FROM {t['s']} a WHERE a.principal_id = p.id AND a.kind = %s),",  # noqa: S608
-            # The environment of this device ID the user is recognised from (R-D2), and the token
-            # registrations (R-E7): what the login decides after the password, read with it.
-            ", ".join(f"k.{column}" for column in _KNOWN_ENVIRONMENT_COLUMNS) + ",",
-            ", ".join(registration_columns("u.id")),
-            f"FROM {t['s']} s JOIN {t['p']} p ON p.id = s.principal_id",
-            CUSTOMER_JOINS.format(**t),
-            f"LEFT JOIN {t['k']} k ON k.user_id = u.id AND k.device_id = %s",
-            "WHERE u.login_id = %s AND u.status <> %s AND s.kind IN (" + ", ".join(["%s"] * kinds) + ")",
-        ]
+def _annotated_secrets() -> QuerySet[Secret]:
+    """Secrets with their principal, user, contract and organization, and what the login decides with
+    them that depends on no argument. Built once and only ever refined (never evaluated): resolving the
+    subqueries is most of the ORM's work on this query."""
+    return Secret.objects.select_related(f"{_USER}__contract__organization").annotate(
+        # Whether the user has registered secret questions (R-D1), without fetching the answers.
+        has_questions=Exists(
+            Secret.objects.filter(principal=OuterRef("principal"), kind=SecretKind.SECRET_ANSWER)
+        ),
+        # The token registrations (R-E7): what the login decides after the password, read with it.
+        **registration_subqueries(_USER),
     )
-    return sql + (for_update(of="p") if lock else ""), parts
+
+
+def _login_query(login_id: str, kinds: tuple[str, ...], device_id: str, lock: bool) -> QuerySet[Secret]:
+    secrets = (
+        _annotated_secrets()
+        .filter(kind__in=kinds, **{f"{_USER}__login_id": login_id})
+        .exclude(**{f"{_USER}__status": CustomerUser.Status.DELETED})
+        .annotate(
+            # The environment of this device ID the user is recognised from (R-D2).
+            known=FilteredRelation(
+                f"{_USER}__known_environments",
+                condition=Q(**{f"{_USER}__known_environments__device_id": device_id}),
+            ),
+            **{f"known_{column}": F(f"known__{column}") for column in _KNOWN_ENVIRONMENT_COLUMNS},
+        )
+    )
+    return secrets.select_for_update(of=("principal",)) if lock else secrets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,37 +94,29 @@ def login_secrets(
     login_id: str, kinds: tuple[str, ...], device_id: str = "", *, lock: bool = False
 ) -> LoginRows:
     """The user with ``login_id`` (not deleted), with the secrets of ``kinds``, each Secret carrying its
-    principal, user, contract and organization, as select_related would give them; whether the user
-    has registered secret questions; the environment of ``device_id`` the user is recognised from; and
-    the state of the user's token registrations. With ``lock``, inside the caller's transaction, the
-    principal's row is locked as lockout.check_attempt locks it, and the principal is read as that
-    lock leaves it; the rest is read as it was when the statement began (it may have waited).
+    principal, user, contract and organization, as select_related gives them (one principal shared by
+    every secret); whether the user has registered secret questions; the environment of ``device_id``
+    the user is recognised from; and the state of the user's token registrations. With ``lock``,
+    inside the caller's transaction, the principal's row is locked as lockout.check_attempt locks it
+    (``FOR UPDATE OF`` the principal; on SQLite no row lock, the IMMEDIATE transaction holds the
+    database's write lock), and the principal is read as that lock leaves it; the rest is read as it
+    was when the statement began (it may have waited).
 
-    Plain SQL (built from the models' own table and column names, with the ORM's converters) because it
-    runs on every login: the ORM spent about 2 ms of CPU compiling and assembling it, a tenth of the
-    login's budget beside the Argon2id verification (bench/login.py)."""
-    sql, parts = _login_query(len(kinds), lock)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [SecretKind.SECRET_ANSWER, device_id, login_id, CustomerUser.Status.DELETED, *kinds]
-        )
-        rows = cursor.fetchall()
-    if not rows:
+    One statement, since it runs on every login (bench/login.py)."""
+    secrets = list(_login_query(login_id, kinds, device_id, lock))
+    if not secrets:
         return LoginRows([], has_questions=False)
     # One row per secret; the user, principal, contract and organization are the same in each.
-    first = rows[0]
-    principal = customer_of_row(first, parts[1:]).principal
-    secrets: list[Secret] = []
-    for row in rows:
-        secret = cast(Secret, parts[0].instance(row))
-        Secret.principal.field.set_cached_value(secret, principal)  # type: ignore[attr-defined]
-        secrets.append(secret)
-    extra = first[parts[-1].columns.stop :]
+    first = secrets[0]
+    for secret in secrets[1:]:
+        secret.principal = first.principal
     return LoginRows(
         secrets,
-        has_questions=bool(extra[0]),
-        known_environment=KnownEnvironmentRow.of(extra[1:7]),
-        registrations=RegistrationState.of(extra[7:10]),
+        has_questions=getattr(first, "has_questions"),  # noqa: B009 - an annotation, unknown to mypy
+        known_environment=KnownEnvironmentRow.of(
+            [getattr(first, f"known_{column}") for column in _KNOWN_ENVIRONMENT_COLUMNS]
+        ),
+        registrations=RegistrationState.of([getattr(first, name) for name in REGISTRATION_FIELDS]),
     )
 
 

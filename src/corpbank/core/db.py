@@ -31,8 +31,8 @@ def insert_statement(
 ) -> tuple[str, list[Any]]:
     """The INSERT of a new row, reading its generated key back (``RETURNING``), and its parameters:
     what ``save(force_insert=True)`` sends, without the ORM's compiler and signals (none are connected
-    to the models written this way). For the rows written on every login (the audit event, the
-    session), where the ORM's own work costs more CPU than the database's.
+    to the models written this way). For the row written on every login (the audit event), where the
+    ORM's own work costs more CPU than the database's.
 
     ``computed`` gives some columns (by attribute name) an SQL expression with its own parameters in
     place of the instance's value; they may read ``source`` (``INSERT … SELECT … FROM source``).
@@ -113,7 +113,8 @@ def usage_limit_violation(contract: str, kind: str, distinct: str) -> str:
     """A query that finds a row when the (contract, kind) named by the SQL expressions ``contract``
     and ``kind`` holds a user's limit outside the contract's limit of that kind (R-A4): the user is
     of another contract, the contract has no limit of the kind, or the user's is higher. ``distinct``
-    is the engine's NULL-safe inequality. Used by the triggers of migration 0012."""
+    is the engine's NULL-safe inequality. For SQLite's triggers below; migration 0012 carries its own
+    copy of the text (tests/core/test_migration_sql.py keeps the two the same)."""
     return f"""SELECT 1 FROM corpbank_usagelimit x
         LEFT JOIN corpbank_customeruser u ON u.id = x.user_id
         LEFT JOIN corpbank_usagelimit c
@@ -139,8 +140,10 @@ def _usage_limit_trigger(event: str, rows: tuple[str, ...]) -> str:
 
 
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again
-# after every migrate (corpbank.apps), each once its table exists, and by the migrations that
-# introduced them (0002, 0005, 0012). PostgreSQL keeps its triggers, written in those migrations.
+# after every migrate (corpbank.apps), each once its table exists. The migrations that introduced them
+# (0002, 0005, 0012) carry their own copies, so that changing a trigger here never changes a migration
+# already run: a change needs a new migration too (tests/core/test_migration_sql.py says so).
+# PostgreSQL keeps its triggers, written in those migrations.
 SQLITE_TRIGGERS = {
     "corpbank_auditevent": [
         """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_update BEFORE UPDATE ON corpbank_auditevent

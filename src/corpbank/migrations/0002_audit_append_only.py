@@ -5,7 +5,6 @@ database role does not own the tables (docs/operations.md), so it cannot truncat
 
 from django.db import migrations
 
-from corpbank.core.db import SQLITE_TRIGGERS
 from corpbank.migrations._vendor import run_sql
 
 POSTGRES = """
@@ -21,7 +20,14 @@ POSTGRES_REVERSE = """
 DROP TRIGGER IF EXISTS corpbank_auditevent_no_update ON corpbank_auditevent;
 DROP FUNCTION IF EXISTS corpbank_audit_append_only();
 """
-SQLITE = SQLITE_TRIGGERS["corpbank_auditevent"]
+# A migration carries its own SQL: it must do tomorrow what it did when it was written. core/db.py
+# creates the same triggers again after every migrate (tests/core/test_migration_sql.py compares them).
+SQLITE = [
+    """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_update BEFORE UPDATE ON corpbank_auditevent
+           BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_delete BEFORE DELETE ON corpbank_auditevent
+           BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
+]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS corpbank_auditevent_no_update;",
     "DROP TRIGGER IF EXISTS corpbank_auditevent_no_delete;",

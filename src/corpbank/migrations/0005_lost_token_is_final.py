@@ -3,7 +3,6 @@ lost token to any other state."""
 
 from django.db import migrations
 
-from corpbank.core.db import SQLITE_TRIGGERS
 from corpbank.migrations._vendor import run_sql
 
 POSTGRES = """
@@ -22,7 +21,13 @@ POSTGRES_REVERSE = """
 DROP TRIGGER IF EXISTS corpbank_token_lost_is_final ON corpbank_token;
 DROP FUNCTION IF EXISTS corpbank_lost_token_is_final();
 """
-SQLITE = SQLITE_TRIGGERS["corpbank_token"]
+# A migration carries its own SQL: it must do tomorrow what it did when it was written. core/db.py
+# creates the same trigger again after every migrate (tests/core/test_migration_sql.py compares them).
+SQLITE = [
+    """CREATE TRIGGER IF NOT EXISTS corpbank_token_lost_is_final BEFORE UPDATE OF state ON corpbank_token
+           WHEN OLD.state = 'lost' AND NEW.state <> 'lost'
+           BEGIN SELECT RAISE(ABORT, 'a token reported lost can never be used again'); END;""",
+]
 SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS corpbank_token_lost_is_final;"]
 
 

@@ -12,24 +12,31 @@ update moves it) must hold no user's limit that
 On PostgreSQL the check first locks the contract's limit of that kind FOR SHARE, and each query of the
 trigger function reads what is committed when it runs: a user's limit and a lowering of the contract's
 limit, written at the same time, go one after the other, and the second sees the first. SQLite has one
-writer at a time; its triggers are in corpbank.db.SQLITE_TRIGGERS, created again after every migrate
+writer at a time; core/db.py SQLITE_TRIGGERS creates the same triggers again after every migrate,
 because SQLite drops them when it rebuilds a table. Deleting limits is not checked: a user's limit
 left without its contract's ceiling must let nothing through when money movements come to be held to
 both (R-G6)."""
 
 from django.db import migrations
 
-from corpbank.core.db import SQLITE_TRIGGERS, USAGE_LIMIT_MESSAGE, usage_limit_violation
 from corpbank.migrations._vendor import run_sql
 
-POSTGRES = f"""
+# A migration carries its own SQL: it must do tomorrow what it did when it was written
+# (tests/core/test_migration_sql.py compares it with core/db.py's).
+POSTGRES = """
 CREATE OR REPLACE FUNCTION corpbank_usage_limits_within_contract(p_contract bigint, p_kind text)
 RETURNS void AS $$
 BEGIN
     PERFORM 1 FROM corpbank_usagelimit
         WHERE contract_id = p_contract AND kind = p_kind AND user_id IS NULL FOR SHARE;
-    IF EXISTS ({usage_limit_violation("p_contract", "p_kind", "IS DISTINCT FROM")}) THEN
-        RAISE EXCEPTION '{USAGE_LIMIT_MESSAGE}' USING ERRCODE = 'check_violation';
+    IF EXISTS (SELECT 1 FROM corpbank_usagelimit x
+        LEFT JOIN corpbank_customeruser u ON u.id = x.user_id
+        LEFT JOIN corpbank_usagelimit c
+            ON c.contract_id = x.contract_id AND c.kind = x.kind AND c.user_id IS NULL
+        WHERE x.contract_id = p_contract AND x.kind = p_kind AND x.user_id IS NOT NULL
+            AND (u.contract_id IS DISTINCT FROM x.contract_id OR c.id IS NULL
+                 OR x.per_transaction > c.per_transaction OR x.per_day > c.per_day)) THEN
+        RAISE EXCEPTION 'corpbank_usagelimit: a user''s limit must lie within the contract''s limit of its kind (R-A4)' USING ERRCODE = 'check_violation';
     END IF;
 END;
 $$ LANGUAGE plpgsql;
@@ -53,7 +60,32 @@ DROP FUNCTION IF EXISTS corpbank_usagelimit_within_contract();
 DROP FUNCTION IF EXISTS corpbank_usage_limits_within_contract(bigint, text);
 """
 
-SQLITE = SQLITE_TRIGGERS["corpbank_usagelimit"]
+SQLITE = [
+    """CREATE TRIGGER IF NOT EXISTS corpbank_usagelimit_within_contract_insert
+           AFTER INSERT ON corpbank_usagelimit WHEN EXISTS (SELECT 1 FROM corpbank_usagelimit x
+        LEFT JOIN corpbank_customeruser u ON u.id = x.user_id
+        LEFT JOIN corpbank_usagelimit c
+            ON c.contract_id = x.contract_id AND c.kind = x.kind AND c.user_id IS NULL
+        WHERE x.contract_id = NEW.contract_id AND x.kind = NEW.kind AND x.user_id IS NOT NULL
+            AND (u.contract_id IS NOT x.contract_id OR c.id IS NULL
+                 OR x.per_transaction > c.per_transaction OR x.per_day > c.per_day))
+           BEGIN SELECT RAISE(ABORT, 'corpbank_usagelimit: a user''s limit must lie within the contract''s limit of its kind (R-A4)'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS corpbank_usagelimit_within_contract_update
+           AFTER UPDATE ON corpbank_usagelimit WHEN EXISTS (SELECT 1 FROM corpbank_usagelimit x
+        LEFT JOIN corpbank_customeruser u ON u.id = x.user_id
+        LEFT JOIN corpbank_usagelimit c
+            ON c.contract_id = x.contract_id AND c.kind = x.kind AND c.user_id IS NULL
+        WHERE x.contract_id = NEW.contract_id AND x.kind = NEW.kind AND x.user_id IS NOT NULL
+            AND (u.contract_id IS NOT x.contract_id OR c.id IS NULL
+                 OR x.per_transaction > c.per_transaction OR x.per_day > c.per_day)) OR EXISTS (SELECT 1 FROM corpbank_usagelimit x
+        LEFT JOIN corpbank_customeruser u ON u.id = x.user_id
+        LEFT JOIN corpbank_usagelimit c
+            ON c.contract_id = x.contract_id AND c.kind = x.kind AND c.user_id IS NULL
+        WHERE x.contract_id = OLD.contract_id AND x.kind = OLD.kind AND x.user_id IS NOT NULL
+            AND (u.contract_id IS NOT x.contract_id OR c.id IS NULL
+                 OR x.per_transaction > c.per_transaction OR x.per_day > c.per_day))
+           BEGIN SELECT RAISE(ABORT, 'corpbank_usagelimit: a user''s limit must lie within the contract''s limit of its kind (R-A4)'); END;""",
+]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS corpbank_usagelimit_within_contract_insert;",
     "DROP TRIGGER IF EXISTS corpbank_usagelimit_within_contract_update;",

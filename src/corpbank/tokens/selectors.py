@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from corpbank.core.db import column_date, column_datetime
 from corpbank.organizations.models import CustomerUser
@@ -30,22 +29,41 @@ class RegistrationState:
         return cls(state, column_date(expires_on), column_datetime(last_ended_at) if last_ended_at else None)
 
 
-def registration_columns(user: str) -> list[str]:
-    """The three columns of a RegistrationState for the user whose id is the SQL expression ``user``."""
-    r, t = TokenRegistration._meta.db_table, Token._meta.db_table
-    in_force = f"FROM {r} r JOIN {t} t ON t.id = r.token_id WHERE r.user_id = {user} AND r.ended_at IS NULL"
-    return [
-        f"(SELECT t.state {in_force})",
-        f"(SELECT t.expires_on {in_force})",
-        f"(SELECT MAX(e.ended_at) FROM {r} e WHERE e.user_id = {user})",  # noqa: S608
-    ]
+# The names under which ``registration_subqueries`` annotates a query, in RegistrationState's order.
+REGISTRATION_FIELDS = (
+    "registration_in_force_state",
+    "registration_in_force_expires_on",
+    "registration_last_ended_at",
+)
+
+
+def registration_subqueries(user: str) -> dict[str, Subquery]:
+    """The three values of a RegistrationState, as annotations of a query whose user is at the path
+    ``user`` (a field path of the outer query, ``"pk"`` on users)."""
+    registrations = TokenRegistration.objects.filter(user=OuterRef(user))
+    in_force = registrations.filter(ended_at__isnull=True)
+    ended = registrations.filter(ended_at__isnull=False).order_by("-ended_at")
+    return dict(
+        zip(
+            REGISTRATION_FIELDS,
+            (
+                Subquery(in_force.values("token__state")[:1]),
+                Subquery(in_force.values("token__expires_on")[:1]),
+                Subquery(ended.values("ended_at")[:1]),
+            ),
+            strict=True,
+        )
+    )
 
 
 def registration_state(user_id: int) -> RegistrationState:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(registration_columns("%s")), [user_id] * 3)
-        row = cursor.fetchone()
-    return RegistrationState.of(row)
+    values = (
+        CustomerUser.objects.filter(pk=user_id)
+        .annotate(**registration_subqueries("pk"))
+        .values_list(*REGISTRATION_FIELDS)
+        .first()
+    )
+    return RegistrationState.of(values or (None, None, None))
 
 
 def registration_in_force(user: CustomerUser) -> TokenRegistration | None:
