@@ -9,11 +9,11 @@ import dataclasses
 import email
 import email.message
 import email.policy
-import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from typing import Any, TypeVar
 
+import argon2
 import django.test
 import pytest
 
@@ -23,6 +23,7 @@ from corpbank.authentication.models import SecretQuestion
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.identity import hashing
 from corpbank.identity.hashing import hash_secret
 from corpbank.identity.models import Secret, SecretKind
 from corpbank.organizations import services as users
@@ -34,6 +35,40 @@ MASTER_LOGIN_ID = "master01"
 MASTER_PASSWORD = "Login1pass"
 MASTER_CONFIRMATION = "Conf1rmpw"
 PINS = {"inquiry_pin": "1111", "transfer_pin": "2222", "confirmation_pin": "3333", "approval_pin": "4444"}
+
+
+# Argon2id at its smallest: the tests check what is hashed and when, not how slowly. Production
+# strength costs 80 ms a hash, and the fixtures hash a dozen secrets per test. Tests of the parameters
+# themselves ask for production_argon2 (the marker below).
+CHEAP_ARGON2 = argon2.PasswordHasher(
+    time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16, type=argon2.Type.ID
+)
+PRODUCTION_ARGON2 = hashing.HASHER
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "production_argon2: hash with production Argon2id parameters (R-B5), not the tests' cheap ones",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    production = hashing.use_hasher(CHEAP_ARGON2)
+    yield
+    hashing.use_hasher(production)
+
+
+@pytest.fixture(autouse=True)
+def _production_argon2_when_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Autouse, so it runs before the test's other fixtures hash anything."""
+    if request.node.get_closest_marker("production_argon2") is None:
+        yield
+        return
+    cheap = hashing.use_hasher(PRODUCTION_ARGON2)
+    yield
+    hashing.use_hasher(cheap)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -129,16 +164,12 @@ def log_in(**kwargs: Any) -> authentication.LoginOutcome:
     return authentication.log_in(**kwargs)
 
 
-@functools.cache
-def _answer_hash() -> str:
-    return hash_secret(risk.normalize_answer(ANSWER))
-
-
 def register_questions(user: CustomerUser) -> None:
     """The user's three questions (answer ANSWER), registered in the test client's environment."""
+    answer_hash = hash_secret(risk.normalize_answer(ANSWER))
     for position, question in enumerate(QUESTIONS, start=1):
         answer = Secret.objects.create(
-            principal_id=user.principal_id, kind=SecretKind.SECRET_ANSWER, hash=_answer_hash()
+            principal_id=user.principal_id, kind=SecretKind.SECRET_ANSWER, hash=answer_hash
         )
         SecretQuestion.objects.create(user=user, position=position, question=question, answer=answer)
     risk.remember(user, recognised_environment())
@@ -195,7 +226,8 @@ def all_at_once(count: int, attempt: Callable[[int], T]) -> list[T]:
 
 
 def wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
-    """Until another connection waits for a row lock (PostgreSQL's own view of its sessions)."""
+    """Until another connection waits for a lock that this test's connection holds (PostgreSQL's
+    pg_blocking_pids: waits of other tests and runs on the same server do not count)."""
     import time
 
     from django.db import connection
@@ -203,21 +235,30 @@ def wait_until_blocked_on_a_lock(timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            # The view is read once per transaction unless its snapshot is cleared.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            )
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.01)
-    raise AssertionError("no connection came to wait for a row lock")
+    raise AssertionError(
+        f"no connection came to wait for a lock held by this test's connection in {timeout} s"
+    )
 
 
-def wait_for_mail(received: list[object], count: int) -> None:
-    """The SMTP server receives on its own thread: wait (at most 10 s) for ``count`` messages."""
+def wait_for_mail(received: list[email.message.EmailMessage], count: int, timeout: float = 10.0) -> None:
+    """The SMTP server receives on its own thread: wait (at most ``timeout`` s) for ``count``
+    messages, and fail saying what did arrive if they do not."""
     import time
 
-    deadline = time.monotonic() + 10
-    while len(received) < count and time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while len(received) < count:
+        if time.monotonic() >= deadline:
+            subjects = [message["Subject"] for message in received]
+            raise AssertionError(
+                f"waited {timeout} s for {count} messages; {len(received)} arrived: {subjects}"
+            )
         time.sleep(0.05)
 
 
@@ -312,9 +353,9 @@ def code_of_secret(secret_base32: str) -> str:
 def running_smtp_server() -> Iterator[tuple[int, list[email.message.EmailMessage]]]:
     """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1. Yields the port and the list of
     received messages, which fills as mail arrives (on the server's own thread)."""
-    import socket
-
     from aiosmtpd.controller import Controller
+
+    from tests.servers import on_a_free_port
 
     received: list[email.message.EmailMessage] = []
 
@@ -325,11 +366,16 @@ def running_smtp_server() -> Iterator[tuple[int, list[email.message.EmailMessage
             received.append(message)  # type: ignore[arg-type]
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
+    def start(port: int) -> Controller:
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        try:
+            controller.start()  # OSError(EADDRINUSE) when the port was taken since it was chosen
+        except OSError:
+            controller.loop.close()  # the failed start leaves its event loop open
+            raise
+        return controller
+
+    port, controller = on_a_free_port(start)
     try:
         yield port, received
     finally:

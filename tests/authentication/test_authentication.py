@@ -137,6 +137,7 @@ def test_r_f5_emergency_stopped_contract_refuses_login_only_after_a_right_passwo
     assert log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
 
 
+@pytest.mark.production_argon2
 def test_r_b5_no_secret_is_stored_in_clear(master):
     from corpbank.core.models import AuditEvent
 

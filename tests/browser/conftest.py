@@ -5,6 +5,7 @@ with the demo bank; and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
 import urllib.request
@@ -13,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import BIN, corpbank, database_url, free_port, server_environment
+from tests.servers import (
+    BIN,
+    corpbank,
+    gunicorn_bind,
+    listening_socket,
+    own_database,
+    port_of,
+    server_environment,
+)
 
 CHROMIUM = os.environ.get("CORPBANK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -29,34 +38,45 @@ def server_mail() -> Iterator[tuple[int, list[object]]]:
 
 
 @pytest.fixture(scope="session")
-def server_env(tmp_path_factory: pytest.TempPathFactory, server_mail) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("server")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    return server_environment(
-        tmp,
-        database_url(tmp, "corpbank_browser_tests"),
-        CORPBANK_SMTP_HOST="127.0.0.1",
-        CORPBANK_SMTP_PORT=str(server_mail[0]),
-        CORPBANK_SOFTTOKEN_APP_URL=f"{base}/softtoken/",
-        CORPBANK_TEST_BASE_URL=base,
-        CORPBANK_TEST_PORT=str(port),
-    )
+def server_socket() -> Iterator[socket.socket]:
+    """The socket the server will serve on, bound now so that its port is this run's from the start."""
+    with listening_socket() as listener:
+        yield listener
 
 
 @pytest.fixture(scope="session")
-def server(server_env: dict[str, str]) -> Iterator[str]:
+def server_env(  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory, server_mail, server_socket: socket.socket
+) -> Iterator[dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("server")
+    port = port_of(server_socket)
+    base = f"http://127.0.0.1:{port}"
+    with own_database(tmp, "corpbank_browser_tests") as database:
+        yield server_environment(
+            tmp,
+            database,
+            CORPBANK_SMTP_HOST="127.0.0.1",
+            CORPBANK_SMTP_PORT=str(server_mail[0]),
+            CORPBANK_SOFTTOKEN_APP_URL=f"{base}/softtoken/",
+            CORPBANK_TEST_BASE_URL=base,
+            CORPBANK_TEST_PORT=str(port),
+        )
+
+
+@pytest.fixture(scope="session")
+def server(server_env: dict[str, str], server_socket: socket.socket) -> Iterator[str]:
     env = server_env
     tmp = Path(env["CORPBANK_VAR_DIR"])
-    port = env["CORPBANK_TEST_PORT"]
     corpbank(env, "migrate", "--noinput", "-v", "0")
     corpbank(env, "loaddemo")
     log = (tmp / "gunicorn.log").open("w")
+    bind, handed = gunicorn_bind(server_socket)
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "corpbank.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [str(BIN / "gunicorn"), "corpbank.wsgi", *bind, "--workers", "2"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        **handed,  # type: ignore[arg-type]
     )
     base = env["CORPBANK_TEST_BASE_URL"]
     deadline = time.monotonic() + 60

@@ -8,12 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpbank.core.errors import ValidationFailed
+from corpbank.core.errors import InvalidCredentials, ValidationFailed
 from corpbank.identity.credentials import (
     character_rule_problem,
     check_new_credentials,
     generate_initial_password,
 )
+from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, log_in
 
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F))
 valid = st.text(alphabet=HALF_WIDTH, min_size=6, max_size=12).filter(
@@ -46,8 +47,13 @@ def test_r_b1_full_width_and_spaces_are_refused(value):
     assert character_rule_problem(value) is not None
 
 
-def test_r_b1_case_is_significant_and_kept():
+def test_r_b1_case_is_significant_and_kept(master):
+    """A password that differs only in case is another password: it does not log in, and counts."""
     assert character_rule_problem("AbCd12") is None
+    for other_case in (MASTER_PASSWORD.swapcase(), MASTER_PASSWORD.lower(), MASTER_PASSWORD.upper()):
+        with pytest.raises(InvalidCredentials):
+            log_in(login_id=MASTER_LOGIN_ID, password=other_case)
+    assert log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
 
 
 def test_r_b2_login_password_differs_from_login_id(db):

@@ -32,10 +32,6 @@ def attempt(password: str) -> str:
     return "ok"
 
 
-def evaluated_failures(principal_id: int) -> int:
-    return AuditEvent.objects.filter(action="secret.rejected", subject_user_id__isnull=False).count()
-
-
 def test_r_c1_six_failures_lock_for_one_hour(master):
     for _ in range(5):
         assert attempt("wrong1pass") == "invalid"
@@ -140,20 +136,54 @@ def test_r_c5_thirty_parallel_correct_logins_all_succeed(branch, operators):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_r_c5_parallel_mix_never_lets_a_guess_through_after_the_limit(branch, operators):
-    """12 wrong and 12 right in parallel: however they interleave, the failure counter never passes
-    the limit and every event is accounted for."""
+    """12 wrong and 12 right in parallel: however they interleave, the attempts are evaluated one after
+    another. Replayed in the order the audit log recorded them, every wrong one counts one more
+    consecutive failure, every right one resets the count, the policy's limit locks at once, and every
+    attempt after the lock is refused without being evaluated."""
+    from corpbank.identity.lockout import rule_for
+    from corpbank.identity.models import SecretKind
     from tests.conftest import activate_master, register_contract
 
     master = activate_master(register_contract(operators))
+    limit = rule_for(SecretKind.LOGIN_PASSWORD).max_failures
     results = all_at_once(24, lambda index: attempt(MASTER_PASSWORD if index % 2 else "wrong1pass"))
-    evaluated = AuditEvent.objects.filter(
-        action__in=["secret.rejected", "login.succeeded"], subject_user_id=master.pk
-    ).count()
-    refused = AuditEvent.objects.filter(action="secret.refused_while_locked").count()
-    assert evaluated + refused == 24
-    assert results.count("ok") + results.count("invalid") + results.count("locked") == 24
+    events = list(
+        AuditEvent.objects.filter(
+            subject_user_id=master.pk,
+            action__in=[
+                "secret.rejected",
+                "login.succeeded",
+                "principal.locked",
+                "principal.suspended",
+                "secret.refused_while_locked",
+            ],
+        ).order_by("pk")
+    )
+    consecutive, locked = 0, False
+    for event in events:
+        if event.action == "secret.rejected":
+            assert not locked and consecutive < limit, "a wrong password was evaluated past the limit"
+            consecutive += 1
+            assert event.details["consecutive_failures"] == consecutive
+        elif event.action == "login.succeeded":
+            assert not locked and consecutive < limit, "a right password was evaluated past the limit"
+            consecutive = 0
+        elif event.action == "principal.locked":
+            assert not locked and consecutive == limit, "locked other than at the limit"
+            locked = True
+        else:
+            assert event.action == "secret.refused_while_locked" and locked, event.action
+    assert locked == (consecutive == limit), "the limit was reached without locking"
+    counts = {action: sum(e.action == action for e in events) for action in {e.action for e in events}}
+    assert counts.get("principal.suspended", 0) == 0
+    assert counts.get("principal.locked", 0) == int(locked)
+    # Each attempt got the answer its event records: the one that locked is told so, like the refused.
+    assert results.count("ok") == counts.get("login.succeeded", 0)
+    assert results.count("invalid") == counts.get("secret.rejected", 0) - int(locked)
+    assert results.count("locked") == counts.get("secret.refused_while_locked", 0) + int(locked)
+    assert len(results) == 24
     counter = FailureCounter.objects.filter(principal_id=master.principal_id).first()
-    assert counter is None or counter.consecutive_failures < 6
+    assert counter is None or counter.consecutive_failures == (0 if locked else consecutive)
 
 
 @pytest.mark.postgres

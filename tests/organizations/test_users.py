@@ -1,4 +1,4 @@
-"""The master's administration of general users (R-A3, R-A4, R-B8, R-C3)."""
+"""The master's administration of general users (R-A3, R-A4, R-B8, R-C1, R-C3, R-C6)."""
 
 from __future__ import annotations
 
@@ -70,12 +70,22 @@ def test_adding_a_user_asks_for_the_confirmation_password(master):
     assert not CustomerUser.objects.filter(login_id="staff001").exists()
 
 
-def test_r_c6_wrong_confirmation_passwords_lock_the_master_too(master):
+def test_r_c1_r_c6_wrong_confirmation_passwords_lock_the_master_too_and_say_until_when(master):
+    """R-C1: the confirmation password counts like the login password. R-C6: the refusals never name
+    the factor, and the lockout says until when."""
+    from django.utils import timezone
+
+    refusals = []
     for _ in range(5):
-        with pytest.raises(FactorsRejected):
+        with pytest.raises(FactorsRejected) as refused:
             add(master, factors={"confirmation_password": "Wrong1conf"})
-    with pytest.raises(LockedOut):
+        refusals.append(refused.value.message)
+    assert len(set(refusals)) == 1 and "確認用パスワード" not in refusals[0]
+    with pytest.raises(LockedOut) as locked:
         add(master, factors={"confirmation_password": "Wrong1conf"})
+    until = Principal.objects.get(pk=master.principal_id).locked_until
+    assert until is not None and locked.value.until == until
+    assert timezone.localtime(until).strftime("%Y/%m/%d %H:%M") in locked.value.message
 
 
 def test_r_a3_at_most_n_general_users(master, settings):

@@ -3,6 +3,7 @@ certificates) on its own database, with the certificates of tests/tls/seeding.py
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import ssl
@@ -13,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import BIN, corpbank, database_url, free_port, server_environment, server_shell
+from corpbank.management.commands.serve import self_signed
+from tests.servers import (
+    BIN,
+    corpbank,
+    gunicorn_bind,
+    listening_socket,
+    own_database,
+    port_of,
+    server_environment,
+    server_shell,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,34 +53,57 @@ class TlsBank:
 
 @pytest.fixture(scope="session")
 def tls_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBank]:
-    tmp = tmp_path_factory.mktemp("tls")
-    env = server_environment(tmp, database_url(tmp, "corpbank_tls_tests"))
-    corpbank(env, "migrate", "--noinput", "-v", "0")
-    seeded = json.loads(
-        server_shell(env, f"from tests.tls.seeding import bank; bank({str(tmp)!r})").strip().splitlines()[-1]
-    )
-    port = free_port()
-    log = (tmp / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(BIN / "corpbank"), "serve", "--tls", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    bank = TlsBank(
-        "127.0.0.1",
-        port,
-        tmp / "server-cert.pem",
-        tmp,
-        env,
-        seeded["login_id"],
-        seeded["password"],
-        seeded["files"],
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if bank.server_ca.exists():
+    with _serving(tmp_path_factory.mktemp("tls")) as bank:
+        yield bank
+
+
+@contextlib.contextmanager
+def _serving(tmp: Path) -> Iterator[TlsBank]:
+    with own_database(tmp, "corpbank_tls_tests") as database, listening_socket() as listener:
+        env = server_environment(tmp, database)
+        corpbank(env, "migrate", "--noinput", "-v", "0")
+        seeded = json.loads(
+            server_shell(env, f"from tests.tls.seeding import bank; bank({str(tmp)!r})")
+            .strip()
+            .splitlines()[-1]
+        )
+        port = port_of(listener)
+        # Made here because the server is handed a socket, not an address to name its certificate after.
+        cert, key = self_signed("127.0.0.1", tmp)
+        log = (tmp / "serve.log").open("w")
+        bind, handed = gunicorn_bind(listener)
+        process = subprocess.Popen(
+            [
+                str(BIN / "corpbank"),
+                "serve",
+                "--tls",
+                *bind,
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **handed,  # type: ignore[arg-type]
+        )
+        listener.close()  # the server has its own copy
+        bank = TlsBank(
+            "127.0.0.1",
+            port,
+            cert,
+            tmp,
+            env,
+            seeded["login_id"],
+            seeded["password"],
+            seeded["files"],
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
                 import http.client
 
                 probe = http.client.HTTPSConnection(bank.host, port, context=bank.context(), timeout=2)
@@ -77,15 +111,15 @@ def tls_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBank]:
                 probe.getresponse().read()
                 probe.close()
                 break
-        except (OSError, ssl.SSLError):
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"corpbank serve --tls did not start: {(tmp / 'serve.log').read_text()}")
-        time.sleep(0.3)
-    try:
-        yield bank
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+            except (OSError, ssl.SSLError):
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"corpbank serve --tls did not start: {(tmp / 'serve.log').read_text()}")
+            time.sleep(0.3)
+        try:
+            yield bank
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            log.close()

@@ -4,6 +4,7 @@ CRL and forwards it in the RFC 9440 Client-Cert header, which corpbank believes 
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import BIN, ROOT, free_port
+from tests.servers import BIN, ROOT, gunicorn_bind, listening_socket, on_a_free_port, port_of
 from tests.tls.test_mutual_tls import Browser
 
 pytestmark = pytest.mark.tls
@@ -57,27 +58,33 @@ def behind_nginx(tls_bank, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     subprocess.run(
         [str(BIN / "corpbank"), "ca", "crl", "--out", str(tmp / "crl.pem")], env=env, check=True, timeout=120
     )
-    upstream, listen = free_port(), free_port()
     app_log = (tmp / "app.log").open("w")
-    app = subprocess.Popen(
-        [str(BIN / "corpbank"), "serve", "--bind", f"127.0.0.1:{upstream}", "--workers", "1"],
-        env=env,
-        stdout=app_log,
-        stderr=subprocess.STDOUT,
-    )
-    block = documented_block(
-        tmp,
-        listen=listen,
-        upstream=upstream,
-        cert=tls_bank.server_ca,
-        key=tls_bank.var_dir / "server-key.pem",
-    )
-    (tmp / "corpbank.conf").write_text(block)
+    with listening_socket() as upstream_socket:  # the app keeps it; this process closes its copy
+        upstream = port_of(upstream_socket)
+        bind, handed = gunicorn_bind(upstream_socket)
+        app = subprocess.Popen(
+            [str(BIN / "corpbank"), "serve", *bind, "--workers", "1"],
+            env=env,
+            stdout=app_log,
+            stderr=subprocess.STDOUT,
+            **handed,  # type: ignore[arg-type]
+        )
     temp_paths = "\n".join(
         f"    {kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    (tmp / "nginx.conf").write_text(
-        f"""load_module {JS_MODULE};
+
+    def start_nginx(listen: int) -> subprocess.Popen[bytes]:
+        """nginx listening on ``listen``; OSError(EADDRINUSE) when somebody took the port meanwhile."""
+        block = documented_block(
+            tmp,
+            listen=listen,
+            upstream=upstream,
+            cert=tls_bank.server_ca,
+            key=tls_bank.var_dir / "server-key.pem",
+        )
+        (tmp / "corpbank.conf").write_text(block)
+        (tmp / "nginx.conf").write_text(
+            f"""load_module {JS_MODULE};
 daemon off;
 worker_processes 1;
 pid {tmp / "nginx.pid"};
@@ -90,12 +97,26 @@ http {{
     include {tmp / "corpbank.conf"};
 }}
 """
-    )
-    nginx = subprocess.Popen(
-        [NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+        )
+        (tmp / "error.log").unlink(missing_ok=True)
+        (tmp / "nginx.pid").unlink(missing_ok=True)
+        process = subprocess.Popen(
+            [NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        # nginx writes its pid file once it has bound its port, and logs a bind() that failed.
+        deadline = time.monotonic() + 30
+        while not (tmp / "nginx.pid").exists() and process.poll() is None and time.monotonic() < deadline:
+            errors = (tmp / "error.log").read_text() if (tmp / "error.log").exists() else ""
+            if "Address already in use" in errors:
+                process.kill()
+                process.wait(timeout=30)
+                raise OSError(errno.EADDRINUSE, f"nginx could not bind 127.0.0.1:{listen}")
+            time.sleep(0.05)
+        return process
+
+    listen, nginx = on_a_free_port(start_nginx)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
+import pytest
+from django.db import transaction
 from django.utils import timezone
 
+from corpbank.core import audit
 from corpbank.identity.models import Secret
 from corpbank.organizations import services as users
 from tests.conftest import (
@@ -72,11 +76,63 @@ def test_cookie_flags(master, client):
     assert cookie["samesite"] == "Lax"
 
 
-def test_cookies_are_secure_when_served_over_https(master, client, settings):
-    settings.SESSION_COOKIE_SECURE = True
-    settings.CSRF_COOKIE_SECURE = True
-    response = log_in(client)
-    assert response.cookies["sessionid"]["secure"]
+COOKIE_SETTINGS = (
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+)
+
+
+def production_settings(**environment: str) -> dict[str, object]:
+    """The cookie settings corpbank.settings gives under ``environment`` (README, configuration): the
+    module imported afresh in a Python of its own, with none of the HTTPS variables but these."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name
+        not in {"CORPBANK_HTTPS", "CORPBANK_SECURE_COOKIES", "CORPBANK_DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    names = json.dumps(COOKIE_SETTINGS)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import json, corpbank.settings as s; print(json.dumps({{n: getattr(s, n) for n in {names}}}))",
+        ],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("environment", "secure"),
+    [
+        ({}, False),
+        ({"CORPBANK_HTTPS": "1"}, True),
+        ({"CORPBANK_SECURE_COOKIES": "1"}, True),
+        ({"CORPBANK_HTTPS": "1", "CORPBANK_SECURE_COOKIES": "0"}, False),
+        ({"CORPBANK_HTTPS": "1", "CORPBANK_DEBUG": "1"}, False),
+    ],
+)
+def test_cookies_are_secure_when_served_over_https(master, client, settings, environment, secure):
+    produced = production_settings(**environment)
+    assert produced["SESSION_COOKIE_SECURE"] is secure and produced["CSRF_COOKIE_SECURE"] is secure
+    for name, value in produced.items():
+        setattr(settings, name, value)
+    csrf = client.get("/login").cookies["csrftoken"]
+    session = log_in(client).cookies["sessionid"]
+    assert bool(session["secure"]) is secure and bool(csrf["secure"]) is secure
+    assert session["httponly"] and session["samesite"] == "Lax"
 
 
 def test_r_a5_session_ends_after_inactivity(master, client, settings):
@@ -165,11 +221,26 @@ def test_r_b7_registration_errors_name_the_field(registered, client):
     assert 'id="error_login_id"' in page and 'id="error_login_password_again"' in page
 
 
-def test_r_i3_users_see_their_own_login_history(master, client):
+def history_rows(page: str) -> list[tuple[str, str]]:
+    """(what, from where) of each row of the login history table, newest first."""
+    table = page.split('<table id="login-history">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td></tr>", table)
+    return [(what.strip(), where.strip()) for what, where in rows]
+
+
+def test_r_i3_users_see_their_own_login_history(master, general, client):
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    log_in(other, "staff001", "Wrong1pass")
+    log_in(other, "staff001", "Init1login")
+    with transaction.atomic():
+        audit.record(
+            "logout", actor=audit.Actor.customer(general, "198.51.100.7"), subject_user_id=general.pk
+        )
     log_in(client, password="Wrong1pass")
     log_in(client)
     page = client.get("/settings/login-history").content.decode()
-    assert "ログイン失敗" in page and "ログイン" in page
+    assert history_rows(page) == [("ログイン", "127.0.0.1"), ("ログイン失敗", "127.0.0.1")]
+    assert "198.51.100.7" not in page
 
 
 def test_general_user_cannot_reach_master_functions(master, general, client):
