@@ -4,10 +4,10 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
 
+from corpbank.core.db import ensure_sqlite_triggers
+
 
 def _ensure_triggers(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
-    from corpbank.core.db import ensure_sqlite_triggers  # the app registry is not ready at import
-
     ensure_sqlite_triggers(connections[using])
 
 
@@ -22,7 +22,8 @@ class CorpbankConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Domain modules import models, so they are imported once the registry is ready.
+        # Domain modules import models, and Django loads this module before its models: they are imported
+        # here, once the registry is ready (Django's documented place for this, AppConfig.ready).
         # Imported for its effect: its modules register the bank's four-eyes procedures on the engine.
         import corpbank.backoffice.services  # noqa: F401
         from corpbank.authorization import operations

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import sys
 
+# The phone app imports nothing of Django: the command starts without the project's settings.
+from corpbank.tokens.softtoken_app import main as softtoken
+
 
 def main(argv: list[str] | None = None) -> None:
     arguments = argv if argv is not None else sys.argv[1:]
     if arguments[:1] == ["softtoken"]:
-        # Imported here: the phone app runs without Django and without the project's settings.
-        from corpbank.tokens.softtoken_app import main as softtoken
-
         sys.exit(softtoken(arguments[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")
     from django.core.management import execute_from_command_line
