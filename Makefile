@@ -31,9 +31,11 @@ $(CORPBANK_VAR_DIR)/seed.keys:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import base64, os; print('k1:' + base64.b64encode(os.urandom(32)).decode())" > $@
 
-# The demo prints its mail in the terminal instead of needing a mail relay, and mails phones the
-# address of its own software-token set-up page.
-run: export CORPBANK_EMAIL_BACKEND ?= django.core.mail.backends.console.EmailBackend
+# The demo prints its mail in the terminal (subjects decoded, readable) instead of needing a mail relay,
+# mails phones the address of its own software-token set-up page, and says it is plain HTTP (no Secure
+# cookies, no HSTS, no redirect to HTTPS: production's defaults).
+run: export CORPBANK_EMAIL_BACKEND ?= corpbank.core.mail.ConsoleEmailBackend
+run: export CORPBANK_INSECURE_HTTP ?= 1
 run: export CORPBANK_SOFTTOKEN_APP_URL ?= http://$(HOST):$(PORT)/softtoken/
 $(CORPBANK_VAR_DIR)/ca.passphrase:
 	mkdir -p $(CORPBANK_VAR_DIR)

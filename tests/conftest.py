@@ -88,12 +88,50 @@ def branch(db: None) -> Branch:
     return Branch.objects.create(code="101", name="本店営業部")
 
 
+# Every test operator's authenticator app (the RFC 6238 test key); operator_code gives its next code.
+OPERATOR_TOTP_SEED = b"operator-test-seed-0"
+
+
+def make_operator(login_name: str, display_name: str = "", role: str = "approver") -> Operator:
+    """An operator of the role with the test authenticator app registered (``corpbank createoperator``'s
+    way), so that it can log in with operator_code."""
+    from corpbank.core import audit
+
+    operator = backoffice.create_operator(
+        login_name=login_name, display_name=display_name or login_name, password=OPERATOR_PASSWORD, role=role
+    )
+    backoffice.install_second_factor(operator, seed=OPERATOR_TOTP_SEED, actor=audit.Actor.system("test"))
+    return operator
+
+
 @pytest.fixture
 def operators(db: None) -> tuple[Operator, Operator]:
-    return (
-        backoffice.create_operator(login_name="clerk1", display_name="窓口 一郎", password=OPERATOR_PASSWORD),
-        backoffice.create_operator(login_name="clerk2", display_name="承認 二郎", password=OPERATOR_PASSWORD),
+    """Two approvers (each may enter and approve the other's entries), with their apps registered."""
+    return make_operator("clerk1", "窓口 一郎"), make_operator("clerk2", "承認 二郎")
+
+
+def operator_code(login_name: str) -> str:
+    """A code of the operator's test app that the bank accepts now: the earliest step of the window
+    after the last one accepted (a code is accepted once, and the tests' clock may stand still)."""
+    from corpbank.backoffice.models import OperatorTotp
+    from corpbank.backoffice.services.operators import TOTP_STEP_SECONDS
+    from corpbank.tokens import otp
+
+    totp = OperatorTotp.objects.get(operator__login_name=login_name)
+    current = otp.time_step(otp.now_seconds(), TOTP_STEP_SECONDS)
+    step = current - 1 if totp.last_step is None else max(current - 1, totp.last_step + 1)
+    return otp.hotp(OPERATOR_TOTP_SEED, step)
+
+
+def operator_signed_in(client: django.test.Client, login_name: str) -> django.test.Client:
+    """The back office's login on ``client``: the password, then the app's code."""
+    response = client.post("/backoffice/login", {"login_name": login_name, "password": OPERATOR_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/backoffice/login/second-factor", (
+        response.content.decode()
     )
+    response = client.post("/backoffice/login/second-factor", {"otp": operator_code(login_name)})
+    assert response.status_code == 302 and response["Location"] == "/backoffice/", response.content.decode()
+    return client
 
 
 @dataclasses.dataclass

@@ -102,6 +102,8 @@ def server_environment(tmp: Path, database: str, **extra: str) -> dict[str, str]
         **extra,
     }
     env.pop("CORPBANK_EMAIL_BACKEND", None)
+    if "CORPBANK_INSECURE_HTTP" not in extra:
+        env.pop("CORPBANK_INSECURE_HTTP", None)  # production's defaults: HTTPS only, unless a test says
     return env
 
 

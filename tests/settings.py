@@ -10,6 +10,9 @@ os.environ.setdefault(
 )
 
 os.environ.setdefault("CORPBANK_CA_PASSPHRASE", "test-only-ca-passphrase")
+# Django's test client speaks plain HTTP: the tests are a plain-HTTP deployment, said explicitly (the
+# servers of tests/servers.py drop it: the TLS tests run with production's Secure cookies and HSTS).
+os.environ.setdefault("CORPBANK_INSECURE_HTTP", "1")
 
 from corpbank.settings import *  # noqa: F403
 

@@ -4,10 +4,10 @@ the domains had packages of their own. Nothing else imports it: import a model f
 
 from corpbank.approvals.models import PendingAction
 from corpbank.authentication.models import KnownEnvironment, Question, SecretQuestion
-from corpbank.backoffice.models import Operator
+from corpbank.backoffice.models import Operator, OperatorTotp
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.core.models import AuditChainHead, AuditEvent
-from corpbank.identity.models import FailureCounter, Principal, Secret
+from corpbank.identity.models import FailureCounter, Principal, Secret, UnknownLoginFailure
 from corpbank.organizations.models import (
     Account,
     Branch,
@@ -33,6 +33,7 @@ __all__ = [
     "FailureCounter",
     "KnownEnvironment",
     "Operator",
+    "OperatorTotp",
     "Organization",
     "PendingAction",
     "Permission",
@@ -44,6 +45,7 @@ __all__ = [
     "Token",
     "TokenFee",
     "TokenRegistration",
+    "UnknownLoginFailure",
     "UsageLimit",
     "UserPermission",
 ]

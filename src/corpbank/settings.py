@@ -57,6 +57,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a session, a form or the database: refuses NUL, control characters and
+    # lone surrogates in every input (web/edge.py, core/text.py).
+    "corpbank.web.edge.EdgeGuardMiddleware",
+    "corpbank.web.middleware.NoStoreMiddleware",
+    # The back office's host, networks and own cookies (web/backoffice_site.py), before the session.
+    "corpbank.web.backoffice_site.BackofficeSiteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,16 +111,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions: server-side, rotated at login, ended after inactivity (R-A5). The inactivity limit is the
-# bank policy's; the cookie age follows it and the middleware checks it again against the clock.
+# bank policy's, checked by the middleware against the clock (SESSION_COOKIE_AGE below).
 # Django's database store as it is: a session row the server deleted or let expire is never resumed.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SECURE_COOKIES = env_flag("CORPBANK_SECURE_COOKIES", not DEBUG and env_flag("CORPBANK_HTTPS", False))
+# Production fails closed: served over HTTPS — Secure cookies, HSTS (with subdomains), plain HTTP
+# redirected — unless the deployment says it is plain HTTP for development (CORPBANK_INSECURE_HTTP=1,
+# which CORPBANK_DEBUG implies; `make run` and the tests set it). CORPBANK_HTTPS=1 says HTTPS whatever
+# the other two say (`corpbank serve --tls` sets it).
+HTTPS = env_flag("CORPBANK_HTTPS", not env_flag("CORPBANK_INSECURE_HTTP", DEBUG))
+SECURE_COOKIES = env_flag("CORPBANK_SECURE_COOKIES", HTTPS)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = env_flag("CORPBANK_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("CORPBANK_HSTS_SECONDS", 63072000 if HTTPS else 0))  # 2 years
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 CSRF_COOKIE_HTTPONLY = False  # the API's JavaScript clients read it to send X-CSRFToken
 CSRF_COOKIE_SAMESITE = "Lax"
 if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
@@ -123,6 +137,13 @@ if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
 # From anywhere else the header is ignored and the client is the connection's peer.
 CORPBANK_TRUSTED_PROXIES = [
     item.strip() for item in os.environ.get("CORPBANK_TRUSTED_PROXIES", "").split(",") if item.strip()
+]
+# The back office on the bank's internal network only (docs/operations.md): its own host name (which
+# must also be in CORPBANK_ALLOWED_HOSTS; the customers' host then answers 404 for /backoffice/), and
+# the client networks it answers (addresses or networks, comma-separated). Unset: any host, any client.
+CORPBANK_BACKOFFICE_HOST = os.environ.get("CORPBANK_BACKOFFICE_HOST", "").strip().lower()
+CORPBANK_BACKOFFICE_NETWORKS = [
+    item.strip() for item in os.environ.get("CORPBANK_BACKOFFICE_NETWORKS", "").split(",") if item.strip()
 ]
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
@@ -209,8 +230,14 @@ CORPBANK_POLICY_TUNING = {
         "MAX_GENERAL_USERS",
         "OTP_MAX_FAILURES",
         "OTP_WINDOW_STEPS",
+        "OTP_MAX_DRIFT_STEPS",
         "TOKEN_REREGISTRATION_DELAY_MINUTES",
+        "UNKNOWN_LOGIN_RETENTION_HOURS",
+        "UNKNOWN_LOGIN_MAX_ROWS",
     )
     if os.environ.get(f"CORPBANK_{name}")
 }
-SESSION_COOKIE_AGE = 60 * CORPBANK_POLICY_TUNING.get("SESSION_INACTIVITY_MINUTES", 10)
+# The store keeps a session half a day beyond the inactivity limit: the middleware ends it at the limit
+# (R-A5) and can then tell the user why; were the store to drop it first, the user would come back to
+# the login page without a word. Past the limit a session is never resumed either way.
+SESSION_COOKIE_AGE = 60 * CORPBANK_POLICY_TUNING.get("SESSION_INACTIVITY_MINUTES", 10) + 12 * 3600

@@ -16,6 +16,7 @@ from tests.conftest import (
     OPERATOR_PASSWORD,
     PINS,
     Client,
+    operator_code,
     register_questions,
 )
 
@@ -29,8 +30,10 @@ class ApiClient:
 
     def call(self, method: str, path: str, body: Any = None, csrf: bool = True) -> tuple[int, Any]:
         headers = {}
-        if csrf and "csrftoken" in self.client.cookies:
-            headers["X-CSRFToken"] = self.client.cookies["csrftoken"].value
+        # The back office has a CSRF cookie of its own (web/backoffice_site.py).
+        cookie = "corpbank_bo_csrftoken" if path.startswith("/backoffice/") else "csrftoken"
+        if csrf and cookie in self.client.cookies:
+            headers["X-CSRFToken"] = self.client.cookies[cookie].value
         response = getattr(self.client, method)(
             f"/api/v1{path}",
             data=json.dumps(body) if body is not None else None,
@@ -55,8 +58,10 @@ def customer(login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD) -
 
 def operator(login_name: str) -> ApiClient:
     client = ApiClient()
+    client.get("/backoffice/csrf")
     status, body = client.post(
-        "/backoffice/auth/login", {"login_name": login_name, "password": OPERATOR_PASSWORD}
+        "/backoffice/auth/login",
+        {"login_name": login_name, "password": OPERATOR_PASSWORD, "otp": operator_code(login_name)},
     )
     assert status == 200, body
     return client
@@ -242,9 +247,9 @@ def test_r_a1_r_b7_contract_registration_four_eyes_and_first_registration(branch
         },
     )
     assert status == 202, action
-    status, body = first.post(f"/backoffice/actions/{action['id']}/approve")
+    status, body = first.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
     assert status == 403 and body["error"]["code"] == "forbidden"
-    status, decision = second.post(f"/backoffice/actions/{action['id']}/approve")
+    status, decision = second.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
     assert status == 200 and decision["action"]["status"] == "approved"
     letter = decision["letter"]
     status, body = ApiClient().post(
@@ -269,7 +274,7 @@ def test_backoffice_procedures_and_audit_search(master, operators):
         f"/backoffice/contracts/{master.contract_id}/procedures/emergency-stop", {"reason": "PC紛失"}
     )
     assert status == 202, action
-    second.post(f"/backoffice/actions/{action['id']}/approve")
+    second.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
     status, body = ApiClient().post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
     assert status == 403 and body["error"]["code"] == "contract_not_active"
     status, events = first.get(f"/backoffice/audit?contract_number={master.contract.number}&action=contract.")

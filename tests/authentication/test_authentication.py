@@ -79,7 +79,7 @@ def test_r_b6_password_near_expiry_warns_and_past_expiry_forces_change(master):
 def test_r_b6_changing_the_login_password_starts_a_new_lifetime(master):
     authentication.change_passwords(
         user=master,
-        current={"login_password": MASTER_PASSWORD},
+        current={"login_password": MASTER_PASSWORD, "confirmation_password": MASTER_CONFIRMATION},
         new_login_password="New1login",
         new_login_password_again="New1login",
         new_confirmation_password=None,
@@ -95,7 +95,7 @@ def test_r_b6_a_wrong_current_password_is_refused_and_counted(master):
     with pytest.raises(InvalidCredentials):
         authentication.change_passwords(
             user=master,
-            current={"login_password": "Wrong1pass"},
+            current={"login_password": "Wrong1pass", "confirmation_password": MASTER_CONFIRMATION},
             new_login_password="New1login",
             new_login_password_again="New1login",
             new_confirmation_password=None,
@@ -115,7 +115,7 @@ def test_r_b3_new_login_password_may_not_equal_the_confirmation_password(master)
     with pytest.raises(ValidationFailed) as error:
         authentication.change_passwords(
             user=master,
-            current={"login_password": MASTER_PASSWORD},
+            current={"login_password": MASTER_PASSWORD, "confirmation_password": MASTER_CONFIRMATION},
             new_login_password=MASTER_CONFIRMATION,
             new_login_password_again=MASTER_CONFIRMATION,
             new_confirmation_password=None,
@@ -151,10 +151,10 @@ def test_r_b5_no_secret_is_stored_in_clear(master):
         assert plain not in audit_text
 
 
-def test_a_terminated_contract_refuses_login_with_a_clear_message(master):
-    from corpbank.organizations.models import Contract
-
-    Contract.objects.filter(pk=master.contract_id).update(status=Contract.Status.TERMINATED)
+def test_a_terminated_contract_refuses_login_with_a_clear_message(master, operators):
+    # 解約, through the bank's procedure (four-eyes), not a status set by hand.
+    entered = backoffice.enter_contract_termination(operators[0], master.contract_id, reason="解約届")
+    backoffice.approve(operators[1], entered.pk)
     with pytest.raises(ContractNotActive) as refused:
         log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
     assert "解約" in refused.value.message

@@ -26,6 +26,7 @@ from tests.servers import (
 
 CHROMIUM = os.environ.get("CORPBANK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+OPERATOR_WINDOW_STEPS = 5
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +61,11 @@ def server_env(  # type: ignore[no-untyped-def]
             CORPBANK_SOFTTOKEN_APP_URL=f"{base}/softtoken/",
             CORPBANK_TEST_BASE_URL=base,
             CORPBANK_TEST_PORT=str(port),
+            CORPBANK_INSECURE_HTTP="1",  # the browser tests' server is plain http://127.0.0.1
+            # The browser tests log the same demo operators in many times a minute, and a code is
+            # accepted once: a window of five steps each side gives each operator eleven codes per
+            # 30-second step (tests/browser/test_flows.demo_operator_code), where production has three.
+            CORPBANK_OTP_WINDOW_STEPS=str(OPERATOR_WINDOW_STEPS),
         )
 
 

@@ -22,7 +22,7 @@ from corpbank.core import audit
 from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.organizations.models import Contract
-from tests.conftest import OPERATOR_PASSWORD, Client, activate_master, register_contract
+from tests.conftest import Client, activate_master, operator_signed_in, register_contract
 
 BANK = audit.Actor.system("bank")
 
@@ -149,8 +149,11 @@ def test_r_f5_r_f6_a_stopped_or_terminated_contract_refuses_its_certificates(ca,
     backoffice.approve(operators[1], entered.pk)
     with pytest.raises(certificates.CertificateRefused, match="ご契約"):
         certificates.verify(der)
-    Contract.objects.filter(pk=master.contract_id).update(status=Contract.Status.TERMINATED)
-    with pytest.raises(certificates.CertificateRefused, match="ご契約"):
+    # 解約, through the bank's procedure (four-eyes): the certificate is revoked with the contract.
+    entered = backoffice.enter_contract_termination(operators[0], master.contract_id, reason="解約届")
+    backoffice.approve(operators[1], entered.pk)
+    assert Contract.objects.get(pk=master.contract_id).status == Contract.Status.TERMINATED
+    with pytest.raises(certificates.CertificateRefused, match="失効"):
         certificates.verify(der)
 
 
@@ -198,6 +201,6 @@ def test_r_f1_a_bank_may_offer_the_certificate_method_only(branch, operators, se
         backoffice.enter_contract_registration(operators[0], application(login_method="password"))
     assert "login_method" in refused.value.fields
     backoffice.enter_contract_registration(operators[0], application(login_method="certificate"))
-    client.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    operator_signed_in(client, "clerk1")
     form = client.get("/backoffice/contracts/new").content.decode()
     assert 'value="certificate"' in form and 'value="password"' not in form

@@ -37,6 +37,7 @@ class TlsBank:
     login_id: str
     password: str
     files: dict[str, dict[str, str]]
+    leaving_contract_id: int = 0  # the contract the nginx test terminates (解約)
 
     @property
     def url(self) -> str:
@@ -100,6 +101,7 @@ def _serving(tmp: Path) -> Iterator[TlsBank]:
             seeded["login_id"],
             seeded["password"],
             seeded["files"],
+            seeded["leaving_contract_id"],
         )
         deadline = time.monotonic() + 60
         while True:

@@ -1,6 +1,8 @@
 """The TLS tests' bank, built in the server's database (run by ``server_shell``): the CA, a contract of
 the certificate method with a master and two general users, and their certificates written as PEM
-files the way a PC would hold them after importing the PKCS#12 (valid, revoked, expired). Prints JSON."""
+files the way a PC would hold them after importing the PKCS#12 (valid, revoked, expired); a second
+contract whose organization leaves (解約, in the nginx test), with its master's certificate; and two
+approvers with the tests' authenticator app. Prints JSON."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from django.db import transaction
 from django.utils import timezone
 
-from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import AccountInput
 from corpbank.certificates import services as certificates
@@ -24,10 +25,12 @@ from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
-    OPERATOR_PASSWORD,
     activate_master,
+    make_operator,
     register_contract,
 )
+
+LEAVING = {"login_id": "leave001", "organization_name": "コープ退会労働組合", "account": "6666666"}
 
 BANK = audit.Actor.system("tls test")
 
@@ -55,10 +58,7 @@ def bank(directory: str) -> None:
     target = Path(directory)
     certificates.init_ca(common_name="corpbank TLS test CA", actor=BANK)
     Branch.objects.create(code="101", name="本店営業部")
-    clerks = tuple(
-        backoffice.create_operator(login_name=name, display_name=name, password=OPERATOR_PASSWORD)
-        for name in ("clerk1", "clerk2")
-    )
+    clerks = tuple(make_operator(name) for name in ("clerk1", "clerk2"))
     assert all(isinstance(clerk, Operator) for clerk in clerks)
     registered = register_contract(
         clerks, login_method="certificate", accounts=[AccountInput("101", "1", "5555555")]
@@ -82,4 +82,24 @@ def bank(directory: str) -> None:
     files["expired"] = _write(
         target, "expired", _issue(others["expired01"], now=timezone.now() - timedelta(days=400))
     )
-    print(json.dumps({"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD, "files": files}))
+    leaving = activate_master(
+        register_contract(
+            clerks,
+            organization_name=LEAVING["organization_name"],
+            login_method="certificate",
+            accounts=[AccountInput("101", "1", LEAVING["account"])],
+        ),
+        login_id=LEAVING["login_id"],
+        questions=False,
+    )
+    files["leaving"] = _write(target, "leaving", _issue(leaving))
+    print(
+        json.dumps(
+            {
+                "login_id": MASTER_LOGIN_ID,
+                "password": MASTER_PASSWORD,
+                "files": files,
+                "leaving_contract_id": leaving.contract_id,
+            }
+        )
+    )

@@ -6,14 +6,11 @@ import re
 
 from corpbank.approvals.models import PendingAction
 from corpbank.organizations.models import Contract
-from tests.conftest import OPERATOR_PASSWORD, PINS, Client
+from tests.conftest import OPERATOR_PASSWORD, PINS, Client, operator_signed_in
 
 
 def operator_client(login_name: str) -> Client:
-    client = Client()
-    response = client.post("/backoffice/login", {"login_name": login_name, "password": OPERATOR_PASSWORD})
-    assert response.status_code == 302, response.content.decode()
-    return client
+    return operator_signed_in(Client(), login_name)  # type: ignore[return-value]
 
 
 APPLICATION = {
@@ -22,7 +19,14 @@ APPLICATION = {
     "branch_code": "101",
     "master_name": "試験 太郎",
     "login_method": "password",
-    "accounts": "101 1 2345678\n101 2 3456789",
+    # Two rows of the form's accounts (店番, 科目, 口座番号); the third is left empty.
+    "account_rows": "3",
+    "account_0_branch": "101",
+    "account_0_type": "1",
+    "account_0_number": "2345678",
+    "account_1_branch": "101",
+    "account_1_type": "2",
+    "account_1_number": "3456789",
     **PINS,
 }
 
@@ -35,7 +39,7 @@ def test_r_a1_r_b7_register_approve_and_print_the_letter_then_first_registration
     assert f"/backoffice/actions/{action.pk}/approve" not in first.get("/backoffice/").content.decode()
     first.post(f"/backoffice/actions/{action.pk}/approve")
     assert not Contract.objects.exists()
-    letter = second.post(f"/backoffice/actions/{action.pk}/approve")
+    letter = second.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     assert letter["Cache-Control"] == "no-store"
     page = letter.content.decode()
     number = re.search(r'id="letter-contract-number">(\d+)<', page).group(1)
@@ -72,16 +76,16 @@ def test_r_f5_emergency_stop_through_the_screens(master, operators):
     first, second = operator_client("clerk1"), operator_client("clerk2")
     first.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"})
     action = PendingAction.objects.get(kind="emergency_stop")
-    second.post(f"/backoffice/actions/{action.pk}/approve")
+    second.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     assert Contract.objects.get(pk=master.contract_id).status == "emergency_stopped"
 
 
 def test_r_i3_operators_search_the_audit_log(master, operators):
     client = operator_client("clerk1")
     page = client.get("/backoffice/audit", {"contract_number": master.contract.number}).content.decode()
-    assert "master.registered" in page and "contract.registered" in page
+    assert 'data-action="master.registered"' in page and 'data-action="contract.registered"' in page
     page = client.get("/backoffice/audit", {"action": "operator.login"}).content.decode()
-    assert "operator.login" in page and "master.registered" not in page
+    assert 'data-action="operator.login"' in page and 'data-action="master.registered"' not in page
 
 
 def test_customers_cannot_reach_the_back_office(master):
@@ -128,7 +132,7 @@ def test_r_e1_start_otp_and_ship_tokens_through_the_screens(master, operators):
         {"serials": "hw00000009", "fee_reason": "additional"},
     )
     for action in PendingAction.objects.filter(status="pending"):
-        second.post(f"/backoffice/actions/{action.pk}/approve")
+        second.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     assert Contract.objects.get(pk=master.contract_id).otp_required
     assert Token.objects.get(serial="HW00000009").state == Token.State.SHIPPED
     from corpbank.tokens.models import TokenFee

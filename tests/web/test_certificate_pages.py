@@ -18,9 +18,9 @@ from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
-    OPERATOR_PASSWORD,
     Client,
     activate_master,
+    operator_signed_in,
     register_contract,
     register_questions,
 )
@@ -124,16 +124,16 @@ def test_r_f3_the_master_revokes_through_the_api_and_the_bank_on_paper(master, s
     # The master's own issuance: the bank, four-eyes (R-F4).
     clerks = [Client(), Client()]
     for clerk, operator in zip(clerks, operators, strict=True):
-        clerk.post("/backoffice/login", {"login_name": operator.login_name, "password": OPERATOR_PASSWORD})
+        operator_signed_in(clerk, operator.login_name)
     contract_page = f"/backoffice/contracts/{master.contract_id}"
     assert "マスターユーザの電子証明書発行" in clerks[0].get(contract_page).content.decode()
     clerks[0].post(f"{contract_page}/enable-master-certificate")
     action = master.contract.pending_actions.get(kind="enable_master_certificate")
-    clerks[1].post(f"/backoffice/actions/{action.pk}/approve")
+    clerks[1].post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     obtained = certificates.obtain(master)
     clerks[0].post(f"{contract_page}/revoke-certificate", {"login_id": MASTER_LOGIN_ID})
     action = master.contract.pending_actions.get(kind="revoke_certificate")
-    clerks[1].post(f"/backoffice/actions/{action.pk}/approve")
+    clerks[1].post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     obtained.certificate.refresh_from_db()
     assert obtained.certificate.status == "revoked"
 

@@ -96,7 +96,13 @@ def production_settings(**environment: str) -> dict[str, object]:
         name: value
         for name, value in os.environ.items()
         if name
-        not in {"CORPBANK_HTTPS", "CORPBANK_SECURE_COOKIES", "CORPBANK_DEBUG", "DJANGO_SETTINGS_MODULE"}
+        not in {
+            "CORPBANK_HTTPS",
+            "CORPBANK_INSECURE_HTTP",
+            "CORPBANK_SECURE_COOKIES",
+            "CORPBANK_DEBUG",
+            "DJANGO_SETTINGS_MODULE",
+        }
     }
     names = json.dumps(COOKIE_SETTINGS)
     done = subprocess.run(
@@ -117,11 +123,13 @@ def production_settings(**environment: str) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("environment", "secure"),
     [
-        ({}, False),
+        ({}, True),  # production fails closed
+        ({"CORPBANK_INSECURE_HTTP": "1"}, False),
+        ({"CORPBANK_DEBUG": "1"}, False),
         ({"CORPBANK_HTTPS": "1"}, True),
-        ({"CORPBANK_SECURE_COOKIES": "1"}, True),
+        ({"CORPBANK_INSECURE_HTTP": "1", "CORPBANK_SECURE_COOKIES": "1"}, True),
         ({"CORPBANK_HTTPS": "1", "CORPBANK_SECURE_COOKIES": "0"}, False),
-        ({"CORPBANK_HTTPS": "1", "CORPBANK_DEBUG": "1"}, False),
+        ({"CORPBANK_HTTPS": "1", "CORPBANK_DEBUG": "1"}, True),
     ],
 )
 def test_cookies_are_secure_when_served_over_https(master, client, settings, environment, secure):
@@ -177,6 +185,7 @@ def test_r_b6_expired_password_forces_the_change_before_anything_else(master, cl
         "/settings/password",
         {
             "current_login_password": MASTER_PASSWORD,
+            "current_confirmation_password": MASTER_CONFIRMATION,
             "new_login_password": "Fresh1pass",
             "new_login_password_again": "Fresh1pass",
         },
@@ -259,6 +268,7 @@ def test_no_password_reaches_any_log(master, client, caplog):
         "/settings/password",
         {
             "current_login_password": MASTER_PASSWORD,
+            "current_confirmation_password": MASTER_CONFIRMATION,
             "new_login_password": "Fresh1pass",
             "new_login_password_again": "Fresh1pass",
         },

@@ -10,9 +10,9 @@ from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
-    OPERATOR_PASSWORD,
     Client,
     code_now,
+    operator_signed_in,
 )
 
 
@@ -62,7 +62,7 @@ def test_r_c4_master_lifts_a_general_users_stopped_token(otp_master, clock):
 def test_r_e6_the_bank_reports_a_token_lost_at_once(otp_master, clock):
     master_client(otp_master)
     operator = Client()
-    operator.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    operator_signed_in(operator, "clerk1")
     response = operator.post("/backoffice/tokens/HW00000001/lost")
     assert response.status_code == 302
     assert Token.objects.get(serial="HW00000001").state == Token.State.LOST

@@ -13,8 +13,8 @@ from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
-    OPERATOR_PASSWORD,
     Client,
+    operator_signed_in,
 )
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -116,12 +116,12 @@ def test_r_d3_the_master_resets_a_general_users_questions_on_a_screen(master, ge
 def test_r_d3_the_bank_resets_the_masters_questions(master, operators):
     clerks = [Client(), Client()]
     for clerk, operator in zip(clerks, operators, strict=True):
-        clerk.post("/backoffice/login", {"login_name": operator.login_name, "password": OPERATOR_PASSWORD})
+        operator_signed_in(clerk, operator.login_name)
     page = clerks[0].get(f"/backoffice/contracts/{master.contract_id}").content.decode()
     assert "マスターユーザの追加認証(合言葉認証)の初期化" in page
     clerks[0].post(f"/backoffice/contracts/{master.contract_id}/reset-master-questions")
     action = master.contract.pending_actions.get(kind="reset_master_questions")
-    clerks[1].post(f"/backoffice/actions/{action.pk}/approve")
+    clerks[1].post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     assert not SecretQuestion.objects.filter(user=master).exists()
     customer = Client(recognised=False)
     assert log_in(customer)["Location"] == "/settings/questions"  # nothing to ask: register anew

@@ -11,9 +11,9 @@ from tests.conftest import (
     MASTER_CONFIRMATION,
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
-    OPERATOR_PASSWORD,
     Client,
     code_of_secret,
+    operator_signed_in,
 )
 
 ISSUE = {
@@ -132,12 +132,12 @@ def test_r_e10_the_bank_stops_it_on_the_contract_screen(
     enrolment = issue(client, django_capture_on_commit_callbacks)
     clerks = [Client(), Client()]
     for clerk, operator in zip(clerks, operators, strict=True):
-        clerk.post("/backoffice/login", {"login_name": operator.login_name, "password": OPERATOR_PASSWORD})
+        operator_signed_in(clerk, operator.login_name)
     contract_page = f"/backoffice/contracts/{softtoken_master.contract_id}"
     assert enrolment.token_user_id in clerks[0].get(contract_page).content.decode()
     clerks[0].post(f"{contract_page}/stop-software-token", {"token_user_id": enrolment.token_user_id})
     action = softtoken_master.contract.pending_actions.get(kind="stop_software_token")
-    clerks[1].post(f"/backoffice/actions/{action.pk}/approve")
+    clerks[1].post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
     enrolment.refresh_from_db()
     assert enrolment.state == "stopped"
     page = client.get("/otp").content.decode()

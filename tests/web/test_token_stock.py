@@ -54,7 +54,7 @@ def test_r_e1_the_stock_screen_needs_an_operator_and_csrf(operators):
 def test_r_e1_the_import_endpoint(operators, tmp_path):
     client = operator("clerk1")
     path = write_stock(tmp_path / "pbkdf2.pskcxml", ["HW62000001"], password="Stock-Pass-2026")
-    headers = {"X-CSRFToken": client.client.cookies["csrftoken"].value}
+    headers = {"X-CSRFToken": client.client.cookies["corpbank_bo_csrftoken"].value}  # the back office's own
     response = client.client.post(
         "/api/v1/backoffice/tokens/import",
         {"file": upload(path), "password": "Stock-Pass-2026"},

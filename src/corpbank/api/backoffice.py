@@ -6,7 +6,7 @@ from datetime import date
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
-from ninja import File, Form, Router, Status, UploadedFile
+from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
 
 from corpbank.api import security
 from corpbank.api.schemas import (
@@ -16,11 +16,16 @@ from corpbank.api.schemas import (
     ContractOut,
     DecisionOut,
     LetterOut,
+    OperatorAccountOut,
+    OperatorIn,
     OperatorLoginIn,
     OperatorOut,
+    OperatorPasswordIn,
     PendingActionOut,
     PinsIn,
     ProcedureIn,
+    RoleIn,
+    SecondFactorEnrolmentOut,
     ShipmentIn,
     StockImportOut,
 )
@@ -30,6 +35,7 @@ from corpbank.backoffice import selectors as backoffice_selectors
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.backoffice.services.details import ApprovalNotConfirmed
 from corpbank.core.errors import NotFound
 from corpbank.organizations.models import Contract
 from corpbank.tokens import pskc_import
@@ -68,17 +74,67 @@ def contract_out(contract: Contract) -> ContractOut:
     )
 
 
+def operator_account_out(operator: Operator) -> OperatorAccountOut:
+    return OperatorAccountOut(
+        id=operator.pk,
+        login_name=operator.login_name,
+        display_name=operator.display_name,
+        role=operator.role,
+        is_active=operator.is_active,
+        second_factor=getattr(operator, "has_second_factor", False),
+        locked_until=operator.principal.locked_until,
+        suspended=operator.principal.is_suspended,
+    )
+
+
+@router.get("/csrf", auth=None, response={200: dict[str, str]})
+def csrf(request: HttpRequest) -> dict[str, str]:
+    """Sets the back office's own CSRF cookie (``corpbank_bo_csrftoken``) and returns its value."""
+    return {"csrf_token": get_token(request)}
+
+
 @router.post("/auth/login", auth=security.anonymous, response={200: OperatorOut, **ERRORS})
 def login(request: HttpRequest, body: OperatorLoginIn) -> OperatorOut:
+    """The password, then the authenticator app's one-time password (``otp``), each through the lockout.
+    Without ``otp``: 401 ``second_factor_required``; an operator without an app registered: 403
+    ``second_factor_enrolment_required`` (register one with ``/auth/second-factor``)."""
     operator = backoffice.operator_log_in(
-        login_name=body.login_name, password=body.password, ip_address=sessions.client_ip(request)
+        login_name=body.login_name,
+        password=body.password,
+        otp=body.otp,
+        ip_address=sessions.client_ip(request),
     )
     sessions.start_operator_session(request, operator)
     return OperatorOut(
         id=operator.pk,
         login_name=operator.login_name,
         display_name=operator.display_name,
+        role=operator.role,
         csrf_token=get_token(request),
+    )
+
+
+@router.post(
+    "/auth/second-factor", auth=security.anonymous, response={201: SecondFactorEnrolmentOut, **ERRORS}
+)
+def enrol_second_factor(request: HttpRequest, body: OperatorPasswordIn) -> Status[SecondFactorEnrolmentOut]:
+    """認証アプリの登録 of an operator who has none (the first login, or after the administrator's
+    reset): after the password, a new key, shown once; the first login with its code confirms it.
+    409 once an app is registered."""
+    ip_address = sessions.client_ip(request)
+    operator = backoffice.check_password(
+        login_name=body.login_name, password=body.password, ip_address=ip_address
+    )
+    enrolment = backoffice.start_enrolment(operator, ip_address=ip_address)
+    return Status(
+        201,
+        SecondFactorEnrolmentOut(
+            otpauth_uri=enrolment.otpauth_uri(),
+            secret=enrolment.secret_base32,
+            period=enrolment.period,
+            digits=enrolment.digits,
+            algorithm=enrolment.algorithm,
+        ),
     )
 
 
@@ -109,6 +165,7 @@ def register_contract(request: HttpRequest, body: ContractApplicationIn) -> Stat
             limits={limit.kind: (limit.per_transaction, limit.per_day) for limit in body.limits},
             otp_required=body.otp_required,
             notification_email=body.notification_email,
+            software_tokens=body.software_tokens,
         ),
         ip_address=sessions.client_ip(request),
     )
@@ -163,8 +220,50 @@ def change_pins(request: HttpRequest, contract_id: int, body: PinsIn) -> Status[
     return Status(202, action_out(action))
 
 
+class DetailOut(Schema):
+    name: str = Field(description="stable: a payload key, or key.index for a list's items")
+    label: str = Field(description="in the session's language")
+    value: str = Field(description="what the entry asks for (for a change: the value after approval)")
+    before: str | None = Field(None, description="for a pending change: the value now")
+
+
+class ActionDetailOut(PendingActionOut):
+    details: list[DetailOut] = Field(description="every field of the entry, labelled; never a secret")
+    may_decide: bool = Field(description="whether the caller may approve or reject it now")
+
+
+class ApproveIn(Schema):
+    confirmed: bool = Field(
+        False, description="must be true: the approver read the entry (GET /actions/{id}) and confirms it"
+    )
+
+
+@router.get("/actions/{action_id}", auth=security.operator, response={200: ActionDetailOut, **ERRORS})
+def action_detail(request: HttpRequest, action_id: int) -> ActionDetailOut:
+    """A procedure's entry as the approver reads it: every field labelled and, while it is pending, for a
+    change what each field is now (``before``)."""
+    view = backoffice_selectors.action_view(action_id, _operator(request))
+    return ActionDetailOut(
+        **action_out(view.action).model_dump(),
+        details=[
+            DetailOut(
+                name=detail.name,
+                label=detail.label,
+                value=detail.value,
+                before=detail.before if view.shows_before else None,
+            )
+            for detail in view.details
+        ],
+        may_decide=view.may_decide,
+    )
+
+
 @router.post("/actions/{action_id}/approve", auth=security.operator, response={200: DecisionOut, **ERRORS})
-def approve(request: HttpRequest, action_id: int) -> DecisionOut:
+def approve(request: HttpRequest, action_id: int, body: ApproveIn | None = None) -> DecisionOut:
+    """承認: with ``{"confirmed": true}`` only, as the screen asks for 「内容を確認しました」; otherwise 422
+    ``validation_failed`` naming ``confirmed``, and nothing is approved."""
+    if body is None or not body.confirmed:
+        raise ApprovalNotConfirmed()
     decision = backoffice.approve(_operator(request), action_id, ip_address=sessions.client_ip(request))
     letter = decision.letter
     return DecisionOut(
@@ -190,14 +289,18 @@ def audit(
     login_id: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
+    actor: str = "",
 ) -> list[AuditEventOut]:
-    """Search every audit event (R-I3)."""
+    """Search every audit event (R-I3). ``action``: an event name, ``group:<key>`` (the groups of
+    core.audit_labels), or the start of names (``login.``); ``actor``: part of an operator's or a
+    customer's name or login."""
     events = backoffice_selectors.search_audit(
         action=action,
         contract_number=contract_number,
         login_id=login_id,
         date_from=date_from,
         date_to=date_to,
+        actor=actor,
     )
     return [AuditEventOut.from_orm(event) for event in events]
 
@@ -226,6 +329,7 @@ def import_tokens(
 ) -> Status[StockImportOut]:
     """パスワード生成機の在庫の取込み: a PSKC file (RFC 6030) as multipart/form-data, with the pre-shared
     key in hex or the file's password; all or nothing."""
+    backoffice.require_entrant(_operator(request))
     stocked = pskc_import.import_stock(
         file,
         actor=backoffice.operator_actor(_operator(request), sessions.client_ip(request)),
@@ -239,7 +343,55 @@ def import_tokens(
 @router.post("/tokens/{serial}/lost", auth=security.operator, response={204: None, **ERRORS})
 def token_lost(request: HttpRequest, serial: str) -> Status[None]:
     """紛失: disabled at once and for ever (R-E6)."""
+    backoffice.require_entrant(_operator(request))
     tokens.report_lost(
         serial=serial, actor=backoffice.operator_actor(_operator(request), sessions.client_ip(request))
     )
+    return Status(204, None)
+
+
+@router.get("/operators", auth=security.operator, response={200: list[OperatorAccountOut], **ERRORS})
+def list_operators(request: HttpRequest) -> list[OperatorAccountOut]:
+    """職員管理 (administrators only)."""
+    backoffice.require_administrator(_operator(request))
+    return [operator_account_out(operator) for operator in backoffice_selectors.operators()]
+
+
+@router.post("/operators", auth=security.operator, response={201: OperatorAccountOut, **ERRORS})
+def create_operator(request: HttpRequest, body: OperatorIn) -> Status[OperatorAccountOut]:
+    """職員の登録 (administrators only): the operator registers an authenticator app at the first login."""
+    created = backoffice.create_operator(
+        login_name=body.login_name,
+        display_name=body.display_name,
+        role=body.role,
+        password=body.password,
+        by=_operator(request),
+        ip_address=sessions.client_ip(request),
+    )
+    created.refresh_from_db()
+    return Status(201, operator_account_out(created))
+
+
+@router.post(
+    "/operators/{operator_id}/role", auth=security.operator, response={200: OperatorAccountOut, **ERRORS}
+)
+def change_role(request: HttpRequest, operator_id: int, body: RoleIn) -> OperatorAccountOut:
+    changed = backoffice.change_role(
+        _operator(request), operator_id, body.role, ip_address=sessions.client_ip(request)
+    )
+    return operator_account_out(Operator.objects.select_related("principal").get(pk=changed.pk))
+
+
+@router.post("/operators/{operator_id}/{act}", auth=security.operator, response={204: None, **ERRORS})
+def operator_act(request: HttpRequest, operator_id: int, act: str) -> Status[None]:
+    """Administrators only: unlock (ロックアウト・利用停止の解除), reset-second-factor (認証アプリの
+    再登録), deactivate (利用停止)."""
+    acts = {
+        "unlock": backoffice.lift_operator_lock,
+        "reset-second-factor": backoffice.reset_second_factor,
+        "deactivate": backoffice.deactivate_operator,
+    }
+    if act not in acts:
+        raise NotFound()
+    acts[act](_operator(request), operator_id, ip_address=sessions.client_ip(request))
     return Status(204, None)

@@ -7,14 +7,17 @@ import base64
 from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from ninja import Field, Router, Schema, Status
 
 from corpbank.api import security
 from corpbank.api.schemas import ERRORS, FactorsIn
+from corpbank.authentication import certificate as obtaining
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import CertificateIssuance
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
+from corpbank.web import certificates as web_certificates
 from corpbank.web import sessions
 
 
@@ -29,6 +32,18 @@ class CertificateOut(Schema):
 class CertificateObtainIn(Schema):
     login_id: str
     password: str
+
+
+class CertificateVerificationOut(Schema):
+    question: str | None = Field(description="the secret question's code, when one must be answered")
+    question_label: str | None = Field(description="the question as the screens ask it")
+    otp_required: bool = Field(description="whether the one-time password of the user's token is asked")
+    csrf_token: str = Field(description="the CSRF token of this session")
+
+
+class CertificateVerifyIn(Schema):
+    answer: str = ""
+    otp: str = ""
 
 
 class CertificateObtainedOut(Schema):
@@ -84,15 +99,62 @@ def revoke_certificate(request: HttpRequest, user_id: int, body: FactorsIn) -> S
     return Status(204, None)
 
 
-@router.post("/certificate/obtain", auth=security.anonymous, response={201: CertificateObtainedOut, **ERRORS})
+@router.post(
+    "/certificate/obtain",
+    auth=security.anonymous,
+    response={201: CertificateObtainedOut, 202: CertificateVerificationOut, **ERRORS},
+)
 def obtain_certificate(
     request: HttpRequest, response: HttpResponse, body: CertificateObtainIn
-) -> Status[CertificateObtainedOut]:
-    """電子証明書の取得 on the PC, once issuance is enabled: the PKCS#12 and its one-time password."""
+) -> Status[CertificateObtainedOut] | Status[CertificateVerificationOut]:
+    """電子証明書の取得 on the PC, once issuance is enabled: the PKCS#12 and its one-time password (201);
+    or 202 with what must be proved first, as a login from this environment would (R-D2: the secret
+    question when the environment is not recognised; the one-time password on a contract that uses
+    OTP): send it to /certificate/obtain/verify in the same session."""
     response["Cache-Control"] = "no-store"
-    obtained = certificates.obtain_with_password(
-        login_id=body.login_id, password=body.password, ip_address=sessions.client_ip(request)
+    outcome = obtaining.obtain_certificate(
+        login_id=body.login_id,
+        password=body.password,
+        environment=sessions.environment(request),
+        ip_address=sessions.client_ip(request),
     )
+    if outcome.verification is not None:
+        web_certificates.await_verification(request, outcome.verification)
+        return Status(
+            202,
+            CertificateVerificationOut(
+                question=outcome.verification.question,
+                question_label=outcome.verification.question_label,
+                otp_required=outcome.verification.otp,
+                csrf_token=get_token(request),
+            ),
+        )
+    if outcome.obtained is None:  # pragma: no cover - an outcome is one or the other
+        raise AssertionError("unreachable")
+    return Status(201, _obtained_out(outcome.obtained))
+
+
+@router.post(
+    "/certificate/obtain/verify", auth=security.anonymous, response={201: CertificateObtainedOut, **ERRORS}
+)
+def verify_and_obtain_certificate(
+    request: HttpRequest, response: HttpResponse, body: CertificateVerifyIn
+) -> Status[CertificateObtainedOut]:
+    """電子証明書の取得, second step: the answer to the question and/or the one-time password that
+    /certificate/obtain asked for; then the certificate (201). Wrong ones count and are told alike
+    (factors_rejected); after the policy's inactivity period, additional_auth_expired."""
+    response["Cache-Control"] = "no-store"
+    verification = web_certificates.waiting_verification(request)
+    if verification is None:
+        raise obtaining.CertificateVerificationExpired()
+    obtained = obtaining.verify_and_obtain(
+        user_id=verification.user_id,
+        position=verification.position,
+        answer=body.answer,
+        code=body.otp,
+        ip_address=sessions.client_ip(request),
+    )
+    web_certificates.verification_done(request)
     return Status(201, _obtained_out(obtained))
 
 

@@ -26,8 +26,9 @@ ERRORS: dict[int, type[ErrorOut]] = {code: ErrorOut for code in (400, 401, 403, 
 
 class LimitSchema(Schema):
     kind: str
-    per_transaction: int = Field(ge=0, description="yen")
-    per_day: int = Field(ge=0, description="yen")
+    # At most 15 digits, as the screens take them: beyond any limit, and within the database's bigint.
+    per_transaction: int = Field(ge=0, le=999_999_999_999_999, description="yen")
+    per_day: int = Field(ge=0, le=999_999_999_999_999, description="yen")
 
 
 class Factors(Schema):
@@ -47,13 +48,50 @@ class FactorsIn(Schema):
 class OperatorLoginIn(Schema):
     login_name: str
     password: str
+    otp: str = Field("", description="the one-time password of the operator's authenticator app")
+
+
+class OperatorPasswordIn(Schema):
+    login_name: str
+    password: str
 
 
 class OperatorOut(Schema):
     id: int
     login_name: str
     display_name: str
+    role: str = Field(description="clerk (受付担当), approver (承認者) or admin (管理者)")
     csrf_token: str = ""
+
+
+class SecondFactorEnrolmentOut(Schema):
+    otpauth_uri: str = Field(description="an otpauth:// Key URI for a standard authenticator app")
+    secret: str = Field(description="the same key in base32, shown once")
+    period: int
+    digits: int
+    algorithm: str
+
+
+class OperatorAccountOut(Schema):
+    id: int
+    login_name: str
+    display_name: str
+    role: str
+    is_active: bool
+    second_factor: bool = Field(description="an authenticator app is registered")
+    locked_until: datetime | None = None
+    suspended: bool = False
+
+
+class OperatorIn(Schema):
+    login_name: str
+    display_name: str
+    role: str = Field("clerk", description="clerk, approver or admin")
+    password: str = Field(description="the initial password, told to the operator in person")
+
+
+class RoleIn(Schema):
+    role: str = Field(description="clerk, approver or admin")
 
 
 class AccountSchema(Schema):
@@ -73,6 +111,7 @@ class ContractApplicationIn(Schema):
     limits: list[LimitSchema] = []
     otp_required: bool = False
     notification_email: str = ""
+    software_tokens: bool = Field(False, description="one-time passwords by software tokens (R-E9)")
 
 
 class PendingActionOut(Schema):
@@ -110,7 +149,7 @@ class ContractOut(Schema):
 
 
 class ProcedureIn(Schema):
-    reason: str = Field("", description="emergency-stop: why")
+    reason: str = Field("", description="emergency-stop, terminate (解約): why")
     token_user_id: str = Field(
         "", description="stop-software-token, cancel-software-token: the token's user ID"
     )
@@ -125,6 +164,7 @@ class AuditEventOut(Schema):
     id: int
     at: datetime
     action: str
+    action_label: str = Field(description="what the event is called, in the session's language")
     actor_type: str
     actor_label: str
     contract_id: int | None

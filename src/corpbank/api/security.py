@@ -20,6 +20,18 @@ class PasswordChangeRequired(DomainError):
     http_status = 403
 
 
+class SessionTimedOut(DomainError):
+    """The session ended for inactivity (R-A5): 401 like no session, with the reason."""
+
+    code = "session_timed_out"
+    http_status = 401
+
+
+def _timed_out(request: HttpRequest) -> None:
+    if getattr(request, "session_timed_out", False):
+        raise SessionTimedOut(_("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。"))
+
+
 class CustomerSession(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
 
@@ -42,6 +54,7 @@ class CustomerSession(APIKeyCookie):
         rest with its own error code, as the web UI redirects to it."""
         customer = getattr(request, "customer", None)
         if customer is None:
+            _timed_out(request)
             return None
         required = sessions.required_page(request, customer)
         if required is not None and not self.allow_pending_change:
@@ -60,7 +73,10 @@ class OperatorSession(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        return getattr(request, "operator", None)
+        operator = getattr(request, "operator", None)
+        if operator is None:
+            _timed_out(request)
+        return operator
 
 
 class CsrfOnly(APIKeyCookie):

@@ -3,7 +3,8 @@
 A *procedure* is something one person enters and that takes effect only when a second person approves
 it. Each procedure declares its kind (the ``PendingAction.kind`` it stores), the typed request it is
 entered with, the check at entry (which returns the payload to keep, secrets already hashed), the
-summary shown in the queue, the effect at approval, and the rule saying who may decide it.
+summary shown in the queue, the details (every field, labelled, and what it changes) shown to whoever
+decides it, the effect at approval, and the rule saying who may decide it.
 
 The engine does the rest, the same way for every procedure: :func:`enter`, :func:`approve` and
 :func:`reject` each run in one transaction that writes its audit event, and nobody decides their own
@@ -50,6 +51,11 @@ class DeciderRule(abc.ABC):
         """Whether the person may approve or reject the action, besides not being its entrant (which the
         engine checks for every rule)."""
 
+    def may_enter(self, person: Any) -> bool:
+        """Whether the person may enter procedures of this rule (the bank's clerks and approvers, not
+        its administrators). By default anybody the rule knows."""
+        return True
+
     def entrant_id(self, action: PendingAction) -> int | None:
         value: int | None = getattr(action, f"{self.entrant_field}_id")
         return value
@@ -63,6 +69,9 @@ class DeciderRule(abc.ABC):
     def not_allowed(self) -> Forbidden:
         return Forbidden()
 
+    def not_allowed_to_enter(self) -> Forbidden:
+        return Forbidden()
+
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
@@ -71,6 +80,17 @@ class Entry:
 
     contract: Any  # an organizations.models.Contract, a layer above: only stored here
     payload: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Detail:
+    """One labelled row of an entry as the person who decides it reads it: what the entry asks for
+    (``value``) and, for a change, what it is now (``before``). Never a secret, not even hashed."""
+
+    name: str  # stable, for programs (the API): a payload key, or key.index for a list's items
+    label: str  # in the reader's language
+    value: str
+    before: str | None = None
 
 
 class Procedure(abc.ABC, Generic[RequestT]):
@@ -97,6 +117,16 @@ class Procedure(abc.ABC, Generic[RequestT]):
     def may_decide(self, action: PendingAction, person: Any) -> bool:
         """Who may decide is the procedure's rule; by default its decider rule's."""
         return self.decider_rule.may_decide(action, person)
+
+    def admissible(self, contract: Any) -> None:
+        """Refuse (Conflict) an entry, or the approval of an entry, on a contract that no longer takes
+        this procedure (a terminated one). Called at entry and again, under the action's lock, at
+        approval; a rejection is always possible."""
+
+    def details(self, action: PendingAction) -> list[Detail]:
+        """Every field of the entry in labelled rows, for the person who decides it, and for a change
+        what it is now (read at the time of asking). By default none: the summary is all there is."""
+        return []
 
 
 _registry: dict[str, Procedure[Any]] = {}
@@ -133,7 +163,10 @@ def enter(
     if _registry.get(procedure.kind) is not procedure:
         raise LookupError(f"procedure {procedure.kind!r} is not registered: its entries could not be decided")
     rule = procedure.decider_rule
+    if not rule.may_enter(entrant):
+        raise rule.not_allowed_to_enter()
     entry = procedure.check(request)
+    procedure.admissible(entry.contract)
     summary = procedure.summary(request, entry)
     with transaction.atomic(durable=True):
         action = PendingAction.objects.create(
@@ -181,6 +214,7 @@ def approve(action_id: int, *, decider: Any, ip_address: str = "") -> Approved:
         action, procedure = _pending_for_decision(action_id, decider)
         rule = procedure.decider_rule
         actor = rule.actor(decider, ip_address)
+        procedure.admissible(action.contract)
         outcome = procedure.execute(action, actor)
         PendingAction.objects.filter(pk=action.pk).update(
             status=PendingAction.Status.APPROVED,

@@ -14,7 +14,7 @@ from corpbank.authentication import risk, selectors
 from corpbank.authentication.models import SecretQuestion
 from corpbank.authorization.operations import check_secrets
 from corpbank.certificates import services as certificates
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import (
     AdditionalAuthExpired,
     CertificateRequired,
@@ -27,7 +27,7 @@ from corpbank.core.errors import (
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
 from corpbank.identity.credentials import check_new_credentials, store_secret
-from corpbank.identity.hashing import verify_hash, verify_nothing
+from corpbank.identity.hashing import verify_nothing
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.organizations.models import Contract, CustomerUser
 from corpbank.tokens import selectors as token_selectors
@@ -96,37 +96,69 @@ def log_in(
     (R-F1: the certificate authenticates the PC, the login password the person)."""
     if certificate is not None:
         login_id = certificates.verify(certificate).user.login_id or ""
-    found: tuple[CustomerUser, audit.Actor, selectors.LoginRows] | None = None
-    verdict = lockout.Verdict(ok=False)
-
-    def check() -> lockout.Verdict:
-        nonlocal found, verdict
-        # The user, both passwords (the one to check, and what must change), whether the user has
-        # secret questions, and the principal's row lock: one statement, inside the transaction.
-        rows = selectors.login_secrets(login_id, USER_SECRETS, device_id=environment.device_id, lock=True)
-        principal = rows.secrets[0].principal if rows.secrets else None
-        user = principal.customer_user if principal is not None else None
-        if principal is None or user is None:
-            verify_nothing(password)
-            # Not the login ID typed: people type passwords into the wrong field.
-            audit.record("login.unknown_login_id", actor=audit.Actor.anonymous(ip_address))
-            return lockout.Verdict(ok=False)
-        found = (user, audit.Actor.customer(user, ip_address), rows)
-        stored = next((s for s in rows.secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
-        verdict = _check_before_login(user, found[1], SecretKind.LOGIN_PASSWORD, password, stored, principal)
-        return verdict
+    # Full-width as typed with the IME on is the half-width ID; what still is not (a kanji, an inner
+    # space) is told as such, the same for every ID, counted against nobody (core/text.py).
+    login_id = text.login_id(login_id)
+    check = PasswordCheck(login_id, password, environment, ip_address)
 
     def act() -> LoginOutcome | DomainError:
-        if found is None:  # pragma: no cover - act runs only after check found the user
-            raise AssertionError("unreachable")
-        return _after_password(*found, verdict, environment, certificate)
+        return _after_password(*check.user_found(), check.verdict, environment, certificate)
 
-    result = lockout.verified(
-        check, act, refused=InvalidCredentials, master=lambda: found is not None and found[0].is_master
-    )
+    result = lockout.verified(check, act, refused=InvalidCredentials, master=check.reads_as_master)
     if isinstance(result, DomainError):
         raise result
     return result
+
+
+@dataclasses.dataclass
+class PasswordCheck:
+    """The login password of a login ID, checked as the login checks it, for ``lockout.verified``: the
+    user's row and the principal's lock in one statement, then the lockout mechanism; a login ID that
+    names nobody is counted by the same rules (R-C6), so that neither the answer nor its cost tells
+    whether it exists. After the call, ``found`` is the user, the actor and what the lookup read."""
+
+    login_id: str
+    password: str
+    environment: risk.Environment
+    ip_address: str
+    # For the audit event of an unknown login ID: what it was typed for, if not a login.
+    purpose: str = ""
+    found: tuple[CustomerUser, audit.Actor, selectors.LoginRows] | None = None
+    verdict: lockout.Verdict = dataclasses.field(default_factory=lambda: lockout.Verdict(ok=False))
+
+    def __call__(self) -> lockout.Verdict:
+        # The user, both passwords (the one to check, and what must change), whether the user has
+        # secret questions, and the principal's row lock: one statement, inside the transaction.
+        rows = selectors.login_secrets(
+            self.login_id, USER_SECRETS, device_id=self.environment.device_id, lock=True
+        )
+        principal = rows.secrets[0].principal if rows.secrets else None
+        user = principal.customer_user if principal is not None else None
+        if principal is None or user is None:
+            return lockout.check_unknown_login(
+                login_id=self.login_id,
+                candidate=self.password,
+                actor=audit.Actor.anonymous(self.ip_address),
+                details={"purpose": self.purpose} if self.purpose else None,
+            )
+        self.found = (user, audit.Actor.customer(user, self.ip_address), rows)
+        stored = next((s for s in rows.secrets if s.kind == SecretKind.LOGIN_PASSWORD), None)
+        self.verdict = _check_before_login(
+            user, self.found[1], SecretKind.LOGIN_PASSWORD, self.password, stored, principal
+        )
+        return self.verdict
+
+    def user_found(self) -> tuple[CustomerUser, audit.Actor, selectors.LoginRows]:
+        if self.found is None:  # pragma: no cover - the act runs only after the check found the user
+            raise AssertionError("unreachable")
+        return self.found
+
+    def reads_as_master(self) -> bool:
+        """Whether a suspension is told with the master's message: the user's role, or for an unknown
+        login ID the role it poses as (lockout.reads_as_master)."""
+        if self.found is not None:
+            return self.found[0].is_master
+        return lockout.reads_as_master(self.login_id)
 
 
 def _after_password(
@@ -289,6 +321,7 @@ def register_master(
     ip_address: str = "",
 ) -> CustomerUser:
     """The master's first registration with the initial password of the bank's letter (R-B7)."""
+    contract_number, login_id = text.half_width(contract_number), text.half_width(login_id)
     check_new_credentials(
         login_id=login_id,
         login_password=login_password,
@@ -328,6 +361,18 @@ def register_master(
             raise ValidationFailed(
                 _("入力内容をご確認ください。"), fields={"login_id": _("このログインIDは使用できません。")}
             )
+        # Neither new password is the initial one they replace (R-B7): compared only now that the
+        # initial password was verified against its stored hash, so this tells a guesser nothing.
+        same = {
+            field: _("初期パスワードと異なるパスワードを設定してください。")
+            for field, new in (
+                ("login_password", login_password),
+                ("confirmation_password", confirmation_password),
+            )
+            if new == initial_password
+        }
+        if same:
+            raise ValidationFailed(_("入力内容をご確認ください。"), fields=same)
         Secret.objects.filter(principal_id=master.principal_id, kind=SecretKind.INITIAL_PASSWORD).delete()
         store_secret(principal_id=master.principal_id, kind=SecretKind.LOGIN_PASSWORD, plain=login_password)
         store_secret(
@@ -371,8 +416,14 @@ def change_passwords(
     new_confirmation_password_again: str | None,
     ip_address: str = "",
 ) -> None:
-    """IDメンテナンス: change the login and/or confirmation password, proving the current one of each
-    (R-B6). Secrets that must be changed (initial or expired) must be among those changed."""
+    """IDメンテナンス: change the login and/or confirmation password (R-B6). Secrets that must be
+    changed (initial or expired) must be among those changed.
+
+    Both current passwords are asked, whichever changes: the confirmation password is what changing a
+    registration asks (R-B3), and a new password is compared with both stored ones (it must differ from
+    the one it replaces, and the two from each other, R-B3), which would otherwise tell somebody who
+    knows one of them whether a guess is the other, uncounted. So the comparisons come only after both
+    current ones were proved through the lockout mechanism, in the same transaction."""
     changing = []
     if new_login_password:
         changing.append(SecretKind.LOGIN_PASSWORD)
@@ -385,6 +436,13 @@ def change_passwords(
             for kind in (missing or [SecretKind.LOGIN_PASSWORD])
         }
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=fields)
+    absent = {
+        "current_" + kind: _("現在のパスワードを入力してください。")
+        for kind in USER_SECRETS
+        if not current.get(kind)
+    }
+    if absent:  # told before anything is checked: an empty field is a slip, not a guess to count
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=absent)
     check_new_credentials(
         login_id=user.login_id,
         login_password=new_login_password or None,
@@ -392,13 +450,13 @@ def change_passwords(
         confirmation_password=new_confirmation_password or None,
         confirmation_password_again=new_confirmation_password_again,
     )
-    _check_distinct_from_other(user, new_login_password, new_confirmation_password)
     actor = audit.Actor.customer(user, ip_address)
 
     def check() -> lockout.Verdict:
-        return check_secrets(changing, user=user, supplied=current, actor=actor)
+        return check_secrets(USER_SECRETS, user=user, supplied=current, actor=actor)
 
     def act() -> None:
+        _check_against_current(current, new_login_password, new_confirmation_password)
         if new_login_password:
             store_secret(
                 principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD, plain=new_login_password
@@ -425,33 +483,46 @@ class PasswordsRejected(InvalidCredentials):
         DomainError.__init__(self, _("現在のパスワードに誤りがあります。"))
 
 
-def _check_distinct_from_other(
-    user: CustomerUser, new_login: str | None, new_confirmation: str | None
+def _check_against_current(
+    current: dict[str, str], new_login: str | None, new_confirmation: str | None
 ) -> None:
-    """The confirmation password differs from the login password (R-B3), also when only one of them
-    changes: the new one is compared with the stored hash of the other."""
-    pairs = (
+    """A new password differs from the one it replaces (an initial or expired password typed again
+    would defeat the forced change, R-B6, R-B7), and the confirmation password from the login password
+    (R-B3), also when only one of them changes. Called once ``current`` has been verified against the
+    stored hashes in this transaction, so comparing with it is comparing with them."""
+    login, confirmation = SecretKind.LOGIN_PASSWORD, SecretKind.CONFIRMATION_PASSWORD
+    rules = (
         (
             "new_login_password",
             new_login,
+            current[login],
+            _("現在のパスワードと異なるパスワードを設定してください。"),
+        ),
+        (
+            "new_confirmation_password",
             new_confirmation,
-            SecretKind.CONFIRMATION_PASSWORD,
+            current[confirmation],
+            _("現在のパスワードと異なるパスワードを設定してください。"),
+        ),
+        (
+            "new_login_password",
+            new_login,
+            None if new_confirmation else current[confirmation],
             _("確認用パスワードと異なるパスワードを設定してください。"),
         ),
         (
             "new_confirmation_password",
             new_confirmation,
-            new_login,
-            SecretKind.LOGIN_PASSWORD,
+            None if new_login else current[login],
             _("ログインパスワードと異なるパスワードを設定してください。"),
         ),
     )
-    for field, new, other_new, other_kind, message in pairs:
-        if not new or other_new:
-            continue
-        other = Secret.objects.filter(principal_id=user.principal_id, kind=other_kind).first()
-        if other is not None and verify_hash(other.hash, new):
-            raise ValidationFailed(_("入力内容をご確認ください。"), fields={field: message})
+    problems: dict[str, str] = {}
+    for field, new, old, message in rules:
+        if new and new == old and field not in problems:
+            problems[field] = message
+    if problems:
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
 
 
 def log_out(user: CustomerUser, *, ip_address: str = "", reason: str = "logout") -> None:

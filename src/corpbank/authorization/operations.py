@@ -15,13 +15,13 @@ import enum
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import FactorsRejected, Forbidden
 from corpbank.identity import lockout
 from corpbank.identity.models import Secret, SecretKind
 
 if TYPE_CHECKING:  # the users are organizations' models, a layer above: only their attributes are read
-    from corpbank.organizations.models import CustomerUser
+    from corpbank.organizations.models import Contract, CustomerUser
 
 T = TypeVar("T")
 
@@ -97,6 +97,15 @@ REQUIREMENTS: dict[Operation, Requirement] = {
 }
 
 
+def factors(operation: Operation, contract: Contract) -> tuple[str, ...]:
+    """The names of the factors the operation asks for on this contract, in the order they are
+    checked: the row's secrets, then ``otp`` when the row asks for a one-time password and the contract
+    uses OTP. The web forms show exactly these fields (web/pages.py ``factor_fields``)."""
+    requirement = REQUIREMENTS[operation]
+    one_time_password = (SecretKind.OTP,) if requirement.otp and contract.otp_required else ()
+    return (*requirement.secrets, *one_time_password)
+
+
 def check_factors(
     operation: Operation, *, user: CustomerUser, supplied: dict[str, str], actor: audit.Actor
 ) -> lockout.Verdict:
@@ -104,7 +113,7 @@ def check_factors(
     contract uses OTP. One accepted OTP authorises this one operation: its time step is spent."""
     requirement = REQUIREMENTS[operation]
     verdict = check_secrets(requirement.secrets, user=user, supplied=supplied, actor=actor)
-    if not verdict.ok or not (requirement.otp and user.contract.otp_required):
+    if not verdict.ok or SecretKind.OTP not in factors(operation, user.contract):
         return verdict
     if _one_time_password_check is None:
         raise RuntimeError("no one-time-password check is plugged in (corpbank.apps does it at start-up)")
@@ -131,10 +140,12 @@ def check_secrets(
             stored = Secret.objects.filter(contract_id=user.contract_id, kind=kind).first()
         else:
             stored = Secret.objects.filter(principal_id=user.principal_id, kind=kind).first()
+        candidate = supplied.get(kind, "")
         verdict = lockout.check_secret(
             principal_id=user.principal_id,
             kind=kind,
-            candidate=supplied.get(kind, ""),
+            # A PIN typed in full-width digits is the PIN; a password is compared as typed (core/text.py).
+            candidate=text.half_width(candidate) if kind in PIN_KINDS else candidate,
             stored=stored,
             actor=actor,
             subject_user_id=user.pk,

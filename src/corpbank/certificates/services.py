@@ -3,7 +3,8 @@
 - ``init_ca`` creates the CA once: an EC P-256 key kept only encrypted (PKCS#8, AES-256 under
   CORPBANK_CA_PASSPHRASE) and a self-signed certificate valid for 20 years.
 - The master enables issuance for a general user, the bank (four-eyes) for the master (R-F3, R-F4);
-  the user's PC then obtains one certificate (``obtain``): a new EC P-256 key pair generated in memory,
+  the user's PC then obtains one certificate (``issue``, inside the transaction that checked the user's
+  factors, ``authentication.obtain_certificate``): a new EC P-256 key pair generated in memory,
   the certificate, and both in a PKCS#12 file under a one-time password shown once. The private key is
   never stored (docs/architecture.md explains why the key is made on the server).
 - One active certificate per user (R-F2): a new one revokes the old. Revoking (the master, the bank, or
@@ -32,10 +33,7 @@ from django.utils.translation import gettext as _
 from corpbank.authorization.operations import Operation, authorized
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.core import audit
-from corpbank.core.errors import Conflict, DomainError, InvalidCredentials
-from corpbank.identity import lockout
-from corpbank.identity.hashing import verify_nothing
-from corpbank.identity.models import SecretKind
+from corpbank.core.errors import Conflict, DomainError
 from corpbank.organizations.models import Contract, CustomerUser
 from corpbank.organizations.selectors import general_user_of
 
@@ -210,10 +208,42 @@ class Obtained:
 
 
 def obtain(user: CustomerUser, *, ip_address: str = "", now: datetime | None = None) -> Obtained:
-    """The user's PC obtains its certificate with the issuance enabled for it (the caller has checked
-    the user's login password). The previous certificate of the user, if any, is revoked (R-F2)."""
+    """``issue`` in a transaction of its own, for a caller that has already proved who the user is (the
+    renewal, from the PC that holds the certificate)."""
+    with transaction.atomic(durable=True):
+        return issue(user, actor=audit.Actor.customer(user, ip_address), now=now)
 
+
+def issuance_refusal(user: CustomerUser, *, enabled: bool | None = None) -> DomainError | None:
+    """Why the user's PC may not obtain a certificate now, or None: the contract is not active, or no
+    issuance is enabled for the user (``enabled``, when the caller has already looked)."""
+    if user.contract.status != Contract.Status.ACTIVE:
+        return CertificateRefused(_("ご契約が利用中ではないため、電子証明書を取得できません。"))
+    if enabled is None:
+        enabled = CertificateIssuance.objects.filter(user=user, used_at__isnull=True).exists()
+    if not enabled:
+        return Conflict(
+            _(
+                "電子証明書の発行が許可されていません。マスターユーザ（マスターユーザの場合はお取引店）にご依頼ください。"
+            )
+        )
+    return None
+
+
+def issue(user: CustomerUser, *, actor: audit.Actor, now: datetime | None = None) -> Obtained:
+    """The user's PC obtains its certificate with the issuance enabled for it, inside the transaction
+    in which the caller checked the user's factors (``authentication.obtain_certificate``): an issuance
+    that fails leaves nothing behind, neither a certificate nor a reset counter. The previous
+    certificate of the user, if any, is revoked (R-F2)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("issue must run inside the transaction that checked the user's factors")
     now = now or timezone.now()
+    issuance = CertificateIssuance.objects.select_for_update().filter(user=user, used_at__isnull=True).first()
+    refusal = issuance_refusal(user, enabled=issuance is not None)
+    if refusal is not None:
+        raise refusal
+    if issuance is None:  # pragma: no cover - issuance_refusal has said why
+        raise AssertionError("unreachable")
     found = authority()
     ca_key = _ca_key(found)
     ca_cert = ca_certificate(found)
@@ -255,39 +285,28 @@ def obtain(user: CustomerUser, *, ip_address: str = "", now: datetime | None = N
         .hmac_hash(hashes.SHA256())
         .build(password.encode()),
     )
-    actor = audit.Actor.customer(user, ip_address)
-    with transaction.atomic(durable=True):
-        issuance = (
-            CertificateIssuance.objects.select_for_update().filter(user=user, used_at__isnull=True).first()
-        )
-        if issuance is None:
-            raise Conflict(
-                _(
-                    "電子証明書の発行が許可されていません。マスターユーザ（マスターユーザの場合はお取引店）にご依頼ください。"
-                )
-            )
-        CertificateIssuance.objects.filter(pk=issuance.pk).update(used_at=now)
-        previous = list(ClientCertificate.objects.select_for_update().filter(user=user, status="active"))
-        for old in previous:
-            _revoke_row(old, reason="superseded", now=now)
-        stored = ClientCertificate.objects.create(
-            user=user,
-            serial_number=f"{serial:x}",
-            fingerprint=hashlib.sha256(der).hexdigest(),
-            subject=subject.rfc4514_string(),
-            not_before=certificate.not_valid_before_utc,
-            not_after=certificate.not_valid_after_utc,
-            issued_at=now,
-        )
-        if previous:
-            _publish_crl(found, ca_key)
-        audit.record(
-            "certificate.issued",
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            details={"serial": stored.serial_number, "not_after": stored.not_after},
-        )
+    CertificateIssuance.objects.filter(pk=issuance.pk).update(used_at=now)
+    previous = list(ClientCertificate.objects.select_for_update().filter(user=user, status="active"))
+    for old in previous:
+        _revoke_row(old, reason="superseded", now=now)
+    stored = ClientCertificate.objects.create(
+        user=user,
+        serial_number=f"{serial:x}",
+        fingerprint=hashlib.sha256(der).hexdigest(),
+        subject=subject.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        issued_at=now,
+    )
+    if previous:
+        _publish_crl(found, ca_key)
+    audit.record(
+        "certificate.issued",
+        actor=actor,
+        subject_user_id=user.pk,
+        contract_id=user.contract_id,
+        details={"serial": stored.serial_number, "not_after": stored.not_after},
+    )
     return Obtained(stored, bundle, password)
 
 
@@ -410,36 +429,6 @@ def revoke_by_master(
     )
 
 
-def obtain_with_password(*, login_id: str, password: str, ip_address: str = "") -> Obtained:
-    """電子証明書の取得 on the PC: the login ID and login password of a user whose issuance is enabled
-    (the password goes through the lockout mechanism, as at login)."""
-
-    user = (
-        CustomerUser.objects.select_related("contract__organization")
-        .filter(login_id=login_id, status=CustomerUser.Status.ACTIVE)
-        .first()
-    )
-    if user is None:
-        verify_nothing(password)
-        raise InvalidCredentials()
-    actor = audit.Actor.customer(user, ip_address)
-
-    def check() -> lockout.Verdict:
-        return lockout.check_principal_secret(
-            principal_id=user.principal_id,
-            kind=SecretKind.LOGIN_PASSWORD,
-            candidate=password,
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-        )
-
-    lockout.verified(check, lambda: None, refused=InvalidCredentials, master=user.is_master)
-    if user.contract.status != Contract.Status.ACTIVE:
-        raise CertificateRefused(_("ご契約が利用中ではないため、電子証明書を取得できません。"))
-    return obtain(user, ip_address=ip_address)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Renewal
 
@@ -464,6 +453,7 @@ def renew(user: CustomerUser, *, presented: bytes | None, ip_address: str = "") 
             _("電子証明書の更新は、有効期限の%(days)d日前から行えます。")
             % {"days": settings.CORPBANK_CERTIFICATE_RENEWAL_DAYS}
         )
+    actor = audit.Actor.customer(user, ip_address)
     with transaction.atomic(durable=True):
-        enable_issuance(user, actor=audit.Actor.customer(user, ip_address))
-    return obtain(user, ip_address=ip_address)
+        enable_issuance(user, actor=actor)
+        return issue(user, actor=actor)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from corpbank.core import audit_labels
+
 
 class AuditEvent(models.Model):
     class ActorType(models.TextChoices):
@@ -28,6 +30,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    @property
+    def action_label(self) -> str:
+        """What the event is called on the screens, in the user's language (core.audit_labels)."""
+        return audit_labels.event_label(self.action, self.details)
 
 
 class AuditChainHead(models.Model):

@@ -55,6 +55,13 @@ class BankPolicy:
     otp_window_steps: int
     # R-E7: how long after a revocation the user's next login shows the OTP registration screen.
     token_reregistration_delay: timedelta
+    # The most time steps a token's clock may be learnt to run ahead or behind (RFC 6238 §6): an
+    # accepted code moves the token's drift by at most the window, and never past this.
+    otp_max_drift_steps: int = 10
+    # R-C6: failures of login IDs that name nobody are counted like a user's, in a bounded table: a row
+    # idle this long starts again from zero and is deleted; above the cap the oldest rows are evicted.
+    unknown_login_retention: timedelta = timedelta(hours=24)
+    unknown_login_max_rows: int = 100_000
 
 
 def _lockout(max_failures: int, lockouts_before_suspension: int, hours: int = 1) -> LockoutRule:
@@ -97,4 +104,10 @@ def current_policy() -> BankPolicy:
         ),
         otp_window_steps=tune.get("OTP_WINDOW_STEPS", 1),
         token_reregistration_delay=timedelta(minutes=tune.get("TOKEN_REREGISTRATION_DELAY_MINUTES", 30)),
+        otp_max_drift_steps=tune.get("OTP_MAX_DRIFT_STEPS", 10),
+        # Never shorter than a lockout, so that a locked unknown ID stays locked as long as a user.
+        unknown_login_retention=max(
+            timedelta(hours=tune.get("UNKNOWN_LOGIN_RETENTION_HOURS", 24)), rule.lock_duration
+        ),
+        unknown_login_max_rows=tune.get("UNKNOWN_LOGIN_MAX_ROWS", 100_000),
     )

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypedDict, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,7 +39,7 @@ from corpbank.core.errors import DomainError, LockedOut, Suspended, TokenSuspend
 from corpbank.core.policy import LockoutRule, current_policy
 from corpbank.identity import selectors
 from corpbank.identity.hashing import hash_secret, needs_rehash, verify_hash, verify_nothing
-from corpbank.identity.models import FailureCounter, Principal, Secret, SecretKind
+from corpbank.identity.models import FailureCounter, Principal, Secret, SecretKind, UnknownLoginFailure
 
 T = TypeVar("T")
 
@@ -134,6 +137,9 @@ class Evaluation(enum.Enum):
     # Right but already used (an OTP's time step that was accepted before): refused, not counted, so
     # that a double submission or a replayed code never locks the token of the person who typed it.
     SPENT = "spent"
+    # Right for a time step further from the server's clock than the policy lets a token's clock drift
+    # (tokens/otp.py): refused and counted as a wrong code, the reason kept in its event.
+    DRIFTED = "drifted"
 
 
 def check_attempt(
@@ -186,6 +192,8 @@ def check_attempt(
     counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
     FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     failures = FailureCounter.objects.values_list("consecutive_failures", flat=True).get(pk=counter.pk)
+    if evaluation is Evaluation.DRIFTED:
+        extra = {**extra, "reason": "drift_exceeded"}
     audit.record(
         "secret.rejected",
         actor=actor,
@@ -268,6 +276,117 @@ def _lock(
         "principal.locked", actor=actor, details={"kind": kind, "lockouts": lockouts, "until": until}, **event
     )
     return Verdict(ok=False, locked_until=until)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Login IDs that name nobody (R-C6)
+#
+# A real login ID locks after the policy's failures and answers 423 until when; an unknown one must
+# answer alike, or the lockout tells which IDs exist. So its failures are counted too, as if the ID
+# were a user's: by a keyed hash of the ID (never the ID; no user is created), under a row lock, the
+# same limits, the same lock duration and suspension after the same number of lockouts, the same
+# dummy Argon2id verification on every path. The table is bounded (the policy's retention and cap).
+
+# The length of an unknown login ID kept in its audit event: the form takes 12 characters; anything
+# longer is not a login ID anybody was given.
+UNKNOWN_LOGIN_ID_AUDITED_LENGTH = 40
+# Rows deleted by one attempt at most, so that the pruning costs every attempt alike.
+_PRUNE_BATCH = 20
+
+
+def unknown_login_key(login_id: str) -> str:
+    """The keyed hash (HMAC-SHA256 with SECRET_KEY) an unknown login ID is counted under."""
+    return hmac.new(
+        f"corpbank.unknown-login-id:{settings.SECRET_KEY}".encode(), login_id.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def reads_as_master(login_id: str) -> bool:
+    """Whether a suspended unknown login ID answers with a master's message or a general user's.
+
+    The two messages differ (who lifts the suspension, R-C3), so always giving one of them would let
+    the other tell that an ID exists. About one ID in ten answers as a master does (a contract has one
+    master and up to 19 general users), fixed per ID by its keyed hash."""
+    return int(unknown_login_key(login_id)[:2], 16) < 26
+
+
+def _prune_unknown_logins(retention_cutoff: datetime, own: UnknownLoginFailure) -> None:
+    """Bounded storage: delete rows idle longer than the retention, and the oldest rows beyond the cap
+    (by creation: at most ``cap`` rows were created after the one ``cap`` before this attempt's). Rows
+    another attempt holds are skipped, never waited for, so that two attempts pruning at once never
+    deadlock; a later attempt deletes them."""
+    cap = current_policy().unknown_login_max_rows
+    stale = UnknownLoginFailure.objects.filter(last_attempt_at__lt=retention_cutoff)
+    if own.pk > cap:
+        stale = stale | UnknownLoginFailure.objects.filter(pk__lte=own.pk - cap)
+    doomed = list(
+        stale.exclude(pk=own.pk)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:_PRUNE_BATCH]
+    )
+    if doomed:
+        UnknownLoginFailure.objects.filter(pk__in=doomed).delete()
+
+
+def check_unknown_login(
+    *, login_id: str, candidate: str, actor: audit.Actor, details: dict[str, object] | None = None
+) -> Verdict:
+    """A login password typed for a login ID that names nobody: always refused, and counted so that
+    the answers (status, code, message, the time a lockout ends) and their cost are those of a real ID
+    (R-C6). Runs inside the transaction of the attempt, which must commit (``verified`` does)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_unknown_login must run inside the transaction of the attempt")
+    now = timezone.now()
+    policy = current_policy()
+    rule = policy.secret_lockout
+    cutoff = now - policy.unknown_login_retention
+    key = unknown_login_key(login_id)
+    UnknownLoginFailure.objects.bulk_create(
+        [UnknownLoginFailure(key=key, last_attempt_at=now)], ignore_conflicts=True
+    )
+    row = UnknownLoginFailure.objects.select_for_update().get(key=key)
+    _prune_unknown_logins(cutoff, row)
+    event: dict[str, object] = {"login_id": login_id[:UNKNOWN_LOGIN_ID_AUDITED_LENGTH], **(details or {})}
+    if row.last_attempt_at < cutoff:  # idle past the retention: it starts again, as if deleted
+        row.consecutive_failures, row.consecutive_lockouts = 0, 0
+        row.locked_until, row.suspended_at = None, None
+        UnknownLoginFailure.objects.filter(pk=row.pk).update(
+            consecutive_failures=0, consecutive_lockouts=0, locked_until=None, suspended_at=None
+        )
+    kind = SecretKind.LOGIN_PASSWORD
+    if row.suspended_at is not None or (row.locked_until is not None and row.locked_until > now):
+        verify_nothing(candidate)
+        UnknownLoginFailure.objects.filter(pk=row.pk).update(last_attempt_at=now)
+        audit.record("login.unknown_login_id_refused_while_locked", actor=actor, details=event)
+        return Verdict(
+            ok=False, suspended=row.suspended_at is not None, locked_until=row.locked_until, kind=kind
+        )
+    verify_nothing(candidate)
+    UnknownLoginFailure.objects.filter(pk=row.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1, last_attempt_at=now
+    )
+    failures = row.consecutive_failures + 1  # read under the row lock: nobody else wrote it since
+    audit.record("login.unknown_login_id", actor=actor, details={**event, "consecutive_failures": failures})
+    if failures < rule.max_failures:
+        return Verdict(ok=False, kind=kind)
+    lockouts = row.consecutive_lockouts + 1
+    if lockouts >= rule.lockouts_before_suspension:
+        UnknownLoginFailure.objects.filter(pk=row.pk).update(
+            consecutive_failures=0, consecutive_lockouts=lockouts, locked_until=None, suspended_at=now
+        )
+        audit.record("login.unknown_login_id_suspended", actor=actor, details={**event, "lockouts": lockouts})
+        return Verdict(ok=False, suspended=True, kind=kind)
+    until = now + rule.lock_duration
+    UnknownLoginFailure.objects.filter(pk=row.pk).update(
+        consecutive_failures=0, consecutive_lockouts=lockouts, locked_until=until
+    )
+    audit.record(
+        "login.unknown_login_id_locked",
+        actor=actor,
+        details={**event, "lockouts": lockouts, "until": until},
+    )
+    return Verdict(ok=False, locked_until=until, kind=kind)
 
 
 def lift(

@@ -121,3 +121,22 @@ class Secret(models.Model):
 
     def __repr__(self) -> str:  # never the hash, not even in a traceback
         return f"<Secret {self.kind} of principal={self.principal_id} contract={self.contract_id}>"
+
+
+class UnknownLoginFailure(models.Model):
+    """Failures of a login ID that names nobody, counted like a principal's so that lockout does not
+    tell whether a login ID exists (R-C6).
+
+    Keyed by a keyed hash (HMAC with SECRET_KEY) of the login ID as typed, never the ID itself; no
+    user is created. Bounded: rows idle longer than the policy's retention are deleted and the
+    oldest are evicted above the policy's cap (identity/lockout.py)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_lockouts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __repr__(self) -> str:
+        return f"<UnknownLoginFailure {self.pk} failures={self.consecutive_failures}>"

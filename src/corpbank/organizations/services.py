@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation, authorized
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import Conflict, Forbidden, ValidationFailed
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
@@ -107,6 +107,7 @@ def add_general_user(
     """Add a general user with initial passwords the user must replace at first login (R-B8)."""
     if not master.is_master:
         raise Forbidden()
+    login_id = text.half_width(login_id)  # full-width as typed with the IME on (core/text.py)
     check_new_credentials(
         login_id=login_id, login_password=login_password, confirmation_password=confirmation_password
     )

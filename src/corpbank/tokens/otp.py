@@ -4,12 +4,13 @@ one lockout mechanism with the token as the principal (R-C4, R-C5, R-E1)."""
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import date
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import DomainError, TokenRegistrationRequired
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
@@ -21,10 +22,13 @@ from corpbank.tokens.models import Token
 from corpbank.tokens.seeds import unseal
 from corpbank.tokens.totp import hotp, time_step, totp
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "check_code",
     "check_for_operation",
     "hotp",
+    "match_step",
     "now_seconds",
     "time_step",
     "totp",
@@ -60,27 +64,76 @@ def unusable_because(state: str, expires_on: date | None, today: date) -> TokenN
     return None
 
 
-def _evaluate(token_id: int, code: str) -> Evaluation:
-    """Under the token principal's lock: compare the code with the steps around the expected one."""
-    token = Token.objects.get(pk=token_id)
-    if not (code.isdigit() and len(code) == token.digits):
-        return Evaluation.MISMATCH
-    seed = unseal(token)
-    current = time_step(now_seconds(), token.step_seconds)
-    window = current_policy().otp_window_steps
-    expected = current + token.drift
+def match_step(
+    seed: bytes,
+    code: str,
+    *,
+    step_seconds: int,
+    drift: int,
+    last_step: int | None,
+    digits: int = 6,
+    algorithm: str = "sha1",
+) -> tuple[Evaluation, int, int]:
+    """Compare a code with the time steps around the expected one (RFC 6238 §5.2: the policy's window
+    around both the clock's step and the step the holder's clock was last seen at). Returns the
+    evaluation, the step that matched and the clock's step; a step at or before ``last_step`` is SPENT
+    (a code is accepted once); a step further from the clock than the policy's ``otp_max_drift_steps``
+    is DRIFTED (counted as a wrong code), so that accepted codes cannot walk a token's window away
+    from the clock one window at a time. The customers' tokens and the operators' second factor
+    share it."""
+    current = time_step(now_seconds(), step_seconds)
+    if not (text.is_digits(code) and len(code) == digits):  # never a non-ASCII str to compare_digest
+        return Evaluation.MISMATCH, current, current
+    policy = current_policy()
+    window = policy.otp_window_steps
+    # The window around the clock's own step is always allowed (RFC 6238 §5.2); beyond it, a step
+    # only as far as the policy lets a clock drift, however far the drift learnt so far has moved.
+    max_drift = max(policy.otp_max_drift_steps, window)
+    expected = current + drift
     candidates = sorted(
         set(range(expected - window, expected + window + 1))
         | set(range(current - window, current + window + 1)),
         key=lambda step: abs(step - expected),
     )
     for step in candidates:
-        if hmac.compare_digest(hotp(seed, step, digits=token.digits, algorithm=token.algorithm), code):
-            if token.last_step is not None and step <= token.last_step:
-                return Evaluation.SPENT
-            Token.objects.filter(pk=token.pk).update(last_step=step, drift=step - current)
-            return Evaluation.MATCH
-    return Evaluation.MISMATCH
+        if hmac.compare_digest(hotp(seed, step, digits=digits, algorithm=algorithm), code):
+            if last_step is not None and step <= last_step:
+                return Evaluation.SPENT, step, current
+            if abs(step - current) > max_drift:
+                return Evaluation.DRIFTED, step, current
+            return Evaluation.MATCH, step, current
+    return Evaluation.MISMATCH, current, current
+
+
+def _evaluate(token_id: int, code: str) -> Evaluation:
+    """Under the token principal's lock: compare the code with the steps around the expected one."""
+    token = Token.objects.get(pk=token_id)
+    if not (text.is_digits(code) and len(code) == token.digits):  # never a non-ASCII str to compare_digest
+        return Evaluation.MISMATCH
+    evaluation, step, current = match_step(
+        unseal(token),
+        code,
+        step_seconds=token.step_seconds,
+        drift=token.drift,
+        last_step=token.last_step,
+        digits=token.digits,
+        algorithm=token.algorithm,
+    )
+    if evaluation is Evaluation.MATCH:
+        Token.objects.filter(pk=token.pk).update(last_step=step, drift=step - current)
+        if step - current != token.drift:
+            logger.info(
+                "OTP token %s: clock drift now %+d steps (was %+d)", token.serial, step - current, token.drift
+            )
+    elif evaluation is Evaluation.DRIFTED:
+        # Never the code: the serial and how far its step is from the server's clock.
+        logger.warning(
+            "OTP token %s: code refused, its step is %+d steps from the clock (the policy allows %d)",
+            token.serial,
+            step - current,
+            max(current_policy().otp_max_drift_steps, current_policy().otp_window_steps),
+        )
+    return evaluation
 
 
 def check_code(
@@ -93,7 +146,7 @@ def check_code(
 ) -> lockout.Verdict:
     """Check one OTP inside the act's transaction: accepted once per time step; wrong ones count
     against the token and stop it after the policy's limit (R-C4)."""
-    code = code.strip()
+    code = text.half_width(code)  # １２３４５６ typed with the IME on is 123456
     return lockout.check_attempt(
         principal_id=token.principal_id,
         kind=SecretKind.OTP,

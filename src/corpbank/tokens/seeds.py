@@ -66,14 +66,19 @@ class SeedUnavailable(Exception):
 
 
 def unseal(token: Token) -> bytes:
-    key = keyring().keys.get(token.seed_key_id)
+    return open_sealed(token.seed_key_id, bytes(token.sealed_seed), serial=token.serial)
+
+
+def open_sealed(key_id: str, blob: bytes, *, serial: str) -> bytes:
+    """A seed sealed by :func:`seal` for ``serial``: a token's serial, or the name another holder's
+    seed is bound to (an operator's second factor)."""
+    key = keyring().keys.get(key_id)
     if key is None:
-        raise SeedUnavailable(f"no key {token.seed_key_id!r} for token {token.serial}")
-    blob = bytes(token.sealed_seed)
+        raise SeedUnavailable(f"no key {key_id!r} for the seed of {serial}")
     try:
-        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(token.serial))
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated_data(serial))
     except InvalidTag as error:
-        raise SeedUnavailable(f"the sealed seed of token {token.serial} does not open") from error
+        raise SeedUnavailable(f"the sealed seed of {serial} does not open") from error
 
 
 def rotate_key(*, actor: audit.Actor, batch: int = 500) -> int:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation, authorized
-from corpbank.core import audit, mail
+from corpbank.core import audit, mail, text
 from corpbank.core.errors import Conflict, DomainError, Forbidden, InvalidCredentials
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
@@ -22,7 +22,7 @@ from corpbank.identity.models import Principal
 from corpbank.organizations.models import Contract, CustomerUser
 from corpbank.organizations.selectors import general_user_of
 from corpbank.tokens import otp, selectors
-from corpbank.tokens.models import Token, TokenFee, TokenRegistration
+from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee, TokenRegistration
 from corpbank.tokens.seeds import seal
 from corpbank.tokens.selectors import RegistrationState
 
@@ -140,7 +140,7 @@ def register_for_user(
     """ワンタイムパスワード利用登録: the user registers a token shipped to the contract by its serial
     number and its current code (R-E7). Several users may register the same serial (R-E8)."""
 
-    serial = serial.strip().upper()
+    serial, code = text.serial(serial), text.one_time_password(code)
     token = (
         Token.objects.filter(serial=serial, contract_id=user.contract_id)
         .exclude(state__in=[Token.State.IN_STOCK, Token.State.REVOKED])
@@ -253,7 +253,7 @@ def report_lost(*, serial: str, actor: audit.Actor) -> Token:
     effect without a second operator: it can only take access away, and waiting would leave a lost
     token usable."""
     with transaction.atomic(durable=True):
-        token = Token.objects.select_for_update().filter(serial=serial.strip().upper()).first()
+        token = Token.objects.select_for_update().filter(serial=text.half_width(serial).upper()).first()
         if token is None or token.state == Token.State.IN_STOCK:
             raise Conflict(
                 _("シリアル番号 %(serial)s のパスワード生成機はお客様に発送されていません。")
@@ -358,3 +358,29 @@ def renew_expiring(*, within_days: int, actor: audit.Actor, today: date | None =
                 )
             report.renewed.append((token.serial, replacement.serial))
     return report
+
+
+def end_for_contract(contract: Contract, *, actor: audit.Actor, reason: str) -> int:
+    """解約 (inside the approval's transaction): every token registration of the contract's users ends,
+    every token shipped to the contract is revoked (a lost one stays lost) and every live software
+    token is cancelled. A revoked token is never registered again, on this contract or another: a new
+    contract for the same organization starts with tokens of its own (R-F6). Returns the tokens revoked."""
+    now = timezone.now()
+    ended = TokenRegistration.objects.filter(user__contract=contract, ended_at__isnull=True).update(
+        ended_at=now, ended_reason=reason
+    )
+    SoftwareTokenEnrolment.objects.filter(
+        token__contract=contract, state__in=SoftwareTokenEnrolment.LIVE_STATES
+    ).update(state=SoftwareTokenEnrolment.State.CANCELLED)
+    revoked = (
+        Token.objects.filter(contract=contract)
+        .exclude(state__in=[Token.State.LOST, Token.State.REVOKED])
+        .update(state=Token.State.REVOKED)
+    )
+    audit.record(
+        "tokens.contract_ended",
+        actor=actor,
+        contract_id=contract.pk,
+        details={"registrations_ended": ended, "tokens_revoked": revoked, "reason": reason},
+    )
+    return revoked

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import check_secrets
-from corpbank.core import audit, mail
+from corpbank.core import audit, mail, text
 from corpbank.core.errors import Conflict, DomainError, FactorsRejected, InvalidCredentials, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.identity.credentials import character_rule_problem, is_mail_address
@@ -200,12 +200,13 @@ def provision(
     *, service_id: str, token_user_id: str, activation_password: str, ip_address: str = ""
 ) -> Provisioned:
     """The phone app's set-up (step 7): the seed, once, for the right activation password."""
+    token_user_id = text.half_width(token_user_id)
     enrolment = (
         SoftwareTokenEnrolment.objects.select_related("token", "user")
-        .filter(token_user_id=token_user_id.strip(), state=SoftwareTokenEnrolment.State.ISSUED)
+        .filter(token_user_id=token_user_id, state=SoftwareTokenEnrolment.State.ISSUED)
         .first()
     )
-    if service_id.strip() != settings.CORPBANK_SOFTTOKEN_SERVICE_ID or enrolment is None:
+    if text.half_width(service_id) != settings.CORPBANK_SOFTTOKEN_SERVICE_ID or enrolment is None:
         verify_nothing(activation_password)
         raise ProvisioningRefused()
     token = enrolment.token
@@ -249,7 +250,7 @@ def provision(
 
 def activate(*, user: CustomerUser, code: str, ip_address: str = "") -> SoftwareTokenEnrolment:
     """ワンタイムパスワード利用開始 (steps 8-11): the app's first code; then サービス利用中."""
-
+    code = text.one_time_password(code)
     enrolment = (
         SoftwareTokenEnrolment.objects.select_related("token")
         .filter(user=user, state=SoftwareTokenEnrolment.State.PROVISIONED)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from corpbank.authentication import risk
@@ -16,6 +17,7 @@ from corpbank.authentication import services as authentication
 from corpbank.authentication.models import Question
 from corpbank.certificates import services as certificates
 from corpbank.core.errors import DomainError
+from corpbank.identity.models import SecretKind
 from corpbank.organizations.models import CustomerUser
 from corpbank.web import sessions
 from corpbank.web.pages import (
@@ -253,7 +255,9 @@ def password(request: HttpRequest) -> HttpResponse:
         secret(
             "current_confirmation_password",
             _("現在の確認用パスワード"),
-            _("確認用パスワードを変更する場合に入力してください。"),
+            _(
+                "どちらのパスワードを変更する場合も、現在のログインパスワードと確認用パスワードの両方が必要です。"
+            ),
         ),
         secret("new_confirmation_password", _("新しい確認用パスワード"), str(PASSWORD_HINT), "new-password"),
         secret(
@@ -287,10 +291,11 @@ def password(request: HttpRequest) -> HttpResponse:
             return redirect(sessions.required_page(request, customer) or "home")
     if forced:
         lead = _(
-            "初期パスワードまたは有効期限を過ぎたパスワードをご利用です。続けてご利用いただくには、パスワードを変更してください。"
-        )
+            "初期パスワードまたは有効期限を過ぎたパスワードをご利用です。続けてご利用いただくには、"
+            "%(kinds)sを現在と異なるものに変更してください。現在のパスワードは両方を入力してください。"
+        ) % {"kinds": pgettext("list separator", "・").join(str(SecretKind(kind).label) for kind in forced)}
     else:
-        lead = _("変更するパスワードの欄のみ入力してください。")
+        lead = _("現在のパスワードは両方を、新しいパスワードは変更するものの欄のみを入力してください。")
     return form_page(
         request,
         title=_("パスワード変更"),

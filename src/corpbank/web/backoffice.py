@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from datetime import date
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,51 +21,25 @@ from corpbank.approvals.models import PendingAction
 from corpbank.backoffice import selectors as backoffice_selectors
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
-from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.backoffice.services import DEFAULT_CONTRACT_LIMITS, AccountInput, ContractApplication
+from corpbank.backoffice.services.details import ApprovalNotConfirmed
+from corpbank.core import audit_labels
 from corpbank.core.errors import DomainError, NotFound, ValidationFailed
+from corpbank.core.models import AuditEvent
+from corpbank.core.text import half_width, is_digits
 from corpbank.identity.models import CONTRACT_PIN_KINDS, SecretKind
-from corpbank.organizations.models import Branch, Contract, CustomerUser
+from corpbank.organizations.models import Account, Branch, Contract, CustomerUser, UsageLimit
 from corpbank.tokens import pskc_import
 from corpbank.tokens import selectors as token_selectors
 from corpbank.tokens import services as tokens
 from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee
 from corpbank.web import sessions
-from corpbank.web.pages import Field, form_page, limit_fields, limits_from, operator_required, posted, secret
+from corpbank.web.backoffice_operators import approver_required, entrant_required
+from corpbank.web.pages import Field, form_page, limits_from, operator_required, posted, secret
 
 
 def _operator(request: HttpRequest) -> Operator:
     return request.operator  # type: ignore[attr-defined,no-any-return]
-
-
-def login(request: HttpRequest) -> HttpResponse:
-    fields = [
-        Field("login_name", _("職員ログイン名"), autocomplete="username", maxlength=30),
-        secret("password", _("パスワード"), autocomplete="current-password"),
-    ]
-    error = None
-    if request.method == "POST":
-        data = posted(request, "login_name", "password")
-        try:
-            operator = backoffice.operator_log_in(**data, ip_address=sessions.client_ip(request))
-        except DomainError as failure:
-            error = failure
-        else:
-            sessions.start_operator_session(request, operator)
-            return redirect("backoffice:home")
-    return form_page(
-        request,
-        title=_("事務センター ログイン"),
-        fields=fields,
-        submit_label=_("ログイン"),
-        error=error,
-        template="corpbank/backoffice/form.html",
-    )
-
-
-@require_POST
-def logout(request: HttpRequest) -> HttpResponse:
-    sessions.end_session(request)
-    return redirect("backoffice:login")
 
 
 @operator_required
@@ -81,41 +57,72 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _accounts_from(text: str) -> list[AccountInput]:
-    """One account a line: 店番 科目 口座番号, e.g. ``101 1 1234567`` (科目: 1 普通, 2 当座)."""
-    accounts = []
-    for line in text.splitlines():
-        parts = line.replace("-", " ").split()
-        if not parts:
-            continue
-        if len(parts) != 3:
-            raise ValidationFailed(
-                _("入力内容をご確認ください。"),
-                fields={"accounts": _("口座は1行に「店番 科目 口座番号」の形で入力してください。")},
-            )
-        accounts.append(AccountInput(*parts))
-    return accounts
+# The new-contract form starts with this many account rows; 口座の入力行を追加 adds one, up to the most.
+ACCOUNT_ROWS = 3
+MAX_ACCOUNT_ROWS = 30
+# ワンタイムパスワード on the new-contract form: by hardware tokens, by software tokens, or not at all.
+OTP_USES = ("hardware", "software", "none")
+
+
+@dataclasses.dataclass
+class AccountRow:
+    """One row of the new-contract form's accounts: 店番, 科目, 口座番号, and its error."""
+
+    index: int
+    branch_code: str = ""
+    type: str = Account.Type.ORDINARY
+    number: str = ""
+    error: str = ""
+
+    @property
+    def number_shown(self) -> int:
+        return self.index + 1
+
+
+def _account_rows(request: HttpRequest) -> list[AccountRow]:
+    """The account rows as typed; one more if 口座の入力行を追加 was pressed."""
+    if request.method != "POST":
+        return [AccountRow(index) for index in range(ACCOUNT_ROWS)]
+    count = request.POST.get("account_rows", "")[:3]
+    # is_digits, not str.isdigit: int() refuses "²", which isdigit takes (a 500).
+    rows = min(max(int(count), 1), MAX_ACCOUNT_ROWS) if count and is_digits(count) else ACCOUNT_ROWS
+    if request.POST.get("add_account") and rows < MAX_ACCOUNT_ROWS:
+        rows += 1
+    return [
+        AccountRow(
+            index,
+            branch_code=half_width(request.POST.get(f"account_{index}_branch", "")),
+            type=request.POST.get(f"account_{index}_type", Account.Type.ORDINARY),
+            # 1234-567 and １２３４５６７ are the account 1234567.
+            number=half_width(request.POST.get(f"account_{index}_number", "")).replace("-", ""),
+        )
+        for index in range(rows)
+    ]
 
 
 def _pin_fields() -> list[Field]:
     return [secret(str(kind), SecretKind(kind).label, _("数字4桁")) for kind in CONTRACT_PIN_KINDS]
 
 
-@operator_required
+@entrant_required
 def contract_new(request: HttpRequest) -> HttpResponse:
-    """契約の新規登録 from the paper application; takes effect on a second operator's approval."""
+    """契約の新規登録 from the paper application: the organization, its master, how it logs in and uses
+    one-time passwords, its accounts (a row each), its PINs and limits. The entry takes effect on a
+    second operator's approval, who sees all of it (action_detail)."""
     branches = [(b.code, str(b)) for b in Branch.objects.all()]
-    fields = [
+    organization = [
         Field("organization_name", _("団体名"), maxlength=120),
         Field("organization_name_kana", _("団体名（半角カナ）"), hint=_("例: ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ"), maxlength=120),
         Field("branch_code", _("お取引店"), "select", choices=branches),
-        Field("master_name", _("マスターユーザ名"), maxlength=60),
         Field(
             "notification_email",
             _("連絡先メールアドレス"),
             hint=_("金庫からのお知らせの送付先"),
             maxlength=254,
         ),
+    ]
+    master = [Field("master_name", _("マスターユーザ名"), maxlength=60)]
+    use = [
         Field(
             "login_method",
             _("ログイン方式"),
@@ -127,22 +134,31 @@ def contract_new(request: HttpRequest) -> HttpResponse:
             ],
         ),
         Field(
-            "accounts",
-            _("口座（1行に「店番 科目 口座番号」、科目 1=普通 2=当座）"),
-            hint=_("例: 101 1 1234567"),
-        ),
-        Field(
-            "otp_required",
+            "otp_use",
             _("ワンタイムパスワード"),
-            "checkboxes",
-            choices=[("1", _("ワンタイムパスワードを利用する"))],
-            value=["1"],
+            "select",
+            choices=[
+                ("hardware", _("利用する（パスワード生成機）")),
+                ("software", _("利用する（ソフトウェアトークン）")),
+                ("none", _("利用しない")),
+            ],
+            value="hardware",
         ),
-        *_pin_fields(),
-        *limit_fields([]),
     ]
+    pins = _pin_fields()
+    limit_rows = [
+        (
+            label,
+            Field(f"limit_{kind}", label, value=f"{DEFAULT_CONTRACT_LIMITS[kind][0]:,}"),
+            Field(f"limit_{kind}_per_day", label, value=f"{DEFAULT_CONTRACT_LIMITS[kind][1]:,}"),
+        )
+        for kind, label in UsageLimit.Kind.choices
+    ]
+    fields = [*organization, *master, *use, *pins, *(f for _, *pair in limit_rows for f in pair)]
+    accounts = _account_rows(request)
+    typed = [row for row in accounts if row.number]
     error = None
-    if request.method == "POST":
+    if request.method == "POST" and not request.POST.get("add_account"):
         data = posted(
             request,
             "organization_name",
@@ -150,9 +166,16 @@ def contract_new(request: HttpRequest) -> HttpResponse:
             "branch_code",
             "master_name",
             "login_method",
-            "accounts",
+            "otp_use",
+            "notification_email",
         )
         try:
+            otp_use = data["otp_use"] or "none"  # as an unticked box used to say
+            if otp_use not in OTP_USES:
+                raise ValidationFailed(
+                    _("入力内容をご確認ください。"),
+                    fields={"otp_use": _("ワンタイムパスワードの利用方法を選択してください。")},
+                )
             limits = {limit.kind: (limit.per_transaction, limit.per_day) for limit in limits_from(request)}
             action = backoffice.enter_contract_registration(
                 _operator(request),
@@ -161,23 +184,27 @@ def contract_new(request: HttpRequest) -> HttpResponse:
                     organization_name_kana=data["organization_name_kana"],
                     branch_code=data["branch_code"],
                     master_name=data["master_name"],
-                    accounts=_accounts_from(data["accounts"]),
+                    accounts=[AccountInput(row.branch_code, row.type, row.number) for row in typed],
                     login_method=data["login_method"],
                     pins={str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
                     limits=limits,
-                    otp_required=request.POST.get("otp_required") == "1",
-                    notification_email=request.POST.get("notification_email", ""),
+                    otp_required=otp_use in ("hardware", "software"),
+                    software_tokens=otp_use == "software",
+                    notification_email=data["notification_email"],
                 ),
                 ip_address=sessions.client_ip(request),
             )
         except DomainError as failure:
             error = failure
+            # The service names an account by its place among the typed rows.
+            for position, row in enumerate(typed):
+                row.error = failure.fields.get(f"accounts.{position}", "")
         else:
             messages.success(
                 request,
                 _("受付番号 %(id)s で登録しました。別の職員の承認で有効になります。") % {"id": action.pk},
             )
-            return redirect("backoffice:home")
+            return redirect("backoffice:action", action_id=action.pk)
     return form_page(
         request,
         title=_("契約の新規登録"),
@@ -185,7 +212,15 @@ def contract_new(request: HttpRequest) -> HttpResponse:
         fields=fields,
         submit_label=_("登録する（承認待ち）"),
         error=error,
-        template="corpbank/backoffice/form.html",
+        template="corpbank/backoffice/contract_new.html",
+        sections=[(_("団体"), organization), (_("マスターユーザ"), master), (_("ご利用方法"), use)],
+        pin_fields=pins,
+        limit_rows=limit_rows,
+        account_rows=accounts,
+        accounts_error=error.fields.get("accounts", "") if error else "",
+        can_add_row=len(accounts) < MAX_ACCOUNT_ROWS,
+        branches=branches,
+        account_types=Account.Type.choices,
     )
 
 
@@ -237,7 +272,7 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 
 @require_POST
-@operator_required
+@entrant_required
 def contract_enter(request: HttpRequest, contract_id: int, procedure: str) -> HttpResponse:
     """Enter one of the contract's paper procedures; a second operator approves it."""
     try:
@@ -285,7 +320,7 @@ def _procedure_form(
     )
 
 
-@operator_required
+@entrant_required
 def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
     """暗証番号変更 (R-B4): only the PINs typed are replaced."""
     fields = _pin_fields()
@@ -305,7 +340,7 @@ def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
     )
 
 
-@operator_required
+@entrant_required
 def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
     """パスワード生成機の発送: serial numbers from the stock, with the kind of issue and so its fee (R-E1,
     R-E3, R-E5)."""
@@ -333,7 +368,7 @@ def contract_tokens(request: HttpRequest, contract_id: int) -> HttpResponse:
     )
 
 
-@operator_required
+@entrant_required
 def token_stock(request: HttpRequest) -> HttpResponse:
     """パスワード生成機の在庫: import the manufacturer's PSKC file (RFC 6030), all or nothing. One operator:
     stock gives nobody access; shipping it to an organization is four-eyes."""
@@ -378,7 +413,7 @@ def token_stock(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@operator_required
+@entrant_required
 def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
     """紛失の届出: the token is disabled at once and for ever (R-E6)."""
     try:
@@ -394,9 +429,43 @@ def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
     return redirect("backoffice:contract", contract_id=token.contract_id)
 
 
-@require_POST
+def _action_page(request: HttpRequest, action_id: int, *, error: DomainError | None = None) -> HttpResponse:
+    """A procedure's entry, every field labelled (and what it changes), with 承認 behind the
+    confirmation 「内容を確認しました」 for an operator who may decide it."""
+    try:
+        view = backoffice_selectors.action_view(action_id, _operator(request))
+    except DomainError as missing:
+        return render(
+            request,
+            "corpbank/backoffice/message.html",
+            {"title": _("手続の内容"), "message": missing.message},
+            status=missing.http_status,
+        )
+    return render(
+        request,
+        "corpbank/backoffice/action.html",
+        {
+            "title": _("手続の内容（受付番号 %(id)s）") % {"id": view.action.pk},
+            "view": view,
+            "shows_before": view.shows_before and any(detail.before is not None for detail in view.details),
+            "error": error.message if error else "",
+            "field_errors": error.fields if error else {},
+        },
+        status=error.http_status if error else 200,
+    )
+
+
 @operator_required
+def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
+    return _action_page(request, action_id)
+
+
+@require_POST
+@approver_required
 def action_approve(request: HttpRequest, action_id: int) -> HttpResponse:
+    """承認, only with 「内容を確認しました」 checked on the page that showed the entry."""
+    if request.POST.get("confirmed") != "1":
+        return _action_page(request, action_id, error=ApprovalNotConfirmed())
     try:
         decision = backoffice.approve(_operator(request), action_id, ip_address=sessions.client_ip(request))
     except DomainError as error:
@@ -416,7 +485,7 @@ def action_approve(request: HttpRequest, action_id: int) -> HttpResponse:
 
 
 @require_POST
-@operator_required
+@approver_required
 def action_reject(request: HttpRequest, action_id: int) -> HttpResponse:
     try:
         backoffice.reject(_operator(request), action_id, ip_address=sessions.client_ip(request))
@@ -427,28 +496,35 @@ def action_reject(request: HttpRequest, action_id: int) -> HttpResponse:
     return redirect("backoffice:home")
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+AUDIT_FILTERS = ("date_from", "date_to", "contract_number", "login_id", "action", "actor")
 
 
 @operator_required
 def audit(request: HttpRequest) -> HttpResponse:
-    criteria = {
-        key: request.GET.get(key, "").strip()
-        for key in ("action", "contract_number", "login_id", "date_from", "date_to")
-    }
-    events = backoffice_selectors.search_audit(
-        action=criteria["action"],
-        contract_number=criteria["contract_number"],
-        login_id=criteria["login_id"],
-        date_from=_date(criteria["date_from"]),
-        date_to=_date(criteria["date_to"]),
-    )
+    """監査ログ検索 (R-I3): each event in the bank's words, filtered in the clerk's, a page at a time."""
+    typed = {key: request.GET.get(key, "").strip() for key in AUDIT_FILTERS}
+    error: DomainError | None = None
+    page: Page[AuditEvent] | None = None
+    rows: list[backoffice_selectors.AuditRow] = []
+    try:
+        criteria = backoffice_selectors.audit_criteria(typed)
+    except DomainError as failure:
+        error = failure
+    else:
+        page, rows = backoffice_selectors.audit_page(criteria, request.GET.get("page", "1"))
     return render(
         request,
         "corpbank/backoffice/audit.html",
-        {"title": _("監査ログ検索"), "events": events, "criteria": criteria},
+        {
+            "title": _("監査ログ検索"),
+            "criteria": typed,
+            "action_choices": audit_labels.choices(),
+            "page": page,
+            "rows": rows,
+            # The filters again, for the links to the other pages.
+            "query": urlencode({key: value for key, value in typed.items() if value}),
+            "error": error.message if error else "",
+            "field_errors": error.fields if error else {},
+        },
+        status=error.http_status if error else 200,
     )

@@ -6,17 +6,24 @@ master's 管理 ≫ 利用者管理 ≫ 電子証明書の管理 (enable issuanc
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from corpbank.authentication import certificate as obtaining
+from corpbank.authentication.models import SecretQuestion
+from corpbank.authorization.operations import Operation
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import CertificateIssuance
 from corpbank.core.errors import DomainError
+from corpbank.core.policy import current_policy
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
 from corpbank.web import sessions
@@ -26,6 +33,7 @@ from corpbank.web.pages import (
     customer_required,
     form_page,
     message_page,
+    otp_field,
     posted,
     secret,
 )
@@ -37,7 +45,9 @@ def ca_certificate(request: HttpRequest) -> HttpResponse:
         pem = certificates.authority().certificate_pem
     except DomainError as error:
         return HttpResponse(error.message, status=error.http_status, content_type="text/plain; charset=utf-8")
-    return HttpResponse(pem, content_type="application/x-pem-file")
+    response = HttpResponse(pem, content_type="application/x-pem-file")
+    response["Cache-Control"] = "public, max-age=3600"  # public; else the middleware says no-store
+    return response
 
 
 @require_GET
@@ -90,8 +100,10 @@ def _certificate_handed_over(
 
 @never_cache
 def certificate_obtain(request: HttpRequest) -> HttpResponse:
-    """電子証明書の取得 on the user's own PC, once issuance is enabled (R-F3): login ID and login password;
-    the answer is the certificate in a PKCS#12 file and the one-time password that opens it, shown once."""
+    """電子証明書の取得 on the user's own PC, once issuance is enabled (R-F3): login ID and login password,
+    and then what a login from this environment would be asked (the secret question, R-D2) and the
+    one-time password on a contract that uses OTP (``certificate_obtain_verify``). The answer is the
+    certificate in a PKCS#12 file and the one-time password that opens it, shown once."""
     fields = [
         Field("login_id", _("ログインID"), autocomplete="username", maxlength=12),
         secret("password", _("ログインパスワード"), autocomplete="current-password"),
@@ -100,19 +112,123 @@ def certificate_obtain(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = posted(request, "login_id", "password")
         try:
-            obtained = certificates.obtain_with_password(
-                login_id=data["login_id"], password=data["password"], ip_address=sessions.client_ip(request)
+            outcome = obtaining.obtain_certificate(
+                login_id=data["login_id"],
+                password=data["password"],
+                environment=sessions.environment(request),
+                ip_address=sessions.client_ip(request),
             )
         except DomainError as failure:
             error = failure
         else:
-            return _certificate_handed_over(request, _("電子証明書の取得"), obtained)
+            if outcome.verification is not None:
+                await_verification(request, outcome.verification)
+                return redirect("certificate_obtain_verify")
+            if outcome.obtained is not None:
+                return _certificate_handed_over(request, _("電子証明書の取得"), outcome.obtained)
     return form_page(
         request,
         title=_("電子証明書の取得"),
         lead=_(
             "電子証明書を使うパソコンで操作してください。マスターユーザ（マスターユーザの場合は当金庫）が"
-            "発行を許可した利用者が、ログインIDとログインパスワードで電子証明書を1つ取得できます。"
+            "発行を許可した利用者が、電子証明書を1つ取得できます。ログインIDとログインパスワードのほか、"
+            "ログインのときと同じく合言葉の質問やワンタイムパスワードをお尋ねすることがあります。"
+        ),
+        fields=fields,
+        submit_label=_("取得する"),
+        error=error,
+    )
+
+
+# The obtaining waiting for its answer and code: the user, the question's position (None when the
+# environment is recognised), whether a code is asked, and since when. Not a session of the user.
+VERIFICATION = "corpbank.certificate_verification"
+
+
+def await_verification(request: HttpRequest, verification: obtaining.Verification) -> None:
+    """The password was right; the answer or code comes next, within the policy's inactivity period.
+    A new session key, as at login: whoever planted the old one learns nothing of this one."""
+    request.session.cycle_key()
+    request.session[VERIFICATION] = {
+        "user": verification.user_id,
+        "position": verification.position,
+        "otp": verification.otp,
+        "since": timezone.now().isoformat(),
+    }
+
+
+def waiting_verification(request: HttpRequest) -> obtaining.Verification | None:
+    """The obtaining waiting for its answer and code, or None (never begun, done, or timed out)."""
+    waiting = request.session.get(VERIFICATION)
+    if not isinstance(waiting, dict):
+        return None
+    if timezone.now() - datetime.fromisoformat(waiting["since"]) > current_policy().session_inactivity:
+        request.session.pop(VERIFICATION, None)
+        return None
+    position = waiting["position"]
+    question = None
+    if position is not None:
+        question = (
+            SecretQuestion.objects.filter(user_id=waiting["user"], position=position)
+            .values_list("question", flat=True)
+            .first()
+        )
+        if question is None:
+            return None
+    return obtaining.Verification(
+        user_id=waiting["user"], position=position, question=question, otp=bool(waiting["otp"])
+    )
+
+
+def verification_done(request: HttpRequest) -> None:
+    request.session.pop(VERIFICATION, None)
+
+
+@never_cache
+def certificate_obtain_verify(request: HttpRequest) -> HttpResponse:
+    """電子証明書の取得, second step: the secret question when the bank does not recognise this
+    environment (R-D2) and the one-time password when the contract uses OTP; then the certificate."""
+    verification = waiting_verification(request)
+    if verification is None:
+        messages.error(request, str(obtaining.CertificateVerificationExpired().message))
+        return redirect("certificate_obtain")
+    fields = []
+    if verification.question_label is not None:
+        fields.append(
+            Field(
+                "answer",
+                verification.question_label,
+                "password",
+                hint=_("ご登録の回答を入力してください。全角・半角、大文字・小文字、空白は区別しません。"),
+                maxlength=60,
+                autocomplete="off",
+            )
+        )
+    if verification.otp:
+        fields.append(otp_field())
+    error = None
+    if request.method == "POST":
+        data = posted(request, "answer", "otp")
+        try:
+            obtained = obtaining.verify_and_obtain(
+                user_id=verification.user_id,
+                position=verification.position,
+                answer=data["answer"],
+                code=data["otp"],
+                ip_address=sessions.client_ip(request),
+            )
+        except DomainError as failure:
+            error = failure
+        else:
+            verification_done(request)
+            return _certificate_handed_over(request, _("電子証明書の取得"), obtained)
+    return form_page(
+        request,
+        title=_("電子証明書の取得（ご本人確認）"),
+        lead=_(
+            "電子証明書は、ログインと同じご本人確認のうえでお渡しします。"
+            "いつもと異なるご利用環境からの場合は合言葉の質問にお答えください。"
+            "ワンタイムパスワードをご利用の場合は、パスワード生成機に表示されている数字を入力してください。"
         ),
         fields=fields,
         submit_label=_("取得する"),
@@ -182,6 +298,7 @@ def certificate_enable(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.CERTIFICATE_ISSUANCE,
         title=_("電子証明書の発行許可"),
         lead=_("利用者はご自身のパソコンで「電子証明書の取得」を行うと、電子証明書を1つ取得できます"),
         submit_label=_("許可する"),
@@ -202,6 +319,7 @@ def certificate_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.CERTIFICATE_REVOCATION,
         title=_("電子証明書の失効"),
         lead=_(
             "失効した電子証明書ではすぐにログインできなくなります。パソコンを変更する前に失効してください"

@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from corpbank.web import drafts
+
 
 def common(request: HttpRequest) -> dict[str, Any]:
     return {
@@ -12,4 +14,6 @@ def common(request: HttpRequest) -> dict[str, Any]:
         "helpdesk_phone": settings.CORPBANK_HELPDESK_PHONE,
         "customer": getattr(request, "customer", None),
         "operator": getattr(request, "operator", None),
+        # A form sent after the session timed out, waiting on its page for the same person (R-A5).
+        "draft_page": drafts.waiting(request),
     }

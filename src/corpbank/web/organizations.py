@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from corpbank.authentication import risk
+from corpbank.authorization.operations import Operation
 from corpbank.core.errors import DomainError
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations import services as users
@@ -71,7 +72,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
             _("初回ログイン時に利用者ご本人が変更します。"),
         ),
         *_permission_and_limit_fields(None),
-        *factor_fields(request),
+        *factor_fields(request, Operation.ADD_USER),
     ]
     error = None
     if request.method == "POST":
@@ -86,7 +87,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
         try:
             users.add_general_user(
                 master=request.customer,  # type: ignore[attr-defined]
-                factors=factors_from(request),
+                factors=factors_from(request, Operation.ADD_USER),
                 login_id=data["login_id"],
                 name=data["name"],
                 login_password=data["login_password"],
@@ -123,6 +124,7 @@ def user_change(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.CHANGE_USER,
         title=_("利用者情報の変更"),
         lead=_("業務権限・利用限度額を変更します"),
         submit_label=_("変更する"),
@@ -151,6 +153,7 @@ def user_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.RESET_USER_CREDENTIALS,
         title=_("パスワードの再設定"),
         lead=_("新しい初期パスワードを設定します。ロックアウト・利用停止も解除されます"),
         submit_label=_("再設定する"),
@@ -185,6 +188,7 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.LIFT_USER_LOCK,
         title=_("利用停止解除"),
         lead=_("ロックアウト・利用停止を解除します"),
         submit_label=_("解除する"),
@@ -205,6 +209,7 @@ def user_questions_reset(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.RESET_SECRET_QUESTIONS,
         title=_("追加認証のリセット"),
         lead=_("合言葉の質問と回答を削除します。利用者は次回ログイン時に新しい合言葉を登録します"),
         submit_label=_("リセットする"),
@@ -224,6 +229,7 @@ def user_delete(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.DELETE_USER,
         title=_("利用者の削除"),
         lead=_("この利用者を削除します"),
         submit_label=_("削除する"),

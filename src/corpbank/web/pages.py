@@ -16,12 +16,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from corpbank.authorization import operations
+from corpbank.authorization.operations import Operation
 from corpbank.backoffice.models import Operator
 from corpbank.core.errors import DomainError, ValidationFailed
+from corpbank.core.text import half_width, is_digits
+from corpbank.identity.models import SecretKind
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser, UsageLimit
 from corpbank.organizations.services import LimitInput
-from corpbank.web import sessions
+from corpbank.web import drafts, sessions
 
 View = Callable[..., HttpResponse]
 PASSWORD_HINT = gettext_lazy(
@@ -41,9 +45,32 @@ class Field:
     maxlength: int | None = None
     error: str = ""
 
+    @property
+    def is_secret(self) -> bool:
+        """Never shown back, never kept: passwords, PINs, answers, and the one-time password."""
+        return self.type == "password" or self.name == SecretKind.OTP
+
+    @property
+    def described_by(self) -> str:
+        """The ids of the hint and the error tied to the input (aria-describedby), as form.html names
+        them."""
+        shown = {f"hint_{self.name}": self.hint, f"error_{self.name}": self.error}
+        return " ".join(id_ for id_, text in shown.items() if text)
+
 
 def secret(name: str, label: str | Promise, hint: str = "", autocomplete: str = "off") -> Field:
     return Field(name, label, "password", hint=hint, autocomplete=autocomplete, maxlength=12)
+
+
+def otp_field(hint: str | Promise = "") -> Field:
+    """The one-time password input, as every form asks it (the browser may offer the code it received)."""
+    return Field(
+        "otp",
+        _("ワンタイムパスワード"),
+        hint=str(hint or _("パスワード生成機に表示されている数字")),
+        maxlength=8,
+        autocomplete="one-time-code",
+    )
 
 
 def form_page(
@@ -56,13 +83,23 @@ def form_page(
     template: str = "corpbank/form.html",
     **context: Any,
 ) -> HttpResponse:
-    """Render the one form template; keep what was typed (never secrets) and show errors by field."""
+    """Render the one form template; keep what was typed (never secrets) and show errors by field, each
+    tied to its input; the first field in error takes the focus, else the alert. On a page whose form
+    was sent after the session timed out, what was typed then (never secrets) is filled in again."""
+    typed: dict[str, list[str]] | None
     if request.method == "POST":
-        for field in fields:
-            if field.type == "checkboxes":
-                field.value = request.POST.getlist(field.name)
-            elif field.type != "password" and field.name in request.POST:
-                field.value = request.POST[field.name]
+        typed = {name: request.POST.getlist(name) for name in request.POST}
+    else:
+        typed = drafts.take(request)
+        if typed is not None:
+            context["restored"] = True
+    for field in fields:
+        if typed is None or field.is_secret:
+            continue
+        if field.type == "checkboxes":
+            field.value = typed.get(field.name, [])
+        elif field.name in typed:
+            field.value = typed[field.name][-1]
     if error is not None:
         for field in fields:
             field.error = error.fields.get(field.name, "")
@@ -75,6 +112,7 @@ def form_page(
             "fields": fields,
             "submit_label": submit_label,
             "error": error.message if error else "",
+            "invalid_fields": [field for field in fields if field.error],
             **context,
         },
         status=status,
@@ -87,10 +125,16 @@ def message_page(request: HttpRequest, title: str, message: str, status: int) ->
 
 
 def to_login(request: HttpRequest, login_url: str) -> HttpResponse:
-    """Back to a login page, saying why when the session ended of inactivity (R-A5)."""
-    if request.session_timed_out:  # type: ignore[attr-defined]
-        messages.error(
-            request, _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。")
+    """Back to a login page. The middleware has said why when the session ended of inactivity (R-A5);
+    a form sent then keeps its non-secret fields for the same person's next session (web/drafts.py)."""
+    owner = getattr(request, "timed_out_owner", None)
+    if owner is not None and drafts.keep(request, owner):
+        messages.info(
+            request,
+            _(
+                "入力中の内容（パスワード・暗証番号・ワンタイムパスワードを除く）は保存しました。"
+                "再度ログインすると、入力中の画面に戻れます。"
+            ),
         )
     return redirect(login_url)
 
@@ -175,18 +219,28 @@ def limit_fields(current: Iterable[UsageLimit]) -> list[Field]:
     return fields
 
 
+# Yen amounts typed in a form: 15 digits (999 trillion yen) is beyond any limit and within a bigint.
+MAX_AMOUNT_DIGITS = 15
+
+
 def limits_from(request: HttpRequest) -> list[LimitInput]:
     """Limits typed in yen; a kind left blank gets no limit row, which allows nothing of that kind."""
     limits, problems = [], {}
     for kind in UsageLimit.Kind.values:
-        per_transaction = request.POST.get(f"limit_{kind}", "").strip().replace(",", "")
-        per_day = request.POST.get(f"limit_{kind}_per_day", "").strip().replace(",", "")
+        # Full-width digits and commas are the half-width ones; only 0-9 then (int() refuses "²").
+        per_transaction = half_width(request.POST.get(f"limit_{kind}", "")).replace(",", "")
+        per_day = half_width(request.POST.get(f"limit_{kind}_per_day", "")).replace(",", "")
         if not per_transaction and not per_day:
             continue
-        if not (per_transaction.isdigit() and per_day.isdigit()):
+        if not (per_transaction and per_day and is_digits(per_transaction) and is_digits(per_day)):
             problems[f"limit_{kind}"] = _(
                 "限度額は半角数字（円）で1回あたり・1日あたりの両方を入力してください。"
             )
+            continue
+        if max(len(per_transaction), len(per_day)) > MAX_AMOUNT_DIGITS:  # int() refuses 4,300 digits
+            problems[f"limit_{kind}"] = _("限度額は%(digits)d桁以内で入力してください。") % {
+                "digits": MAX_AMOUNT_DIGITS
+            }
             continue
         limits.append(LimitInput(kind, int(per_transaction), int(per_day)))
     if problems:
@@ -194,36 +248,42 @@ def limits_from(request: HttpRequest) -> list[LimitInput]:
     return limits
 
 
-def factor_fields(request: HttpRequest) -> list[Field]:
-    """The master's confirmation password, and a one-time password where the contract uses OTP."""
-    fields = [
-        secret(
-            "confirmation_password",
+def factor_fields(request: HttpRequest, operation: Operation) -> list[Field]:
+    """Exactly the factors the operation table asks for ``operation`` on the user's contract (R-B3,
+    R-B4, R-E2), in the order they are checked: derived from the table, so that a form never asks for
+    what the check ignores, nor misses what it needs."""
+    master_only = operations.REQUIREMENTS[operation].master_only
+    return [
+        _factor_field(kind, master_only=master_only)
+        for kind in operations.factors(operation, request.customer.contract)  # type: ignore[attr-defined]
+    ]
+
+
+def _factor_field(kind: str, *, master_only: bool) -> Field:
+    if kind == SecretKind.OTP:
+        return otp_field()
+    if kind == SecretKind.CONFIRMATION_PASSWORD and master_only:
+        return secret(
+            kind,
             _("確認用パスワード（マスターユーザ）"),
             _("登録内容・権限の変更には、マスターユーザの確認用パスワードが必要です。"),
         )
-    ]
-    if request.customer.contract.otp_required:  # type: ignore[attr-defined]
-        fields.append(
-            Field(
-                "otp",
-                _("ワンタイムパスワード"),
-                hint=_("パスワード生成機に表示されている数字"),
-                maxlength=8,
-                autocomplete="one-time-code",
-            )
-        )
-    return fields
+    if kind in operations.PIN_KINDS:
+        return secret(kind, SecretKind(kind).label, _("数字4桁"))
+    return secret(kind, SecretKind(kind).label)
 
 
-def factors_from(request: HttpRequest) -> dict[str, str]:
-    return {name: request.POST.get(name, "") for name in ("confirmation_password", "otp")}
+def factors_from(request: HttpRequest, operation: Operation) -> dict[str, str]:
+    """What was typed into the operation's factor fields (factor_fields), by factor."""
+    contract = request.customer.contract  # type: ignore[attr-defined]
+    return {name: request.POST.get(name, "") for name in operations.factors(operation, contract)}
 
 
 def act_on_user(
     request: HttpRequest,
     user_id: int,
     *,
+    operation: Operation,
     title: str,
     lead: str,
     submit_label: str,
@@ -235,7 +295,7 @@ def act_on_user(
     allow_self: bool = False,
 ) -> HttpResponse:
     """A master's act on one general user (or, with ``allow_self``, on the master): the form with the
-    master's factors, the act, and back to the list ``back`` names."""
+    factors the table asks for ``operation``, the act, and back to the list ``back`` names."""
     master: CustomerUser = request.customer  # type: ignore[attr-defined]
     try:
         target = (
@@ -245,11 +305,11 @@ def act_on_user(
         )
     except DomainError as missing:
         return message_page(request, title, missing.message, missing.http_status)
-    fields = [*extra_fields(target), *factor_fields(request)]
+    fields = [*extra_fields(target), *factor_fields(request, operation)]
     error: DomainError | None = None
     if request.method == "POST":
         try:
-            act(target, factors_from(request))
+            act(target, factors_from(request, operation))
         except DomainError as failure:
             error = failure
         else:

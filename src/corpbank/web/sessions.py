@@ -35,6 +35,7 @@ MUST_REGISTER_TOKEN = "corpbank.must_register_token"  # noqa: S105 - a session k
 MUST_REGISTER_QUESTIONS = "corpbank.must_register_questions"
 CHALLENGE = "corpbank.additional_auth"  # a login waiting for its answer (R-D2); not a session yet
 DEVICE_ID = "corpbank_device_id"  # request attribute: set the environment cookie on the response
+BACKOFFICE = "corpbank_backoffice"  # request attribute: the back office's prefix or "" (backoffice_site.py)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -178,6 +179,12 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
     """(customer, operator, timed_out) for the request; ends a stale or superseded session."""
     session = request.session
     customer_id, operator_id = session.get(CUSTOMER), session.get(OPERATOR)
+    # Each site signs in its own kind of person (web/backoffice_site.py): a session of the other kind,
+    # whatever cookie brought it, signs in nobody here.
+    if getattr(request, BACKOFFICE, ""):
+        customer_id = None
+    else:
+        operator_id = None
     if customer_id is None and operator_id is None:
         return None, None, False
     now = timezone.now()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from corpbank.authorization.operations import Operation
 from corpbank.core import mail
 from corpbank.core.errors import DomainError
 from corpbank.organizations import selectors as organization_selectors
@@ -33,6 +34,7 @@ from corpbank.web.pages import (
     customer_required,
     form_page,
     message_page,
+    otp_field,
     posted,
     secret,
 )
@@ -44,13 +46,7 @@ def token_registration(request: HttpRequest) -> HttpResponse:
     password it shows now."""
     fields = [
         Field("serial", _("シリアル番号"), hint=_("パスワード生成機の裏面に記載の番号"), maxlength=40),
-        Field(
-            "otp",
-            _("ワンタイムパスワード"),
-            hint=_("パスワード生成機に表示されている6桁の数字"),
-            maxlength=8,
-            autocomplete="one-time-code",
-        ),
+        otp_field(_("パスワード生成機に表示されている6桁の数字")),
     ]
     error = None
     if request.method == "POST":
@@ -234,15 +230,7 @@ def softtoken_issued(request: HttpRequest) -> HttpResponse:
 def softtoken_activate(request: HttpRequest) -> HttpResponse:
     """ワンタイムパスワード利用開始（ソフトウェアトークン確認）: the app's first code; then サービス利用中."""
     customer = _customer(request)
-    fields = [
-        Field(
-            "otp",
-            _("ワンタイムパスワード"),
-            hint=_("スマートフォン・携帯電話のアプリに表示されている数字"),
-            maxlength=8,
-            autocomplete="one-time-code",
-        )
-    ]
+    fields = [otp_field(_("スマートフォン・携帯電話のアプリに表示されている数字"))]
     error = None
     if request.method == "POST":
         try:
@@ -343,6 +331,7 @@ def otp_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.TOKEN_REVOCATION,
         title=_("パスワード生成機の失効"),
         lead=_(
             "失効したパスワード生成機はすぐに利用できなくなります。約30分後のログイン時に新しいパスワード生成機を登録します"
@@ -366,6 +355,7 @@ def otp_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
     return act_on_user(
         request,
         user_id,
+        operation=Operation.LIFT_TOKEN_LOCK,
         title=_("ワンタイムパスワードの利用停止解除"),
         lead=_("利用停止中のパスワード生成機を利用できるようにします"),
         submit_label=_("解除する"),

@@ -1,10 +1,24 @@
 from django.urls import include, path
+from django.views.i18n import set_language
 
-from corpbank.web import authentication, backoffice, certificates, home, organizations, tokens
+from corpbank.web import (
+    authentication,
+    backoffice,
+    backoffice_operators,
+    certificates,
+    home,
+    organizations,
+    tokens,
+)
 
 backoffice_patterns = [
-    path("login", backoffice.login, name="login"),
-    path("logout", backoffice.logout, name="logout"),
+    path("login", backoffice_operators.login, name="login"),
+    path("login/second-factor", backoffice_operators.second_factor, name="second_factor"),
+    path("logout", backoffice_operators.logout, name="logout"),
+    path("language", set_language, name="set_language"),
+    path("operators", backoffice_operators.operators, name="operators"),
+    path("operators/new", backoffice_operators.operator_new, name="operator_new"),
+    path("operators/<int:operator_id>/<slug:act>", backoffice_operators.operator_act, name="operator_act"),
     path("", backoffice.home, name="home"),
     path("contracts/new", backoffice.contract_new, name="contract_new"),
     path("contracts/<int:contract_id>", backoffice.contract_detail, name="contract"),
@@ -13,6 +27,7 @@ backoffice_patterns = [
     path("tokens/stock", backoffice.token_stock, name="token_stock"),
     path("tokens/<str:serial>/lost", backoffice.token_lost, name="token_lost"),
     path("contracts/<int:contract_id>/<slug:procedure>", backoffice.contract_enter, name="enter"),
+    path("actions/<int:action_id>", backoffice.action_detail, name="action"),
     path("actions/<int:action_id>/approve", backoffice.action_approve, name="approve"),
     path("actions/<int:action_id>/reject", backoffice.action_reject, name="reject"),
     path("audit", backoffice.audit, name="audit"),
@@ -56,6 +71,9 @@ urlpatterns = [
     path("ca/crl", certificates.ca_crl, name="ca_crl"),
     path("certificate/error", certificates.certificate_error, name="certificate_error"),
     path("certificate/obtain", certificates.certificate_obtain, name="certificate_obtain"),
+    path(
+        "certificate/obtain/verify", certificates.certificate_obtain_verify, name="certificate_obtain_verify"
+    ),
     path("settings/certificate/renew", certificates.certificate_renew, name="certificate_renew"),
     path("admin/certificates", certificates.certificate_management, name="certificate_management"),
     path(

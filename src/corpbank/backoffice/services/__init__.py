@@ -7,12 +7,14 @@ effect only when a *second* operator approves it (four-eyes), on the approval en
 with the engine when this package is imported. Secrets entered (PINs) are hashed at entry; an initial
 password is generated at approval and shown once, on the letter, never stored in clear.
 
-- operators.py: operator accounts and login, and the rule that another active operator decides;
+- operators.py: operator accounts, roles and login (password, then the authenticator app's code), and
+  the rule that another operator, an approver, decides;
 - paper.py: what the paper procedures share (approve, reject, the letter);
-- contracts.py, masters.py, tokens.py, certificates.py: the procedures, by subject;
+- contracts.py, masters.py, tokens.py, certificates.py, cancellation.py (解約): the procedures, by subject;
 - by_name.py: the procedures entered by their name in URLs."""
 
 from corpbank.backoffice.services.by_name import enter_procedure
+from corpbank.backoffice.services.cancellation import enter_contract_termination
 from corpbank.backoffice.services.certificates import enter_certificate_revocation
 from corpbank.backoffice.services.contracts import (
     DEFAULT_CONTRACT_LIMITS,
@@ -31,7 +33,27 @@ from corpbank.backoffice.services.masters import (
     enter_master_questions_reset,
     enter_master_token_lock_lift,
 )
-from corpbank.backoffice.services.operators import create_operator, operator_actor, operator_log_in
+from corpbank.backoffice.services.operators import (
+    OperatorSuspended,
+    SecondFactorEnrolmentRequired,
+    SecondFactorRequired,
+    change_role,
+    check_password,
+    check_second_factor,
+    create_operator,
+    deactivate_operator,
+    has_second_factor,
+    install_second_factor,
+    lift_operator_lock,
+    operator_actor,
+    operator_log_in,
+    require_administrator,
+    require_approver,
+    require_entrant,
+    reset_second_factor,
+    rotate_seed_keys,
+    start_enrolment,
+)
 from corpbank.backoffice.services.paper import Decision, InitialPasswordLetter, approve, reject
 from corpbank.backoffice.services.tokens import (
     enter_software_token_application,
@@ -45,10 +67,18 @@ __all__ = [
     "ContractApplication",
     "Decision",
     "InitialPasswordLetter",
+    "OperatorSuspended",
+    "SecondFactorEnrolmentRequired",
+    "SecondFactorRequired",
     "approve",
+    "change_role",
+    "check_password",
+    "check_second_factor",
     "create_operator",
+    "deactivate_operator",
     "enter_certificate_revocation",
     "enter_contract_registration",
+    "enter_contract_termination",
     "enter_emergency_stop",
     "enter_emergency_stop_lift",
     "enter_master_certificate_issuance",
@@ -62,7 +92,16 @@ __all__ = [
     "enter_software_token_application",
     "enter_software_token_end",
     "enter_token_shipment",
+    "has_second_factor",
+    "install_second_factor",
+    "lift_operator_lock",
     "operator_actor",
     "operator_log_in",
     "reject",
+    "require_administrator",
+    "require_approver",
+    "require_entrant",
+    "reset_second_factor",
+    "rotate_seed_keys",
+    "start_enrolment",
 ]

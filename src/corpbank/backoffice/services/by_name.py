@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.cancellation import enter_contract_termination
 from corpbank.backoffice.services.certificates import enter_certificate_revocation
 from corpbank.backoffice.services.contracts import (
     enter_emergency_stop,
@@ -35,11 +36,13 @@ def enter_procedure(
 ) -> PendingAction:
     """Enter a contract procedure by its name in URLs: start-otp, start-software-tokens,
     initialize-master, lift-master-lock, lift-master-token-lock, reset-master-questions,
-    enable-master-certificate, revoke-certificate (with the user's login ID), emergency-stop (with a
-    reason), lift-emergency-stop, stop-software-token or cancel-software-token (with the token's user
-    ID)."""
+    enable-master-certificate, revoke-certificate (with the user's login ID), emergency-stop and
+    terminate (解約) (with a reason), lift-emergency-stop, stop-software-token or
+    cancel-software-token (with the token's user ID)."""
     if procedure == "emergency-stop":
         return enter_emergency_stop(operator, contract_id, reason=reason, ip_address=ip_address)
+    if procedure == "terminate":
+        return enter_contract_termination(operator, contract_id, reason=reason, ip_address=ip_address)
     if procedure == "revoke-certificate":
         return enter_certificate_revocation(operator, contract_id, login_id, ip_address=ip_address)
     if procedure in ("stop-software-token", "cancel-software-token"):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.details import choice, row, yen
 from corpbank.backoffice.services.paper import (
     InitialPasswordLetter,
     OnContract,
@@ -22,12 +23,13 @@ from corpbank.backoffice.services.paper import (
     invalid,
     issue_initial_password,
 )
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.identity.credentials import is_mail_address, store_pin
-from corpbank.identity.models import Principal
+from corpbank.identity.models import CONTRACT_PIN_KINDS, Principal, SecretKind
 from corpbank.organizations.models import Account, Branch, Contract, CustomerUser, Organization, UsageLimit
+from corpbank.tokens import softtokens
 
 DEFAULT_CONTRACT_LIMITS = {kind: (10_000_000, 30_000_000) for kind in UsageLimit.Kind.values}
 
@@ -55,12 +57,28 @@ class ContractApplication:
     otp_required: bool = False
     # Where the bank's notices go (R-I4).
     notification_email: str = ""
+    # The application is for software tokens (R-E9): from approval the users may issue one, and the
+    # organization is told so (ワンタイムパスワード申請お取扱い開始のご案内). Implies otp_required.
+    software_tokens: bool = False
 
 
 def _is_half_width_kana(value: str) -> bool:
     # Half-width katakana, digits, upper-case letters, space and the Zengin symbols ( ) . - /
     allowed = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ().-/")
     return bool(value) and all(c in allowed or "\uff66" <= c <= "\uff9f" for c in value)
+
+
+def _as_typed(request: ContractApplication) -> ContractApplication:
+    """Branch codes and account numbers typed in full-width are the half-width ones (core/text.py);
+    names stay as typed (the kana name must be half-width kana, which NFKC would make full-width)."""
+    return dataclasses.replace(
+        request,
+        branch_code=text.half_width(request.branch_code),
+        accounts=[
+            AccountInput(text.half_width(a.branch_code), text.half_width(a.type), text.half_width(a.number))
+            for a in request.accounts
+        ],
+    )
 
 
 def _next_contract_number(branch: Branch) -> str:
@@ -78,6 +96,7 @@ class RegisterContract(PaperProcedure[ContractApplication]):
     kind = "register_contract"
 
     def check(self, request: ContractApplication) -> engine.Entry:
+        request = _as_typed(request)
         problems: dict[str, str] = {}
         if not request.organization_name.strip():
             problems["organization_name"] = _("団体名を入力してください。")
@@ -95,11 +114,18 @@ class RegisterContract(PaperProcedure[ContractApplication]):
             problems["login_method"] = _("当金庫ではこのログイン方式をお取扱いしていません。")
         if not request.accounts:
             problems["accounts"] = _("口座を1つ以上入力してください。")
+        seen: set[tuple[str, str, str]] = set()
         for index, account in enumerate(request.accounts):
+            key = (account.branch_code, account.type, account.number)
+            if key in seen:
+                # Two rows of one account: the second would break the unique constraint at approval.
+                problems[f"accounts.{index}"] = _("同じ口座が重複しています。")
+                continue
+            seen.add(key)
             if (
                 not Branch.objects.filter(code=account.branch_code).exists()
                 or account.type not in Account.Type.values
-                or not (account.number.isdigit() and len(account.number) == 7)
+                or not (text.is_digits(account.number) and len(account.number) == 7)
             ):
                 problems[f"accounts.{index}"] = _("口座（店番・科目・口座番号7桁）をご確認ください。")
             elif Account.objects.filter(
@@ -125,13 +151,60 @@ class RegisterContract(PaperProcedure[ContractApplication]):
             "login_method": request.login_method,
             "pin_hashes": hashed_pins,
             "limits": {kind: list(values) for kind, values in limits.items()},
-            "otp_required": bool(request.otp_required),
+            "otp_required": bool(request.otp_required or request.software_tokens),
+            "software_tokens": bool(request.software_tokens),
             "notification_email": request.notification_email.strip(),
         }
         return engine.Entry(contract=None, payload=payload)
 
     def summary(self, request: ContractApplication, entry: engine.Entry) -> str:
         return _("契約の新規登録: %(name)s") % {"name": entry.payload["organization_name"]}
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        data = action.payload
+        branches = dict(Branch.objects.values_list("code", "name"))
+
+        def branch(code: str) -> str:
+            return f"{code} {branches.get(code, '')}".strip()
+
+        def account(entered: dict[str, str]) -> str:
+            kind = choice(Account.Type, entered["type"])
+            return f"{branch(entered['branch_code'])} {kind} {entered['number']}"
+
+        pins = [SecretKind(kind).label for kind in CONTRACT_PIN_KINDS if kind in data.get("pin_hashes", {})]
+        limits = data.get("limits", {})
+        return [
+            row("organization_name", _("団体名"), data["organization_name"]),
+            row("organization_name_kana", _("団体名（半角カナ）"), data["organization_name_kana"]),
+            row("branch_code", _("お取引店"), branch(data["branch_code"])),
+            row("master_name", _("マスターユーザ名"), data["master_name"]),
+            row(
+                "notification_email",
+                _("連絡先メールアドレス"),
+                data.get("notification_email") or _("（なし）"),
+            ),
+            row("login_method", _("ログイン方式"), choice(Contract.LoginMethod, data["login_method"])),
+            row("otp_required", _("ワンタイムパスワード"), _otp_use(data)),
+            *(
+                row(f"accounts.{index}", _("口座 %(number)d") % {"number": index + 1}, account(entered))
+                for index, entered in enumerate(data.get("accounts", []))
+            ),
+            row(
+                "pin_hashes",
+                _("暗証番号"),
+                _("%(kinds)sを登録（暗証番号は表示しません）") % {"kinds": "・".join(map(str, pins))},
+            ),
+            *(
+                row(
+                    f"limits.{kind}",
+                    _("利用限度額（%(kind)s）") % {"kind": label},
+                    _("1回あたり %(per_transaction)s・1日あたり %(per_day)s")
+                    % {"per_transaction": yen(limits[kind][0]), "per_day": yen(limits[kind][1])},
+                )
+                for kind, label in UsageLimit.Kind.choices
+                if kind in limits
+            ),
+        ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> InitialPasswordLetter:
         data = action.payload
@@ -148,6 +221,8 @@ class RegisterContract(PaperProcedure[ContractApplication]):
             login_method=data["login_method"],
             otp_required=data.get("otp_required", False),
         )
+        if data.get("software_tokens"):
+            softtokens.enable_for_contract(contract, actor=actor)
         for account in data["accounts"]:
             Account.objects.create(
                 contract=contract,
@@ -201,6 +276,13 @@ class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
     def summary(self, request: EmergencyStopRequest, entry: engine.Entry) -> str:
         return _("緊急停止")
 
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        return [
+            _status_row(action, Contract.Status.EMERGENCY_STOPPED),
+            row("reason", _("理由"), action.payload.get("reason") or _("（記載なし）")),
+            row("sessions", _("利用中の方"), _("契約のすべての利用者のログインを終了します")),
+        ]
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
         updated = Contract.objects.filter(pk=contract.pk, status=Contract.Status.ACTIVE).update(
@@ -233,6 +315,9 @@ class LiftEmergencyStop(PaperProcedure[OnContract]):
 
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("緊急停止の解除")
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        return [_status_row(action, Contract.Status.ACTIVE)]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
@@ -269,6 +354,17 @@ class ChangePins(PaperProcedure[PinChange]):
     def summary(self, request: PinChange, entry: engine.Entry) -> str:
         return _("暗証番号の変更")
 
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        changing = action.payload.get("pin_hashes", {})
+        return [
+            row(
+                f"pin_hashes.{kind}",
+                SecretKind(kind).label,
+                _("変更する（新しい暗証番号は表示しません）") if kind in changing else _("変更しない"),
+            )
+            for kind in CONTRACT_PIN_KINDS
+        ]
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
         for kind, pin_hash in action.payload["pin_hashes"].items():
@@ -296,6 +392,21 @@ class StartOtp(PaperProcedure[OnContract]):
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("ワンタイムパスワードの利用開始")
 
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        contract = action.contract
+        return [
+            row(
+                "otp_required",
+                _("ワンタイムパスワード"),
+                _("利用する（利用者は次回ログイン時にパスワード生成機を登録します）"),
+                before=_otp_use(
+                    {"otp_required": contract.otp_required, "software_tokens": contract.software_tokens}
+                )
+                if contract is not None
+                else None,
+            )
+        ]
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
         if not Contract.objects.filter(pk=contract.pk, otp_required=False).update(otp_required=True):
@@ -303,6 +414,21 @@ class StartOtp(PaperProcedure[OnContract]):
         audit.record(
             "contract.otp_started", actor=actor, contract_id=contract.pk, details={"action_id": action.pk}
         )
+
+
+def _otp_use(data: dict[str, object]) -> str:
+    """ワンタイムパスワード as the application or the contract has it."""
+    if data.get("software_tokens"):
+        return _("利用する（ソフトウェアトークン）")
+    if data.get("otp_required"):
+        return _("利用する（パスワード生成機）")
+    return _("利用しない")
+
+
+def _status_row(action: PendingAction, after: Contract.Status) -> engine.Detail:
+    """The contract's 状態: now, and once the entry is approved."""
+    before = choice(Contract.Status, action.contract.status) if action.contract is not None else None
+    return row("status", _("契約の状態"), after.label, before=before)
 
 
 REGISTER_CONTRACT = engine.register(RegisterContract())

@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.authentication import risk
+from corpbank.authentication.models import SecretQuestion
 from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.details import access, choice, current_master, master_row, row, when
 from corpbank.backoffice.services.paper import (
     InitialPasswordLetter,
     OnContract,
@@ -38,6 +40,35 @@ class InitializeMaster(PaperProcedure[OnContract]):
 
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("マスターユーザのログインID・パスワードの初期化")
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        master = current_master(action.contract)
+        return [
+            master_row(master),
+            row(
+                "login_id",
+                _("ログインID"),
+                _("消去（マスターユーザが初回登録で登録し直します）"),
+                before=(master.login_id or _("（未登録）")) if master else None,
+            ),
+            row(
+                "passwords",
+                _("ログインパスワード・確認用パスワード"),
+                _("消去（承認時に新しい初期パスワードを書面で発行します）"),
+            ),
+            row(
+                "status",
+                _("状態"),
+                CustomerUser.Status.AWAITING_REGISTRATION.label,
+                before=choice(CustomerUser.Status, master.status) if master else None,
+            ),
+            row(
+                "access",
+                _("ロックアウト・利用停止"),
+                _("解除"),
+                before=access(master.principal) if master else None,
+            ),
+        ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> InitialPasswordLetter:
         contract = contract_of(action.contract_id)
@@ -79,6 +110,18 @@ class LiftMasterLock(PaperProcedure[OnContract]):
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("マスターユーザの利用停止解除")
 
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        master = current_master(action.contract)
+        return [
+            master_row(master),
+            row(
+                "access",
+                _("ログイン"),
+                _("利用可能（連続誤り回数を0に戻します）"),
+                before=access(master.principal) if master else None,
+            ),
+        ]
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
         master = master_of(contract)
@@ -101,6 +144,22 @@ class LiftMasterTokenLock(PaperProcedure[OnContract]):
 
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("マスターユーザのパスワード生成機の利用停止解除")
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        master = current_master(action.contract)
+        registration = token_selectors.registration_in_force(master) if master else None
+        if registration is None:
+            return [master_row(master), row("token", _("パスワード生成機"), _("（登録されていません）"))]
+        return [
+            master_row(master),
+            row("token", _("パスワード生成機"), registration.token.serial),
+            row(
+                "token_access",
+                _("パスワード生成機の状態"),
+                _("利用可能（連続誤り回数を0に戻します）"),
+                before=access(registration.token.principal),
+            ),
+        ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
@@ -130,6 +189,19 @@ class ResetMasterQuestions(PaperProcedure[OnContract]):
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("マスターユーザの追加認証(合言葉認証)の初期化")
 
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        master = current_master(action.contract)
+        registered = SecretQuestion.objects.filter(user=master).count() if master else 0
+        return [
+            master_row(master),
+            row(
+                "secret_questions",
+                _("追加認証（合言葉）"),
+                _("未登録（次回ログイン時に登録し直します）"),
+                before=_("登録済み（%(count)d問）") % {"count": registered} if registered else _("未登録"),
+            ),
+        ]
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         master = master_of(contract_of(action.contract_id))
         risk.reset(master, actor=actor, reason=f"paper procedure #{action.pk}")
@@ -149,6 +221,22 @@ class EnableMasterCertificate(PaperProcedure[OnContract]):
 
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("マスターユーザの電子証明書発行")
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        master = current_master(action.contract)
+        certificate = certificates.active_certificate(master) if master else None
+        return [
+            master_row(master),
+            row(
+                "certificate",
+                _("電子証明書"),
+                _("発行を許可（マスターユーザが次回ログイン時に取得します）"),
+                before=_("有効な証明書あり（シリアル番号 %(serial)s、有効期限 %(until)s）")
+                % {"serial": certificate.serial_number, "until": when(certificate.not_after)}
+                if certificate
+                else _("有効な証明書なし"),
+            ),
+        ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         certificates.enable_issuance(master_of(contract_of(action.contract_id)), actor=actor)

@@ -7,6 +7,7 @@ import dataclasses
 from datetime import datetime
 from typing import TypeVar
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +15,8 @@ from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.operators import ANOTHER_ACTIVE_OPERATOR
-from corpbank.core.errors import DomainError, NotFound, ValidationFailed
+from corpbank.core import text
+from corpbank.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from corpbank.core.policy import current_policy
 from corpbank.identity.credentials import check_pin_format, generate_initial_password, store_secret
 from corpbank.identity.hashing import hash_secret
@@ -28,6 +30,17 @@ class PaperProcedure(engine.Procedure[RequestT]):
     """A procedure on the customer's paper form: another active operator decides it."""
 
     decider_rule = ANOTHER_ACTIVE_OPERATOR
+
+    def admissible(self, contract: Contract | None) -> None:
+        """Nothing more is entered or approved on a terminated contract (解約, R-F6). At approval the
+        contract's row is locked, so that an approval and a termination go one after the other."""
+        if contract is None:
+            return
+        current = Contract.objects.filter(pk=contract.pk)
+        if transaction.get_connection().in_atomic_block:
+            current = current.select_for_update()
+        if current.values_list("status", flat=True).first() == Contract.Status.TERMINATED:
+            raise Conflict(_("この契約は解約済みです。"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +92,7 @@ def hash_pins(pins: dict[str, str], *, all_required: bool) -> dict[str, str]:
     problems: dict[str, str] = {}
     hashed: dict[str, str] = {}
     for kind in CONTRACT_PIN_KINDS:
-        value = pins.get(kind, "")
+        value = text.half_width(pins.get(kind, ""))  # full-width digits are the PIN
         if not value and not all_required:
             continue
         if problem := check_pin_format(value):

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.details import choice, person, row
 from corpbank.backoffice.services.paper import OnContract, PaperProcedure, contract_of, enter, invalid
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import Conflict
 from corpbank.tokens import services as tokens
 from corpbank.tokens import softtokens
@@ -37,7 +38,8 @@ class ShipTokens(PaperProcedure[TokenShipment]):
         contract = contract_of(request.contract_id)
         if request.fee_reason and request.fee_reason not in TokenFee.Reason.values:
             raise invalid({"fee_reason": _("発行区分をご確認ください。")})
-        wanted = sorted({serial.strip().upper() for serial in request.serials if serial.strip()})
+        typed = (text.half_width(serial).upper() for serial in request.serials)
+        wanted = sorted({serial for serial in typed if serial})
         if not wanted:
             raise invalid({"serials": _("シリアル番号を入力してください。")})
         in_stock = set(
@@ -54,6 +56,40 @@ class ShipTokens(PaperProcedure[TokenShipment]):
 
     def summary(self, request: TokenShipment, entry: engine.Entry) -> str:
         return _("パスワード生成機の発送（%(count)d台）") % {"count": len(entry.payload["serials"])}
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        serials = action.payload["serials"]
+        found = {token.serial: token for token in Token.objects.filter(serial__in=serials)}
+        fee_reason = action.payload.get("fee_reason", "")
+
+        def shown(serial: str) -> str:
+            token = found.get(serial)
+            if token is None or token.expires_on is None:
+                return serial
+            # The expiry date as printed on the token's back (R-E1).
+            expires = token.expires_on.strftime("%m/%d/%y")
+            return _("%(serial)s（有効期限 %(expires)s）") % {"serial": serial, "expires": expires}
+
+        return [
+            row("count", _("台数"), _("%(count)d台") % {"count": len(serials)}),
+            row(
+                "fee_reason",
+                _("発行区分"),
+                _("%(reason)s（1台ごとに手数料を記録します）")
+                % {"reason": choice(TokenFee.Reason, fee_reason)}
+                if fee_reason
+                else _("初回発行（無料）"),
+            ),
+            *(
+                row(
+                    f"serials.{index}",
+                    _("シリアル番号"),
+                    shown(serial),
+                    before=found[serial].get_state_display() if serial in found else None,
+                )
+                for index, serial in enumerate(serials)
+            ),
+        ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         tokens.ship_to_contract(
@@ -78,6 +114,25 @@ class StartSoftwareTokens(PaperProcedure[OnContract]):
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("ソフトウェアトークンのお取扱い開始")
 
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        contract = action.contract
+        return [
+            row(
+                "software_tokens",
+                _("ソフトウェアトークン"),
+                _("お取扱い開始（団体の連絡先へご案内のメールを送ります）"),
+                before=(_("お取扱い中") if contract.software_tokens else _("お取扱いなし"))
+                if contract
+                else None,
+            ),
+            row(
+                "otp_required",
+                _("ワンタイムパスワード"),
+                _("利用する"),
+                before=(_("利用する") if contract.otp_required else _("利用しない")) if contract else None,
+            ),
+        ]
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         softtokens.enable_for_contract(contract_of(action.contract_id), actor=actor)
 
@@ -98,7 +153,7 @@ class EndSoftwareToken(PaperProcedure[SoftwareTokenEnd]):
         contract = contract_of(request.contract_id)
         enrolment = (
             SoftwareTokenEnrolment.objects.filter(
-                token_user_id=request.token_user_id.strip(), token__contract=contract
+                token_user_id=text.half_width(request.token_user_id), token__contract=contract
             )
             .filter(state__in=SoftwareTokenEnrolment.LIVE_STATES)
             .first()
@@ -113,6 +168,21 @@ class EndSoftwareToken(PaperProcedure[SoftwareTokenEnd]):
             if self.cancel
             else _("ソフトウェアトークンの利用停止（ユーザID %(id)s）")
         ) % {"id": entry.payload["token_user_id"]}
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        token_user_id = action.payload["token_user_id"]
+        enrolment = (
+            SoftwareTokenEnrolment.objects.filter(token_user_id=token_user_id).select_related("user").first()
+        )
+        after = (
+            SoftwareTokenEnrolment.State.CANCELLED if self.cancel else SoftwareTokenEnrolment.State.STOPPED
+        )
+        return [
+            row("token_user_id", _("ユーザID"), token_user_id),
+            row("user", _("利用者"), person(enrolment.user if enrolment else None)),
+            row("mail_address", _("メールアドレス"), enrolment.mail_address if enrolment else "—"),
+            row("state", _("状態"), after.label, before=enrolment.get_state_display() if enrolment else None),
+        ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         softtokens.end(token_user_id=action.payload["token_user_id"], cancel=self.cancel, actor=actor)

@@ -1,25 +1,48 @@
-"""corpbank createoperator LOGIN_NAME --name "表示名": creates a bank operator (password asked twice,
-or read from standard input with --password-stdin)."""
+"""corpbank createoperator LOGIN_NAME --name "表示名" [--role clerk|approver|admin]: creates a bank
+operator (password asked twice, or read from standard input with --password-stdin).
+
+The bank's first administrator is made here (``--role admin``); every later operator by an
+administrator in the back office (職員管理). The operator registers an authenticator app at the first
+login, from a QR code the login shows once; with --print-second-factor the app is registered now and
+its key and QR code are printed on this terminal instead (for an administrator creating their own
+account on the server)."""
 
 from __future__ import annotations
 
 import getpass
+import io
+import secrets
 import sys
 from typing import Any
 
+import segno
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.operators import SEED_BYTES
+from corpbank.core import audit
 from corpbank.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Create a bank operator for the back office."
+    help = "Create a bank operator for the back office (the first administrator: --role admin)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("login_name")
         parser.add_argument("--name", required=True, help="display name")
+        parser.add_argument(
+            "--role",
+            choices=list(Operator.Role.values),
+            default=Operator.Role.CLERK,
+            help="clerk (受付担当, default), approver (承認者) or admin (管理者)",
+        )
         parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        parser.add_argument(
+            "--print-second-factor",
+            action="store_true",
+            help="register the authenticator app now and print its key and QR code here",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["password_stdin"]:
@@ -30,8 +53,24 @@ class Command(BaseCommand):
                 raise CommandError("the passwords differ")
         try:
             operator = backoffice.create_operator(
-                login_name=options["login_name"], display_name=options["name"], password=password
+                login_name=options["login_name"],
+                display_name=options["name"],
+                password=password,
+                role=options["role"],
             )
         except DomainError as error:
             raise CommandError(f"{error.message} {error.fields or ''}") from error
-        self.stdout.write(f"operator {operator.login_name} created")
+        self.stdout.write(f"operator {operator.login_name} ({operator.role}) created")
+        if not options["print_second_factor"]:
+            self.stdout.write("the authenticator app is registered at the first login (QR code shown once)")
+            return
+        enrolment = backoffice.install_second_factor(
+            operator,
+            seed=secrets.token_bytes(SEED_BYTES),
+            actor=audit.Actor.system("corpbank createoperator"),
+        )
+        qr = io.StringIO()
+        segno.make(enrolment.otpauth_uri(), error="m").terminal(out=qr, compact=True)
+        self.stdout.write(qr.getvalue())
+        self.stdout.write(f"key (base32): {enrolment.secret_base32}  TOTP, SHA1, 6 digits, 30 s")
+        self.stdout.write(enrolment.otpauth_uri())

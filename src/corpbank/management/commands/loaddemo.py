@@ -4,6 +4,7 @@ Idempotent: on a database that already has a branch it only prints the way in ag
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 
@@ -22,7 +23,16 @@ from corpbank.organizations.services import LimitInput
 from corpbank.tokens import otp
 from corpbank.tokens import services as tokens
 
-OPERATORS = [("clerk1", "窓口 一郎"), ("clerk2", "承認 二郎")]
+# (login name, display name, role): one enters, the other approves, the third manages the operators.
+OPERATORS = [
+    ("clerk1", "窓口 一郎", Operator.Role.CLERK),
+    ("clerk2", "承認 二郎", Operator.Role.APPROVER),
+    ("admin1", "管理 三郎", Operator.Role.ADMIN),
+]
+# The demo operators' authenticator app: one published key, like the demo tokens' seed, so that anybody
+# can print the codes (oathtool, or any authenticator app from the printed URI). A real operator's key
+# is made at the first login and shown once.
+DEMO_OPERATOR_SEED = b"corpbank-demo-op-key"
 # Demo tokens share one published seed, so that anybody can print their codes (oathtool or the
 # `corpbank softtoken` app); a real token's seed is never shown anywhere.
 DEMO_SEED = b"corpbank-demo-token-seed"
@@ -55,17 +65,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not Branch.objects.exists():
             self._load()
+        self._operators()
         self._print_way_in()
 
     def _load(self) -> None:
         Branch.objects.create(code="101", name="本店営業部")
         Branch.objects.create(code="205", name="駅前支店")
-        first, second = (
-            backoffice.create_operator(
-                login_name=name, display_name=label, password=DEMO["operator_password"]
-            )
-            for name, label in OPERATORS
-        )
+        first, second = self._operators()[:2]
         master = self._organization(
             first,
             second,
@@ -113,6 +119,26 @@ class Command(BaseCommand):
         application = backoffice.enter_software_token_application(first, phone_master.contract_id)
         backoffice.approve(second, application.pk)
         self._certificates(first, second)
+
+    def _operators(self) -> list[Operator]:
+        """The demo operators, each with its role and the published authenticator key (also on a demo
+        database made before operators had roles and a second factor)."""
+        found = []
+        for name, label, role in OPERATORS:
+            operator = Operator.objects.filter(login_name=name).first()
+            if operator is None:
+                operator = backoffice.create_operator(
+                    login_name=name, display_name=label, password=DEMO["operator_password"], role=role
+                )
+            elif operator.role != role:
+                Operator.objects.filter(pk=operator.pk).update(role=role)
+                operator.refresh_from_db()
+            if not backoffice.has_second_factor(operator):
+                backoffice.install_second_factor(
+                    operator, seed=DEMO_OPERATOR_SEED, actor=audit.Actor.system("corpbank loaddemo")
+                )
+            found.append(operator)
+        return found
 
     def _certificates(self, first: Operator, second: Operator) -> None:
         """With a CA passphrase (`make run` makes one), the bank's CA and a third organization of the
@@ -177,6 +203,10 @@ class Command(BaseCommand):
         )
         contract = master.contract.number if master else "?"
         url = os.environ.get("CORPBANK_DEMO_URL", "http://127.0.0.1:8000")
+        operator_key = base64.b32encode(DEMO_OPERATOR_SEED).decode().rstrip("=")
+        operator_uri = (
+            f"otpauth://totp/corpbank-demo?secret={operator_key}&issuer=corpbank-demo&digits=6&period=30"
+        )
         self.stdout.write(
             f"""
 corpbank demo bank — {url}/
@@ -199,7 +229,11 @@ corpbank demo bank — {url}/
     obtain the certificate at {url}/certificate/obtain, import the .p12 into the browser, then
     .venv/bin/corpbank serve --tls --bind 127.0.0.1:8443  and log in at https://127.0.0.1:8443/login
   Back office      {url}/backoffice/login
-    operators      clerk1 and clerk2, password {DEMO["operator_password"]} (one enters, the other approves)
+    operators      clerk1 (受付担当: enters), clerk2 (承認者: approves), admin1 (管理者: 職員管理),
+                   password {DEMO["operator_password"]}, then the one-time password of their
+                   authenticator app (demo key, 30-second TOTP):
+    oathtool --totp -b {operator_key}
+    (or add it to an authenticator app: {operator_uri})
   Demo passwords are for this demo database only.
 """
         )

@@ -1,5 +1,6 @@
 """corpbank tokens import FILE [--key-hex HEX | --password-stdin]: the bank's token stock from a PSKC
-file (RFC 6030), all or nothing. corpbank tokens rotate-key: re-seal every seed under the current key."""
+file (RFC 6030), all or nothing. corpbank tokens rotate-key: re-seal every seed under the current key
+(the tokens', and the operators' authenticator keys)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from corpbank.backoffice import services as backoffice
 from corpbank.core import audit
 from corpbank.core.errors import DomainError
 from corpbank.tokens import pskc_import, seeds
@@ -34,6 +36,8 @@ class Command(BaseCommand):
         actor = audit.Actor.system(f"corpbank tokens {options['action']}")
         if options["action"] == "rotate-key":
             self.stdout.write(f"re-sealed {seeds.rotate_key(actor=actor)} seeds")
+            # The operators' authenticator keys are sealed under the same keys (backoffice/services).
+            self.stdout.write(f"re-sealed {backoffice.rotate_seed_keys(actor=actor)} operators' seeds")
             return
         if options["action"] == "renew-expiring":
             report = tokens.renew_expiring(within_days=options["within_days"], actor=actor)

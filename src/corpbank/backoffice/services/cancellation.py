@@ -1,0 +1,140 @@
+"""解約 (cancellation) of a contract on the organization's paper form, four-eyes (R-A1, R-F6).
+
+One transaction, at the second operator's approval: the contract becomes terminated; every client
+certificate of its users is revoked and on the CRL the bank publishes (so nginx refuses their handshake
+once it has the new CRL); every session of its users ends; its token registrations end and its tokens
+are revoked; its accounts are released, so that a new contract for the same organization may register
+them. A new contract has users of its own: it never honours the old contract's certificates or tokens.
+Nothing more is entered or approved on a terminated contract (``PaperProcedure.admissible``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.utils.translation import gettext as _
+
+from corpbank.approvals import engine
+from corpbank.approvals.models import PendingAction
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.details import choice, row
+from corpbank.backoffice.services.paper import PaperProcedure, contract_of, enter
+from corpbank.certificates import services as certificates
+from corpbank.certificates.models import ClientCertificate
+from corpbank.core import audit
+from corpbank.core.errors import Conflict
+from corpbank.identity import lockout
+from corpbank.organizations.models import Contract, CustomerUser
+from corpbank.tokens import services as tokens
+from corpbank.tokens.models import Token
+
+REASON = "contract_terminated"
+
+
+@dataclasses.dataclass(frozen=True)
+class TerminationRequest:
+    contract_id: int
+    reason: str = ""
+
+
+def _active_certificates(contract: Contract | None) -> list[ClientCertificate]:
+    return list(
+        ClientCertificate.objects.filter(user__contract=contract, status=ClientCertificate.Status.ACTIVE)
+        .select_related("user")
+        .order_by("pk")
+    )
+
+
+class TerminateContract(PaperProcedure[TerminationRequest]):
+    """解約: the contract ends, and with it every way in that it gave (R-F6)."""
+
+    kind = "terminate_contract"
+
+    def check(self, request: TerminationRequest) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        if contract.status == Contract.Status.TERMINATED:
+            raise Conflict(_("この契約は解約済みです。"))
+        return engine.Entry(contract=contract, payload={"reason": request.reason.strip()[:200]})
+
+    def summary(self, request: TerminationRequest, entry: engine.Entry) -> str:
+        return _("解約")
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        contract = action.contract
+        before = choice(Contract.Status, contract.status) if contract is not None else None
+        certificates_count = len(_active_certificates(contract))
+        tokens_count = (
+            Token.objects.filter(contract=contract)
+            .exclude(state__in=[Token.State.LOST, Token.State.REVOKED])
+            .count()
+        )
+        return [
+            row("status", _("契約の状態"), Contract.Status.TERMINATED.label, before=before),
+            row("reason", _("理由"), action.payload.get("reason") or _("（記載なし）")),
+            row(
+                "certificates",
+                _("電子証明書"),
+                _("有効な%(count)d件をすべて失効します（失効リストに載ります）")
+                % {"count": certificates_count}
+                if certificates_count
+                else _("有効な電子証明書はありません"),
+            ),
+            row(
+                "tokens",
+                _("ワンタイムパスワード"),
+                _("パスワード生成機・ソフトウェアトークン%(count)d件をすべて失効します")
+                % {"count": tokens_count}
+                if tokens_count
+                else _("利用中のパスワード生成機・ソフトウェアトークンはありません"),
+            ),
+            row("sessions", _("利用中の方"), _("契約のすべての利用者のログインを終了します")),
+            row(
+                "accounts",
+                _("口座"),
+                _("%(count)d口座の登録を解除します（新しい契約で登録できます）")
+                % {"count": contract.accounts.count() if contract is not None else 0},
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        contract = contract_of(action.contract_id)
+        if (
+            not Contract.objects.filter(pk=contract.pk)
+            .exclude(status=Contract.Status.TERMINATED)
+            .update(status=Contract.Status.TERMINATED)
+        ):
+            raise Conflict(_("この契約は解約済みです。"))
+        for principal_id in CustomerUser.objects.filter(contract=contract).values_list(
+            "principal_id", flat=True
+        ):
+            lockout.end_sessions(principal_id)
+        revoked = _active_certificates(contract)
+        for certificate in revoked:
+            certificates.revoke(certificate, actor=actor, reason=REASON)
+        tokens_revoked = tokens.end_for_contract(contract, actor=actor, reason=REASON)
+        accounts = [
+            f"{account.branch.code} {account.type} {account.number}"
+            for account in contract.accounts.select_related("branch").order_by("pk")
+        ]
+        contract.accounts.all().delete()
+        audit.record(
+            "contract.terminated",
+            actor=actor,
+            contract_id=contract.pk,
+            details={
+                "action_id": action.pk,
+                "reason": action.payload.get("reason", ""),
+                "certificates_revoked": [certificate.serial_number for certificate in revoked],
+                "tokens_revoked": tokens_revoked,
+                "accounts_released": accounts,
+            },
+        )
+
+
+TERMINATE_CONTRACT = engine.register(TerminateContract())
+
+
+def enter_contract_termination(
+    operator: Operator, contract_id: int, *, reason: str = "", ip_address: str = ""
+) -> PendingAction:
+    """解約 on the organization's paper form (R-F6); takes effect on a second operator's approval."""
+    return enter(TERMINATE_CONTRACT, operator, TerminationRequest(contract_id, reason), ip_address=ip_address)

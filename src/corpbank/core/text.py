@@ -1,0 +1,116 @@
+"""Typed text: the one place that says how what a person typed becomes the value the domain compares.
+
+People in Japan type with the IME on: a code typed as ``１２３４５６``, a login ID as ``ｍａｓｔｅｒ０１`` or
+with an ideographic space (U+3000) around it. Codes, PINs, login IDs, serial numbers, account, branch
+and contract numbers and amounts are therefore taken as NFKC (full-width letters and digits become
+half-width) without surrounding blanks (:func:`half_width`), and what still does not fit — a kanji, an
+inner space — is refused with a message naming the field (:func:`login_id`, :func:`code`,
+:func:`digits`), never compared. Passwords are not normalised: they are secrets chosen byte for byte.
+
+Some characters no input may hold at all (:func:`unreadable`): NUL, which PostgreSQL cannot store in
+text, the other C0 control characters but tab, line feed and carriage return, which nobody types, and
+lone surrogates (U+D800–U+DFFF), which no encoder can write. The edge guard (``web/edge.py``) refuses
+them once, for every request, before any of them reaches a view, a service or the database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from corpbank.core.errors import ValidationFailed
+
+# Half-width letters, digits and symbols: printable ASCII without the space (R-B1).
+_HALF_WIDTH = re.compile(r"[\x21-\x7e]*")
+_DIGITS = re.compile(r"[0-9]*")
+_UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+class InvalidCharacters(ValidationFailed):
+    """An input holds a character that no input may hold (NUL, a control character, a lone surrogate)."""
+
+    code = "invalid_characters"
+    http_status = 422
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(
+            _("入力内容に使用できない文字（制御文字など）が含まれています。入力し直してください。"),
+            fields={field: _("使用できない文字が含まれています。") for field in fields},
+        )
+
+
+def unreadable(value: str) -> str | None:
+    """The first character of ``value`` that no input may hold, or None."""
+    found = _UNREADABLE.search(value)
+    return found.group() if found else None
+
+
+def shown(value: str) -> str:
+    """``value`` with every unreadable character written as an escape (``\\x00``, ``\\ud800``), so that
+    it can be named in a message, a log or a JSON answer."""
+    return _UNREADABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), value)
+
+
+def half_width(value: str) -> str:
+    """NFKC, then the surrounding blanks removed (the ideographic space too): ``"　ＡＢ１２ "`` is
+    ``"AB12"``. Never fails; what does not fit is the caller's to refuse. Idempotent."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def is_half_width(value: str) -> bool:
+    """Only half-width letters, digits and symbols (printable ASCII without the space)."""
+    return _HALF_WIDTH.fullmatch(value) is not None
+
+
+def is_digits(value: str) -> bool:
+    """Only the digits 0–9 (str.isdigit also takes ``²`` and other scripts' digits, which are no code)."""
+    return _DIGITS.fullmatch(value) is not None
+
+
+def _refuse(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(_("入力内容をご確認ください。"), fields={field: message})
+
+
+def code(value: str, *, field: str, label: str | Promise) -> str:
+    """A code typed by a person (a serial number, a service or user ID, a contract number): half-width,
+    and then nothing but half-width letters, digits and symbols, else a message naming the field."""
+    typed = half_width(value)
+    if not is_half_width(typed):
+        raise _refuse(
+            field,
+            _("%(label)sは半角英数字で入力してください（空白は入れられません）。") % {"label": label},
+        )
+    return typed
+
+
+def digits(value: str, *, field: str, label: str | Promise) -> str:
+    """A number typed by a person (a one-time password, a PIN): half-width, then digits only."""
+    typed = half_width(value)
+    if not is_digits(typed):
+        raise _refuse(field, _("%(label)sは半角数字で入力してください。") % {"label": label})
+    return typed
+
+
+def login_id(value: str, *, field: str = "login_id") -> str:
+    """A login ID as typed at login, first registration, 利用者の追加 or in the back office: half-width,
+    then only half-width letters, digits and symbols (R-B1). The message is about the characters alone:
+    at login it says nothing about whether the ID exists (R-C6), and it counts against nobody."""
+    typed = half_width(value)
+    if not is_half_width(typed):
+        raise _refuse(
+            field, _("ログインIDは半角英数字記号で入力してください（全角文字・空白は使えません）。")
+        )
+    return typed
+
+
+def serial(value: str, *, field: str = "serial") -> str:
+    """A token's serial number as typed: half-width and upper case, as the bank's stock holds it."""
+    return code(value, field=field, label=_("シリアル番号")).upper()
+
+
+def one_time_password(value: str, *, field: str = "otp") -> str:
+    """A one-time password as typed: ワンタイムパスワード利用登録, 利用開始, the operations asking one."""
+    return digits(value, field=field, label=_("ワンタイムパスワード"))

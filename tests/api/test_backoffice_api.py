@@ -1,0 +1,150 @@
+"""The back office's API (issue 12 items 7 and 10): the login with the authenticator app's code, its
+registration, the roles, 職員管理, its own CSRF cookie, and 解約."""
+
+from __future__ import annotations
+
+import base64
+
+from corpbank.backoffice.models import Operator
+from corpbank.organizations.models import Contract
+from corpbank.tokens import otp
+from tests.api.test_api import ApiClient, operator
+from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, OPERATOR_PASSWORD, make_operator, operator_code
+
+LOGIN = "/backoffice/auth/login"
+
+
+def fresh() -> ApiClient:
+    client = ApiClient()
+    client.get("/backoffice/csrf")
+    return client
+
+
+def test_the_login_needs_the_apps_code(operators, clock):
+    client = fresh()
+    status, body = client.post(LOGIN, {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    assert status == 401 and body["error"]["code"] == "second_factor_required"
+    status, body = client.post(LOGIN, {"login_name": "clerk1", "password": OPERATOR_PASSWORD, "otp": "12a4"})
+    assert status == 422 and "otp" in body["error"]["fields"]
+    assert client.get("/backoffice/actions")[0] == 401
+    status, body = client.post(
+        LOGIN, {"login_name": "clerk1", "password": OPERATOR_PASSWORD, "otp": operator_code("clerk1")}
+    )
+    assert status == 200 and body["role"] == "approver"
+    assert client.get("/backoffice/actions")[0] == 200
+
+
+def test_the_back_office_api_checks_its_own_csrf_cookie(operators):
+    client = ApiClient()  # the customers' csrftoken only
+    response = client.client.post(
+        "/api/v1/backoffice/auth/login",
+        data={"login_name": "clerk1", "password": OPERATOR_PASSWORD},
+        content_type="application/json",
+        headers={"X-CSRFToken": client.client.cookies["csrftoken"].value},
+    )
+    assert response.status_code == 403 and response.json()["error"]["code"] == "csrf_failed"
+    client.get("/backoffice/csrf")
+    assert client.client.cookies["corpbank_bo_csrftoken"]["path"] == "/api/v1/backoffice/"
+    status, _body = client.post(LOGIN, {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    assert status == 401  # past the CSRF check, asking for the code
+
+
+def test_an_operator_without_an_app_registers_one_then_logs_in_with_its_code(operators, clock):
+    admin = make_operator("kanri", role="admin")
+    client = operator("kanri")
+    status, created = client.post(
+        "/backoffice/operators",
+        {"login_name": "new1", "display_name": "新人", "role": "clerk", "password": OPERATOR_PASSWORD},
+    )
+    assert status == 201 and created["role"] == "clerk" and not created["second_factor"]
+    assert admin.administers
+    newcomer = fresh()
+    status, body = newcomer.post(
+        LOGIN, {"login_name": "new1", "password": OPERATOR_PASSWORD, "otp": "123456"}
+    )
+    assert status == 403 and body["error"]["code"] == "second_factor_enrolment_required"
+    status, body = newcomer.post(
+        "/backoffice/auth/second-factor", {"login_name": "new1", "password": "Wrong1x"}
+    )
+    assert status == 401
+    status, enrolment = newcomer.post(
+        "/backoffice/auth/second-factor", {"login_name": "new1", "password": OPERATOR_PASSWORD}
+    )
+    assert (
+        status == 201 and enrolment["otpauth_uri"].startswith("otpauth://totp/") and enrolment["period"] == 30
+    )
+    seed = base64.b32decode(enrolment["secret"] + "=" * (-len(enrolment["secret"]) % 8))
+    code = otp.totp(seed, otp.now_seconds(), step_seconds=30)
+    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": OPERATOR_PASSWORD, "otp": code})
+    assert status == 200 and body["login_name"] == "new1"
+    status, body = newcomer.post(
+        "/backoffice/auth/second-factor", {"login_name": "new1", "password": OPERATOR_PASSWORD}
+    )
+    assert status == 409
+    status, listed = client.get("/backoffice/operators")
+    assert status == 200 and {o["login_name"]: o["second_factor"] for o in listed}["new1"] is True
+
+
+def test_roles_are_refused_with_a_clear_403(master, operators):
+    make_operator("uketsuke", role="clerk")
+    make_operator("kanri", role="admin")
+    clerk, admin = operator("uketsuke"), operator("kanri")
+    status, action = clerk.post(
+        f"/backoffice/contracts/{master.contract_id}/procedures/emergency-stop", {"reason": "PC紛失"}
+    )
+    assert status == 202
+    make_operator("uketsuke2", role="clerk")
+    status, body = operator("uketsuke2").post(
+        f"/backoffice/actions/{action['id']}/approve", {"confirmed": True}
+    )
+    assert status == 403 and body["error"]["code"] == "forbidden" and "承認者" in body["error"]["message"]
+    status, body = admin.post(f"/backoffice/contracts/{master.contract_id}/procedures/emergency-stop", {})
+    assert status == 403 and "受付担当または承認者" in body["error"]["message"]
+    status, body = admin.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+    assert status == 403
+    status, body = admin.post("/backoffice/tokens/HW00000001/lost")
+    assert status == 403
+    status, body = clerk.get("/backoffice/operators")
+    assert status == 403 and "管理者" in body["error"]["message"]
+    status, body = clerk.post(
+        "/backoffice/operators",
+        {"login_name": "x1", "display_name": "x", "role": "admin", "password": OPERATOR_PASSWORD},
+    )
+    assert status == 403 and not Operator.objects.filter(login_name="x1").exists()
+    assert (
+        operator("clerk2").post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})[0] == 200
+    )
+
+
+def test_administrators_manage_operators(operators):
+    make_operator("kanri", role="admin")
+    admin = operator("kanri")
+    target = operators[0].pk
+    status, body = admin.post(f"/backoffice/operators/{target}/role", {"role": "clerk"})
+    assert status == 200 and body["role"] == "clerk"
+    status, body = admin.post(f"/backoffice/operators/{target}/role", {"role": "boss"})
+    assert status == 422
+    assert admin.post(f"/backoffice/operators/{target}/unlock")[0] == 204
+    assert admin.post(f"/backoffice/operators/{target}/reset-second-factor")[0] == 204
+    assert admin.post(f"/backoffice/operators/{target}/promote")[0] == 404
+    assert admin.post("/backoffice/operators/99999/deactivate")[0] == 404
+    assert admin.post(f"/backoffice/operators/{target}/deactivate")[0] == 204
+    assert admin.post(f"/backoffice/operators/{target}/deactivate")[0] == 409
+    status, body = fresh().post(LOGIN, {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    assert status == 401 and body["error"]["code"] == "invalid_credentials"
+
+
+def test_r_f6_termination_through_the_api(master, operators):
+    first, second = operator("clerk1"), operator("clerk2")
+    status, action = first.post(
+        f"/backoffice/contracts/{master.contract_id}/procedures/terminate", {"reason": "団体解散"}
+    )
+    assert status == 202 and action["kind"] == "terminate_contract"
+    status, body = second.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+    assert status == 200 and body["action"]["status"] == "approved"
+    status, contract = first.get(f"/backoffice/contracts/{master.contract_id}")
+    assert contract["status"] == Contract.Status.TERMINATED
+    status, body = ApiClient().post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    assert status == 403 and body["error"]["code"] == "contract_not_active"
+    status, body = first.post(f"/backoffice/contracts/{master.contract_id}/procedures/terminate", {})
+    assert status == 409

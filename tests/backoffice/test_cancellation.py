@@ -1,0 +1,187 @@
+"""解約 (cancellation), four-eyes (R-A1, R-F6, issue 12 item 10): one transaction ends the contract, revokes
+its certificates onto the CRL, ends its sessions and its tokens, and releases its accounts; a new contract
+for the same organization never honours the old certificates or token registrations."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from django.db import transaction
+
+from corpbank.approvals.models import PendingAction
+from corpbank.backoffice import services as backoffice
+from corpbank.certificates import services as certificates
+from corpbank.certificates.models import ClientCertificate
+from corpbank.core import audit
+from corpbank.core.errors import Conflict, ContractNotActive, Forbidden
+from corpbank.core.models import AuditEvent
+from corpbank.identity.models import Principal
+from corpbank.organizations.models import Account, Contract, CustomerUser
+from corpbank.tokens import selectors as token_selectors
+from corpbank.tokens import services as tokens
+from corpbank.tokens.models import Token
+from tests.conftest import (
+    MASTER_LOGIN_ID,
+    MASTER_PASSWORD,
+    Registered,
+    activate_master,
+    code_now,
+    log_in,
+    make_operator,
+    register_contract,
+    ship_tokens,
+)
+
+BANK = audit.Actor.system("bank")
+ACCOUNT = {"branch_code": "101", "type": "1", "number": "1234567"}
+
+
+def certificate_of(user: CustomerUser) -> bytes:
+    """The DER certificate the user's PC obtained."""
+    with transaction.atomic():
+        certificates.enable_issuance(user, actor=BANK)
+    obtained = certificates.obtain(user)
+    _key, cert, _chain = pkcs12.load_key_and_certificates(obtained.pkcs12, obtained.password.encode())
+    assert cert is not None
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def crl_serials() -> set[int]:
+    crl = x509.load_der_x509_crl(certificates.current_crl_der())
+    assert crl.is_signature_valid(certificates.ca_certificate().public_key())
+    return {revoked.serial_number for revoked in crl}
+
+
+@pytest.fixture
+def ca(db):
+    return certificates.init_ca(common_name="test client CA", actor=BANK)
+
+
+@pytest.fixture
+def certificate_master(branch, operators, ca, clock):
+    """The master of a contract of the certificate method that uses OTP, with a certificate and a
+    registered token."""
+    registered = register_contract(operators, login_method="certificate", otp_required=True)
+    ship_tokens(operators, registered.contract, "HW00000001", "HW00000002")
+    master = activate_master(registered)
+    tokens.register_for_user(user=master, serial="HW00000001", code=code_now())
+    return master
+
+
+def terminate(operators, contract_id: int, reason: str = "解約届") -> PendingAction:
+    entered = backoffice.enter_contract_termination(operators[0], contract_id, reason=reason)
+    return backoffice.approve(operators[1], entered.pk).action
+
+
+def test_r_f6_termination_takes_effect_only_on_a_second_operators_approval(master, operators):
+    entered = backoffice.enter_contract_termination(operators[0], master.contract_id, reason="解約届")
+    assert Contract.objects.get(pk=master.contract_id).status == Contract.Status.ACTIVE
+    with pytest.raises(Forbidden):
+        backoffice.approve(operators[0], entered.pk)
+    clerk = make_operator("uketsuke", role="clerk")
+    with pytest.raises(Forbidden):
+        backoffice.approve(clerk, entered.pk)
+    assert log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD).user == master
+    backoffice.approve(operators[1], entered.pk)
+    assert Contract.objects.get(pk=master.contract_id).status == Contract.Status.TERMINATED
+    with pytest.raises(ContractNotActive, match="解約"):
+        log_in(login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD)
+
+
+def test_r_f6_one_transaction_revokes_certificates_onto_the_crl_and_ends_sessions_and_tokens(
+    certificate_master, operators, clock
+):
+    master = certificate_master
+    der = certificate_of(master)
+    serial = x509.load_der_x509_certificate(der).serial_number
+    assert certificates.verify(der).user == master and serial not in crl_serials()
+    epoch = Principal.objects.get(pk=master.principal_id).session_epoch
+    terminate(operators, master.contract_id)
+    assert serial in crl_serials()
+    assert ClientCertificate.objects.get(serial_number=format(serial, "x")).status == "revoked"
+    with pytest.raises(certificates.CertificateRefused, match="失効"):
+        certificates.verify(der)
+    assert Principal.objects.get(pk=master.principal_id).session_epoch > epoch
+    assert token_selectors.registration_in_force(master) is None
+    assert set(Token.objects.filter(contract=master.contract).values_list("state", flat=True)) == {"revoked"}
+    assert not Account.objects.filter(contract=master.contract).exists()
+    event = AuditEvent.objects.get(action="contract.terminated")
+    assert event.details["certificates_revoked"] == [format(serial, "x")]
+    assert event.details["accounts_released"] == ["101 1 1234567"]
+    assert event.details["reason"] == "解約届"
+
+
+def test_r_f6_a_failing_effect_leaves_nothing_half_done(certificate_master, operators, settings):
+    der = certificate_of(certificate_master)
+    entered = backoffice.enter_contract_termination(operators[0], certificate_master.contract_id)
+    settings.CORPBANK_CA_PASSPHRASE = ""  # the CRL cannot be signed: the whole approval fails
+    with pytest.raises(certificates.CaNotReady):
+        backoffice.approve(operators[1], entered.pk)
+    assert Contract.objects.get(pk=certificate_master.contract_id).status == Contract.Status.ACTIVE
+    assert PendingAction.objects.get(pk=entered.pk).status == "pending"
+    assert Account.objects.filter(contract=certificate_master.contract).exists()
+    assert token_selectors.registration_in_force(certificate_master) is not None
+    settings.CORPBANK_CA_PASSPHRASE = "test-only-ca-passphrase"
+    assert certificates.verify(der).user == certificate_master
+
+
+def test_r_f6_a_new_contract_for_the_same_organization_never_honours_the_old_ones(
+    certificate_master, operators, clock
+):
+    old = certificate_master
+    der = certificate_of(old)
+    terminate(operators, old.contract_id)
+    # The same organization applies again, with the same account: it is free again.
+    renewed: Registered = register_contract(
+        operators,
+        organization_name=old.contract.organization.name,
+        login_method="certificate",
+        otp_required=True,
+    )
+    assert renewed.contract.pk != old.contract_id
+    assert Account.objects.get(number=ACCOUNT["number"]).contract == renewed.contract
+    new_master = activate_master(renewed, login_id="master02")
+    # The old contract's certificate is refused (revoked, and its user and contract are the old ones).
+    with pytest.raises(certificates.CertificateRefused):
+        certificates.verify(der)
+    # The old tokens cannot be registered on the new contract, nor does the old registration count.
+    with pytest.raises(tokens.RegistrationRefused):
+        tokens.register_for_user(user=new_master, serial="HW00000001", code=code_now())
+    with pytest.raises(tokens.RegistrationRefused):
+        tokens.register_for_user(user=new_master, serial="HW00000002", code=code_now())
+    assert token_selectors.registration_in_force(new_master) is None
+    assert token_selectors.registration_in_force(old) is None
+
+
+def test_nothing_more_is_entered_or_approved_on_a_terminated_contract(master, operators):
+    pending = backoffice.enter_master_initialization(operators[0], master.contract_id)
+    terminate(operators, master.contract_id)
+    with pytest.raises(Conflict, match="解約済み"):
+        backoffice.approve(operators[1], pending.pk)
+    backoffice.reject(operators[1], pending.pk)  # a rejection is always possible
+    for enter in (
+        lambda: backoffice.enter_master_initialization(operators[0], master.contract_id),
+        lambda: backoffice.enter_pin_change(operators[0], master.contract_id, {"transfer_pin": "9876"}),
+        lambda: backoffice.enter_contract_termination(operators[0], master.contract_id),
+    ):
+        with pytest.raises(Conflict, match="解約済み"):
+            enter()
+
+
+def test_an_emergency_stopped_contract_can_be_terminated(master, operators):
+    stop = backoffice.enter_emergency_stop(operators[0], master.contract_id, reason="PC紛失")
+    backoffice.approve(operators[1], stop.pk)
+    terminate(operators, master.contract_id)
+    assert Contract.objects.get(pk=master.contract_id).status == Contract.Status.TERMINATED
+
+
+def test_the_approver_reads_what_termination_will_do(master, operators):
+    from corpbank.approvals import engine
+
+    entered = backoffice.enter_contract_termination(operators[0], master.contract_id, reason="解散のため")
+    rows = {row.name: row for row in engine.procedure_for(entered.kind).details(entered)}
+    assert rows["status"].before == "利用中" and rows["status"].value == "解約"
+    assert rows["reason"].value == "解散のため"
+    assert "1口座" in rows["accounts"].value

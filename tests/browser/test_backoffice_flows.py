@@ -1,0 +1,88 @@
+"""The back office in a real Chromium (issue 12 items 7 and 10): an administrator registers an operator,
+who registers the authenticator app from the QR code at the first login; a clerk enters 解約 and an
+approver approves it, after which the organization's master can no longer log in."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from corpbank.backoffice.services.operators import TOTP_STEP_SECONDS
+from corpbank.tokens import otp
+from tests.browser.conftest import screenshot
+from tests.browser.test_flows import operator_log_in, submit
+from tests.browser.test_otp_flows import organization
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_administrator_registers_an_operator_who_registers_the_app_from_the_qr_code(new_page):
+    admin = new_page()
+    operator_log_in(admin, "admin1")
+    assert admin.inner_text("#operator-role") == "管理者"
+    admin.click("nav.menu >> text=職員管理")
+    admin.click("main >> text=職員の登録")
+    admin.fill("#id_login_name", "browser1")
+    admin.fill("#id_display_name", "画面 四郎")
+    admin.select_option("#id_role", "clerk")
+    admin.fill("#id_password", "Brows3rop")
+    submit(admin)
+    admin.wait_for_selector('#operators tr[data-operator="browser1"]')
+    assert "未登録" in admin.inner_text('#operators tr[data-operator="browser1"]')
+
+    newcomer = new_page()
+    newcomer.goto("/backoffice/login")
+    newcomer.fill("#id_login_name", "browser1")
+    newcomer.fill("#id_password", "Brows3rop")
+    submit(newcomer)
+    newcomer.wait_for_selector("#qr svg")
+    screenshot(newcomer, "backoffice-second-factor-enrolment")
+    key = (newcomer.locator("#secret").text_content() or "").strip()
+    seed = base64.b32decode(key + "=" * (-len(key) % 8))
+    newcomer.fill("#id_otp", otp.hotp(seed, otp.time_step(time.time(), TOTP_STEP_SECONDS)))
+    newcomer.click("main button[type=submit]")
+    newcomer.wait_for_url("**/backoffice/")
+    assert newcomer.inner_text("#operator-role") == "受付担当"
+    # A clerk's menu: entry, no 職員管理.
+    menu = newcomer.inner_text("nav.menu")
+    assert "契約の新規登録" in menu and "職員管理" not in menu
+    admin.reload()
+    assert "登録済" in admin.inner_text('#operators tr[data-operator="browser1"]')
+
+
+def test_r_f6_a_clerk_enters_termination_an_approver_approves_and_the_master_is_refused(new_page, server_env):
+    leaving = organization(server_env, "leave01", hardware_tokens=1)
+    clerk = new_page()
+    operator_log_in(clerk, "clerk1")
+    clerk.goto(f"/backoffice/contracts/{leaving['contract_id']}")
+    clerk.fill("#termination_reason", "団体解散のため")
+    with clerk.expect_navigation():
+        clerk.click("#terminate button[type=submit]")
+    clerk.wait_for_selector("text=別の職員の承認で有効になります")
+    assert "利用中" in clerk.inner_text("#contract-status")
+    clerk.goto("/backoffice/")
+    row = clerk.locator("#pending tr", has_text="解約").first
+    assert "別の職員の承認待ち" in row.inner_text()
+
+    approver = new_page()
+    operator_log_in(approver, "clerk2")
+    approver.locator("#pending tr", has_text="解約").first.locator("a", has_text="解約").first.click()
+    approver.wait_for_selector("#action-details")
+    details = approver.inner_text("#action-details")
+    assert "団体解散のため" in details and "1件をすべて失効します" in details
+    screenshot(approver, "backoffice-termination-approval")
+    approver.check("#id_confirmed")
+    with approver.expect_navigation():
+        approver.click("#approve")
+    approver.goto(f"/backoffice/contracts/{leaving['contract_id']}")
+    assert approver.inner_text("#contract-status") == "解約"
+    assert approver.locator("#terminated").count() == 1
+
+    master = new_page()
+    master.goto("/login")
+    master.fill("#id_login_id", leaving["login_id"])
+    master.fill("#id_password", leaving["password"])
+    submit(master)
+    assert "解約" in master.inner_text("main")
