@@ -429,3 +429,15 @@ def smtp_server(settings):  # type: ignore[no-untyped-def]
         settings.EMAIL_PORT = port
         settings.EMAIL_USE_TLS = False
         yield received
+
+
+def obtain_certificate(user: CustomerUser, **kwargs: Any) -> Any:
+    """The user's certificate issued at once, as the tests' and seeds' bank does it: the customers'
+    screens go through authentication.certificate, which checks the factors in the same transaction."""
+    from django.db import transaction
+
+    from corpbank.certificates import services as certificates
+    from corpbank.core import audit
+
+    with transaction.atomic(durable=True):
+        return certificates.issue(user, actor=audit.Actor.customer(user, ""), **kwargs)

@@ -56,6 +56,14 @@ def test_cookies_are_secure_unless_the_deployment_says_plain_http(tmp_path):
     assert settings_value(env, "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE").stdout.strip() == "True True"
 
 
+@pytest.mark.parametrize("name", ["CORPBANK_BACKOFFICE_NETWORKS", "CORPBANK_TRUSTED_PROXIES"])
+def test_a_network_setting_with_a_typo_stops_the_start_not_every_request(tmp_path, name):
+    env = {"CORPBANK_VAR_DIR": str(tmp_path), "CORPBANK_DEBUG": "1", name: "10.20.0.0/16, 10.300.0.0/16"}
+    result = settings_value(env, f"s.{name}")
+    assert result.returncode != 0
+    assert f"{name}: '10.300.0.0/16' is not an address or a network" in result.stderr
+
+
 def test_r_a5_inactivity_and_policy_come_from_the_environment(tmp_path):
     env = {
         "CORPBANK_VAR_DIR": str(tmp_path),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 # The phone app imports nothing of Django: the command starts without the project's settings.
 from corpbank.tokens.softtoken_app import main as softtoken
 
@@ -17,8 +19,6 @@ def main(argv: list[str] | None = None) -> None:
     if arguments[:1] == ["softtoken"]:
         sys.exit(softtoken(arguments[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(["corpbank", *arguments])
 
 

@@ -6,6 +6,7 @@ defaulted): with CORPBANK_DEBUG off, CORPBANK_SECRET_KEY must be set.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -57,12 +58,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The back office's host and networks first (anything else there is a 404, whatever it holds),
+    # and its own cookies, before the session (web/backoffice_site.py).
+    "corpbank.web.backoffice_site.BackofficeSiteMiddleware",
     # Before anything reads a session, a form or the database: refuses NUL, control characters and
     # lone surrogates in every input (web/edge.py, core/text.py).
     "corpbank.web.edge.EdgeGuardMiddleware",
     "corpbank.web.middleware.NoStoreMiddleware",
-    # The back office's host, networks and own cookies (web/backoffice_site.py), before the session.
-    "corpbank.web.backoffice_site.BackofficeSiteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -135,16 +137,25 @@ if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies whose X-Real-IP header names the client (addresses or networks, comma-separated).
 # From anywhere else the header is ignored and the client is the connection's peer.
-CORPBANK_TRUSTED_PROXIES = [
-    item.strip() for item in os.environ.get("CORPBANK_TRUSTED_PROXIES", "").split(",") if item.strip()
-]
+
+
+def networks(name: str) -> list[str]:
+    """A comma-separated list of addresses or networks; a typo stops the start, not every request."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an address or a network") from error
+    return items
+
+
+CORPBANK_TRUSTED_PROXIES = networks("CORPBANK_TRUSTED_PROXIES")
 # The back office on the bank's internal network only (docs/operations.md): its own host name (which
 # must also be in CORPBANK_ALLOWED_HOSTS; the customers' host then answers 404 for /backoffice/), and
 # the client networks it answers (addresses or networks, comma-separated). Unset: any host, any client.
 CORPBANK_BACKOFFICE_HOST = os.environ.get("CORPBANK_BACKOFFICE_HOST", "").strip().lower()
-CORPBANK_BACKOFFICE_NETWORKS = [
-    item.strip() for item in os.environ.get("CORPBANK_BACKOFFICE_NETWORKS", "").split(",") if item.strip()
-]
+CORPBANK_BACKOFFICE_NETWORKS = networks("CORPBANK_BACKOFFICE_NETWORKS")
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -49,40 +49,85 @@ def test_the_back_office_api_checks_its_own_csrf_cookie(operators):
     assert status == 401  # past the CSRF check, asking for the code
 
 
-def test_an_operator_without_an_app_registers_one_then_logs_in_with_its_code(operators, clock):
-    admin = make_operator("kanri", role="admin")
-    client = operator("kanri")
-    status, created = client.post(
+def test_a_new_operator_changes_the_initial_password_then_registers_an_app(operators, clock):
+    """職員の登録 through the API: one administrator enters, another approves and alone receives the
+    generated initial password, once; the operator changes it, then registers an app (R-A1)."""
+    make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    client, other = operator("kanri"), operator("kanri2")
+    status, action = client.post(
         "/backoffice/operators",
+        # A password sent along is not the entrant's to choose: it is ignored.
         {"login_name": "new1", "display_name": "新人", "role": "clerk", "password": OPERATOR_PASSWORD},
     )
-    assert status == 201 and created["role"] == "clerk" and not created["second_factor"]
-    assert admin.administers
+    assert status == 202 and action["kind"] == "operator_register" and action["contract_id"] is None
+    assert not Operator.objects.filter(login_name="new1").exists()
+    status, body = client.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+    assert status == 403 and "別の管理者" in body["error"]["message"]
+    assert [a["id"] for a in other.get("/backoffice/actions")[1]] == [action["id"]]
+    assert action["id"] not in [a["id"] for a in operator("clerk2").get("/backoffice/actions")[1]]
+    status, decided = other.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+    assert status == 200 and decided["letter"] is None
+    initial = decided["operator_letter"]["initial_password"]
+    assert decided["operator_letter"]["login_name"] == "new1" and initial != OPERATOR_PASSWORD
     newcomer = fresh()
+    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": OPERATOR_PASSWORD})
+    assert status == 401  # the password the entrant typed is nobody's
+    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": initial, "otp": "123456"})
+    assert status == 403 and body["error"]["code"] == "password_change_required"
     status, body = newcomer.post(
-        LOGIN, {"login_name": "new1", "password": OPERATOR_PASSWORD, "otp": "123456"}
+        "/backoffice/auth/second-factor", {"login_name": "new1", "password": initial}
     )
+    assert status == 403 and body["error"]["code"] == "password_change_required"
+    change = {
+        "login_name": "new1",
+        "password": initial,
+        "new_password": initial,
+        "new_password_again": initial,
+    }
+    status, body = newcomer.post("/backoffice/auth/password", change)
+    assert status == 422 and "new_password" in body["error"]["fields"]
+    change |= {"new_password": "Mine4pass", "new_password_again": "Mine4pass"}
+    assert newcomer.post("/backoffice/auth/password", change)[0] == 204
+    assert newcomer.post("/backoffice/auth/password", change)[0] == 401  # the initial one is gone
+    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": "Mine4pass", "otp": "123456"})
     assert status == 403 and body["error"]["code"] == "second_factor_enrolment_required"
-    status, body = newcomer.post(
-        "/backoffice/auth/second-factor", {"login_name": "new1", "password": "Wrong1x"}
-    )
-    assert status == 401
     status, enrolment = newcomer.post(
-        "/backoffice/auth/second-factor", {"login_name": "new1", "password": OPERATOR_PASSWORD}
+        "/backoffice/auth/second-factor", {"login_name": "new1", "password": "Mine4pass"}
     )
     assert (
         status == 201 and enrolment["otpauth_uri"].startswith("otpauth://totp/") and enrolment["period"] == 30
     )
     seed = base64.b32decode(enrolment["secret"] + "=" * (-len(enrolment["secret"]) % 8))
     code = otp.totp(seed, otp.now_seconds(), step_seconds=30)
-    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": OPERATOR_PASSWORD, "otp": code})
+    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": "Mine4pass", "otp": code})
     assert status == 200 and body["login_name"] == "new1"
     status, body = newcomer.post(
-        "/backoffice/auth/second-factor", {"login_name": "new1", "password": OPERATOR_PASSWORD}
+        "/backoffice/auth/second-factor", {"login_name": "new1", "password": "Mine4pass"}
     )
     assert status == 409
     status, listed = client.get("/backoffice/operators")
     assert status == 200 and {o["login_name"]: o["second_factor"] for o in listed}["new1"] is True
+    status, body = newcomer.post(
+        "/backoffice/password",
+        {"current_password": "Mine4pass", "new_password": "Mine5pass", "new_password_again": "Mine5pass"},
+    )
+    assert status == 204
+
+
+def test_the_reviewed_takeover_is_refused_through_the_api(operators, clock):
+    """admin1 reset clerk2's second factor and enrolled a key with the password: now the reset waits
+    for another administrator, and the enrolment finds clerk2's app still registered."""
+    make_operator("admin1", role="admin")
+    admin = operator("admin1")
+    status, action = admin.post(f"/backoffice/operators/{operators[1].pk}/reset-second-factor")
+    assert status == 202 and action["status"] == "pending"
+    assert admin.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})[0] == 403
+    status, body = fresh().post(
+        "/backoffice/auth/second-factor", {"login_name": "clerk2", "password": OPERATOR_PASSWORD}
+    )
+    assert status == 409
+    status, body = fresh().post(LOGIN, {"login_name": "clerk2", "password": OPERATOR_PASSWORD})
+    assert status == 401 and body["error"]["code"] == "second_factor_required"
 
 
 def test_roles_are_refused_with_a_clear_403(master, operators):
@@ -117,20 +162,33 @@ def test_roles_are_refused_with_a_clear_403(master, operators):
 
 
 def test_administrators_manage_operators(operators):
-    make_operator("kanri", role="admin")
-    admin = operator("kanri")
+    make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    admin, other = operator("kanri"), operator("kanri2")
     target = operators[0].pk
-    status, body = admin.post(f"/backoffice/operators/{target}/role", {"role": "clerk"})
-    assert status == 200 and body["role"] == "clerk"
+
+    def approve(action: dict) -> dict:
+        status, body = other.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+        assert status == 200, body
+        return body
+
+    status, action = admin.post(f"/backoffice/operators/{target}/role", {"role": "clerk"})
+    assert status == 202 and action["kind"] == "operator_role"
+    approve(action)
+    assert Operator.objects.get(pk=target).role == "clerk"
     status, body = admin.post(f"/backoffice/operators/{target}/role", {"role": "boss"})
     assert status == 422
-    assert admin.post(f"/backoffice/operators/{target}/unlock")[0] == 204
-    assert admin.post(f"/backoffice/operators/{target}/reset-second-factor")[0] == 204
+    approve(admin.post(f"/backoffice/operators/{target}/unlock")[1])
+    status, action = admin.post(f"/backoffice/operators/{target}/reset-password")
+    assert status == 202
+    letter = approve(action)["operator_letter"]
+    assert letter["login_name"] == "clerk1" and letter["initial_password"]
+    status, body = admin.post(f"/backoffice/operators/{target}/reset-second-factor")
+    assert status == 409  # the password is an initial one again: never both unknown to clerk1
     assert admin.post(f"/backoffice/operators/{target}/promote")[0] == 404
     assert admin.post("/backoffice/operators/99999/deactivate")[0] == 404
-    assert admin.post(f"/backoffice/operators/{target}/deactivate")[0] == 204
+    approve(admin.post(f"/backoffice/operators/{target}/deactivate")[1])
     assert admin.post(f"/backoffice/operators/{target}/deactivate")[0] == 409
-    status, body = fresh().post(LOGIN, {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    status, body = fresh().post(LOGIN, {"login_name": "clerk1", "password": letter["initial_password"]})
     assert status == 401 and body["error"]["code"] == "invalid_credentials"
 
 

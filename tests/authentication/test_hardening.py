@@ -3,13 +3,15 @@ R-B6, R-B7), and a lockout that does not tell whether a login ID exists (R-C6)."
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import argon2
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 
+from corpbank.backoffice.models import Operator
 from corpbank.core.errors import LockedOut
 from corpbank.core.models import AuditEvent
 from corpbank.identity import hashing, lockout
@@ -24,6 +26,7 @@ from tests.conftest import (
     MASTER_PASSWORD,
     Client,
     all_at_once,
+    wait_until_blocked_on_a_lock,
 )
 
 UNKNOWN_ID = "nobody42"
@@ -301,3 +304,193 @@ def test_lock_window_for_unknown_ids_is_never_shorter_than_a_lockout(settings):
     from corpbank.core.policy import current_policy
 
     assert current_policy().unknown_login_retention == timedelta(minutes=90)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_c6_an_unknown_login_id_whose_row_is_pruned_while_its_attempt_waits_is_counted_afresh(
+    branch, operators
+):
+    """Another attempt's pruning has chosen the row (locked it, to delete it) when this attempt comes
+    for the same ID: it waits, and counts on a new row once the row is gone; never a 500."""
+    assert connection.vendor == "postgresql"
+    assert answer(ApiClient(), UNKNOWN_ID)[0] == 401
+    key = lockout.unknown_login_key(UNKNOWN_ID)
+    results: list[tuple[int, str, str]] = []
+
+    def attempt() -> None:
+        try:
+            results.append(answer(ApiClient(), UNKNOWN_ID))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        # What _prune_unknown_logins does: lock what it will delete (SKIP LOCKED), then delete it.
+        doomed = list(
+            UnknownLoginFailure.objects.filter(key=key)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        assert doomed
+        waiting = threading.Thread(target=attempt)
+        waiting.start()
+        wait_until_blocked_on_a_lock()
+        UnknownLoginFailure.objects.filter(pk__in=doomed).delete()
+    waiting.join(timeout=30)
+    assert [result[:2] for result in results] == [(401, "invalid_credentials")]
+    assert UnknownLoginFailure.objects.get(key=key).consecutive_failures == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# Operators' login names that name nobody (R-C6): counted apart from customers', by the same rule
+
+OPERATOR_LOGIN = "/backoffice/auth/login"
+UNKNOWN_NAME = "nobody-op7"
+
+
+def operator_api() -> ApiClient:
+    api = ApiClient()
+    api.get("/backoffice/csrf")
+    return api
+
+
+def operator_answer(api: ApiClient, login_name: str, password: str = WRONG) -> tuple[int, str, str]:
+    status, body = api.post(OPERATOR_LOGIN, {"login_name": login_name, "password": password})
+    return status, body["error"]["code"], body["error"]["message"]
+
+
+def test_r_c6_an_unknown_operator_login_name_locks_and_answers_like_a_real_one(operators, clock):
+    api = operator_api()
+    real, unknown = [], []
+    for _attempt in range(7):
+        real.append(operator_answer(api, "clerk1"))
+        unknown.append(operator_answer(api, UNKNOWN_NAME))
+        clock(1)
+    assert [answer[:2] for answer in real] == [(401, "invalid_credentials")] * 5 + [(423, "locked_out")] * 2
+    assert unknown == real  # the same statuses, codes and messages, "until" the same minute
+    # Audited with the name tried, by nobody (an anonymous actor from the client's address).
+    tried = AuditEvent.objects.filter(action="operator.unknown_login_name").order_by("id")
+    assert [event.details["login_name"] for event in tried] == [UNKNOWN_NAME] * 6
+    assert [event.details["consecutive_failures"] for event in tried] == [1, 2, 3, 4, 5, 6]
+    assert {event.actor_type for event in tried} == {"anonymous"}
+    assert AuditEvent.objects.filter(action="operator.unknown_login_name_locked").count() == 1
+    assert AuditEvent.objects.filter(action="operator.unknown_login_name_refused_while_locked").count() == 1
+    # Counted apart from the customers' login IDs: the same string typed there is another row.
+    assert not AuditEvent.objects.filter(action__startswith="login.unknown_login_id").exists()
+    assert UnknownLoginFailure.objects.filter(
+        key=lockout.unknown_login_key(UNKNOWN_NAME, lockout.OPERATORS)
+    ).exists()
+    assert not UnknownLoginFailure.objects.filter(key=lockout.unknown_login_key(UNKNOWN_NAME)).exists()
+    assert answer(ApiClient(), UNKNOWN_NAME)[:2] == (401, "invalid_credentials")
+    # An hour later both count again from zero.
+    clock(3600)
+    assert operator_answer(api, "clerk1")[0] == operator_answer(api, UNKNOWN_NAME)[0] == 401
+
+
+def test_r_c6_a_customer_login_id_locked_does_not_lock_the_same_operator_login_name(operators, clock):
+    for _attempt in range(6):
+        answer(ApiClient(), UNKNOWN_NAME)
+    assert answer(ApiClient(), UNKNOWN_NAME)[:2] == (423, "locked_out")
+    assert operator_answer(operator_api(), UNKNOWN_NAME)[:2] == (401, "invalid_credentials")
+
+
+def test_r_c2_an_unknown_operator_login_name_is_suspended_like_a_real_one(operators, clock, settings):
+    settings.CORPBANK_POLICY = "suspend-at-6"
+    api = operator_api()
+    for _attempt in range(6):
+        operator_answer(api, "clerk1")
+        operator_answer(api, UNKNOWN_NAME)
+    real, unknown = operator_answer(api, "clerk1"), operator_answer(api, UNKNOWN_NAME)
+    assert real[:2] == (423, "suspended") and real == unknown
+    assert "管理者" in real[2]
+    assert AuditEvent.objects.filter(action="operator.unknown_login_name_suspended").count() == 1
+
+
+def test_r_c6_the_back_office_login_page_tells_nothing_either(operators, clock):
+    def page(login_name: str) -> tuple[int, str]:
+        client = Client()
+        response = client.post("/backoffice/login", {"login_name": login_name, "password": WRONG})
+        return response.status_code, response.content.decode()
+
+    for _attempt in range(5):
+        assert page("clerk1")[0] == page(UNKNOWN_NAME)[0]
+    (real, real_page), (unknown, unknown_page) = page("clerk1"), page(UNKNOWN_NAME)
+    until = Operator.objects.get(login_name="clerk1").principal.locked_until
+    message = LockedOut(until).message
+    assert real == unknown == 423
+    assert message in real_page and message in unknown_page
+
+
+def test_r_c6_an_unknown_operator_login_name_costs_one_argon2_verification_like_a_real_one(operators, clock):
+    calls: list[str] = []
+
+    class Counting(argon2.PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            calls.append("verify")
+            return super().verify(hash, password)
+
+    counting = Counting(
+        time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16, type=argon2.Type.ID
+    )
+    previous = hashing.use_hasher(counting)
+    try:
+        api = operator_api()
+        per_attempt = {}
+        for login_name in ("clerk1", UNKNOWN_NAME):
+            costs = []
+            for _attempt in range(7):
+                calls.clear()
+                operator_answer(api, login_name)
+                costs.append(len(calls))
+            per_attempt[login_name] = costs
+    finally:
+        hashing.use_hasher(previous)
+    assert per_attempt["clerk1"] == per_attempt[UNKNOWN_NAME] == [1] * 7
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["customer's login ID", "unknown login ID", "operator's login name", "unknown operator login name"],
+)
+def test_r_c1_r_c6_one_rule_for_real_and_unknown_names(who, master, operators, clock, settings):
+    """The whole rule, through HTTP, alike for all four: N failures lock for the policy's time, a
+    locked name is refused, the lock ends by itself, and the M-th consecutive lockout suspends."""
+    settings.CORPBANK_POLICY_TUNING = {
+        "LOCKOUT_MAX_FAILURES": 2,
+        "LOCKOUT_MINUTES": 10,
+        "LOCKOUTS_BEFORE_SUSPENSION": 2,
+    }
+    try_once = {
+        "customer's login ID": lambda: answer(ApiClient(), MASTER_LOGIN_ID),
+        "unknown login ID": lambda: answer(ApiClient(), UNKNOWN_ID),
+        "operator's login name": lambda: operator_answer(operator_api(), "clerk1"),
+        "unknown operator login name": lambda: operator_answer(operator_api(), UNKNOWN_NAME),
+    }[who]
+    answers = []
+    for wait in (0, 0, 0, 599, 2, 0, 0, 3600):
+        clock(wait)
+        answers.append(try_once()[:2])
+    assert answers == [
+        (401, "invalid_credentials"),
+        (423, "locked_out"),  # the second failure locks for ten minutes
+        (423, "locked_out"),  # refused while locked
+        (423, "locked_out"),  # still, a second before the end
+        (401, "invalid_credentials"),  # the lock has ended
+        (423, "suspended"),  # the second consecutive lockout suspends
+        (423, "suspended"),
+        (423, "suspended"),  # for good (a real name until it is lifted)
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_c5_thirty_parallel_guesses_of_an_unknown_operator_login_name_are_counted_exactly(
+    branch, operators
+):
+    assert connection.vendor == "postgresql"
+    results = all_at_once(30, lambda _index: operator_answer(operator_api(), UNKNOWN_NAME)[0])
+    assert results.count(401) == 5 and results.count(423) == 25
+    assert AuditEvent.objects.filter(action="operator.unknown_login_name").count() == 6
+    refused = AuditEvent.objects.filter(action="operator.unknown_login_name_refused_while_locked")
+    assert refused.count() == 24
+    assert AuditEvent.objects.filter(action="operator.unknown_login_name_locked").count() == 1

@@ -30,6 +30,7 @@ from tests.conftest import (
     code_now,
     log_in,
     make_operator,
+    obtain_certificate,
     register_contract,
     ship_tokens,
 )
@@ -42,7 +43,7 @@ def certificate_of(user: CustomerUser) -> bytes:
     """The DER certificate the user's PC obtained."""
     with transaction.atomic():
         certificates.enable_issuance(user, actor=BANK)
-    obtained = certificates.obtain(user)
+    obtained = obtain_certificate(user)
     _key, cert, _chain = pkcs12.load_key_and_certificates(obtained.pkcs12, obtained.password.encode())
     assert cert is not None
     return cert.public_bytes(serialization.Encoding.DER)

@@ -1,5 +1,6 @@
-"""The back office in a real Chromium (issue 12 items 7 and 10): an administrator registers an operator,
-who registers the authenticator app from the QR code at the first login; a clerk enters 解約 and an
+"""The back office in a real Chromium (issue 12 items 7 and 10): an administrator enters an operator's
+registration and another approves it and sees the initial password once; the operator changes it and
+registers the authenticator app from the QR code at the first login; a clerk enters 解約 and an
 approver approves it, after which the organization's master can no longer log in."""
 
 from __future__ import annotations
@@ -18,24 +19,43 @@ from tests.browser.test_otp_flows import organization
 pytestmark = pytest.mark.browser
 
 
-def test_an_administrator_registers_an_operator_who_registers_the_app_from_the_qr_code(new_page):
+def test_two_administrators_register_an_operator_who_changes_the_password_then_registers_the_app(new_page):
+    """職員管理 is four-eyes (R-A1): admin1 enters, admin2 approves and alone sees the generated initial
+    password; the newcomer replaces it, then registers the authenticator app from the QR code."""
     admin = new_page()
     operator_log_in(admin, "admin1")
     assert admin.inner_text("#operator-role") == "管理者"
     admin.click("nav.menu >> text=職員管理")
     admin.click("main >> text=職員の登録")
+    assert admin.locator("#id_password").count() == 0  # nobody chooses another person's password
     admin.fill("#id_login_name", "browser1")
     admin.fill("#id_display_name", "画面 四郎")
     admin.select_option("#id_role", "clerk")
-    admin.fill("#id_password", "Brows3rop")
     submit(admin)
-    admin.wait_for_selector('#operators tr[data-operator="browser1"]')
-    assert "未登録" in admin.inner_text('#operators tr[data-operator="browser1"]')
+    admin.wait_for_selector("#own-entry")
+    assert admin.locator("#approve").count() == 0 and "職員の登録" in admin.inner_text("#action-title")
+
+    second = new_page()
+    operator_log_in(second, "admin2")
+    second.locator("#pending tr", has_text="browser1").first.locator("a", has_text="職員の登録").first.click()
+    second.wait_for_selector("#action-details")
+    assert "画面 四郎" in second.inner_text("#action-details")
+    second.check("#id_confirmed")
+    with second.expect_navigation():
+        second.click("#approve")
+    initial = (second.locator("#letter-initial-password").text_content() or "").strip()
+    assert second.inner_text("#letter-login-name") == "browser1" and len(initial) == 10
+    screenshot(second, "backoffice-operator-letter")
 
     newcomer = new_page()
     newcomer.goto("/backoffice/login")
     newcomer.fill("#id_login_name", "browser1")
-    newcomer.fill("#id_password", "Brows3rop")
+    newcomer.fill("#id_password", initial)
+    submit(newcomer)
+    newcomer.wait_for_url("**/backoffice/login/password")
+    assert newcomer.locator("#qr").count() == 0
+    newcomer.fill("#id_new_password", "Brows3rop")
+    newcomer.fill("#id_new_password_again", "Brows3rop")
     submit(newcomer)
     newcomer.wait_for_selector("#qr svg")
     screenshot(newcomer, "backoffice-second-factor-enrolment")
@@ -48,8 +68,9 @@ def test_an_administrator_registers_an_operator_who_registers_the_app_from_the_q
     # A clerk's menu: entry, no 職員管理.
     menu = newcomer.inner_text("nav.menu")
     assert "契約の新規登録" in menu and "職員管理" not in menu
-    admin.reload()
-    assert "登録済" in admin.inner_text('#operators tr[data-operator="browser1"]')
+    admin.goto("/backoffice/operators")
+    row = admin.inner_text('#operators tr[data-operator="browser1"]')
+    assert "登録済" in row and "変更済" in row
 
 
 def test_r_f6_a_clerk_enters_termination_an_approver_approves_and_the_master_is_refused(new_page, server_env):

@@ -22,7 +22,7 @@ from corpbank.core import audit
 from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.organizations.models import Contract
-from tests.conftest import Client, activate_master, operator_signed_in, register_contract
+from tests.conftest import Client, activate_master, obtain_certificate, operator_signed_in, register_contract
 
 BANK = audit.Actor.system("bank")
 
@@ -45,7 +45,7 @@ def enable(user) -> None:
 
 def issued(user) -> certificates.Obtained:
     enable(user)
-    return certificates.obtain(user)
+    return obtain_certificate(user)
 
 
 def opened(obtained: certificates.Obtained):
@@ -65,12 +65,12 @@ def test_the_ca_key_is_kept_only_encrypted(ca, master, settings):
     settings.CORPBANK_CA_PASSPHRASE = ""  # without it nothing can be signed
     enable(master)
     with pytest.raises(certificates.CaNotReady):
-        certificates.obtain(master)
+        obtain_certificate(master)
 
 
 def test_r_f3_a_certificate_only_after_issuance_was_enabled(ca, master):
     with pytest.raises(Conflict):
-        certificates.obtain(master)
+        obtain_certificate(master)
     assert not ClientCertificate.objects.exists()
 
 
@@ -93,7 +93,7 @@ def test_r_f2_the_pc_receives_a_pkcs12_under_a_one_time_password(ca, master, set
     assert stored.serial_number == f"{cert.serial_number:x}"
     assert certificates.verify(cert.public_bytes(serialization.Encoding.DER)).user == master
     with pytest.raises(Conflict):  # the issuance is spent
-        certificates.obtain(master)
+        obtain_certificate(master)
 
 
 def test_r_f4_reissue_revokes_the_old_certificate_and_lists_it_in_the_crl(ca, master):
@@ -178,7 +178,7 @@ def test_the_ca_command(db, tmp_path):
 
 def test_r_f2_renewal_before_expiry_from_the_pc_that_holds_it(ca, master, general):
     enable(master)
-    old = certificates.obtain(master, now=timezone.now() - timedelta(days=350))
+    old = obtain_certificate(master, now=timezone.now() - timedelta(days=350))
     der = opened(old)[1].public_bytes(serialization.Encoding.DER)
     assert certificates.renewal_due(old.certificate)
     with pytest.raises(certificates.CertificateRefused):

@@ -109,7 +109,9 @@ def test_r_e2_an_otp_contract_asks_the_code_and_refuses_without_it(otp_master):
     page = pc.get("/certificate/obtain/verify").content.decode()
     assert 'name="otp"' in page and 'name="answer"' not in page  # a recognised environment
     token = Token.objects.get(serial="HW00000001")
-    for typed in ("", "000000" if code_now() != "000000" else "111111"):
+    empty = pc.post("/certificate/obtain/verify", {"otp": ""})
+    assert empty.status_code == 422 and 'id="error_otp"' in empty.content.decode()  # asked, not counted
+    for typed in ("000000" if code_now() != "000000" else "111111", "12345"):
         refused = pc.post("/certificate/obtain/verify", {"otp": typed})
         assert refused.status_code == 403
     assert failures(token, "otp") == 2  # counted against the token (R-C4)
@@ -147,7 +149,12 @@ def test_the_api_answers_202_with_what_must_be_proved(otp_master):
     body = first.json()
     assert first.status_code == 202 and body["otp_required"] is True and body["question"]
     assert body["question_label"] and "no-store" in first["Cache-Control"]
-    wrong = post("/certificate/obtain/verify", {"answer": ANSWER, "otp": "000000x"})
+    malformed = post("/certificate/obtain/verify", {"answer": ANSWER, "otp": "000000x"})
+    assert malformed.status_code == 422 and "otp" in malformed.json()["error"]["fields"]
+    wrong = post(
+        "/certificate/obtain/verify",
+        {"answer": ANSWER, "otp": "000000" if code_now() != "000000" else "111111"},
+    )
     assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "factors_rejected"
     done = post("/certificate/obtain/verify", {"answer": ANSWER, "otp": code_now()})
     assert done.status_code == 201
@@ -191,3 +198,15 @@ def test_the_verification_step_without_a_waiting_obtaining_sends_back(db):
     response = Client().get("/certificate/obtain/verify")
     assert response.status_code == 302 and response["Location"] == "/certificate/obtain"
     assert Client().post("/certificate/obtain/verify", {"answer": "x"}).status_code == 302
+
+
+@pytest.mark.parametrize("answer", [ANSWER, "まちがい"])
+def test_a_malformed_code_says_so_whether_the_answer_was_right_or_not(otp_master, answer):
+    """The code's form is checked before the answer: the same 422 for a right and a wrong answer, so
+    that it cannot tell, uncounted, which answers are right (R-C6)."""
+    pc = Client(recognised=False)
+    obtain(pc)
+    refused = pc.post("/certificate/obtain/verify", {"answer": answer, "otp": "12a456"})
+    assert refused.status_code == 422 and 'id="error_otp"' in refused.content.decode()
+    assert failures(Token.objects.get(serial="HW00000001"), "otp") == 0
+    assert not ClientCertificate.objects.exists()

@@ -27,6 +27,7 @@ from tests.conftest import (
     MASTER_PASSWORD,
     activate_master,
     make_operator,
+    obtain_certificate,
     register_contract,
 )
 
@@ -51,7 +52,7 @@ def _write(directory: Path, name: str, obtained: certificates.Obtained) -> dict[
 def _issue(user, **kwargs) -> certificates.Obtained:  # type: ignore[no-untyped-def]
     with transaction.atomic():
         certificates.enable_issuance(user, actor=BANK)
-    return certificates.obtain(user, **kwargs)
+    return obtain_certificate(user, **kwargs)
 
 
 def bank(directory: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from django.db import DatabaseError, transaction
 
 from corpbank.core import audit
+from corpbank.core.errors import ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import FailureCounter, Principal
 from corpbank.tokens import otp, seeds
@@ -96,10 +97,21 @@ def test_a_code_two_minutes_old_is_refused(token, clock):
     assert not check(token, code_at(clock() - timedelta(seconds=120))).ok
 
 
-@pytest.mark.parametrize("code", ["", "12345", "1234567", "abcdef", "12 456"])
-def test_malformed_codes_are_wrong_codes(token, clock, code):
+@pytest.mark.parametrize("code", ["12345", "1234567"])
+def test_codes_of_the_wrong_length_are_wrong_codes(token, clock, code):
     assert not check(token, code).ok
     assert FailureCounter.objects.get(principal_id=token.principal_id).consecutive_failures == 1
+
+
+@pytest.mark.parametrize("code", ["", "abcdef", "12 456", "１２３４５a"])
+def test_a_code_that_is_not_digits_is_a_message_on_the_field_not_a_failure(token, clock, code):
+    """Issue 12 item 1: what does not fit gets a message; nothing is counted against the token."""
+    with pytest.raises(ValidationFailed) as refused:
+        check(token, code)
+    assert "otp" in refused.value.fields
+    assert not FailureCounter.objects.filter(
+        principal_id=token.principal_id, consecutive_failures__gt=0
+    ).exists()
 
 
 def test_r_c4_ten_wrong_codes_stop_the_token(token, clock):

@@ -13,6 +13,7 @@ from corpbank.core.errors import (
     TokenSuspended,
     ValidationFailed,
 )
+from corpbank.identity.models import FailureCounter
 from corpbank.organizations import services as users
 from corpbank.tokens import selectors as token_selectors
 from corpbank.tokens import services as tokens
@@ -91,7 +92,7 @@ def test_r_e2_adding_a_user_needs_an_otp_once_the_contract_uses_them(otp_master,
         add_user(otp_master)
     register(otp_master)
     clock(60)
-    with pytest.raises(FactorsRejected):
+    with pytest.raises(ValidationFailed):  # asked for on its field, counted against nobody
         add_user(otp_master, otp="")
     add_user(otp_master)
 
@@ -247,3 +248,24 @@ def test_r_e3_first_tokens_are_free_additional_and_reissued_ones_carry_the_fee(
         "HW00000010": ("additional", settings.CORPBANK_TOKEN_FEE_ADDITIONAL),
         "HW00000011": ("reissue", settings.CORPBANK_TOKEN_FEE_REISSUE),
     }
+
+
+@pytest.mark.parametrize("confirmation", [MASTER_CONFIRMATION, "Wrong1conf"])
+def test_a_malformed_code_is_refused_before_the_confirmation_password_is_checked(
+    otp_master, clock, confirmation
+):
+    """The same 422 whether the confirmation password was right or not, and nothing counted: a message
+    about the code's form must not tell which passwords are right (R-C6, issue 12 item 1)."""
+    register(otp_master)
+    clock(60)
+    with pytest.raises(ValidationFailed) as refused:
+        users.add_general_user(
+            master=otp_master,
+            factors={"confirmation_password": confirmation, "otp": "12a456"},
+            login_id="staff001",
+            name="一般",
+            login_password="Init1login",
+            confirmation_password="Init1conf",
+        )
+    assert set(refused.value.fields) == {"otp"}
+    assert not FailureCounter.objects.filter(consecutive_failures__gt=0).exists()

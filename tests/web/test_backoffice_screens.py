@@ -343,6 +343,9 @@ def test_r_a1_the_api_shows_the_entry_and_approves_only_when_confirmed(master, o
         and body["error"]["code"] == "validation_failed"
         and "confirmed" in body["error"]["fields"]
     )
+    for not_true in ("yes", "true", 1, False):  # JSON true only
+        status, body = clerks[1].post(f"/backoffice/actions/{entered['id']}/approve", {"confirmed": not_true})
+        assert status == 422, not_true
     assert Contract.objects.get(pk=master.contract_id).status == "active"
     status, decided = clerks[1].post(f"/backoffice/actions/{entered['id']}/approve", {"confirmed": True})
     assert status == 200 and decided["action"]["status"] == "approved"
@@ -571,3 +574,18 @@ def test_an_unknown_event_shows_under_its_code(operators):
         audit.record("something.new", actor=audit.Actor.system(), details={"odd": [1, {"x": None}]})
     response = operator_client("clerk1").get("/backoffice/audit")
     assert response.status_code == 200 and "something.new" in visible(response)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"date_from": "99999999999999999999-1-1"},
+        {"date_to": "2025-13-01"},
+        {"date_from": "２０２５－０４－０１－０１"},
+        {"contract_number": "٢٠٥٠٠٠٠٠٠٢"},  # Arabic-Indic digits: no contract number
+    ],
+)
+def test_r_i3_bad_filters_get_a_message_on_their_field_never_a_500(operators, typed):
+    page = operator_client("clerk1").get("/backoffice/audit", typed)
+    assert page.status_code == 422
+    assert f'id="error_{next(iter(typed))}"' in page.content.decode()

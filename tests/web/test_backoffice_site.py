@@ -166,14 +166,56 @@ def _last_step(login_name: str) -> int:
     return step
 
 
-def test_a_new_operator_registers_the_app_at_the_first_login_from_a_qr_code_shown_once(operators, clock):
-    admin = make_operator("kanri", role="admin")
-    backoffice.create_operator(
-        login_name="new1", display_name="新人", password=OPERATOR_PASSWORD, role="clerk", by=admin
+def approve_on_screen(client: Client, action_id: int):  # type: ignore[no-untyped-def]
+    assert client.get(f"/backoffice/actions/{action_id}").status_code == 200
+    return client.post(f"/backoffice/actions/{action_id}/approve", {"confirmed": "1"})
+
+
+def latest_action_id() -> int:
+    """The procedure just entered on a screen."""
+    return PendingAction.objects.order_by("-pk").values_list("pk", flat=True)[0]
+
+
+def test_a_new_operator_changes_the_initial_password_then_registers_the_app(operators, clock):
+    """職員の登録 on the screens: entered by one administrator, approved by another, who alone sees the
+    generated initial password, once; the operator replaces it, then registers the app (R-A1)."""
+    make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    first, second = operator_signed_in(Client(), "kanri"), operator_signed_in(Client(), "kanri2")
+    form = first.get("/backoffice/operators/new").content.decode()
+    assert 'name="password"' not in form  # nobody chooses another person's password
+    response = first.post(
+        "/backoffice/operators/new", {"login_name": "new1", "display_name": "新人", "role": "clerk"}
     )
+    action_id = latest_action_id()
+    assert response["Location"] == f"/backoffice/actions/{action_id}"
+    assert not Operator.objects.filter(login_name="new1").exists()
+    own = first.get(response["Location"]).content.decode()
+    assert 'id="own-entry"' in own and 'id="approve"' not in own
+    assert 'id="initial-password"' not in own
+    queue = second.get("/backoffice/").content.decode()
+    assert f'data-action="{action_id}"' in queue and "職員の登録" in queue
+    letter = approve_on_screen(second, action_id)
+    assert letter.status_code == 200 and "no-store" in letter["Cache-Control"]
+    initial = re.search(r'id="letter-initial-password"[^>]*>([^<]+)<', letter.content.decode()).group(1)
+    assert backoffice.password_is_initial(Operator.objects.get(login_name="new1"))
+
     client = Client()
-    response = client.post("/backoffice/login", {"login_name": "new1", "password": OPERATOR_PASSWORD})
-    page = client.get(response["Location"])
+    response = client.post("/backoffice/login", {"login_name": "new1", "password": initial})
+    assert response["Location"] == "/backoffice/login/password"
+    # The second factor waits for the password change: no key is shown for the initial password.
+    assert client.get("/backoffice/login/second-factor")["Location"] == "/backoffice/login/password"
+    assert client.post("/backoffice/login/second-factor", {"otp": "123456"})["Location"] == (
+        "/backoffice/login/password"
+    )
+    page = client.get("/backoffice/login/password")
+    assert "no-store" in page["Cache-Control"] and 'id="qr"' not in page.content.decode()
+    same = client.post("/backoffice/login/password", {"new_password": initial, "new_password_again": initial})
+    assert same.status_code == 422 and "現在のパスワードと異なる" in same.content.decode()
+    changed = client.post(
+        "/backoffice/login/password", {"new_password": "Mine4pass", "new_password_again": "Mine4pass"}
+    )
+    assert changed["Location"] == "/backoffice/login/second-factor"
+    page = client.get(changed["Location"])
     assert "no-store" in page["Cache-Control"]
     text = page.content.decode()
     assert "<svg" in text and 'id="qr"' in text
@@ -189,8 +231,53 @@ def test_a_new_operator_registers_the_app_at_the_first_login_from_a_qr_code_show
     assert client.get("/backoffice/").status_code == 200
     # The next login asks for the code only.
     other = Client()
-    other.post("/backoffice/login", {"login_name": "new1", "password": OPERATOR_PASSWORD})
+    assert (
+        other.post("/backoffice/login", {"login_name": "new1", "password": "Mine4pass"})["Location"]
+        == "/backoffice/login/second-factor"
+    )
     assert 'id="qr"' not in other.get("/backoffice/login/second-factor").content.decode()
+
+
+def test_one_administrator_cannot_make_another_operators_login_possible_for_themselves(operators, clock):
+    """The review's takeover: admin1 reset clerk2's second factor and enrolled a key with a password it
+    knew. Now the reset is only an entry that another administrator must approve, the entrant cannot
+    approve it, and meanwhile clerk2's login still asks clerk2's own code."""
+    make_operator("admin1", role="admin")
+    admin = operator_signed_in(Client(), "admin1")
+    admin.post(f"/backoffice/operators/{operators[1].pk}/reset-second-factor")
+    assert backoffice.has_second_factor(operators[1])
+    action = PendingAction.objects.get(kind="operator_reset_second_factor")
+    refused = admin.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
+    assert refused.status_code == 302 and backoffice.has_second_factor(operators[1])
+    assert PendingAction.objects.get(pk=action.pk).status == "pending"
+    # An approver (clerk2 itself, or any) never decides it either.
+    approver = operator_signed_in(Client(), "clerk2")
+    assert f'data-action="{action.pk}"' not in approver.get("/backoffice/").content.decode()
+    approver.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
+    assert PendingAction.objects.get(pk=action.pk).status == "pending"
+    thief = Client()
+    thief.post("/backoffice/login", {"login_name": "clerk2", "password": OPERATOR_PASSWORD})
+    page = thief.get("/backoffice/login/second-factor").content.decode()
+    assert 'id="qr"' not in page and 'id="secret"' not in page
+    # Nor can it register an operator whose password it chose.
+    admin.post(
+        "/backoffice/operators/new",
+        {"login_name": "mine1", "display_name": "x", "role": "approver", "password": OPERATOR_PASSWORD},
+    )
+    assert not Operator.objects.filter(login_name="mine1").exists()
+
+
+def test_a_password_reset_ends_a_half_done_login(operators, clock):
+    """A login waiting at the second step when the password is reset cannot go on to choose a password
+    for the new initial one it never saw: it starts again."""
+    first, second = make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    waiting = Client()
+    waiting.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
+    entered = backoffice.enter_operator_procedure(first, operators[0].pk, "reset-password")
+    backoffice.approve(second, entered.pk)
+    assert waiting.get("/backoffice/login/password")["Location"] == "/backoffice/login"
+    assert waiting.get("/backoffice/login/second-factor")["Location"] == "/backoffice/login"
+    assert backoffice.password_is_initial(operators[0])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -210,46 +297,49 @@ def test_a_clerk_sees_no_approval_and_is_refused_with_a_clear_message(master, op
     home = second_clerk.get("/backoffice/").content.decode()
     assert "承認者の承認待ち" in home
     refused = second_clerk.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
-    assert refused.status_code == 403 and "承認者の職員のみ" in refused.content.decode()
+    assert refused.status_code == 403 and "承認・却下は承認者" in refused.content.decode()
     assert second_clerk.post(f"/backoffice/actions/{action.pk}/reject").status_code == 403
     assert PendingAction.objects.get(pk=action.pk).status == "pending"
     assert second_clerk.get("/backoffice/operators").status_code == 403
 
 
 def test_an_administrator_manages_operators_and_nothing_else(master, operators):
-    make_operator("kanri", role="admin")
-    admin = operator_signed_in(Client(), "kanri")
+    make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    admin, other_admin = operator_signed_in(Client(), "kanri"), operator_signed_in(Client(), "kanri2")
     menu = admin.get("/backoffice/").content.decode()
     assert "/backoffice/operators" in menu and "/backoffice/contracts/new" not in menu
     for path in ("/backoffice/contracts/new", "/backoffice/tokens/stock"):
         refused = admin.get(path)
         assert refused.status_code == 403 and "受付担当または承認者" in refused.content.decode()
-    response = admin.post(
-        "/backoffice/operators/new",
-        {"login_name": "new1", "display_name": "新人", "role": "approver", "password": OPERATOR_PASSWORD},
-    )
-    assert response.status_code == 302
-    created = Operator.objects.get(login_name="new1")
-    assert created.role == "approver" and not backoffice.has_second_factor(created)
-    bad = admin.post(
-        "/backoffice/operators/new", {"login_name": "new1", "display_name": "x", "password": "x"}
-    )
-    assert bad.status_code in (409, 422) and 'id="error_' in bad.content.decode()
+    # The customers' procedures are not an administrator's to decide, nor in its queue.
+    admin_home = admin.get("/backoffice/")
+    approver = operator_signed_in(Client(), "clerk2")
+    approver.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"})
+    paper = PendingAction.objects.get(kind="emergency_stop")
+    assert f'data-action="{paper.pk}"' not in admin.get("/backoffice/").content.decode()
+    assert admin_home.status_code == 200
+    assert admin.post(f"/backoffice/actions/{paper.pk}/approve", {"confirmed": "1"}).status_code == 302
+    assert PendingAction.objects.get(pk=paper.pk).status == "pending"
+    bad = admin.post("/backoffice/operators/new", {"login_name": "新人", "display_name": "", "role": "x"})
+    assert bad.status_code == 422 and 'id="error_login_name"' in bad.content.decode()
+    target = operators[0]
+    for act, data in (("role", {"role": "clerk"}), ("reset-second-factor", {}), ("deactivate", {})):
+        response = admin.post(f"/backoffice/operators/{target.pk}/{act}", data)
+        assert response["Location"] == "/backoffice/operators"
+        action_id = latest_action_id()
+        assert approve_on_screen(other_admin, action_id)["Location"] == "/backoffice/"
+    target.refresh_from_db()
+    assert target.role == "clerk" and not target.is_active and not backoffice.has_second_factor(target)
     page = admin.get("/backoffice/operators").content.decode()
-    assert 'data-operator="new1"' in page
-    admin.post(f"/backoffice/operators/{created.pk}/role", {"role": "clerk"})
-    assert Operator.objects.get(pk=created.pk).role == "clerk"
-    admin.post(f"/backoffice/operators/{operators[0].pk}/reset-second-factor")
-    assert not backoffice.has_second_factor(operators[0])
-    admin.post(f"/backoffice/operators/{created.pk}/deactivate")
-    assert not Operator.objects.get(pk=created.pk).is_active
-    assert admin.post(f"/backoffice/operators/{created.pk}/promote").status_code == 302  # unknown: said
+    assert 'data-operator="clerk1"' in page
+    unknown = admin.post(f"/backoffice/operators/{target.pk}/promote")
+    assert unknown.status_code == 302  # unknown: said on the list
     clerk = operator_signed_in(Client(), "clerk2")
-    assert clerk.post(f"/backoffice/operators/{created.pk}/role", {"role": "admin"}).status_code == 403
+    assert clerk.post(f"/backoffice/operators/{target.pk}/role", {"role": "admin"}).status_code == 403
 
 
-def test_an_administrator_lifts_an_operators_suspension(operators, clock):
-    make_operator("kanri", role="admin")
+def test_administrators_lift_an_operators_suspension(operators, clock):
+    make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
     client = Client()
     client.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})
     for _ in range(10):
@@ -258,7 +348,33 @@ def test_an_administrator_lifts_an_operators_suspension(operators, clock):
     admin = operator_signed_in(Client(), "kanri")
     assert "利用停止中" in admin.get("/backoffice/operators").content.decode()
     admin.post(f"/backoffice/operators/{operators[0].pk}/unlock")
+    approve_on_screen(operator_signed_in(Client(), "kanri2"), latest_action_id())
     operator_signed_in(Client(), "clerk1")
+
+
+def test_a_signed_in_operator_changes_the_password_on_its_screen(operators):
+    client = operator_signed_in(Client(), "clerk1")
+    assert "/backoffice/password" in client.get("/backoffice/").content.decode()
+    wrong = client.post(
+        "/backoffice/password",
+        {"current_password": "Wrong1pass", "new_password": "Mine4pass", "new_password_again": "Mine4pass"},
+    )
+    assert wrong.status_code == 401 and "現在のパスワードに誤り" in wrong.content.decode()
+    login_name = client.post(
+        "/backoffice/password",
+        {"current_password": OPERATOR_PASSWORD, "new_password": "clerk1", "new_password_again": "clerk1"},
+    )
+    assert login_name.status_code == 422
+    done = client.post(
+        "/backoffice/password",
+        {
+            "current_password": OPERATOR_PASSWORD,
+            "new_password": "Mine4pass",
+            "new_password_again": "Mine4pass",
+        },
+    )
+    assert done["Location"] == "/backoffice/"
+    assert backoffice.check_password(login_name="clerk1", password="Mine4pass")
 
 
 # ---------------------------------------------------------------------------------------------------

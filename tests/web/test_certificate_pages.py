@@ -20,6 +20,7 @@ from tests.conftest import (
     MASTER_PASSWORD,
     Client,
     activate_master,
+    obtain_certificate,
     operator_signed_in,
     register_contract,
     register_questions,
@@ -85,7 +86,7 @@ def test_r_f1_a_certificate_presented_through_a_trusted_proxy_logs_in(master, se
 
     with transaction.atomic():
         certificates.enable_issuance(master, actor=audit.Actor.system("bank"))
-    obtained = certificates.obtain(master)
+    obtained = obtain_certificate(master)
     _, cert, _ = pkcs12.load_key_and_certificates(obtained.pkcs12, obtained.password.encode())
     from cryptography.hazmat.primitives import serialization
 
@@ -112,7 +113,7 @@ def test_r_f3_the_master_revokes_through_the_api_and_the_bank_on_paper(master, s
 
     with transaction.atomic():
         certificates.enable_issuance(staff, actor=audit.Actor.system("bank"))
-    certificates.obtain(staff)
+    obtain_certificate(staff)
     api = ApiClient()  # no certificate: the contract refuses the login (R-F1)
     status, body = api.post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
     assert status == 403 and body["error"]["code"] == "certificate_required"
@@ -130,7 +131,7 @@ def test_r_f3_the_master_revokes_through_the_api_and_the_bank_on_paper(master, s
     clerks[0].post(f"{contract_page}/enable-master-certificate")
     action = master.contract.pending_actions.get(kind="enable_master_certificate")
     clerks[1].post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
-    obtained = certificates.obtain(master)
+    obtained = obtain_certificate(master)
     clerks[0].post(f"{contract_page}/revoke-certificate", {"login_id": MASTER_LOGIN_ID})
     action = master.contract.pending_actions.get(kind="revoke_certificate")
     clerks[1].post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
@@ -178,7 +179,7 @@ def test_r_f2_the_top_page_offers_renewal_near_the_end_and_renews(master, settin
 
     with transaction.atomic():
         certificates.enable_issuance(master, actor=audit.Actor.system("bank"))
-    old = certificates.obtain(master, now=timezone.now() - timedelta(days=350))
+    old = obtain_certificate(master, now=timezone.now() - timedelta(days=350))
     _, cert, _ = pkcs12.load_key_and_certificates(old.pkcs12, old.password.encode())
     settings.CORPBANK_TRUSTED_PROXIES = ["127.0.0.1"]
     header = ":" + base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode() + ":"

@@ -228,3 +228,17 @@ def test_issue_12_the_account_rows_count_is_digits_only(clerk, rows):
     # A hidden field, but any input: "²".isdigit() is true and int("²") fails (a 500).
     response = clerk.post("/backoffice/contracts/new", {"account_rows": rows, "organization_name": ""})
     assert response.status_code == 422
+
+
+def test_the_back_offices_host_and_networks_answer_404_before_any_input_is_read(settings):
+    """Elsewhere than its own host or networks the back office is a 404 whatever the request holds,
+    never the 事務センター's 422 page (issue 12 item 7: it tells an outsider nothing)."""
+    settings.ALLOWED_HOSTS = ["ib.example-rokin.jp", "backoffice.rokin.internal"]
+    settings.CORPBANK_BACKOFFICE_HOST = "backoffice.rokin.internal"
+    public = Client(HTTP_HOST="ib.example-rokin.jp")
+    assert public.get("/backoffice/login?x=%00").status_code == 404
+    assert public.get("/login?x=%00").status_code == 422
+    settings.CORPBANK_BACKOFFICE_HOST = ""
+    settings.CORPBANK_BACKOFFICE_NETWORKS = ["10.20.0.0/16"]
+    assert Client().get("/backoffice/login?x=%00").status_code == 404
+    assert Client(REMOTE_ADDR="10.20.3.4").get("/backoffice/login?x=%00").status_code == 422

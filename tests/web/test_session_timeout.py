@@ -24,7 +24,8 @@ from tests.web.test_backoffice_pages import operator_client
 TIMED_OUT = "一定時間操作がなかったため、ログアウトしました"
 INACTIVITY = 11 * 60  # past the policy's 10 minutes
 TYPED = {
-    FORM_MARKER: "1",  # what every form of the one form template sends
+    # What the one form template sends: the names of its fields that are no secret.
+    FORM_MARKER: "login_id name permissions limit_single_transfer limit_single_transfer_per_day",
     "login_id": "newbie01",
     "name": "新人 花子",
     "login_password": "Typed1login",
@@ -101,7 +102,7 @@ def test_r_a5_a_draft_is_for_its_own_page_only(master, general, client, clock):
     log_in(client)
     clock(INACTIVITY)
     client.post(
-        f"/admin/users/{general.pk}", {FORM_MARKER: "1", "name": "改名 次郎", "confirmation_password": "x"}
+        f"/admin/users/{general.pk}", {FORM_MARKER: "name", "name": "改名 次郎", "confirmation_password": "x"}
     )
     log_in(client)
     assert "改名 次郎" not in client.get("/admin/users/new").content.decode()
@@ -175,3 +176,24 @@ def test_r_a5_in_english_too(master, client, clock):
     log_in(client)
     assert "You have unfinished input from before you were logged out." in client.get("/").content.decode()
     assert "has been filled in again" in client.get("/admin/users/new").content.decode()
+
+
+def test_r_a5_a_draft_keeps_only_what_the_form_named_as_no_secret(master, client, clock):
+    """The form names its non-secret fields (pages.Field.is_secret); anything else posted is not kept,
+    whatever its name, and a secret's name is never kept even if named."""
+    log_in(client)
+    page = client.get("/admin/users/new").content.decode()
+    assert 'name="corpbank_form" value="login_id name permissions' in page
+    assert "confirmation_password" not in page.split('name="corpbank_form" value="')[1].split('"')[0]
+    clock(INACTIVITY)
+    client.post(
+        "/admin/users/new",
+        {
+            FORM_MARKER: "name login_password",
+            "name": "新人",
+            "code": "123456",
+            "login_password": "Typed1login",
+        },
+    )
+    kept = client.session[DRAFT]["values"]
+    assert kept == {"name": ["新人"]}

@@ -7,6 +7,7 @@ from datetime import date
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from ninja import Field, File, Form, Router, Schema, Status, UploadedFile
+from pydantic import StrictBool
 
 from corpbank.api import security
 from corpbank.api.schemas import (
@@ -17,7 +18,6 @@ from corpbank.api.schemas import (
     DecisionOut,
     LetterOut,
     OperatorAccountOut,
-    OperatorIn,
     OperatorLoginIn,
     OperatorOut,
     OperatorPasswordIn,
@@ -96,7 +96,8 @@ def csrf(request: HttpRequest) -> dict[str, str]:
 @router.post("/auth/login", auth=security.anonymous, response={200: OperatorOut, **ERRORS})
 def login(request: HttpRequest, body: OperatorLoginIn) -> OperatorOut:
     """The password, then the authenticator app's one-time password (``otp``), each through the lockout.
-    Without ``otp``: 401 ``second_factor_required``; an operator without an app registered: 403
+    An initial password: 403 ``password_change_required`` (change it with ``/auth/password``); without
+    ``otp``: 401 ``second_factor_required``; an operator without an app registered: 403
     ``second_factor_enrolment_required`` (register one with ``/auth/second-factor``)."""
     operator = backoffice.operator_log_in(
         login_name=body.login_name,
@@ -114,13 +115,59 @@ def login(request: HttpRequest, body: OperatorLoginIn) -> OperatorOut:
     )
 
 
+class InitialPasswordIn(Schema):
+    login_name: str
+    password: str = Field(description="the initial password, from the letter")
+    new_password: str
+    new_password_again: str
+
+
+@router.post("/auth/password", auth=security.anonymous, response={204: None, **ERRORS})
+def change_initial_password(request: HttpRequest, body: InitialPasswordIn) -> Status[None]:
+    """初期パスワードの変更, the login's step before the second factor: the initial password (through the
+    lockout), then the operator's own (the credential rules, not the login name, not the initial one).
+    409 once the password is no longer an initial one (``/password`` changes it then)."""
+    ip_address = sessions.client_ip(request)
+    operator = backoffice.check_password(
+        login_name=body.login_name, password=body.password, ip_address=ip_address
+    )
+    backoffice.change_initial_password(
+        operator,
+        new_password=body.new_password,
+        new_password_again=body.new_password_again,
+        ip_address=ip_address,
+    )
+    return Status(204, None)
+
+
+class PasswordChangeIn(Schema):
+    current_password: str
+    new_password: str
+    new_password_again: str
+
+
+@router.post("/password", auth=security.operator, response={204: None, **ERRORS})
+def change_password(request: HttpRequest, body: PasswordChangeIn) -> Status[None]:
+    """パスワードの変更 by the signed-in operator: 401 ``invalid_credentials`` for a wrong current password
+    (counted by the lockout), 422 ``validation_failed`` naming ``new_password``."""
+    backoffice.change_password(
+        _operator(request),
+        current_password=body.current_password,
+        new_password=body.new_password,
+        new_password_again=body.new_password_again,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(204, None)
+
+
 @router.post(
     "/auth/second-factor", auth=security.anonymous, response={201: SecondFactorEnrolmentOut, **ERRORS}
 )
 def enrol_second_factor(request: HttpRequest, body: OperatorPasswordIn) -> Status[SecondFactorEnrolmentOut]:
-    """認証アプリの登録 of an operator who has none (the first login, or after the administrator's
+    """認証アプリの登録 of an operator who has none (the first login, or after the administrators'
     reset): after the password, a new key, shown once; the first login with its code confirms it.
-    409 once an app is registered."""
+    403 ``password_change_required`` while the password is an initial one; 409 once an app is
+    registered."""
     ip_address = sessions.client_ip(request)
     operator = backoffice.check_password(
         login_name=body.login_name, password=body.password, ip_address=ip_address
@@ -146,7 +193,13 @@ def logout(request: HttpRequest) -> Status[None]:
 
 @router.get("/actions", auth=security.operator, response={200: list[PendingActionOut], **ERRORS})
 def pending(request: HttpRequest) -> list[PendingActionOut]:
-    return [action_out(action) for action in approval_selectors.pending_actions()]
+    """The pending procedures: an administrator's are the operators' (職員管理), the others' the rest."""
+    actions = approval_selectors.pending_actions()
+    if _operator(request).administers:
+        actions = actions.filter(kind__in=backoffice.OPERATOR_PROCEDURE_KINDS)
+    else:
+        actions = actions.exclude(kind__in=backoffice.OPERATOR_PROCEDURE_KINDS)
+    return [action_out(action) for action in actions]
 
 
 @router.post("/contracts", auth=security.operator, response={202: PendingActionOut, **ERRORS})
@@ -233,7 +286,8 @@ class ActionDetailOut(PendingActionOut):
 
 
 class ApproveIn(Schema):
-    confirmed: bool = Field(
+    # JSON true only: "yes", 1 or "true" would be a confirmation nobody gave.
+    confirmed: StrictBool = Field(
         False, description="must be true: the approver read the entry (GET /actions/{id}) and confirms it"
     )
 
@@ -258,17 +312,36 @@ def action_detail(request: HttpRequest, action_id: int) -> ActionDetailOut:
     )
 
 
-@router.post("/actions/{action_id}/approve", auth=security.operator, response={200: DecisionOut, **ERRORS})
-def approve(request: HttpRequest, action_id: int, body: ApproveIn | None = None) -> DecisionOut:
+class OperatorLetterOut(Schema):
+    login_name: str
+    display_name: str
+    initial_password: str = Field(
+        description="shown in this answer only, to the approving administrator; never stored in clear; "
+        "the operator must change it at the first login"
+    )
+
+
+class OperatorDecisionOut(DecisionOut):
+    operator_letter: OperatorLetterOut | None = Field(
+        None, description="職員の登録 and パスワードの再発行: the operator's initial password"
+    )
+
+
+@router.post(
+    "/actions/{action_id}/approve", auth=security.operator, response={200: OperatorDecisionOut, **ERRORS}
+)
+def approve(request: HttpRequest, action_id: int, body: ApproveIn | None = None) -> OperatorDecisionOut:
     """承認: with ``{"confirmed": true}`` only, as the screen asks for 「内容を確認しました」; otherwise 422
-    ``validation_failed`` naming ``confirmed``, and nothing is approved."""
+    ``validation_failed`` naming ``confirmed``, and nothing is approved. Approvers decide the paper
+    procedures; administrators the operators' (not their own entry, not one about themselves)."""
     if body is None or not body.confirmed:
         raise ApprovalNotConfirmed()
     decision = backoffice.approve(_operator(request), action_id, ip_address=sessions.client_ip(request))
-    letter = decision.letter
-    return DecisionOut(
+    letter, operator_letter = decision.letter, decision.operator_letter
+    return OperatorDecisionOut(
         action=action_out(decision.action),
         letter=LetterOut(**letter.__dict__) if letter else None,
+        operator_letter=OperatorLetterOut(**operator_letter.__dict__) if operator_letter else None,
     )
 
 
@@ -357,41 +430,46 @@ def list_operators(request: HttpRequest) -> list[OperatorAccountOut]:
     return [operator_account_out(operator) for operator in backoffice_selectors.operators()]
 
 
-@router.post("/operators", auth=security.operator, response={201: OperatorAccountOut, **ERRORS})
-def create_operator(request: HttpRequest, body: OperatorIn) -> Status[OperatorAccountOut]:
-    """職員の登録 (administrators only): the operator registers an authenticator app at the first login."""
-    created = backoffice.create_operator(
+class OperatorEntryIn(Schema):
+    login_name: str
+    display_name: str
+    role: str = Field("clerk", description="clerk, approver or admin")
+
+
+@router.post("/operators", auth=security.operator, response={202: PendingActionOut, **ERRORS})
+def create_operator(request: HttpRequest, body: OperatorEntryIn) -> Status[PendingActionOut]:
+    """職員の登録 (administrators only), entered: the operator exists once another administrator approves
+    it (``/actions/{id}/approve``, whose answer carries the generated initial password, once)."""
+    action = backoffice.enter_operator_registration(
+        _operator(request),
         login_name=body.login_name,
         display_name=body.display_name,
         role=body.role,
-        password=body.password,
-        by=_operator(request),
         ip_address=sessions.client_ip(request),
     )
-    created.refresh_from_db()
-    return Status(201, operator_account_out(created))
+    return Status(202, action_out(action))
 
 
 @router.post(
-    "/operators/{operator_id}/role", auth=security.operator, response={200: OperatorAccountOut, **ERRORS}
+    "/operators/{operator_id}/role", auth=security.operator, response={202: PendingActionOut, **ERRORS}
 )
-def change_role(request: HttpRequest, operator_id: int, body: RoleIn) -> OperatorAccountOut:
-    changed = backoffice.change_role(
+def change_role(request: HttpRequest, operator_id: int, body: RoleIn) -> Status[PendingActionOut]:
+    """権限の変更 (administrators only), entered; another administrator approves it."""
+    action = backoffice.enter_role_change(
         _operator(request), operator_id, body.role, ip_address=sessions.client_ip(request)
     )
-    return operator_account_out(Operator.objects.select_related("principal").get(pk=changed.pk))
+    return Status(202, action_out(action))
 
 
-@router.post("/operators/{operator_id}/{act}", auth=security.operator, response={204: None, **ERRORS})
-def operator_act(request: HttpRequest, operator_id: int, act: str) -> Status[None]:
-    """Administrators only: unlock (ロックアウト・利用停止の解除), reset-second-factor (認証アプリの
-    再登録), deactivate (利用停止)."""
-    acts = {
-        "unlock": backoffice.lift_operator_lock,
-        "reset-second-factor": backoffice.reset_second_factor,
-        "deactivate": backoffice.deactivate_operator,
-    }
-    if act not in acts:
-        raise NotFound()
-    acts[act](_operator(request), operator_id, ip_address=sessions.client_ip(request))
-    return Status(204, None)
+@router.post(
+    "/operators/{operator_id}/{act}", auth=security.operator, response={202: PendingActionOut, **ERRORS}
+)
+def operator_act(request: HttpRequest, operator_id: int, act: str) -> Status[PendingActionOut]:
+    """Administrators only, entered; another administrator (not the operator concerned) approves it:
+    unlock (ロックアウト・利用停止の解除), reset-password (パスワードの再発行; refused while the operator has
+    no authenticator app), reset-second-factor (認証アプリの再登録; refused while the password is an
+    initial one), deactivate (利用停止)."""
+    action = backoffice.enter_operator_procedure(
+        _operator(request), operator_id, act, ip_address=sessions.client_ip(request)
+    )
+    return Status(202, action_out(action))

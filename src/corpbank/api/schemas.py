@@ -83,13 +83,6 @@ class OperatorAccountOut(Schema):
     suspended: bool = False
 
 
-class OperatorIn(Schema):
-    login_name: str
-    display_name: str
-    role: str = Field("clerk", description="clerk, approver or admin")
-    password: str = Field(description="the initial password, told to the operator in person")
-
-
 class RoleIn(Schema):
     role: str = Field(description="clerk, approver or admin")
 

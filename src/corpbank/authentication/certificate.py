@@ -138,6 +138,9 @@ def verify_and_obtain(
         verify_nothing(answer)
         raise CertificateVerificationExpired()
     actor = audit.Actor.customer(user, ip_address)
+    if one_time_password_needed(user):
+        # The code's form before the answer is checked: a message about it tells nothing of the answer.
+        code = text.one_time_password(code)
 
     def check() -> lockout.Verdict:
         principal = identity_selectors.principal_for_update(user.principal_id)

@@ -112,8 +112,13 @@ def check_factors(
     """Check every factor the table asks for the operation, secrets first, then the OTP if the
     contract uses OTP. One accepted OTP authorises this one operation: its time step is spent."""
     requirement = REQUIREMENTS[operation]
+    asks_code = SecretKind.OTP in factors(operation, user.contract)
+    if asks_code:
+        # The code's form first: a message that it is not six digits must come before any secret is
+        # checked, or it would tell, uncounted, that the secrets before it were right.
+        supplied = {**supplied, "otp": text.one_time_password(supplied.get("otp", ""))}
     verdict = check_secrets(requirement.secrets, user=user, supplied=supplied, actor=actor)
-    if not verdict.ok or SecretKind.OTP not in factors(operation, user.contract):
+    if not verdict.ok or not asks_code:
         return verdict
     if _one_time_password_check is None:
         raise RuntimeError("no one-time-password check is plugged in (corpbank.apps does it at start-up)")

@@ -60,7 +60,10 @@ def _typed_date(value: str) -> date | None:
     typed = text.half_width(value).replace("/", "-")
     if not typed:
         return None
-    year, month, day = (int(part) for part in typed.split("-"))
+    parts = typed.split("-")
+    if len(parts) != 3 or not all(text.is_digits(part) and len(part) <= 4 for part in parts):
+        raise ValueError(typed)  # 99999999999999999999-1-1 too: date() would overflow, not refuse
+    year, month, day = (int(part) for part in parts)
     return date(year, month, day)
 
 
@@ -77,7 +80,7 @@ def audit_criteria(typed: Mapping[str, str]) -> AuditCriteria:
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         problems["date_to"] = _("期間の終わりは始まりと同じ日か、それより後の日にしてください。")
     contract_number = text.half_width(typed.get("contract_number", ""))
-    if contract_number and not (contract_number.isdigit() and len(contract_number) == 10):
+    if contract_number and not (text.is_digits(contract_number) and len(contract_number) == 10):
         problems["contract_number"] = _("契約番号は半角数字10桁で入力してください。")
     action = typed.get("action", "").strip()
     if action and audit_labels.actions_for(action) is None:

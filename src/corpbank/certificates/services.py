@@ -207,13 +207,6 @@ class Obtained:
         return f"<Obtained {self.certificate.serial_number}>"
 
 
-def obtain(user: CustomerUser, *, ip_address: str = "", now: datetime | None = None) -> Obtained:
-    """``issue`` in a transaction of its own, for a caller that has already proved who the user is (the
-    renewal, from the PC that holds the certificate)."""
-    with transaction.atomic(durable=True):
-        return issue(user, actor=audit.Actor.customer(user, ip_address), now=now)
-
-
 def issuance_refusal(user: CustomerUser, *, enabled: bool | None = None) -> DomainError | None:
     """Why the user's PC may not obtain a certificate now, or None: the contract is not active, or no
     issuance is enabled for the user (``enabled``, when the caller has already looked)."""
@@ -238,6 +231,10 @@ def issue(user: CustomerUser, *, actor: audit.Actor, now: datetime | None = None
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("issue must run inside the transaction that checked the user's factors")
     now = now or timezone.now()
+    # The contract's status as of a lock that a 解約 approved meanwhile waits for (it locks the contract
+    # FOR UPDATE): never an active certificate, missing from the CRL, on a contract just terminated.
+    locked = Contract.objects.select_for_update(no_key=True).filter(pk=user.contract_id)
+    user.contract.status = locked.values_list("status", flat=True).get()
     issuance = CertificateIssuance.objects.select_for_update().filter(user=user, used_at__isnull=True).first()
     refusal = issuance_refusal(user, enabled=issuance is not None)
     if refusal is not None:

@@ -76,6 +76,18 @@ EVENTS: dict[str, EventLabel] = {
     "login.unknown_login_id_refused_while_locked": EventLabel(
         _("ロックアウト中の未登録のログインIDでのログイン"), AUTHENTICATION, Outcome.REFUSED
     ),
+    "operator.unknown_login_name": EventLabel(
+        _("未登録の職員ログイン名でのログイン"), AUTHENTICATION, Outcome.FAILED
+    ),
+    "operator.unknown_login_name_locked": EventLabel(
+        _("未登録の職員ログイン名のロックアウト"), AUTHENTICATION, Outcome.ALERT
+    ),
+    "operator.unknown_login_name_suspended": EventLabel(
+        _("未登録の職員ログイン名の利用停止"), AUTHENTICATION, Outcome.ALERT
+    ),
+    "operator.unknown_login_name_refused_while_locked": EventLabel(
+        _("ロックアウト中の未登録の職員ログイン名でのログイン"), AUTHENTICATION, Outcome.REFUSED
+    ),
     "login.refused_contract_not_active": EventLabel(
         _("ログインの拒否（契約が利用中ではない）"), AUTHENTICATION, Outcome.REFUSED
     ),
@@ -150,6 +162,12 @@ EVENTS: dict[str, EventLabel] = {
     "operator.second_factor_installed": EventLabel(_("職員の認証アプリの登録"), BANK),
     "operator.second_factor_reset": EventLabel(_("職員の認証アプリの再登録"), BANK),
     "operators.seed_key_rotated": EventLabel(_("職員の認証アプリの鍵の暗号化キーの更新"), BANK),
+    "operator.initial_password_changed": EventLabel(_("職員の初期パスワードの変更"), BANK),
+    "operator.password_changed": EventLabel(_("職員のパスワードの変更"), BANK),
+    "operator.password_reset": EventLabel(_("職員のパスワードの再発行"), BANK),
+    "operator_procedure.entered": EventLabel(_("職員の手続の受付"), BANK),
+    "operator_procedure.approved": EventLabel(_("職員の手続の承認"), BANK),
+    "operator_procedure.rejected": EventLabel(_("職員の手続の却下"), BANK),
 }
 
 # Where the kind of secret changes what a person calls the event: a wrong login password is a failed

@@ -25,7 +25,7 @@ from corpbank.core.errors import ValidationFailed
 
 # Half-width letters, digits and symbols: printable ASCII without the space (R-B1).
 _HALF_WIDTH = re.compile(r"[\x21-\x7e]*")
-_DIGITS = re.compile(r"[0-9]*")
+_DIGITS = re.compile(r"[0-9]+")
 _UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
@@ -66,7 +66,8 @@ def is_half_width(value: str) -> bool:
 
 
 def is_digits(value: str) -> bool:
-    """Only the digits 0–9 (str.isdigit also takes ``²`` and other scripts' digits, which are no code)."""
+    """At least one digit, and only the digits 0–9 (str.isdigit also takes ``²`` and other scripts'
+    digits, which are no code)."""
     return _DIGITS.fullmatch(value) is not None
 
 
@@ -89,6 +90,8 @@ def code(value: str, *, field: str, label: str | Promise) -> str:
 def digits(value: str, *, field: str, label: str | Promise) -> str:
     """A number typed by a person (a one-time password, a PIN): half-width, then digits only."""
     typed = half_width(value)
+    if not typed:
+        raise _refuse(field, _("%(label)sを入力してください。") % {"label": label})
     if not is_digits(typed):
         raise _refuse(field, _("%(label)sは半角数字で入力してください。") % {"label": label})
     return typed

@@ -6,6 +6,8 @@ import re
 import secrets
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,9 +120,6 @@ def generate_initial_password() -> str:
 
 
 def is_mail_address(value: str) -> bool:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
     try:
         validate_email(value.strip())
     except ValidationError:

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypedDict, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -39,7 +39,14 @@ from corpbank.core.errors import DomainError, LockedOut, Suspended, TokenSuspend
 from corpbank.core.policy import LockoutRule, current_policy
 from corpbank.identity import selectors
 from corpbank.identity.hashing import hash_secret, needs_rehash, verify_hash, verify_nothing
-from corpbank.identity.models import FailureCounter, Principal, Secret, SecretKind, UnknownLoginFailure
+from corpbank.identity.models import (
+    FailureCounter,
+    LockState,
+    Principal,
+    Secret,
+    SecretKind,
+    UnknownLoginFailure,
+)
 
 T = TypeVar("T")
 
@@ -84,12 +91,12 @@ def rule_for(kind: str) -> LockoutRule:
     return policy.otp_lockout if kind == SecretKind.OTP else policy.secret_lockout
 
 
-def refusal_of(principal: Principal, now: datetime) -> Verdict | None:
-    """Why a principal may not try any secret now, or None."""
-    if principal.is_suspended:
+def refusal_of(state: LockState, now: datetime) -> Verdict | None:
+    """Why a principal (or a login name that names nobody) may not try any secret now, or None."""
+    if state.is_suspended:
         return Verdict(ok=False, suspended=True)
-    if principal.is_locked(now):
-        return Verdict(ok=False, locked_until=principal.locked_until)
+    if state.is_locked(now):
+        return Verdict(ok=False, locked_until=state.locked_until)
     return None
 
 
@@ -142,6 +149,130 @@ class Evaluation(enum.Enum):
     DRIFTED = "drifted"
 
 
+# ---------------------------------------------------------------------------------------------------
+# The rule, once, for a principal and for a login name that names nobody
+
+
+@dataclasses.dataclass(frozen=True)
+class Events:
+    """The audit event of each outcome of a counted attempt (each has its label in core/audit_labels)."""
+
+    refused: str  # locked or suspended: refused unevaluated
+    rejected: str  # wrong: one more consecutive failure
+    locked: str
+    suspended: str
+
+
+PRINCIPAL_EVENTS = Events(
+    refused="secret.refused_while_locked",
+    rejected="secret.rejected",
+    locked="principal.locked",
+    suspended="principal.suspended",
+)
+
+
+class Tally(Protocol):
+    """Where an attempt is counted: its row already locked (``FOR UPDATE``) in this transaction, and
+    ``state`` read under that lock, so that nothing written meanwhile is missed (R-C5)."""
+
+    @property
+    def state(self) -> LockState: ...
+
+    @property
+    def events(self) -> Events: ...
+
+    def add_failure(self) -> int:
+        """One more consecutive failure, incremented in SQL; the count after it."""
+        ...
+
+    def stop(self, *, locked_until: datetime | None, suspended_at: datetime | None) -> None:
+        """A lockout or a suspension: the failures back to zero, one more consecutive lockout."""
+        ...
+
+    def record(self, action: str, details: dict[str, object]) -> None:
+        """One of ``events``, with what identifies the attempt."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PrincipalTally:
+    """A principal's failures of one kind of secret (FailureCounter, R-C1: counted per secret) and the
+    principal's lock state, shared by every kind."""
+
+    principal: Principal
+    kind: str
+    actor: audit.Actor
+    subject: Subject
+    details: dict[str, object]
+    events: Events = PRINCIPAL_EVENTS
+
+    @property
+    def state(self) -> LockState:
+        return self.principal
+
+    def add_failure(self) -> int:
+        counter, _ = FailureCounter.objects.get_or_create(principal_id=self.principal.pk, kind=self.kind)
+        counted = FailureCounter.objects.filter(pk=counter.pk)
+        counted.update(consecutive_failures=F("consecutive_failures") + 1)
+        return counted.values_list("consecutive_failures", flat=True).get()
+
+    def stop(self, *, locked_until: datetime | None, suspended_at: datetime | None) -> None:
+        FailureCounter.objects.filter(principal_id=self.principal.pk, kind=self.kind).update(
+            consecutive_failures=0
+        )
+        # A stopped principal's sessions end too.
+        Principal.objects.filter(pk=self.principal.pk).update(
+            consecutive_lockouts=F("consecutive_lockouts") + 1,
+            locked_until=locked_until,
+            suspended_at=suspended_at,
+            session_epoch=F("session_epoch") + 1,
+        )
+
+    def record(self, action: str, details: dict[str, object]) -> None:
+        audit.record(action, actor=self.actor, details={**self.details, **details}, **self.subject)
+
+
+def judge(
+    tally: Tally,
+    *,
+    kind: str,
+    now: datetime,
+    evaluate: Callable[[], Evaluation],
+    when_refused: Callable[[], None],
+    uncounted: Callable[[Evaluation], Verdict],
+) -> Verdict:
+    """The lockout rule (R-C1, R-C2, R-C5, R-C6), whoever the attempt is counted against: a locked or
+    suspended one is refused unevaluated; otherwise the attempt is evaluated and, if wrong, counted; the
+    rule's N-th consecutive failure locks for the rule's duration, and its M-th consecutive lockout
+    suspends instead. ``uncounted`` settles a right (or spent) attempt."""
+    refusal = refusal_of(tally.state, now)
+    if refusal is not None:
+        # Not evaluated: guesses at a locked name tell the guesser nothing and cost nothing.
+        when_refused()
+        tally.record(tally.events.refused, {})
+        return dataclasses.replace(refusal, kind=kind)
+
+    evaluation = evaluate()
+    if evaluation in (Evaluation.MATCH, Evaluation.SPENT):
+        return uncounted(evaluation)
+
+    failures = tally.add_failure()
+    reason = {"reason": "drift_exceeded"} if evaluation is Evaluation.DRIFTED else {}
+    tally.record(tally.events.rejected, {"consecutive_failures": failures, **reason})
+    rule = rule_for(kind)
+    if failures < rule.max_failures:
+        return Verdict(ok=False, kind=kind)
+    lockouts = tally.state.consecutive_lockouts + 1
+    if lockouts >= rule.lockouts_before_suspension:
+        tally.stop(locked_until=None, suspended_at=now)
+        tally.record(tally.events.suspended, {"lockouts": lockouts})
+        return Verdict(ok=False, suspended=True, kind=kind)
+    until = now + rule.lock_duration
+    tally.stop(locked_until=until, suspended_at=None)
+    tally.record(tally.events.locked, {"lockouts": lockouts, "until": until})
+    return Verdict(ok=False, locked_until=until, kind=kind)
+
+
 def check_attempt(
     *,
     principal_id: int,
@@ -155,56 +286,37 @@ def check_attempt(
     details: dict[str, object] | None = None,
     locked: Principal | None = None,
 ) -> Verdict:
-    """The mechanism itself: lock the principal, refuse a locked one unevaluated, evaluate, count.
+    """The mechanism for a principal: lock the principal, then the rule (:func:`judge`).
 
     ``evaluate`` runs under the principal's row lock (so it may also move state of its own, such as
     an OTP token's last accepted step). ``when_refused`` spends the time an evaluation would have taken.
     ``record_success=False`` leaves the success event to the caller, who records the act it authorised
     (a login) in the same transaction, with the verdict's ``writes``; failures and lockouts are always
     recorded here. ``locked`` is the principal when the caller has already locked its row in this
-    transaction and read it under that lock (the login's lookup does both in one statement)."""
+    transaction and read it under that lock (the login's lookup does both in one statement). ``details``
+    go into every event of the attempt."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_attempt must run inside the transaction of the act it authorises")
-    now = timezone.now()
     principal = locked if locked is not None else selectors.principal_for_update(principal_id)
     event = Subject(subject_user_id=subject_user_id, contract_id=contract_id)
-    extra = details or {}
+    tally = PrincipalTally(principal, kind, actor, event, {"kind": kind, **(details or {})})
 
-    refusal = refusal_of(principal, now)
-    if refusal is not None:
-        # Not evaluated: a locked principal's guesses tell the guesser nothing and cost nothing.
-        when_refused()
-        audit.record("secret.refused_while_locked", actor=actor, details={"kind": kind, **extra}, **event)
-        return dataclasses.replace(refusal, kind=kind)
-
-    evaluation = evaluate(principal)
-    if evaluation is Evaluation.MATCH:
+    def uncounted(evaluation: Evaluation) -> Verdict:
+        if evaluation is Evaluation.SPENT:
+            audit.record("secret.spent", actor=actor, details=tally.details, **event)
+            return Verdict(ok=False, kind=kind)
         writes = resets(principal, kind)
         if record_success:
-            audit.record(
-                "secret.accepted", actor=actor, details={"kind": kind, **extra}, writes=writes, **event
-            )
+            audit.record("secret.accepted", actor=actor, details=tally.details, writes=writes, **event)
         return Verdict(ok=True, session_epoch=principal.session_epoch, writes=writes)
-    if evaluation is Evaluation.SPENT:
-        audit.record("secret.spent", actor=actor, details={"kind": kind, **extra}, **event)
-        return Verdict(ok=False, kind=kind)
 
-    counter, _ = FailureCounter.objects.get_or_create(principal_id=principal_id, kind=kind)
-    FailureCounter.objects.filter(pk=counter.pk).update(consecutive_failures=F("consecutive_failures") + 1)
-    failures = FailureCounter.objects.values_list("consecutive_failures", flat=True).get(pk=counter.pk)
-    if evaluation is Evaluation.DRIFTED:
-        extra = {**extra, "reason": "drift_exceeded"}
-    audit.record(
-        "secret.rejected",
-        actor=actor,
-        details={"kind": kind, "consecutive_failures": failures, **extra},
-        **event,
-    )
-    rule = rule_for(kind)
-    if failures < rule.max_failures:
-        return Verdict(ok=False, kind=kind)
-    return dataclasses.replace(
-        _lock(principal, kind=kind, rule=rule, now=now, actor=actor, event=event), kind=kind
+    return judge(
+        tally,
+        kind=kind,
+        now=timezone.now(),
+        evaluate=lambda: evaluate(principal),
+        when_refused=when_refused,
+        uncounted=uncounted,
     )
 
 
@@ -244,60 +356,60 @@ def check_secret(
     )
 
 
-def _lock(
-    principal: Principal,
-    *,
-    kind: str,
-    rule: LockoutRule,
-    now: datetime,
-    actor: audit.Actor,
-    event: Subject,
-) -> Verdict:
-    FailureCounter.objects.filter(principal_id=principal.pk, kind=kind).update(consecutive_failures=0)
-    lockouts = principal.consecutive_lockouts + 1
-    if lockouts >= rule.lockouts_before_suspension:
-        Principal.objects.filter(pk=principal.pk).update(
-            consecutive_lockouts=F("consecutive_lockouts") + 1,
-            suspended_at=now,
-            locked_until=None,
-            session_epoch=F("session_epoch") + 1,
-        )
-        audit.record(
-            "principal.suspended", actor=actor, details={"kind": kind, "lockouts": lockouts}, **event
-        )
-        return Verdict(ok=False, suspended=True)
-    until = now + rule.lock_duration
-    Principal.objects.filter(pk=principal.pk).update(
-        consecutive_lockouts=F("consecutive_lockouts") + 1,
-        locked_until=until,
-        session_epoch=F("session_epoch") + 1,
-    )
-    audit.record(
-        "principal.locked", actor=actor, details={"kind": kind, "lockouts": lockouts, "until": until}, **event
-    )
-    return Verdict(ok=False, locked_until=until)
-
-
 # ---------------------------------------------------------------------------------------------------
-# Login IDs that name nobody (R-C6)
+# Login names that name nobody (R-C6)
 #
 # A real login ID locks after the policy's failures and answers 423 until when; an unknown one must
-# answer alike, or the lockout tells which IDs exist. So its failures are counted too, as if the ID
-# were a user's: by a keyed hash of the ID (never the ID; no user is created), under a row lock, the
-# same limits, the same lock duration and suspension after the same number of lockouts, the same
-# dummy Argon2id verification on every path. The table is bounded (the policy's retention and cap).
+# answer alike, or the lockout tells which IDs exist. So its failures are counted too, by the same rule
+# (judge) as a user's: by a keyed hash of the name (never the name; no user is created), under a row
+# lock, with the same dummy Argon2id verification on every path. Customers' login IDs and operators'
+# login names are counted apart (each realm has its own HMAC key). The table is bounded (the policy's
+# retention and cap).
 
-# The length of an unknown login ID kept in its audit event: the form takes 12 characters; anything
-# longer is not a login ID anybody was given.
+# The length of an unknown login name kept in its audit event: the forms take 12 (customers) and 30
+# (operators) characters; anything longer is not a name anybody was given.
 UNKNOWN_LOGIN_ID_AUDITED_LENGTH = 40
 # Rows deleted by one attempt at most, so that the pruning costs every attempt alike.
 _PRUNE_BATCH = 20
 
 
-def unknown_login_key(login_id: str) -> str:
-    """The keyed hash (HMAC-SHA256 with SECRET_KEY) an unknown login ID is counted under."""
+@dataclasses.dataclass(frozen=True)
+class Realm:
+    """A space of login names whose unknown ones are counted apart from any other's."""
+
+    # In the HMAC's key: the same string typed as a customer's ID and as an operator's name is two rows.
+    name: str
+    # The detail of the audit events that holds the name tried.
+    detail: str
+    events: Events
+
+
+CUSTOMERS = Realm(
+    name="unknown-login-id",
+    detail="login_id",
+    events=Events(
+        refused="login.unknown_login_id_refused_while_locked",
+        rejected="login.unknown_login_id",
+        locked="login.unknown_login_id_locked",
+        suspended="login.unknown_login_id_suspended",
+    ),
+)
+OPERATORS = Realm(
+    name="unknown-operator-login-name",
+    detail="login_name",
+    events=Events(
+        refused="operator.unknown_login_name_refused_while_locked",
+        rejected="operator.unknown_login_name",
+        locked="operator.unknown_login_name_locked",
+        suspended="operator.unknown_login_name_suspended",
+    ),
+)
+
+
+def unknown_login_key(login_id: str, realm: Realm = CUSTOMERS) -> str:
+    """The keyed hash (HMAC-SHA256 with SECRET_KEY and the realm) an unknown login name is counted under."""
     return hmac.new(
-        f"corpbank.unknown-login-id:{settings.SECRET_KEY}".encode(), login_id.encode(), hashlib.sha256
+        f"corpbank.{realm.name}:{settings.SECRET_KEY}".encode(), login_id.encode(), hashlib.sha256
     ).hexdigest()
 
 
@@ -308,6 +420,60 @@ def reads_as_master(login_id: str) -> bool:
     the other tell that an ID exists. About one ID in ten answers as a master does (a contract has one
     master and up to 19 general users), fixed per ID by its keyed hash."""
     return int(unknown_login_key(login_id)[:2], 16) < 26
+
+
+@dataclasses.dataclass(frozen=True)
+class UnknownLoginTally:
+    """An unknown login name's row: its failures and its lock state in one."""
+
+    row: UnknownLoginFailure
+    actor: audit.Actor
+    details: dict[str, object]
+    events: Events
+
+    @property
+    def state(self) -> LockState:
+        return self.row
+
+    def add_failure(self) -> int:
+        counted = UnknownLoginFailure.objects.filter(pk=self.row.pk)
+        counted.update(consecutive_failures=F("consecutive_failures") + 1)
+        return counted.values_list("consecutive_failures", flat=True).get()
+
+    def stop(self, *, locked_until: datetime | None, suspended_at: datetime | None) -> None:
+        UnknownLoginFailure.objects.filter(pk=self.row.pk).update(
+            consecutive_failures=0,
+            consecutive_lockouts=F("consecutive_lockouts") + 1,
+            locked_until=locked_until,
+            suspended_at=suspended_at,
+        )
+
+    def record(self, action: str, details: dict[str, object]) -> None:
+        audit.record(action, actor=self.actor, details={**self.details, **details})
+
+
+def _unknown_login_row(key: str, now: datetime, retention_cutoff: datetime) -> UnknownLoginFailure:
+    """The row of one key, inserted if absent, locked, and read under the lock.
+
+    One statement inserts it or locks it (``INSERT … ON CONFLICT DO UPDATE``): an attempt that found
+    the row but read it only later could find it deleted in between by another attempt's pruning; a
+    row this transaction holds is pruned by nobody else. A row idle past the retention starts again
+    from zero, as if it had been deleted."""
+    UnknownLoginFailure.objects.bulk_create(
+        [UnknownLoginFailure(key=key, last_attempt_at=now)],
+        update_conflicts=True,
+        unique_fields=["key"],
+        update_fields=["key"],  # changes nothing: only the row lock is wanted
+    )
+    row = UnknownLoginFailure.objects.select_for_update().get(key=key)
+    fresh: dict[str, Any] = {"last_attempt_at": now}
+    if row.last_attempt_at < retention_cutoff:
+        fresh |= {"consecutive_failures": 0, "consecutive_lockouts": 0, "locked_until": None}
+        fresh |= {"suspended_at": None}
+    UnknownLoginFailure.objects.filter(pk=row.pk).update(**fresh)
+    for field, value in fresh.items():
+        setattr(row, field, value)
+    return row
 
 
 def _prune_unknown_logins(retention_cutoff: datetime, own: UnknownLoginFailure) -> None:
@@ -329,64 +495,42 @@ def _prune_unknown_logins(retention_cutoff: datetime, own: UnknownLoginFailure) 
         UnknownLoginFailure.objects.filter(pk__in=doomed).delete()
 
 
+def _never_right(evaluation: Evaluation) -> Verdict:  # pragma: no cover - an unknown name only mismatches
+    raise AssertionError(f"an unknown login name was evaluated as {evaluation}")
+
+
 def check_unknown_login(
-    *, login_id: str, candidate: str, actor: audit.Actor, details: dict[str, object] | None = None
+    *,
+    login_id: str,
+    candidate: str,
+    actor: audit.Actor,
+    details: dict[str, object] | None = None,
+    realm: Realm = CUSTOMERS,
 ) -> Verdict:
-    """A login password typed for a login ID that names nobody: always refused, and counted so that
-    the answers (status, code, message, the time a lockout ends) and their cost are those of a real ID
-    (R-C6). Runs inside the transaction of the attempt, which must commit (``verified`` does)."""
+    """A login password typed for a login name that names nobody in ``realm``: always refused, and
+    counted by the rule of a real one (:func:`judge`), so that the answers (status, code, message, the
+    time a lockout ends) and their cost are those of a real name (R-C6). Runs inside the transaction
+    of the attempt, which must commit (``verified`` does)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_unknown_login must run inside the transaction of the attempt")
     now = timezone.now()
-    policy = current_policy()
-    rule = policy.secret_lockout
-    cutoff = now - policy.unknown_login_retention
-    key = unknown_login_key(login_id)
-    UnknownLoginFailure.objects.bulk_create(
-        [UnknownLoginFailure(key=key, last_attempt_at=now)], ignore_conflicts=True
-    )
-    row = UnknownLoginFailure.objects.select_for_update().get(key=key)
+    cutoff = now - current_policy().unknown_login_retention
+    row = _unknown_login_row(unknown_login_key(login_id, realm), now, cutoff)
     _prune_unknown_logins(cutoff, row)
-    event: dict[str, object] = {"login_id": login_id[:UNKNOWN_LOGIN_ID_AUDITED_LENGTH], **(details or {})}
-    if row.last_attempt_at < cutoff:  # idle past the retention: it starts again, as if deleted
-        row.consecutive_failures, row.consecutive_lockouts = 0, 0
-        row.locked_until, row.suspended_at = None, None
-        UnknownLoginFailure.objects.filter(pk=row.pk).update(
-            consecutive_failures=0, consecutive_lockouts=0, locked_until=None, suspended_at=None
-        )
-    kind = SecretKind.LOGIN_PASSWORD
-    if row.suspended_at is not None or (row.locked_until is not None and row.locked_until > now):
-        verify_nothing(candidate)
-        UnknownLoginFailure.objects.filter(pk=row.pk).update(last_attempt_at=now)
-        audit.record("login.unknown_login_id_refused_while_locked", actor=actor, details=event)
-        return Verdict(
-            ok=False, suspended=row.suspended_at is not None, locked_until=row.locked_until, kind=kind
-        )
-    verify_nothing(candidate)
-    UnknownLoginFailure.objects.filter(pk=row.pk).update(
-        consecutive_failures=F("consecutive_failures") + 1, last_attempt_at=now
+    tried = {realm.detail: login_id[:UNKNOWN_LOGIN_ID_AUDITED_LENGTH], **(details or {})}
+
+    def evaluate() -> Evaluation:
+        verify_nothing(candidate)  # what verifying a real name's password costs
+        return Evaluation.MISMATCH
+
+    return judge(
+        UnknownLoginTally(row, actor, tried, realm.events),
+        kind=SecretKind.LOGIN_PASSWORD,
+        now=now,
+        evaluate=evaluate,
+        when_refused=lambda: verify_nothing(candidate),
+        uncounted=_never_right,
     )
-    failures = row.consecutive_failures + 1  # read under the row lock: nobody else wrote it since
-    audit.record("login.unknown_login_id", actor=actor, details={**event, "consecutive_failures": failures})
-    if failures < rule.max_failures:
-        return Verdict(ok=False, kind=kind)
-    lockouts = row.consecutive_lockouts + 1
-    if lockouts >= rule.lockouts_before_suspension:
-        UnknownLoginFailure.objects.filter(pk=row.pk).update(
-            consecutive_failures=0, consecutive_lockouts=lockouts, locked_until=None, suspended_at=now
-        )
-        audit.record("login.unknown_login_id_suspended", actor=actor, details={**event, "lockouts": lockouts})
-        return Verdict(ok=False, suspended=True, kind=kind)
-    until = now + rule.lock_duration
-    UnknownLoginFailure.objects.filter(pk=row.pk).update(
-        consecutive_failures=0, consecutive_lockouts=lockouts, locked_until=until
-    )
-    audit.record(
-        "login.unknown_login_id_locked",
-        actor=actor,
-        details={**event, "lockouts": lockouts, "until": until},
-    )
-    return Verdict(ok=False, locked_until=until, kind=kind)
 
 
 def lift(

@@ -31,7 +31,27 @@ CONTRACT_PIN_KINDS = (
 )
 
 
-class Principal(models.Model):
+class LockState(models.Model):
+    """What a lockout leaves on whoever the attempts are counted against (identity/lockout.py): a
+    principal, or a login name that names nobody (R-C6). One rule reads and writes it for both."""
+
+    locked_until = models.DateTimeField(null=True, blank=True)
+    consecutive_lockouts = models.PositiveIntegerField(default=0)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.locked_until is not None and self.locked_until > now
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+
+class Principal(LockState):
     """Anything that proves itself with a secret and can be locked out: a customer user, a bank
     operator, later an OTP token. The lock state lives here, once, for every kind of secret."""
 
@@ -41,9 +61,6 @@ class Principal(models.Model):
         TOKEN = "token"  # noqa: S105 - a kind of principal, not a password
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    consecutive_lockouts = models.PositiveIntegerField(default=0)
-    suspended_at = models.DateTimeField(null=True, blank=True)
     # Bumped whenever every open session of the principal must end (password reset, suspension, …).
     session_epoch = models.PositiveIntegerField(default=0)
 
@@ -53,14 +70,6 @@ class Principal(models.Model):
                 condition=Q(kind__in=["customer_user", "operator", "token"]), name="principal_kind_known"
             ),
         ]
-
-    def is_locked(self, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
-        return self.locked_until is not None and self.locked_until > now
-
-    @property
-    def is_suspended(self) -> bool:
-        return self.suspended_at is not None
 
 
 class FailureCounter(models.Model):
@@ -123,19 +132,17 @@ class Secret(models.Model):
         return f"<Secret {self.kind} of principal={self.principal_id} contract={self.contract_id}>"
 
 
-class UnknownLoginFailure(models.Model):
-    """Failures of a login ID that names nobody, counted like a principal's so that lockout does not
-    tell whether a login ID exists (R-C6).
+class UnknownLoginFailure(LockState):
+    """Failures of a login name that names nobody — a customer's login ID or an operator's login name —
+    counted like a principal's, by the same rule, so that lockout does not tell whether it exists (R-C6).
 
-    Keyed by a keyed hash (HMAC with SECRET_KEY) of the login ID as typed, never the ID itself; no
-    user is created. Bounded: rows idle longer than the policy's retention are deleted and the
-    oldest are evicted above the policy's cap (identity/lockout.py)."""
+    Keyed by a keyed hash (HMAC with SECRET_KEY, and the realm: customers' IDs and operators' names
+    never share a row) of the name as typed, never the name itself; no user is created. Bounded: rows
+    idle longer than the policy's retention are deleted and the oldest are evicted above the policy's
+    cap (identity/lockout.py)."""
 
     key = models.CharField(max_length=64, unique=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
-    consecutive_lockouts = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    suspended_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __repr__(self) -> str:

@@ -146,7 +146,9 @@ def check_code(
 ) -> lockout.Verdict:
     """Check one OTP inside the act's transaction: accepted once per time step; wrong ones count
     against the token and stop it after the policy's limit (R-C4)."""
-    code = text.half_width(code)  # １２３４５６ typed with the IME on is 123456
+    # １２３４５６ typed with the IME on is 123456; an empty code or one with a letter is a message on the
+    # field, not a wrong code counted against the token.
+    code = text.one_time_password(code)
     return lockout.check_attempt(
         principal_id=token.principal_id,
         kind=SecretKind.OTP,

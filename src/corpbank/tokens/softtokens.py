@@ -18,6 +18,7 @@ import os
 import secrets
 from urllib.parse import quote, urlencode
 
+import segno
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -186,8 +187,6 @@ class Provisioned:
 
     def qr_svg(self) -> str:
         """The otpauth URI as an inline SVG QR code (segno), for a standard authenticator app."""
-        import segno
-
         return str(segno.make(self.otpauth_uri(), error="m").svg_inline(scale=5, title=self.account))
 
 

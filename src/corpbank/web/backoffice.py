@@ -34,7 +34,7 @@ from corpbank.tokens import selectors as token_selectors
 from corpbank.tokens import services as tokens
 from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee
 from corpbank.web import sessions
-from corpbank.web.backoffice_operators import approver_required, entrant_required
+from corpbank.web.backoffice_operators import decider_required, entrant_required, operator_letter_page
 from corpbank.web.pages import Field, form_page, limits_from, operator_required, posted, secret
 
 
@@ -45,12 +45,18 @@ def _operator(request: HttpRequest) -> Operator:
 @operator_required
 def home(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
+    # An administrator's queue holds the operators' procedures; a clerk's or an approver's the others.
+    pending = approval_selectors.pending_actions()
+    if _operator(request).administers:
+        pending = pending.filter(kind__in=backoffice.OPERATOR_PROCEDURE_KINDS)
+    else:
+        pending = pending.exclude(kind__in=backoffice.OPERATOR_PROCEDURE_KINDS)
     return render(
         request,
         "corpbank/backoffice/home.html",
         {
             "title": _("事務センター"),
-            "pending": approval_selectors.pending_actions(),
+            "pending": pending,
             "contracts": backoffice_selectors.contracts(query)[:100],
             "query": query,
         },
@@ -447,6 +453,7 @@ def _action_page(request: HttpRequest, action_id: int, *, error: DomainError | N
         {
             "title": _("手続の内容（受付番号 %(id)s）") % {"id": view.action.pk},
             "view": view,
+            "operator_procedure": view.action.kind in backoffice.OPERATOR_PROCEDURE_KINDS,
             "shows_before": view.shows_before and any(detail.before is not None for detail in view.details),
             "error": error.message if error else "",
             "field_errors": error.fields if error else {},
@@ -461,7 +468,7 @@ def action_detail(request: HttpRequest, action_id: int) -> HttpResponse:
 
 
 @require_POST
-@approver_required
+@decider_required
 def action_approve(request: HttpRequest, action_id: int) -> HttpResponse:
     """承認, only with 「内容を確認しました」 checked on the page that showed the entry."""
     if request.POST.get("confirmed") != "1":
@@ -480,12 +487,14 @@ def action_approve(request: HttpRequest, action_id: int) -> HttpResponse:
         )
         response["Cache-Control"] = "no-store"
         return response
+    if decision.operator_letter is not None:
+        return operator_letter_page(request, decision.operator_letter)
     messages.success(request, _("承認しました。"))
     return redirect("backoffice:home")
 
 
 @require_POST
-@approver_required
+@decider_required
 def action_reject(request: HttpRequest, action_id: int) -> HttpResponse:
     try:
         backoffice.reject(_operator(request), action_id, ip_address=sessions.client_ip(request))

@@ -42,25 +42,19 @@ def owner_of(session: SessionBase) -> Owner | None:
     return None
 
 
-def signed_in(request: HttpRequest) -> Owner | None:
-    customer, operator = getattr(request, "customer", None), getattr(request, "operator", None)
-    if customer is not None:
-        return ["customer", customer.pk]
-    if operator is not None:
-        return ["operator", operator.pk]
-    return None
-
-
 def is_secret(name: str) -> bool:
     lowered = name.lower()
     return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def keep(request: HttpRequest, owner: Owner) -> bool:
-    """Keep the non-secret fields of a form that ``owner`` sent after the session timed out."""
+    """Keep the non-secret fields of a form that ``owner`` sent after the session timed out: those the
+    form itself named as kept (FORM_MARKER's value, from pages.Field.is_secret), and of those none whose
+    name looks like a secret's either."""
     if request.method != "POST" or FORM_MARKER not in request.POST:
         return False
-    names = [name for name in request.POST if name != FORM_MARKER and not is_secret(name)][:MAX_FIELDS]
+    named = set(request.POST[FORM_MARKER].split())
+    names = [name for name in request.POST if name in named and not is_secret(name)][:MAX_FIELDS]
     request.session[DRAFT] = {
         "owner": owner,
         "path": request.path,
@@ -93,7 +87,7 @@ def take(request: HttpRequest) -> dict[str, list[str]] | None:
     if not draft or draft.get("path") != request.path:
         return None
     del request.session[DRAFT]
-    if draft.get("owner") != signed_in(request) or not _usable(draft):
+    if draft.get("owner") != sessions.signed_in(request) or not _usable(draft):
         return None
     return {str(name): [str(value) for value in values] for name, values in draft["values"].items()}
 
@@ -103,4 +97,4 @@ def waiting(request: HttpRequest) -> str | None:
     draft = request.session.get(DRAFT) if hasattr(request, "session") else None
     if not draft or draft.get("path") == request.path or not _usable(draft):
         return None
-    return str(draft["path"]) if draft.get("owner") == signed_in(request) else None
+    return str(draft["path"]) if draft.get("owner") == sessions.signed_in(request) else None

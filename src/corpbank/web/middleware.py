@@ -30,7 +30,7 @@ class NoStoreMiddleware:
         declared = response.get("Cache-Control", "")
         if "no-store" in declared:
             response["Pragma"] = "no-cache"
-        elif drafts.signed_in(request) is not None or not declared:
+        elif sessions.signed_in(request) is not None or not declared:
             add_never_cache_headers(response)
             response["Pragma"] = "no-cache"
         return response

@@ -113,6 +113,8 @@ def form_page(
             "submit_label": submit_label,
             "error": error.message if error else "",
             "invalid_fields": [field for field in fields if field.error],
+            # What a draft may keep if the session times out before the form arrives (web/drafts.py).
+            "kept_fields": " ".join(field.name for field in fields if not field.is_secret),
             **context,
         },
         status=status,

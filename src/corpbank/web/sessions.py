@@ -89,6 +89,17 @@ def _trusted_proxy(address: str) -> bool:
     return any(peer in ipaddress.ip_network(item, strict=False) for item in settings.CORPBANK_TRUSTED_PROXIES)
 
 
+def signed_in(request: HttpRequest) -> list[object] | None:
+    """Who the request is signed in as, JSON-able: ["customer", id], ["operator", id], or None
+    (after AuthenticationMiddleware has loaded the session)."""
+    customer, operator = getattr(request, "customer", None), getattr(request, "operator", None)
+    if customer is not None:
+        return ["customer", customer.pk]
+    if operator is not None:
+        return ["operator", operator.pk]
+    return None
+
+
 def _fresh(request: HttpRequest) -> None:
     """A new session key and a new CSRF token, nothing carried over from before login."""
     request.session.flush()

@@ -13,7 +13,9 @@ from corpbank.web import (
 
 backoffice_patterns = [
     path("login", backoffice_operators.login, name="login"),
+    path("login/password", backoffice_operators.initial_password, name="initial_password"),
     path("login/second-factor", backoffice_operators.second_factor, name="second_factor"),
+    path("password", backoffice_operators.password, name="password"),
     path("logout", backoffice_operators.logout, name="logout"),
     path("language", set_language, name="set_language"),
     path("operators", backoffice_operators.operators, name="operators"),

@@ -9,6 +9,8 @@ password is generated at approval and shown once, on the letter, never stored in
 
 - operators.py: operator accounts, roles and login (password, then the authenticator app's code), and
   the rule that another operator, an approver, decides;
+- operator_procedures.py: 職員管理, four-eyes among administrators (another administrator, not the
+  operator concerned, decides);
 - paper.py: what the paper procedures share (approve, reject, the letter);
 - contracts.py, masters.py, tokens.py, certificates.py, cancellation.py (解約): the procedures, by subject;
 - by_name.py: the procedures entered by their name in URLs."""
@@ -33,24 +35,31 @@ from corpbank.backoffice.services.masters import (
     enter_master_questions_reset,
     enter_master_token_lock_lift,
 )
+from corpbank.backoffice.services.operator_procedures import (
+    OPERATOR_PROCEDURE_KINDS,
+    OperatorLetter,
+    enter_operator_procedure,
+    enter_operator_registration,
+    enter_role_change,
+)
 from corpbank.backoffice.services.operators import (
     OperatorSuspended,
+    PasswordChangeRequired,
     SecondFactorEnrolmentRequired,
     SecondFactorRequired,
-    change_role,
+    change_initial_password,
+    change_password,
     check_password,
     check_second_factor,
     create_operator,
-    deactivate_operator,
     has_second_factor,
     install_second_factor,
-    lift_operator_lock,
     operator_actor,
     operator_log_in,
+    password_is_initial,
     require_administrator,
     require_approver,
     require_entrant,
-    reset_second_factor,
     rotate_seed_keys,
     start_enrolment,
 )
@@ -63,19 +72,22 @@ from corpbank.backoffice.services.tokens import (
 
 __all__ = [
     "DEFAULT_CONTRACT_LIMITS",
+    "OPERATOR_PROCEDURE_KINDS",
     "AccountInput",
     "ContractApplication",
     "Decision",
     "InitialPasswordLetter",
+    "OperatorLetter",
     "OperatorSuspended",
+    "PasswordChangeRequired",
     "SecondFactorEnrolmentRequired",
     "SecondFactorRequired",
     "approve",
-    "change_role",
+    "change_initial_password",
+    "change_password",
     "check_password",
     "check_second_factor",
     "create_operator",
-    "deactivate_operator",
     "enter_certificate_revocation",
     "enter_contract_registration",
     "enter_contract_termination",
@@ -86,22 +98,24 @@ __all__ = [
     "enter_master_lock_lift",
     "enter_master_questions_reset",
     "enter_master_token_lock_lift",
+    "enter_operator_procedure",
+    "enter_operator_registration",
     "enter_otp_application",
     "enter_pin_change",
     "enter_procedure",
+    "enter_role_change",
     "enter_software_token_application",
     "enter_software_token_end",
     "enter_token_shipment",
     "has_second_factor",
     "install_second_factor",
-    "lift_operator_lock",
     "operator_actor",
     "operator_log_in",
+    "password_is_initial",
     "reject",
     "require_administrator",
     "require_approver",
     "require_entrant",
-    "reset_second_factor",
     "rotate_seed_keys",
     "start_enrolment",
 ]

@@ -5,8 +5,14 @@ Roles (docs/operations.md, 職員の権限):
 
 - 受付担当 (clerk) enters the paper procedures, reports lost tokens and stocks tokens;
 - 承認者 (approver) does the same and approves or rejects what *another* operator entered;
-- 管理者 (administrator) creates operators, changes their roles, lifts their lockouts, resets their
-  second factor and stops them; an administrator neither enters nor decides customers' procedures.
+- 管理者 (administrator) enters the operators' procedures (registering one, changing a role, lifting
+  a lockout, resetting the password or the second factor, stopping one), which take effect only when
+  *another* administrator, not the operator concerned, approves them (operator_procedures.py); an
+  administrator neither enters nor decides customers' procedures.
+
+Nobody chooses another person's password: an operator's initial password is generated when the
+registration (or a password reset) is approved, shown once to the approving administrator, and must be
+changed at the first login, before the second factor is enrolled or asked.
 
 Both factors go through the one lockout mechanism with the operator as the principal: the login
 password as ``login_password``, the app's code as ``otp`` (the policy's OTP rule: after N consecutive
@@ -32,17 +38,16 @@ from corpbank.core.errors import (
     DomainError,
     Forbidden,
     InvalidCredentials,
-    NotFound,
     Suspended,
     TokenSuspended,
     ValidationFailed,
 )
 from corpbank.identity import lockout
 from corpbank.identity import selectors as identity_selectors
-from corpbank.identity.credentials import character_rule_problem, store_secret
-from corpbank.identity.hashing import verify_nothing
+from corpbank.identity.credentials import character_rule_problem, check_new_credentials, store_secret
+from corpbank.identity.hashing import verify_hash
 from corpbank.identity.lockout import Evaluation
-from corpbank.identity.models import Principal, SecretKind
+from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.tokens import seeds
 from corpbank.tokens.otp import match_step
 from corpbank.tokens.softtokens import Provisioned
@@ -150,8 +155,41 @@ ANOTHER_ACTIVE_OPERATOR = AnotherActiveOperator()
 # Accounts
 
 
-def _system_or(by: Operator | None, ip_address: str, command: str) -> audit.Actor:
-    return operator_actor(by, ip_address) if by is not None else audit.Actor.system(command)
+def operator_identity_problems(login_name: str, display_name: str, role: str) -> dict[str, str]:
+    """What is wrong with a new operator's login name, display name and role, field by field."""
+    problems: dict[str, str] = {}
+    if not login_name or len(login_name) > 30 or not text.is_half_width(login_name):
+        problems["login_name"] = _("ログイン名は30文字以内の半角英数字記号で入力してください。")
+    if not display_name or len(display_name) > 60:
+        problems["display_name"] = _("氏名を60文字以内で入力してください。")
+    if role not in Operator.Role.values:
+        problems["role"] = _("権限を選択してください。")
+    return problems
+
+
+def login_name_taken() -> Conflict:
+    return Conflict(
+        _("このログイン名の職員は既に登録されています。"),
+        fields={"login_name": _("このログイン名の職員は既に登録されています。")},
+    )
+
+
+def add_operator(
+    *, login_name: str, display_name: str, role: str, password: str, must_change: bool, actor: audit.Actor
+) -> Operator:
+    """The operator's rows, in the caller's transaction: ``create_operator`` (the server's terminal) and
+    the approval of a registration (a generated initial password, ``must_change``)."""
+    if Operator.objects.filter(login_name=login_name).exists():
+        raise login_name_taken()
+    principal = Principal.objects.create(kind=Principal.Kind.OPERATOR)
+    operator = Operator.objects.create(
+        principal=principal, login_name=login_name, display_name=display_name, role=role
+    )
+    store_secret(
+        principal_id=principal.pk, kind=SecretKind.LOGIN_PASSWORD, plain=password, must_change=must_change
+    )
+    audit.record("operator.created", actor=actor, details={"login_name": login_name, "role": role})
+    return operator
 
 
 def create_operator(
@@ -160,116 +198,136 @@ def create_operator(
     display_name: str,
     password: str,
     role: str = Operator.Role.CLERK,
-    by: Operator | None = None,
-    ip_address: str = "",
+    command: str = "corpbank createoperator",
 ) -> Operator:
-    """A new operator, by an administrator (``by``), or by ``corpbank createoperator`` on the server
-    (``by`` None: the first administrator). The operator registers an authenticator app at the first
-    login, unless the command registered one."""
-    if by is not None:
-        require_administrator(by)
-    problems: dict[str, str] = {}
+    """A new operator with the password typed on the server's terminal (``corpbank createoperator``:
+    the bank's first administrator; ``corpbank loaddemo``'s demo operators). Whoever runs it holds the
+    server, so the password is theirs, not an initial one. In the back office an operator is registered
+    by an administrator and approved by another (operator_procedures.py). The operator registers an
+    authenticator app at the first login, unless the command registered one."""
     login_name = text.half_width(login_name)
-    if not login_name or len(login_name) > 30 or not text.is_half_width(login_name):
-        problems["login_name"] = _("ログイン名は30文字以内の半角英数字記号で入力してください。")
     display_name = display_name.strip()
-    if not display_name or len(display_name) > 60:
-        problems["display_name"] = _("氏名を60文字以内で入力してください。")
-    if role not in Operator.Role.values:
-        problems["role"] = _("権限を選択してください。")
+    problems = operator_identity_problems(login_name, display_name, role)
     if problem := character_rule_problem(password):
         problems["password"] = problem
     if problems:
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     with transaction.atomic(durable=True):
-        if Operator.objects.filter(login_name=login_name).exists():
-            raise Conflict(
-                _("このログイン名の職員は既に登録されています。"),
-                fields={"login_name": _("このログイン名の職員は既に登録されています。")},
-            )
-        principal = Principal.objects.create(kind=Principal.Kind.OPERATOR)
-        operator = Operator.objects.create(
-            principal=principal, login_name=login_name, display_name=display_name, role=role
+        return add_operator(
+            login_name=login_name,
+            display_name=display_name,
+            role=role,
+            password=password,
+            must_change=False,
+            actor=audit.Actor.system(command),
         )
-        store_secret(principal_id=principal.pk, kind=SecretKind.LOGIN_PASSWORD, plain=password)
-        audit.record(
-            "operator.created",
-            actor=_system_or(by, ip_address, "corpbank createoperator"),
-            details={"login_name": login_name, "role": role},
+
+
+# ---------------------------------------------------------------------------------------------------
+# The password
+
+
+class PasswordChangeRequired(DomainError):
+    """The password is an initial one (generated, seen by the administrator who approved it): the
+    operator replaces it before the second factor is enrolled or asked."""
+
+    code = "password_change_required"
+    http_status = 403
+
+    def __init__(self) -> None:
+        super().__init__(_("初期パスワードのままです。新しいパスワードに変更してからログインしてください。"))
+
+
+class CurrentPasswordRejected(InvalidCredentials):
+    def __init__(self) -> None:
+        DomainError.__init__(self, _("現在のパスワードに誤りがあります。"))
+
+
+def password_is_initial(operator: Operator) -> bool:
+    """Whether the operator's password was generated by the bank and not yet replaced by its holder."""
+    return Secret.objects.filter(
+        principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD, must_change=True
+    ).exists()
+
+
+def _new_password_problems(operator: Operator, new_password: str, new_password_again: str) -> dict[str, str]:
+    """The credential rules (identity/credentials.py), and not the login name."""
+    if not new_password:
+        return {"new_password": _("新しいパスワードを入力してください。")}
+    try:
+        check_new_credentials(
+            login_id=None, login_password=new_password, login_password_again=new_password_again
         )
-    return operator
+    except ValidationFailed as failure:
+        return {"new_" + key.removeprefix("login_"): value for key, value in failure.fields.items()}
+    if new_password == operator.login_name:
+        return {"new_password": _("ログイン名と異なるパスワードを設定してください。")}
+    return {}
 
 
-def _managed(admin: Operator, operator_id: int) -> Operator:
-    require_administrator(admin)
-    operator = Operator.objects.select_related("principal").filter(pk=operator_id).first()
-    if operator is None:
-        raise NotFound(_("職員が見つかりません。"))
-    return operator
-
-
-def _not_oneself(admin: Operator, operator: Operator) -> None:
-    # So that the bank never loses its last administrator by a slip of the administrator's hand.
-    if operator.pk == admin.pk:
-        raise Conflict(_("ご自身の権限の変更や利用停止はできません。別の管理者が行ってください。"))
-
-
-def change_role(admin: Operator, operator_id: int, role: str, *, ip_address: str = "") -> Operator:
-    operator = _managed(admin, operator_id)
-    _not_oneself(admin, operator)
-    if role not in Operator.Role.values:
+def _store_new_password(operator: Operator, new_password: str, *, event: str, actor: audit.Actor) -> None:
+    """In the caller's transaction, under the principal's lock: refuse the password it replaces, then
+    store the new one (chosen by its holder: no change due at the next login)."""
+    stored = Secret.objects.filter(principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD).first()
+    if stored is not None and verify_hash(stored.hash, new_password):
         raise ValidationFailed(
-            _("入力内容をご確認ください。"), fields={"role": _("権限を選択してください。")}
+            _("入力内容をご確認ください。"),
+            fields={"new_password": _("現在のパスワードと異なるパスワードを設定してください。")},
         )
+    store_secret(principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD, plain=new_password)
+    audit.record(event, actor=actor, details={"login_name": operator.login_name})
+
+
+def change_initial_password(
+    operator: Operator, *, new_password: str, new_password_again: str, ip_address: str = ""
+) -> None:
+    """The login's step after a right initial password (the screen's session remembers that step; the
+    API asks the password again, :func:`check_password`): the operator chooses their own password, which
+    differs from the initial one and from the login name, before the second factor."""
+    if problems := _new_password_problems(operator, new_password, new_password_again):
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     with transaction.atomic(durable=True):
-        Operator.objects.filter(pk=operator.pk).update(role=role)
-        audit.record(
-            "operator.role_changed",
-            actor=operator_actor(admin, ip_address),
-            details={"login_name": operator.login_name, "from": operator.role, "to": role},
-        )
-    operator.refresh_from_db()
-    return operator
-
-
-def deactivate_operator(admin: Operator, operator_id: int, *, ip_address: str = "") -> None:
-    """利用停止 of an operator who left: no more logins, and every open session ends."""
-    operator = _managed(admin, operator_id)
-    _not_oneself(admin, operator)
-    with transaction.atomic(durable=True):
-        if not Operator.objects.filter(pk=operator.pk, is_active=True).update(is_active=False):
-            raise Conflict(_("この職員は既に利用停止されています。"))
-        lockout.end_sessions(operator.principal_id)
-        audit.record(
-            "operator.deactivated",
-            actor=operator_actor(admin, ip_address),
-            details={"login_name": operator.login_name},
+        identity_selectors.principal_for_update(operator.principal_id)
+        if not Operator.objects.filter(pk=operator.pk, is_active=True).exists():
+            raise InvalidCredentials()
+        if not password_is_initial(operator):
+            raise Conflict(_("初期パスワードは既に変更されています。"))
+        _store_new_password(
+            operator,
+            new_password,
+            event="operator.initial_password_changed",
+            actor=operator_actor(operator, ip_address),
         )
 
 
-def lift_operator_lock(admin: Operator, operator_id: int, *, ip_address: str = "") -> None:
-    """ロックアウト・利用停止の解除 of an operator (wrong passwords or wrong codes)."""
-    operator = _managed(admin, operator_id)
-    with transaction.atomic(durable=True):
-        lockout.lift(
-            operator.principal_id,
-            actor=operator_actor(admin, ip_address),
-            reason=f"operator {operator.login_name}",
+def change_password(
+    operator: Operator,
+    *,
+    current_password: str,
+    new_password: str,
+    new_password_again: str,
+    ip_address: str = "",
+) -> None:
+    """パスワードの変更 by a signed-in operator: the current password through the lockout, then the new
+    one (the credential rules, not the login name, not the current one), in one transaction."""
+    if not current_password:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={"current_password": _("現在のパスワードを入力してください。")},
         )
-
-
-def reset_second_factor(admin: Operator, operator_id: int, *, ip_address: str = "") -> None:
-    """認証アプリの再登録: a lost or replaced phone. The operator registers an app again at the next
-    login (after the password); open sessions end."""
-    operator = _managed(admin, operator_id)
-    with transaction.atomic(durable=True):
-        OperatorTotp.objects.filter(operator=operator).delete()
-        lockout.end_sessions(operator.principal_id)
-        audit.record(
-            "operator.second_factor_reset",
-            actor=operator_actor(admin, ip_address),
-            details={"login_name": operator.login_name},
-        )
+    if problems := _new_password_problems(operator, new_password, new_password_again):
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
+    actor = operator_actor(operator, ip_address)
+    _verified(
+        lambda: lockout.check_principal_secret(
+            principal_id=operator.principal_id,
+            kind=SecretKind.LOGIN_PASSWORD,
+            candidate=current_password,
+            actor=actor,
+        ),
+        lambda: _store_new_password(operator, new_password, event="operator.password_changed", actor=actor),
+        CurrentPasswordRejected,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -314,6 +372,9 @@ def start_enrolment(operator: Operator, *, ip_address: str = "") -> Provisioned:
     seed = secrets.token_bytes(SEED_BYTES)
     with transaction.atomic(durable=True):
         identity_selectors.principal_for_update(operator.principal_id)
+        if password_is_initial(operator):
+            # Whoever saw the initial password's letter never enrols a key with it.
+            raise PasswordChangeRequired()
         if has_second_factor(operator):
             raise Conflict(_("認証アプリは登録済みです。"))
         _keep_seed(operator, seed, confirmed=False)
@@ -366,15 +427,26 @@ def _verified(check: Any, act: Any, refused: Any) -> Operator:
 
 
 def check_password(*, login_name: str, password: str, ip_address: str = "") -> Operator:
-    """The login's first step: the operator's login password, through the lockout. Starts no session."""
+    """The login's first step: the operator's login password, through the lockout. Starts no session.
+
+    A name that names no active operator is counted by the rule of a real one, apart from customers'
+    login IDs (R-C6): the same answers (401, then 423 until when, then 利用停止), the same Argon2id
+    cost, and its attempts audited with the name tried (``operator.unknown_login_name…``)."""
+    login_name = text.half_width(login_name)
     operator = (
-        Operator.objects.filter(login_name=text.half_width(login_name), is_active=True)
-        .select_related("principal")
-        .first()
+        Operator.objects.filter(login_name=login_name, is_active=True).select_related("principal").first()
     )
     if operator is None:
-        verify_nothing(password)
-        raise InvalidCredentials()
+        return _verified(
+            lambda: lockout.check_unknown_login(
+                login_id=login_name,
+                candidate=password,
+                actor=audit.Actor.anonymous(ip_address),
+                realm=lockout.OPERATORS,
+            ),
+            lambda: None,  # never runs: an unknown name is always refused
+            InvalidCredentials,
+        )
     actor = operator_actor(operator, ip_address)
     return _verified(
         lambda: lockout.check_principal_secret(
@@ -395,6 +467,8 @@ def check_second_factor(operator: Operator, code: str, *, ip_address: str = "") 
     current = Operator.objects.filter(pk=operator.pk, is_active=True).first()
     if current is None or not OperatorTotp.objects.filter(operator=current).exists():
         raise InvalidCredentials()
+    if password_is_initial(current):
+        raise PasswordChangeRequired()
     actor = operator_actor(current, ip_address)
 
     def act() -> Operator:
@@ -417,6 +491,8 @@ def operator_log_in(*, login_name: str, password: str, otp: str = "", ip_address
     """Both steps at once (the API): the password, then the app's code (which confirms an app whose
     registration was started, :func:`start_enrolment`)."""
     operator = check_password(login_name=login_name, password=password, ip_address=ip_address)
+    if password_is_initial(operator):
+        raise PasswordChangeRequired()
     if not OperatorTotp.objects.filter(operator=operator).exists():
         raise SecondFactorEnrolmentRequired()
     if not otp.strip():

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.operator_procedures import OperatorLetter
 from corpbank.backoffice.services.operators import ANOTHER_ACTIVE_OPERATOR
 from corpbank.core import text
 from corpbank.core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -71,12 +72,18 @@ class InitialPasswordLetter:
 class Decision:
     action: PendingAction
     letter: InitialPasswordLetter | None = None
+    # An operator's initial password (職員の登録, パスワードの再発行), shown once to the approver.
+    operator_letter: OperatorLetter | None = None
 
 
 def approve(operator: Operator, action_id: int, *, ip_address: str = "") -> Decision:
     approved = engine.approve(action_id, decider=operator, ip_address=ip_address)
-    letter = approved.outcome if isinstance(approved.outcome, InitialPasswordLetter) else None
-    return Decision(action=approved.action, letter=letter)
+    outcome = approved.outcome
+    return Decision(
+        action=approved.action,
+        letter=outcome if isinstance(outcome, InitialPasswordLetter) else None,
+        operator_letter=outcome if isinstance(outcome, OperatorLetter) else None,
+    )
 
 
 def reject(operator: Operator, action_id: int, *, ip_address: str = "") -> PendingAction:

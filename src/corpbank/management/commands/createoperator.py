@@ -1,11 +1,13 @@
 """corpbank createoperator LOGIN_NAME --name "表示名" [--role clerk|approver|admin]: creates a bank
 operator (password asked twice, or read from standard input with --password-stdin).
 
-The bank's first administrator is made here (``--role admin``); every later operator by an
-administrator in the back office (職員管理). The operator registers an authenticator app at the first
-login, from a QR code the login shows once; with --print-second-factor the app is registered now and
-its key and QR code are printed on this terminal instead (for an administrator creating their own
-account on the server)."""
+The bank's first administrators are made here (``--role admin``; at least two, since every operator
+procedure in the back office (職員管理) is entered by one administrator and approved by another, and
+three, so that one administrator's own lockout or lost phone can be handled by the two others). The
+password typed here is the operator's own (no initial-password change). The operator registers an
+authenticator app at the first login, from a QR code the login shows once; with --print-second-factor
+the app is registered now and its key and QR code are printed on this terminal instead (for an
+administrator creating their own account on the server)."""
 
 from __future__ import annotations
 

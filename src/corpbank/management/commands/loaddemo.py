@@ -1,6 +1,10 @@
 """corpbank loaddemo: a demo bank on an empty database, and the printed way in.
 
-Idempotent: on a database that already has a branch it only prints the way in again."""
+Only an empty database (no operator, no branch, no contract) gets the demo bank, with its operators
+and their published password and authenticator key. On a database that already holds data it only
+prints the way in again: it never creates an operator nor changes one, so that it cannot plant the
+published credentials on a real bank's database. (It no longer upgrades a demo database made before
+operators had roles and a second factor: that meant changing operators; make a fresh one instead.)"""
 
 from __future__ import annotations
 
@@ -18,16 +22,18 @@ from corpbank.backoffice.services import AccountInput, ContractApplication
 from corpbank.certificates import services as certificates
 from corpbank.core import audit
 from corpbank.organizations import services as users
-from corpbank.organizations.models import Branch, CustomerUser
+from corpbank.organizations.models import Branch, Contract, CustomerUser
 from corpbank.organizations.services import LimitInput
 from corpbank.tokens import otp
 from corpbank.tokens import services as tokens
 
-# (login name, display name, role): one enters, the other approves, the third manages the operators.
+# (login name, display name, role): one enters, the other approves, and two administrators manage the
+# operators (one enters, the other approves: 職員管理 is four-eyes too).
 OPERATORS = [
     ("clerk1", "窓口 一郎", Operator.Role.CLERK),
     ("clerk2", "承認 二郎", Operator.Role.APPROVER),
     ("admin1", "管理 三郎", Operator.Role.ADMIN),
+    ("admin2", "管理 四郎", Operator.Role.ADMIN),
 ]
 # The demo operators' authenticator app: one published key, like the demo tokens' seed, so that anybody
 # can print the codes (oathtool, or any authenticator app from the printed URI). A real operator's key
@@ -63,9 +69,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not Branch.objects.exists():
+        if Operator.objects.exists() or Branch.objects.exists() or Contract.objects.exists():
+            self.stdout.write(
+                "corpbank loaddemo: this database already holds data; nothing was created or changed."
+            )
+        else:
             self._load()
-        self._operators()
         self._print_way_in()
 
     def _load(self) -> None:
@@ -121,22 +130,21 @@ class Command(BaseCommand):
         self._certificates(first, second)
 
     def _operators(self) -> list[Operator]:
-        """The demo operators, each with its role and the published authenticator key (also on a demo
-        database made before operators had roles and a second factor)."""
+        """The demo operators on the fresh demo database, as ``corpbank createoperator`` makes them: the
+        published password is theirs (no initial-password change), with the published authenticator
+        key, so that the demo's back-office login stays two steps (password, then code)."""
         found = []
         for name, label, role in OPERATORS:
-            operator = Operator.objects.filter(login_name=name).first()
-            if operator is None:
-                operator = backoffice.create_operator(
-                    login_name=name, display_name=label, password=DEMO["operator_password"], role=role
-                )
-            elif operator.role != role:
-                Operator.objects.filter(pk=operator.pk).update(role=role)
-                operator.refresh_from_db()
-            if not backoffice.has_second_factor(operator):
-                backoffice.install_second_factor(
-                    operator, seed=DEMO_OPERATOR_SEED, actor=audit.Actor.system("corpbank loaddemo")
-                )
+            operator = backoffice.create_operator(
+                login_name=name,
+                display_name=label,
+                password=DEMO["operator_password"],
+                role=role,
+                command="corpbank loaddemo",
+            )
+            backoffice.install_second_factor(
+                operator, seed=DEMO_OPERATOR_SEED, actor=audit.Actor.system("corpbank loaddemo")
+            )
             found.append(operator)
         return found
 
@@ -229,9 +237,9 @@ corpbank demo bank — {url}/
     obtain the certificate at {url}/certificate/obtain, import the .p12 into the browser, then
     .venv/bin/corpbank serve --tls --bind 127.0.0.1:8443  and log in at https://127.0.0.1:8443/login
   Back office      {url}/backoffice/login
-    operators      clerk1 (受付担当: enters), clerk2 (承認者: approves), admin1 (管理者: 職員管理),
-                   password {DEMO["operator_password"]}, then the one-time password of their
-                   authenticator app (demo key, 30-second TOTP):
+    operators      clerk1 (受付担当: enters), clerk2 (承認者: approves), admin1 and admin2 (管理者:
+                   職員管理, one enters and the other approves), password {DEMO["operator_password"]},
+                   then the one-time password of their authenticator app (demo key, 30-second TOTP):
     oathtool --totp -b {operator_key}
     (or add it to an authenticator app: {operator_uri})
   Demo passwords are for this demo database only.

@@ -1,0 +1,479 @@
+"""職員管理 as four-eyes procedures (R-A1): registering an operator, changing a role, lifting a lockout,
+resetting the password or the second factor, and stopping an operator are each *entered* by one
+administrator and take effect only when *another* active administrator, not the operator concerned,
+approves them, on the approval engine.
+
+So that no single administrator can make another operator's login possible for themselves:
+
+- nobody chooses an operator's password: the registration's and a reset's initial password is
+  generated at approval and shown once to the approving administrator (:class:`OperatorLetter`), and
+  the operator must replace it at the first login, before the second factor is enrolled or asked;
+- the two factors are never both unknown to the operator at once: the second factor is not reset while
+  the password is still an initial one, and the password is not reset while no second factor is
+  registered, so that whoever saw a letter cannot also enrol a key.
+
+What remains (docs/operations.md): a new operator's account can be taken by whoever saw its letter
+before the operator's first login; the audit log shows who approved it and who logged in."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from corpbank.approvals import engine
+from corpbank.approvals.engine import DeciderRule
+from corpbank.approvals.models import PendingAction
+from corpbank.backoffice.models import Operator, OperatorTotp
+from corpbank.backoffice.services.details import access, choice, row
+from corpbank.backoffice.services.operators import (
+    add_operator,
+    has_second_factor,
+    login_name_taken,
+    operator_actor,
+    operator_identity_problems,
+    password_is_initial,
+)
+from corpbank.core import audit, text
+from corpbank.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from corpbank.identity import lockout
+from corpbank.identity.credentials import generate_initial_password, store_secret
+from corpbank.identity.models import SecretKind
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorLetter:
+    """職員の初期パスワード: shown once to the approving administrator, to hand to the operator in a
+    sealed envelope; never stored in clear, and it must be changed at the first login."""
+
+    login_name: str
+    display_name: str
+    initial_password: str
+
+
+class AnotherActiveAdministrator(DeciderRule):
+    """An administrator enters; another active administrator, who is not the operator concerned,
+    approves or rejects. Clerks and approvers neither enter nor decide these."""
+
+    audit_prefix = "operator_procedure"
+
+    def actor(self, person: Any, ip_address: str) -> audit.Actor:
+        return operator_actor(person, ip_address)
+
+    def may_enter(self, person: Any) -> bool:
+        return isinstance(person, Operator) and person.administers
+
+    def is_entrant(self, action: PendingAction, person: Any) -> bool:
+        return isinstance(person, Operator) and action.entered_by_id == person.pk
+
+    def may_decide(self, action: PendingAction, person: Any) -> bool:
+        return (
+            isinstance(person, Operator)
+            and person.administers
+            and action.payload.get("operator_id") != person.pk
+        )
+
+    def own_entry_refused(self) -> Forbidden:
+        return Forbidden(_("入力した管理者とは別の管理者が承認してください。"))
+
+    def not_allowed(self) -> Forbidden:
+        return Forbidden(
+            _("職員の手続を承認・却下できるのは、入力した管理者と対象の職員以外の管理者のみです。")
+        )
+
+    def not_allowed_to_enter(self) -> Forbidden:
+        return Forbidden(_("職員の管理は管理者の職員のみ行えます。"))
+
+
+ANOTHER_ACTIVE_ADMINISTRATOR = AnotherActiveAdministrator()
+
+
+def _operator(operator_id: object) -> Operator:
+    operator = (
+        Operator.objects.select_related("principal").filter(pk=operator_id).first()
+        if isinstance(operator_id, int)
+        else None
+    )
+    if operator is None:
+        raise NotFound(_("職員が見つかりません。"))
+    return operator
+
+
+def _active(operator_id: object) -> Operator:
+    operator = _operator(operator_id)
+    if not operator.is_active:
+        raise Conflict(_("この職員は既に利用停止されています。"))
+    return operator
+
+
+def _name(operator: Operator) -> str:
+    return _("%(name)s（ログイン名 %(login_name)s）") % {
+        "name": operator.display_name,
+        "login_name": operator.login_name,
+    }
+
+
+class OperatorProcedure(engine.Procedure[Any]):
+    """A procedure on one operator (or, for a registration, a new one): not tied to a contract."""
+
+    decider_rule = ANOTHER_ACTIVE_ADMINISTRATOR
+    # What the entry is called in the queue.
+    title: Promise
+
+    def summary(self, request: Any, entry: engine.Entry) -> str:
+        return f"{self.title}（{entry.payload.get('login_name', '')}）"
+
+    def concerned(self, action: PendingAction) -> Operator | None:
+        return (
+            Operator.objects.select_related("principal").filter(pk=action.payload.get("operator_id")).first()
+        )
+
+    def entry_on(self, operator: Operator, **payload: Any) -> engine.Entry:
+        return engine.Entry(
+            contract=None, payload={"operator_id": operator.pk, "login_name": operator.login_name, **payload}
+        )
+
+    def operator_row(self, action: PendingAction) -> engine.Detail:
+        operator = self.concerned(action)
+        return row("operator", _("職員"), _name(operator) if operator else _("（見つかりません）"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    login_name: str
+    display_name: str
+    role: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OnOperator:
+    """The request of a procedure on an operator, entered by an administrator (``entrant``)."""
+
+    entrant: Operator
+    operator_id: int
+    role: str = ""
+
+
+def _not_oneself(request: OnOperator) -> None:
+    # An administrator's own role and stop are another administrator's entry: so that the bank never
+    # loses its last administrator by a slip of one administrator's hand.
+    if request.operator_id == request.entrant.pk:
+        raise Conflict(_("ご自身の権限の変更や利用停止はできません。別の管理者が行ってください。"))
+
+
+class RegisterOperator(OperatorProcedure):
+    """職員の登録: at approval the operator exists, with a generated initial password."""
+
+    kind = "operator_register"
+
+    title = gettext_lazy("職員の登録")
+
+    def check(self, request: Registration) -> engine.Entry:
+        login_name = text.half_width(request.login_name)
+        display_name = request.display_name.strip()
+        if problems := operator_identity_problems(login_name, display_name, request.role):
+            raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
+        if Operator.objects.filter(login_name=login_name).exists():
+            raise login_name_taken()
+        return engine.Entry(
+            contract=None,
+            payload={"login_name": login_name, "display_name": display_name, "role": request.role},
+        )
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        return [
+            row("login_name", _("職員ログイン名"), action.payload["login_name"]),
+            row("display_name", _("氏名"), action.payload["display_name"]),
+            row("role", _("権限"), choice(Operator.Role, action.payload["role"])),
+            row(
+                "password",
+                _("初期パスワード"),
+                _("承認時に発行し、承認した管理者に一度だけ表示します（初回ログイン時に変更が必要です）"),
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> OperatorLetter:
+        initial = generate_initial_password()
+        operator = add_operator(
+            login_name=action.payload["login_name"],
+            display_name=action.payload["display_name"],
+            role=action.payload["role"],
+            password=initial,
+            must_change=True,
+            actor=actor,
+        )
+        return OperatorLetter(operator.login_name, operator.display_name, initial)
+
+
+class ChangeRole(OperatorProcedure):
+    kind = "operator_role"
+
+    title = gettext_lazy("職員の権限の変更")
+
+    def check(self, request: OnOperator) -> engine.Entry:
+        operator = _active(request.operator_id)
+        _not_oneself(request)
+        if request.role not in Operator.Role.values:
+            raise ValidationFailed(
+                _("入力内容をご確認ください。"), fields={"role": _("権限を選択してください。")}
+            )
+        if request.role == operator.role:
+            raise Conflict(_("この職員は既にその権限です。"))
+        return self.entry_on(operator, role=request.role)
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        operator = self.concerned(action)
+        return [
+            self.operator_row(action),
+            row(
+                "role",
+                _("権限"),
+                choice(Operator.Role, action.payload["role"]),
+                before=choice(Operator.Role, operator.role) if operator else None,
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        operator = _active(action.payload["operator_id"])
+        role = action.payload["role"]
+        Operator.objects.filter(pk=operator.pk).update(role=role)
+        audit.record(
+            "operator.role_changed",
+            actor=actor,
+            details={
+                "action_id": action.pk,
+                "login_name": operator.login_name,
+                "from": operator.role,
+                "to": role,
+            },
+        )
+
+
+class DeactivateOperator(OperatorProcedure):
+    """利用停止 of an operator who left: no more logins, and every open session ends."""
+
+    kind = "operator_deactivate"
+
+    title = gettext_lazy("職員の利用停止")
+
+    def check(self, request: OnOperator) -> engine.Entry:
+        operator = _active(request.operator_id)
+        _not_oneself(request)
+        return self.entry_on(operator)
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        operator = self.concerned(action)
+        return [
+            self.operator_row(action),
+            row(
+                "status",
+                _("状態"),
+                _("利用停止（ログインを終了します）"),
+                before=(_("利用中") if operator.is_active else _("利用停止")) if operator else None,
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        operator = _operator(action.payload["operator_id"])
+        if not Operator.objects.filter(pk=operator.pk, is_active=True).update(is_active=False):
+            raise Conflict(_("この職員は既に利用停止されています。"))
+        lockout.end_sessions(operator.principal_id)
+        audit.record(
+            "operator.deactivated",
+            actor=actor,
+            details={"action_id": action.pk, "login_name": operator.login_name},
+        )
+
+
+class LiftOperatorLock(OperatorProcedure):
+    """ロックアウト・利用停止の解除 of an operator (wrong passwords or wrong codes)."""
+
+    kind = "operator_unlock"
+
+    title = gettext_lazy("職員のロックアウト・利用停止の解除")
+
+    def check(self, request: OnOperator) -> engine.Entry:
+        return self.entry_on(_active(request.operator_id))
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        operator = self.concerned(action)
+        return [
+            self.operator_row(action),
+            row(
+                "access",
+                _("ログイン"),
+                _("利用可能（連続誤り回数を0に戻します）"),
+                before=access(operator.principal) if operator else None,
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        operator = _active(action.payload["operator_id"])
+        lockout.lift(operator.principal_id, actor=actor, reason=f"operator {operator.login_name}")
+
+
+class ResetSecondFactor(OperatorProcedure):
+    """認証アプリの再登録: a lost or replaced phone. The operator registers an app again at the next login
+    (after the password); open sessions end. Refused while the password is still an initial one: the
+    administrator who saw its letter would otherwise hold both factors."""
+
+    kind = "operator_reset_second_factor"
+
+    title = gettext_lazy("職員の認証アプリの再登録")
+
+    @staticmethod
+    def _admissible(operator: Operator) -> None:
+        if password_is_initial(operator):
+            raise Conflict(
+                _(
+                    "この職員は初期パスワードを変更していないため、認証アプリの再登録はできません。"
+                    "本人が初期パスワードを変更してから手続してください。"
+                )
+            )
+
+    def check(self, request: OnOperator) -> engine.Entry:
+        operator = _active(request.operator_id)
+        self._admissible(operator)
+        return self.entry_on(operator)
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        operator = self.concerned(action)
+        return [
+            self.operator_row(action),
+            row(
+                "second_factor",
+                _("認証アプリ"),
+                _("登録を解除（本人が次回ログイン時に新しい認証アプリを登録します）"),
+                before=(_("登録済") if has_second_factor(operator) else _("未登録")) if operator else None,
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> None:
+        operator = _active(action.payload["operator_id"])
+        self._admissible(operator)
+        OperatorTotp.objects.filter(operator=operator).delete()
+        lockout.end_sessions(operator.principal_id)
+        audit.record(
+            "operator.second_factor_reset",
+            actor=actor,
+            details={"action_id": action.pk, "login_name": operator.login_name},
+        )
+
+
+class ResetPassword(OperatorProcedure):
+    """パスワードの再発行: a new initial password, shown once to the approving administrator, to be
+    changed at the next login; the lockout is lifted and open sessions end. Refused while the operator
+    has no second factor registered: the administrator who saw the letter could otherwise enrol one."""
+
+    kind = "operator_reset_password"
+
+    title = gettext_lazy("職員のパスワードの再発行")
+
+    @staticmethod
+    def _admissible(operator: Operator) -> None:
+        if not has_second_factor(operator):
+            raise Conflict(
+                _(
+                    "この職員は認証アプリが登録されていないため、パスワードの再発行はできません。"
+                    "利用停止のうえ、新しい職員として登録してください。"
+                )
+            )
+
+    def check(self, request: OnOperator) -> engine.Entry:
+        operator = _active(request.operator_id)
+        self._admissible(operator)
+        return self.entry_on(operator)
+
+    def details(self, action: PendingAction) -> list[engine.Detail]:
+        operator = self.concerned(action)
+        return [
+            self.operator_row(action),
+            row(
+                "password",
+                _("パスワード"),
+                _(
+                    "承認時に初期パスワードを発行し、承認した管理者に一度だけ表示します（次回ログイン時に変更が必要です）"
+                ),
+            ),
+            row(
+                "access",
+                _("ロックアウト・利用停止"),
+                _("解除"),
+                before=access(operator.principal) if operator else None,
+            ),
+        ]
+
+    def execute(self, action: PendingAction, actor: audit.Actor) -> OperatorLetter:
+        operator = _active(action.payload["operator_id"])
+        self._admissible(operator)
+        initial = generate_initial_password()
+        store_secret(
+            principal_id=operator.principal_id,
+            kind=SecretKind.LOGIN_PASSWORD,
+            plain=initial,
+            must_change=True,
+        )
+        lockout.lift(operator.principal_id, actor=actor, reason=f"operator {operator.login_name}")
+        lockout.end_sessions(operator.principal_id)
+        audit.record(
+            "operator.password_reset",
+            actor=actor,
+            details={"action_id": action.pk, "login_name": operator.login_name},
+        )
+        return OperatorLetter(operator.login_name, operator.display_name, initial)
+
+
+REGISTER_OPERATOR = engine.register(RegisterOperator())
+CHANGE_ROLE = engine.register(ChangeRole())
+DEACTIVATE_OPERATOR = engine.register(DeactivateOperator())
+LIFT_OPERATOR_LOCK = engine.register(LiftOperatorLock())
+RESET_SECOND_FACTOR = engine.register(ResetSecondFactor())
+RESET_PASSWORD = engine.register(ResetPassword())
+
+# The operator procedures entered by their name in URLs (the screens and the API).
+BY_NAME: dict[str, engine.Procedure[Any]] = {
+    "unlock": LIFT_OPERATOR_LOCK,
+    "reset-second-factor": RESET_SECOND_FACTOR,
+    "reset-password": RESET_PASSWORD,
+    "deactivate": DEACTIVATE_OPERATOR,
+}
+# What an administrator's queue shows, and a clerk's or an approver's does not.
+OPERATOR_PROCEDURE_KINDS = frozenset(
+    procedure.kind
+    for procedure in (
+        REGISTER_OPERATOR,
+        CHANGE_ROLE,
+        DEACTIVATE_OPERATOR,
+        LIFT_OPERATOR_LOCK,
+        RESET_SECOND_FACTOR,
+        RESET_PASSWORD,
+    )
+)
+
+
+def enter_operator_registration(
+    admin: Operator, *, login_name: str, display_name: str, role: str, ip_address: str = ""
+) -> PendingAction:
+    """職員の登録 by an administrator; the operator exists once another administrator approves it."""
+    return engine.enter(
+        REGISTER_OPERATOR, Registration(login_name, display_name, role), entrant=admin, ip_address=ip_address
+    )
+
+
+def enter_role_change(admin: Operator, operator_id: int, role: str, *, ip_address: str = "") -> PendingAction:
+    return engine.enter(
+        CHANGE_ROLE, OnOperator(admin, operator_id, role), entrant=admin, ip_address=ip_address
+    )
+
+
+def enter_operator_procedure(
+    admin: Operator, operator_id: int, name: str, *, ip_address: str = ""
+) -> PendingAction:
+    """unlock, reset-second-factor, reset-password or deactivate, by its name in the URL."""
+    procedure = BY_NAME.get(name)
+    if procedure is None:
+        raise NotFound(_("不明な手続です。"))
+    return engine.enter(procedure, OnOperator(admin, operator_id), entrant=admin, ip_address=ip_address)
