@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import subprocess
 
 import pytest
@@ -326,10 +327,15 @@ def test_a_code_is_accepted_once_and_a_replay_is_not_counted(operators, clock):
     )
 
 
-def test_the_drift_window_is_the_customers(operators, clock, settings):
+def test_the_drift_window_is_the_customers(operators, clock, settings, caplog):
+    caplog.set_level(logging.INFO, logger="corpbank.tokens.otp")
     operator = operators[0]
     now = otp.now_seconds()
     assert backoffice.check_second_factor(operator, code_at(OPERATOR_TOTP_SEED, now + 30)) == operator
+    # Logged as the customers' tokens' drift is (issue 12 item 9), with the operator and never the code.
+    assert [record.getMessage() for record in caplog.records] == [
+        f"operator {operator.login_name}: clock drift now +1 steps (was +0)"
+    ]
     with pytest.raises(InvalidCredentials):
         backoffice.check_second_factor(operator, code_at(OPERATOR_TOTP_SEED, now + 30 * 4))
     settings.CORPBANK_POLICY_TUNING = {"OTP_WINDOW_STEPS": 3}

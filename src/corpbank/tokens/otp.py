@@ -121,19 +121,22 @@ def _evaluate(token_id: int, code: str) -> Evaluation:
     )
     if evaluation is Evaluation.MATCH:
         Token.objects.filter(pk=token.pk).update(last_step=step, drift=step - current)
-        if step - current != token.drift:
-            logger.info(
-                "OTP token %s: clock drift now %+d steps (was %+d)", token.serial, step - current, token.drift
-            )
+    log_drift(f"OTP token {token.serial}", evaluation, step=step, current=current, was=token.drift)
+    return evaluation
+
+
+def log_drift(holder: str, evaluation: Evaluation, *, step: int, current: int, was: int) -> None:
+    """Say in the log when a clock's drift moves, and when a code is refused for drifting too far
+    (``holder``: the token's serial or the operator; never the code). Tokens and operators share it."""
+    if evaluation is Evaluation.MATCH and step - current != was:
+        logger.info("%s: clock drift now %+d steps (was %+d)", holder, step - current, was)
     elif evaluation is Evaluation.DRIFTED:
-        # Never the code: the serial and how far its step is from the server's clock.
         logger.warning(
-            "OTP token %s: code refused, its step is %+d steps from the clock (the policy allows %d)",
-            token.serial,
+            "%s: code refused, its step is %+d steps from the clock (the policy allows %d)",
+            holder,
             step - current,
             max(current_policy().otp_max_drift_steps, current_policy().otp_window_steps),
         )
-    return evaluation
 
 
 def check_code(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -23,7 +22,6 @@ from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import OperatorLetter
 from corpbank.core.errors import DomainError
-from corpbank.core.policy import current_policy
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.web import sessions
 from corpbank.web.pages import Field, View, form_page, operator_required, posted, secret
@@ -84,20 +82,18 @@ def _await_second_factor(request: HttpRequest, operator: Operator) -> None:
     policy's inactivity period."""
     request.session.flush()
     rotate_token(request)
-    request.session[PENDING] = {
-        "operator": operator.pk,
-        "since": timezone.now().isoformat(),
+    sessions.await_step(
+        request,
+        PENDING,
+        operator=operator.pk,
         # A reset of the password or of the second factor, or a stop, ends this half-login too.
-        "epoch": Principal.objects.values_list("session_epoch", flat=True).get(pk=operator.principal_id),
-    }
+        epoch=Principal.objects.values_list("session_epoch", flat=True).get(pk=operator.principal_id),
+    )
 
 
 def _pending(request: HttpRequest) -> Operator | None:
-    waiting = request.session.get(PENDING)
-    if not waiting:
-        return None
-    if timezone.now() - datetime.fromisoformat(waiting["since"]) > current_policy().session_inactivity:
-        request.session.pop(PENDING, None)
+    waiting = sessions.pending_step(request, PENDING)
+    if waiting is None:
         return None
     operator = (
         Operator.objects.select_related("principal").filter(pk=waiting["operator"], is_active=True).first()

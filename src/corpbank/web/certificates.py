@@ -6,12 +6,10 @@ master's 管理 ≫ 利用者管理 ≫ 電子証明書の管理 (enable issuanc
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -23,7 +21,6 @@ from corpbank.authorization.operations import Operation
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import CertificateIssuance
 from corpbank.core.errors import DomainError
-from corpbank.core.policy import current_policy
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
 from corpbank.web import sessions
@@ -149,21 +146,19 @@ def await_verification(request: HttpRequest, verification: obtaining.Verificatio
     """The password was right; the answer or code comes next, within the policy's inactivity period.
     A new session key, as at login: whoever planted the old one learns nothing of this one."""
     request.session.cycle_key()
-    request.session[VERIFICATION] = {
-        "user": verification.user_id,
-        "position": verification.position,
-        "otp": verification.otp,
-        "since": timezone.now().isoformat(),
-    }
+    sessions.await_step(
+        request,
+        VERIFICATION,
+        user=verification.user_id,
+        position=verification.position,
+        otp=verification.otp,
+    )
 
 
 def waiting_verification(request: HttpRequest) -> obtaining.Verification | None:
     """The obtaining waiting for its answer and code, or None (never begun, done, or timed out)."""
-    waiting = request.session.get(VERIFICATION)
-    if not isinstance(waiting, dict):
-        return None
-    if timezone.now() - datetime.fromisoformat(waiting["since"]) > current_policy().session_inactivity:
-        request.session.pop(VERIFICATION, None)
+    waiting = sessions.pending_step(request, VERIFICATION)
+    if waiting is None:
         return None
     position = waiting["position"]
     question = None

@@ -10,6 +10,7 @@ import base64
 import binascii
 import ipaddress
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -122,27 +123,37 @@ def remember_device(request: HttpRequest, device_id: str) -> None:
         setattr(request, DEVICE_ID, device_id)
 
 
+def await_step(request: HttpRequest, key: str, **state: object) -> None:
+    """A step that waits for the next one (an answer, a code), remembered under ``key`` with the time
+    it began: not a session of anyone, and over after the policy's inactivity period."""
+    request.session[key] = {**state, "since": timezone.now().isoformat()}
+
+
+def pending_step(request: HttpRequest, key: str) -> dict[str, Any] | None:
+    """What ``await_step`` remembered under ``key``, or None: never begun, done, or timed out (then
+    forgotten)."""
+    waiting = request.session.get(key)
+    if not isinstance(waiting, dict):
+        return None
+    if timezone.now() - datetime.fromisoformat(waiting["since"]) > current_policy().session_inactivity:
+        request.session.pop(key, None)
+        return None
+    return waiting
+
+
 def await_answer(request: HttpRequest, outcome: LoginOutcome) -> None:
     """The password was right but the environment is not recognised: no session yet, only the
     question to answer, for the policy's inactivity period."""
     if outcome.challenge is None:
         raise ValueError("a login without a challenge starts a session")
     _fresh(request)
-    request.session[CHALLENGE] = {
-        "user": outcome.user.pk,
-        "position": outcome.challenge.position,
-        "since": timezone.now().isoformat(),
-    }
+    await_step(request, CHALLENGE, user=outcome.user.pk, position=outcome.challenge.position)
 
 
 def challenge(request: HttpRequest) -> tuple[int, int, str] | None:
     """(user id, question position, question) of the login waiting for its answer, or None."""
-
-    waiting = request.session.get(CHALLENGE)
-    if not waiting:
-        return None
-    if timezone.now() - datetime.fromisoformat(waiting["since"]) > current_policy().session_inactivity:
-        request.session.pop(CHALLENGE, None)
+    waiting = pending_step(request, CHALLENGE)
+    if waiting is None:
         return None
     question = (
         SecretQuestion.objects.filter(user_id=waiting["user"], position=waiting["position"])

@@ -49,7 +49,7 @@ from corpbank.identity.hashing import verify_hash
 from corpbank.identity.lockout import Evaluation
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.tokens import seeds
-from corpbank.tokens.otp import match_step
+from corpbank.tokens.otp import log_drift, match_step
 from corpbank.tokens.softtokens import Provisioned
 
 # What every authenticator app reads from a QR code (RFC 6238's defaults).
@@ -414,6 +414,7 @@ def _evaluate_code(operator: Operator, code: str) -> Evaluation:
             drift=step - current,
             confirmed_at=totp.confirmed_at or timezone.now(),
         )
+    log_drift(f"operator {operator.login_name}", evaluation, step=step, current=current, was=totp.drift)
     return evaluation
 
 
