@@ -2,33 +2,64 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/corpbank_bench"
+DEFAULT_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 
-def fresh_database_url() -> str:
-    """BENCH_DATABASE_URL, or a new PostgreSQL database corpbank_bench (production's engine)."""
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
-    if url.startswith("postgres"):
-        import psycopg
+def parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes; each adds its own."""
+    options = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument(
+        "--postgres",
+        default=DEFAULT_SERVER,
+        help="the PostgreSQL server (a URL without a database, or with one: it is ignored); the benchmark "
+        "creates a database of its own there, with a name no other run uses, and drops only that one "
+        "(default: %(default)s, or BENCH_POSTGRES)",
+    )
+    options.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers")
+    options.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
+    return options
 
-        name = url.rsplit("/", 1)[1]
-        admin = url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin.replace("postgres://", "postgresql://"), autocommit=True) as connection:
+
+@contextlib.contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server, named for this run alone (corpbank_bench_<pid>_<random>),
+    and dropped at the end, whatever happens: a benchmark never drops a database it did not create."""
+    import psycopg
+
+    parts = urllib.parse.urlsplit(server.replace("postgresql://", "postgres://", 1))
+    name = f"corpbank_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urllib.parse.urlunsplit(("postgres", parts.netloc, f"/{name}", "", ""))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            # Ours alone; WITH (FORCE) ends the server's connections to it that are still open.
             connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {name}")
-    return url
+
+
+def verdict(passed: bool, summary: str) -> int:
+    """The last line of every benchmark: PASS or FAIL and what was compared; the exit status follows."""
+    print(f"{'PASS' if passed else 'FAIL'}: {summary}")
+    return 0 if passed else 1
 
 
 def environment(database_url: str, var_dir: str) -> dict[str, str]:
