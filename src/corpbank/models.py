@@ -4,7 +4,7 @@ the domains had packages of their own. Nothing else imports it: import a model f
 
 from corpbank.approvals.models import PendingAction
 from corpbank.authentication.models import KnownEnvironment, Question, SecretQuestion
-from corpbank.backoffice.models import Operator, OperatorTotp
+from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.core.models import AuditChainHead, AuditEvent
 from corpbank.identity.models import FailureCounter, Principal, Secret, UnknownLoginFailure
@@ -33,6 +33,7 @@ __all__ = [
     "FailureCounter",
     "KnownEnvironment",
     "Operator",
+    "OperatorPasswordHalf",
     "OperatorTotp",
     "Organization",
     "PendingAction",

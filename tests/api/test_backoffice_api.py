@@ -1,5 +1,6 @@
 """The back office's API (issue 12 items 7 and 10): the login with the authenticator app's code, its
-registration, the roles, 職員管理, its own CSRF cookie, and 解約."""
+registration, the roles, 職員管理 (with an initial password in two halves, one for each administrator),
+its own CSRF cookie, and 解約; and the takeover paths of the security review, refused."""
 
 from __future__ import annotations
 
@@ -67,11 +68,21 @@ def test_a_new_operator_changes_the_initial_password_then_registers_an_app(opera
     assert action["id"] not in [a["id"] for a in operator("clerk2").get("/backoffice/actions")[1]]
     status, decided = other.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
     assert status == 200 and decided["letter"] is None
-    initial = decided["operator_letter"]["initial_password"]
-    assert decided["operator_letter"]["login_name"] == "new1" and initial != OPERATOR_PASSWORD
+    letter = decided["operator_letter"]
+    assert letter["login_name"] == "new1" and letter["half"] == "second" and "initial_password" not in letter
+    assert other.post(f"/backoffice/actions/{action['id']}/password-half")[0] == 404  # not the approver's
+    status, first_half = client.post(f"/backoffice/actions/{action['id']}/password-half")
+    assert (
+        status == 200
+        and first_half["half"] == "first"
+        and first_half["other_administrator"].startswith("kanri2")
+    )
+    assert client.post(f"/backoffice/actions/{action['id']}/password-half")[0] == 404  # once
+    initial = first_half["password_half"] + letter["password_half"]
     newcomer = fresh()
-    status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": OPERATOR_PASSWORD})
-    assert status == 401  # the password the entrant typed is nobody's
+    for alone in (OPERATOR_PASSWORD, letter["password_half"], first_half["password_half"]):
+        status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": alone})
+        assert status == 401  # the password the entrant typed is nobody's, and no half is the password
     status, body = newcomer.post(LOGIN, {"login_name": "new1", "password": initial, "otp": "123456"})
     assert status == 403 and body["error"]["code"] == "password_change_required"
     status, body = newcomer.post(
@@ -181,14 +192,16 @@ def test_administrators_manage_operators(operators):
     status, action = admin.post(f"/backoffice/operators/{target}/reset-password")
     assert status == 202
     letter = approve(action)["operator_letter"]
-    assert letter["login_name"] == "clerk1" and letter["initial_password"]
+    assert letter["login_name"] == "clerk1" and letter["password_half"]
+    initial = admin.post(f"/backoffice/actions/{action['id']}/password-half")[1]["password_half"]
+    initial += letter["password_half"]
     status, body = admin.post(f"/backoffice/operators/{target}/reset-second-factor")
     assert status == 409  # the password is an initial one again: never both unknown to clerk1
     assert admin.post(f"/backoffice/operators/{target}/promote")[0] == 404
     assert admin.post("/backoffice/operators/99999/deactivate")[0] == 404
     approve(admin.post(f"/backoffice/operators/{target}/deactivate")[1])
     assert admin.post(f"/backoffice/operators/{target}/deactivate")[0] == 409
-    status, body = fresh().post(LOGIN, {"login_name": "clerk1", "password": letter["initial_password"]})
+    status, body = fresh().post(LOGIN, {"login_name": "clerk1", "password": initial})
     assert status == 401 and body["error"]["code"] == "invalid_credentials"
 
 
@@ -206,3 +219,102 @@ def test_r_f6_termination_through_the_api(master, operators):
     assert status == 403 and body["error"]["code"] == "contract_not_active"
     status, body = first.post(f"/backoffice/contracts/{master.contract_id}/procedures/terminate", {})
     assert status == 409
+
+
+# ---------------------------------------------------------------------------------------------------
+# The security review's takeover paths (/tmp/secrev/chain_reset.py, chain_ghost.py)
+
+
+def test_review_finding_1_an_initial_password_is_not_changed_without_the_operators_code(operators, clock):
+    """chain_reset.py: admin1 enters a password reset for clerk2, admin2 approves; whoever puts the
+    password together (here both halves) cannot replace it without clerk2's code, so the second-factor
+    reset stays refused and clerk2's account stays clerk2's."""
+    make_operator("admin1", role="admin"), make_operator("admin2", role="admin")
+    a1, a2 = operator("admin1"), operator("admin2")
+    victim = operators[1]
+    status, action = a1.post(f"/backoffice/operators/{victim.pk}/reset-password")
+    assert status == 202
+    second = a2.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})[1]["operator_letter"]
+    first = a1.post(f"/backoffice/actions/{action['id']}/password-half")[1]
+    initial = first["password_half"] + second["password_half"]
+    anonymous = fresh()
+    change = {
+        "login_name": "clerk2",
+        "password": initial,
+        "new_password": "Evil1pass",
+        "new_password_again": "Evil1pass",
+    }
+    status, body = anonymous.post("/backoffice/auth/password", change)
+    assert status == 401 and body["error"]["code"] == "second_factor_required"
+    status, body = anonymous.post("/backoffice/auth/password", {**change, "otp": "000000"})
+    assert status == 401 and body["error"]["code"] == "invalid_credentials"
+    status, body = anonymous.post(LOGIN, {"login_name": "clerk2", "password": initial})
+    assert status == 401 and body["error"]["code"] == "second_factor_required"  # the code first
+    assert a1.post(f"/backoffice/operators/{victim.pk}/reset-second-factor")[0] == 409
+    status, body = anonymous.post(
+        "/backoffice/auth/second-factor", {"login_name": "clerk2", "password": initial}
+    )
+    assert status == 409  # an app is registered: no second one, whatever the password
+    # clerk2, with the app: the code, then the change, then the session.
+    status, body = anonymous.post(
+        LOGIN, {"login_name": "clerk2", "password": initial, "otp": operator_code("clerk2")}
+    )
+    assert status == 403 and body["error"]["code"] == "password_change_required"
+    assert anonymous.get("/backoffice/actions")[0] == 401
+    assert anonymous.post("/backoffice/auth/password", {**change, "otp": operator_code("clerk2")})[0] == 204
+    status, body = anonymous.post(
+        LOGIN, {"login_name": "clerk2", "password": "Evil1pass", "otp": operator_code("clerk2")}
+    )
+    assert status == 200 and body["login_name"] == "clerk2"
+
+
+def test_review_finding_2_the_approver_of_a_registration_cannot_make_a_ghost_administrator(operators, clock):
+    """chain_ghost.py: admin2 approved the registration of "ghost" and, knowing its whole password,
+    signed in as it to approve its own entries. Now admin2 knows the second half only."""
+    make_operator("admin1", role="admin"), make_operator("admin2", role="admin")
+    a1, a2 = operator("admin1"), operator("admin2")
+    status, action = a1.post(
+        "/backoffice/operators", {"login_name": "ghost", "display_name": "新任 五郎", "role": "admin"}
+    )
+    assert status == 202
+    letter = a2.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})[1]["operator_letter"]
+    anonymous = fresh()
+    for guess in (letter["password_half"], letter["password_half"] * 2):
+        status, body = anonymous.post(
+            "/backoffice/auth/password",
+            {
+                "login_name": "ghost",
+                "password": guess,
+                "new_password": "Ghost1pw",
+                "new_password_again": "Ghost1pw",
+            },
+        )
+        assert status == 401 and body["error"]["code"] == "invalid_credentials"
+        enrol = anonymous.post("/backoffice/auth/second-factor", {"login_name": "ghost", "password": guess})
+        assert enrol[0] == 401
+    assert a2.post(f"/backoffice/actions/{action['id']}/password-half")[0] == 404
+
+
+def test_review_finding_7_only_administrators_read_an_operator_procedure(operators):
+    make_operator("admin1", role="admin"), make_operator("admin2", role="admin")
+    status, action = operator("admin1").post(f"/backoffice/operators/{operators[0].pk}/unlock")
+    assert status == 202
+    assert operator("admin2").get(f"/backoffice/actions/{action['id']}")[0] == 200
+    missing = operator("clerk2").get("/backoffice/actions/999999")
+    refused = operator("clerk2").get(f"/backoffice/actions/{action['id']}")
+    assert refused[0] == missing[0] == 404 and refused[1]["error"]["code"] == missing[1]["error"]["code"]
+    assert (
+        operator("clerk1").post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})[0] == 404
+    )
+
+
+def test_review_finding_6_the_login_takes_the_name_in_any_case(operators, clock):
+    status, body = fresh().post(
+        LOGIN, {"login_name": "CLERK1", "password": OPERATOR_PASSWORD, "otp": operator_code("clerk1")}
+    )
+    assert status == 200 and body["login_name"] == "clerk1"
+    make_operator("admin1", role="admin")
+    status, body = operator("admin1").post(
+        "/backoffice/operators", {"login_name": "Clerk2", "display_name": "x"}
+    )
+    assert status == 409 and "login_name" in body["error"]["fields"]

@@ -15,7 +15,7 @@ from corpbank.backoffice import services as backoffice
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import ClientCertificate
 from corpbank.core import audit
-from corpbank.core.errors import Conflict, ContractNotActive, Forbidden
+from corpbank.core.errors import Conflict, ContractNotActive, Forbidden, InvalidCredentials
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import Principal
 from corpbank.organizations.models import Account, Contract, CustomerUser
@@ -110,7 +110,7 @@ def test_r_f6_one_transaction_revokes_certificates_onto_the_crl_and_ends_session
     assert not Account.objects.filter(contract=master.contract).exists()
     event = AuditEvent.objects.get(action="contract.terminated")
     assert event.details["certificates_revoked"] == [format(serial, "x")]
-    assert event.details["accounts_released"] == ["101 1 1234567"]
+    assert event.details["accounts_released"] == [{"branch": "101", "type": "1", "number": "1234567"}]
     assert event.details["reason"] == "解約届"
 
 
@@ -186,3 +186,16 @@ def test_the_approver_reads_what_termination_will_do(master, operators):
     assert rows["status"].before == "利用中" and rows["status"].value == "解約"
     assert rows["reason"].value == "解散のため"
     assert "1口座" in rows["accounts"].value
+
+
+def test_r_f6_the_letter_of_a_terminated_contract_opens_nothing(branch, operators):
+    """A contract terminated before its master registered: the initial password of its letter is
+    refused with the answer a wrong contract number gets, and nothing is registered."""
+    registered = register_contract(operators)
+    terminate(operators, registered.contract.pk)
+    with pytest.raises(InvalidCredentials) as refused:
+        activate_master(registered)
+    assert "契約番号または初期パスワードに誤りがあるか" in refused.value.message
+    assert (
+        CustomerUser.objects.get(pk=registered.master.pk).status == CustomerUser.Status.AWAITING_REGISTRATION
+    )

@@ -1,6 +1,8 @@
 """The back office's operators (issue 12 item 7): roles enforced by the approval engine, the second
 factor (an authenticator app's TOTP) through the one lockout mechanism, and 職員管理 as four-eyes among
-administrators, with system-generated initial passwords changed at the first login (R-A1)."""
+administrators, with system-generated initial passwords in two halves, one for each administrator,
+changed at the next login after the app's code (R-A1; the security review of the operator
+administration)."""
 
 from __future__ import annotations
 
@@ -11,17 +13,26 @@ import subprocess
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice import services as backoffice
-from corpbank.backoffice.models import Operator, OperatorTotp
-from corpbank.core.errors import Conflict, Forbidden, InvalidCredentials, LockedOut, ValidationFailed
+from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
+from corpbank.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    LockedOut,
+    NotFound,
+    ValidationFailed,
+)
 from corpbank.core.models import AuditEvent
 from corpbank.organizations.models import Contract
 from corpbank.tokens import otp
 from tests.conftest import (
     OPERATOR_PASSWORD,
     OPERATOR_TOTP_SEED,
+    all_at_once,
     application,
     make_operator,
     operator_code,
@@ -40,14 +51,23 @@ def approved(decider: Operator, action: PendingAction) -> backoffice.Decision:
     return backoffice.approve(decider, action.pk)
 
 
+def whole_password(entrant: Operator, decider: Operator, action: PendingAction) -> str:
+    """Approve a registration or a password reset and put the two halves together, as the operator does
+    with the two envelopes: the approver's (second) half at approval, the entrant's (first) after."""
+    second = approved(decider, action).operator_letter
+    assert second is not None and second.half == "second"
+    first = backoffice.show_first_half(entrant, action.pk)
+    assert first.half == "first"
+    return first.password_half + second.password_half
+
+
 def registered_operator(entrant: Operator, decider: Operator, login_name: str = "new1", role: str = "clerk"):
     """An operator registered by one administrator and approved by another: (operator, initial password)."""
     entered = backoffice.enter_operator_registration(
         entrant, login_name=login_name, display_name="新人 四郎", role=role
     )
-    letter = approved(decider, entered).operator_letter
-    assert letter is not None
-    return Operator.objects.get(login_name=login_name), letter.initial_password
+    initial = whole_password(entrant, decider, entered)
+    return Operator.objects.get(login_name=login_name), initial
 
 
 def wrong_code() -> str:
@@ -117,10 +137,10 @@ def test_only_an_administrator_enters_operator_procedures_and_another_decides_th
     assert Operator.objects.get(pk=operators[0].pk).role == "approver"  # not yet
     with pytest.raises(Forbidden, match="別の管理者"):
         approved(first, demote)  # never one's own entry
-    for other in operators:  # clerks and approvers never decide operator procedures
-        with pytest.raises(Forbidden, match="管理者"):
+    for other in operators:  # clerks and approvers never decide operator procedures, nor see them
+        with pytest.raises(NotFound):
             approved(other, demote)
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):
             backoffice.reject(other, demote.pk)
     approved(second, demote)
     assert Operator.objects.get(pk=operators[0].pk).role == "clerk"
@@ -143,20 +163,46 @@ def test_the_operator_concerned_never_decides_a_procedure_about_themselves(opera
     assert Operator.objects.get(pk=third.pk).role == "clerk"
 
 
-def test_a_registration_takes_a_generated_initial_password_shown_once_to_the_approver(operators):
+def test_a_registration_takes_a_generated_initial_password_in_two_halves_one_for_each_administrator(
+    operators, clock
+):
+    """The review's "ghost" administrator: the approver of a registration knew the whole password and
+    could sign in as a second identity. Now the approver is shown the second half, the entrant the
+    first, each once, and neither alone signs in."""
     first, second = admins("kanri", "kanri2")
     entered = backoffice.enter_operator_registration(
         first, login_name="ｎｅｗ１", display_name=" 新人 四郎 ", role="approver"
     )
     assert not Operator.objects.filter(login_name="new1").exists()  # not before the approval
     assert "password" not in entered.payload
-    decision = approved(second, entered)
-    letter = decision.operator_letter
+    with pytest.raises(NotFound):
+        backoffice.show_first_half(first, entered.pk)  # nothing before the approval
+    letter = approved(second, entered).operator_letter
     assert letter is not None and letter.login_name == "new1" and letter.display_name == "新人 四郎"
+    assert letter.half == "second" and len(letter.password_half) == 6
+    assert letter.other_administrator == "kanri（ログイン名 kanri）"
     created = Operator.objects.get(login_name="new1")
     assert created.role == "approver" and backoffice.password_is_initial(created)
     assert not backoffice.has_second_factor(created)
-    assert letter.initial_password not in str(PendingAction.objects.get(pk=entered.pk).payload)
+    # The first half waits sealed for the entrant: not in clear in any row.
+    half = OperatorPasswordHalf.objects.get(action=entered)
+    with pytest.raises(NotFound):
+        backoffice.show_first_half(second, entered.pk)  # the approver never sees the entrant's half
+    shown = backoffice.show_first_half(first, entered.pk)
+    assert shown.half == "first" and shown.other_administrator == "kanri2（ログイン名 kanri2）"
+    assert shown.password_half.encode() not in bytes(half.sealed_half)
+    assert shown.password_half not in str(PendingAction.objects.get(pk=entered.pk).payload)
+    assert not OperatorPasswordHalf.objects.exists()  # erased once shown
+    with pytest.raises(NotFound):
+        backoffice.show_first_half(first, entered.pk)  # once
+    assert AuditEvent.objects.filter(
+        action="operator.initial_password_half_shown", actor_label="kanri"
+    ).exists()
+    # Neither half alone is the password; both, first then second, are.
+    for alone in (letter.password_half, shown.password_half, letter.password_half + shown.password_half):
+        with pytest.raises(InvalidCredentials):
+            backoffice.check_password(login_name="new1", password=alone)
+    assert backoffice.check_password(login_name="new1", password=shown.password_half + letter.password_half)
     event = AuditEvent.objects.get(action="operator.created", details__login_name="new1")
     assert event.actor_label == "kanri2" and event.details == {"login_name": "new1", "role": "approver"}
     with pytest.raises(Conflict):
@@ -169,8 +215,9 @@ def test_an_initial_password_is_changed_before_the_second_factor(operators, cloc
     with pytest.raises(backoffice.PasswordChangeRequired):
         backoffice.operator_log_in(login_name="new1", password=initial, otp="123456")
     with pytest.raises(backoffice.PasswordChangeRequired):
-        backoffice.start_enrolment(operator)  # whoever saw the letter never enrols a key with it
+        backoffice.start_enrolment(operator)  # whoever knew the initial password never enrols a key with it
     assert not OperatorTotp.objects.filter(operator=operator).exists()
+    assert backoffice.next_login_step(operator, code_accepted=False) is backoffice.LoginStep.CHANGE_PASSWORD
     for new, again, field in (
         (initial, initial, "new_password"),  # the initial password again
         ("new1", "new1", "new_password"),  # the login name (and too short)
@@ -178,14 +225,21 @@ def test_an_initial_password_is_changed_before_the_second_factor(operators, cloc
         ("onlyletters", "onlyletters", "new_password"),
     ):
         with pytest.raises(ValidationFailed) as refused:
-            backoffice.change_initial_password(operator, new_password=new, new_password_again=again)
+            backoffice.change_password_at_login(
+                operator, code_accepted=False, new_password=new, new_password_again=again
+            )
         assert field in refused.value.fields
     assert backoffice.password_is_initial(operator)
-    backoffice.change_initial_password(operator, new_password="Mine4pass", new_password_again="Mine4pass")
+    backoffice.change_password_at_login(
+        operator, code_accepted=False, new_password="Mine4pass", new_password_again="Mine4pass"
+    )
     assert not backoffice.password_is_initial(operator)
     assert AuditEvent.objects.filter(action="operator.initial_password_changed", actor_label="new1").exists()
+    assert backoffice.next_login_step(operator, code_accepted=False) is backoffice.LoginStep.ENROL
     with pytest.raises(Conflict):
-        backoffice.change_initial_password(operator, new_password="Mine5pass", new_password_again="Mine5pass")
+        backoffice.change_password_at_login(
+            operator, code_accepted=False, new_password="Mine5pass", new_password_again="Mine5pass"
+        )
     with pytest.raises(InvalidCredentials):
         backoffice.check_password(login_name="new1", password=initial)
     with pytest.raises(backoffice.SecondFactorEnrolmentRequired):
@@ -204,13 +258,14 @@ def test_the_two_factors_are_never_both_unknown_to_the_operator(operators, clock
         backoffice.enter_operator_procedure(first, operator.pk, "reset-second-factor")
     with pytest.raises(Conflict, match="認証アプリが登録されていない"):
         backoffice.enter_operator_procedure(first, operator.pk, "reset-password")
-    # Entered while allowed, refused at approval once it no longer is.
+    # One procedure about an operator at a time: the other one is not even entered while one waits.
     entered = backoffice.enter_operator_procedure(first, operators[0].pk, "reset-second-factor")
-    approved(second, backoffice.enter_operator_procedure(first, operators[0].pk, "reset-password"))
-    with pytest.raises(Conflict, match="初期パスワード"):
-        approved(second, entered)
-    assert backoffice.has_second_factor(operators[0])
-    assert PendingAction.objects.get(pk=entered.pk).status == "pending"
+    with pytest.raises(Conflict, match="承認待ちの手続"):
+        backoffice.enter_operator_procedure(second, operators[0].pk, "reset-password")
+    assert PendingAction.objects.filter(kind="operator_reset_password").count() == 0
+    backoffice.reject(second, entered.pk)
+    reset = backoffice.enter_operator_procedure(first, operators[0].pk, "reset-password")
+    assert reset.status == "pending"
 
 
 def test_a_password_reset_issues_an_initial_password_to_change_then_the_code(operators, clock):
@@ -219,14 +274,22 @@ def test_a_password_reset_issues_an_initial_password_to_change_then_the_code(ope
         with pytest.raises(InvalidCredentials):
             backoffice.check_password(login_name="clerk1", password="Wrong1pass")
     entered = backoffice.enter_operator_procedure(first, operators[0].pk, "reset-password")
-    letter = approved(second, entered).operator_letter
-    assert letter is not None and letter.login_name == "clerk1"
+    initial = whole_password(first, second, entered)
     with pytest.raises(InvalidCredentials):
         backoffice.check_password(login_name="clerk1", password=OPERATOR_PASSWORD)
-    operator = backoffice.check_password(login_name="clerk1", password=letter.initial_password)  # lifted
+    operator = backoffice.check_password(login_name="clerk1", password=initial)  # lifted
+    # The app is registered: its code first, then the change, never the change with the password alone.
+    assert backoffice.next_login_step(operator, code_accepted=False) is backoffice.LoginStep.CODE
+    with pytest.raises(backoffice.SecondFactorRequired):
+        backoffice.change_password_at_login(
+            operator, code_accepted=False, new_password="Mine4pass", new_password_again="Mine4pass"
+        )
     with pytest.raises(backoffice.PasswordChangeRequired):
-        backoffice.check_second_factor(operator, operator_code("clerk1"))
-    backoffice.change_initial_password(operator, new_password="Mine4pass", new_password_again="Mine4pass")
+        backoffice.operator_log_in(login_name="clerk1", password=initial, otp=operator_code("clerk1"))
+    assert not AuditEvent.objects.filter(action="operator.login").exists()  # not signed in
+    backoffice.change_password_at_login(
+        operator, code_accepted=True, new_password="Mine4pass", new_password_again="Mine4pass"
+    )
     assert (
         backoffice.operator_log_in(login_name="clerk1", password="Mine4pass", otp=operator_code("clerk1"))
         == operator
@@ -485,3 +548,236 @@ def test_operators_from_before_roles_become_approvers():
     executor = MigrationExecutor(connection)
     executor.migrate(latest)
     ensure_sqlite_triggers(connection)  # as after every migrate, for the tests that come after this one
+
+
+# ---------------------------------------------------------------------------------------------------
+# The security review of the operator administration
+
+
+def test_an_operators_initial_password_expires_after_the_policys_days(clock, operators):
+    """Finding 4, as a customer's initial password (R-B7): after INITIAL_PASSWORD_DAYS it is refused."""
+    operator, initial = registered_operator(*admins("kanri", "kanri2"))
+    clock(30 * 86400 - 60)
+    assert backoffice.check_password(login_name="new1", password=initial) == operator
+    clock(120)
+    with pytest.raises(InvalidCredentials):
+        backoffice.check_password(login_name="new1", password=initial)
+    with pytest.raises(InvalidCredentials):
+        backoffice.change_password_before_login(
+            login_name="new1",
+            password=initial,
+            otp="",
+            new_password="Mine4pass",
+            new_password_again="Mine4pass",
+        )
+
+
+def test_a_password_past_its_lifetime_is_changed_in_the_login_after_the_code(clock, operators):
+    """Finding 4: the policy's PASSWORD_LIFETIME_DAYS holds at the back office's login too (R-B6): the
+    code, then the forced change, then the session."""
+    operator = operators[0]
+    clock(89 * 86400)
+    assert backoffice.next_login_step(operator, code_accepted=True) is backoffice.LoginStep.DONE
+    clock(2 * 86400)
+    assert backoffice.password_change_due(operator)
+    assert backoffice.check_password(login_name="clerk1", password=OPERATOR_PASSWORD) == operator
+    assert backoffice.next_login_step(operator, code_accepted=False) is backoffice.LoginStep.CODE
+    with pytest.raises(backoffice.SecondFactorRequired):
+        backoffice.operator_log_in(login_name="clerk1", password=OPERATOR_PASSWORD)
+    with pytest.raises(backoffice.PasswordChangeRequired):
+        backoffice.operator_log_in(
+            login_name="clerk1", password=OPERATOR_PASSWORD, otp=operator_code("clerk1")
+        )
+    with pytest.raises(backoffice.SecondFactorRequired):
+        backoffice.change_password_at_login(
+            operator, code_accepted=False, new_password="Mine4pass", new_password_again="Mine4pass"
+        )
+    backoffice.change_password_at_login(
+        operator, code_accepted=True, new_password="Mine4pass", new_password_again="Mine4pass", signs_in=True
+    )
+    assert AuditEvent.objects.filter(
+        action="operator.expired_password_changed", actor_label="clerk1"
+    ).exists()
+    assert AuditEvent.objects.filter(action="operator.login", actor_label="clerk1").count() == 1
+    assert not backoffice.password_change_due(operator)
+    assert (
+        backoffice.operator_log_in(login_name="clerk1", password="Mine4pass", otp=operator_code("clerk1"))
+        == operator
+    )
+
+
+def test_stopping_an_operator_rejects_their_pending_entries_and_those_about_them(branch, operators):
+    """Finding 5: in the stop's transaction, audited; the stop is entered although one is pending."""
+    first, second, third = admins("kanri", "kanri2", "kanri3")
+    paper = backoffice.enter_contract_registration(operators[0], application())  # clerk1's entry
+    about = backoffice.enter_operator_procedure(second, operators[0].pk, "unlock")  # about clerk1
+    other = backoffice.enter_role_change(third, operators[1].pk, "clerk")  # neither
+    stop = backoffice.enter_operator_procedure(first, operators[0].pk, "deactivate")
+    with pytest.raises(Conflict, match="利用停止は承認待ち"):
+        backoffice.enter_operator_procedure(third, operators[0].pk, "deactivate")
+    approved(second, stop)
+    paper, about, other = (PendingAction.objects.get(pk=action.pk) for action in (paper, about, other))
+    assert paper.status == about.status == "rejected" and other.status == "pending"
+    assert paper.decided_by == second
+    assert about.decided_by == first  # kanri2 entered it: the stop's entrant is recorded as its decider
+    rejected = AuditEvent.objects.filter(details__reason="operator_deactivated")
+    assert {(event.action, event.details["action_id"]) for event in rejected} == {
+        ("backoffice.rejected", paper.pk),
+        ("operator_procedure.rejected", about.pk),
+    }
+    with pytest.raises(Conflict):
+        approved(operators[1], paper)  # decided
+    approved(first, backoffice.enter_operator_procedure(second, third.pk, "deactivate"))
+    assert PendingAction.objects.get(pk=other.pk).status == "rejected"
+
+
+def test_an_entry_whose_entrant_is_no_longer_entitled_is_not_approved(branch, operators):
+    """Finding 5: an approval refuses an entry whose entrant was stopped (or lost the entering role)."""
+    first, second, third = admins("kanri", "kanri2", "kanri3")
+    entered = backoffice.enter_operator_procedure(first, operators[0].pk, "unlock")
+    approved(third, backoffice.enter_role_change(second, first.pk, "clerk"))
+    with pytest.raises(Conflict, match="入力した職員"):
+        approved(second, entered)
+    paper = backoffice.enter_contract_registration(operators[0], application())
+    Operator.objects.filter(pk=operators[0].pk).update(is_active=False)  # stopped outside the procedure
+    with pytest.raises(Conflict, match="入力した職員"):
+        approved(operators[1], paper)
+    backoffice.reject(operators[1], paper.pk)  # a rejection is always possible
+    assert PendingAction.objects.get(pk=paper.pk).status == "rejected"
+
+
+def test_login_names_are_unique_whatever_the_case_and_the_login_takes_any_case(operators):
+    """Finding 6: stored lower-cased after NFKC."""
+    first, _second = admins("kanri", "kanri2")
+    for typed in ("Clerk1", "ＣＬＥＲＫ１", " clerk1 "):
+        with pytest.raises(Conflict):
+            backoffice.enter_operator_registration(first, login_name=typed, display_name="x", role="clerk")
+    entered = backoffice.enter_operator_registration(
+        first, login_name="NewOne1", display_name="x", role="clerk"
+    )
+    assert entered.payload["login_name"] == "newone1"
+    with pytest.raises(Conflict, match="承認待ち"):
+        backoffice.enter_operator_registration(first, login_name="NEWONE1", display_name="y", role="clerk")
+    with pytest.raises(Conflict):
+        backoffice.create_operator(login_name="CLERK2", display_name="x", password="Abcdef12", role="clerk")
+    assert Operator.objects.get(login_name="clerk2")  # unchanged
+    for typed in ("CLERK1", "Clerk1", "ｃｌｅｒｋ１"):
+        assert backoffice.check_password(login_name=typed, password=OPERATOR_PASSWORD) == operators[0]
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Operator.objects.filter(pk=operators[0].pk).update(login_name="Clerk1")
+
+
+def test_only_administrators_read_an_operator_procedure(operators):
+    """Finding 7: anybody else is told it does not exist."""
+    from corpbank.backoffice import selectors
+
+    first, second = admins("kanri", "kanri2")
+    entered = backoffice.enter_operator_procedure(first, operators[0].pk, "unlock")
+    assert selectors.action_view(entered.pk, second).may_decide
+    for other in operators:
+        with pytest.raises(NotFound):
+            selectors.action_view(entered.pk, other)
+
+
+def test_createoperator_registers_the_app_in_the_operators_own_transaction(db, monkeypatch, settings):
+    """Finding 8: an app that cannot be sealed leaves no operator behind without it."""
+    settings.CORPBANK_SEED_KEYS = "broken"
+    monkeypatch.setattr("sys.stdin", io.StringIO("Operat0r!x\n"))
+    with pytest.raises(Exception, match="CORPBANK_SEED_KEYS"):
+        call_command(
+            "createoperator",
+            "admin7",
+            name="管理 七郎",
+            role="admin",
+            password_stdin=True,
+            print_second_factor=True,
+            stdout=io.StringIO(),
+        )
+    assert not Operator.objects.filter(login_name="admin7").exists()
+    assert not AuditEvent.objects.filter(action="operator.created").exists()
+
+
+def test_loaddemo_plants_nothing_on_a_deployment_that_serves_https(db, settings):
+    """Finding 8: the published credentials only with --demo where HTTPS is served."""
+    settings.HTTPS = True
+    with pytest.raises(CommandError, match="--demo"):
+        call_command("loaddemo", stdout=io.StringIO())
+    assert not Operator.objects.exists()
+    out = io.StringIO()
+    call_command("loaddemo", demo=True, stdout=out)
+    assert Operator.objects.count() == 4 and "clerk1" in out.getvalue()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_resets_approved_at_the_same_moment_never_leave_both_factors_unknown(operators, clock):
+    """Finding 3 (PostgreSQL): a password reset and a second-factor reset about one operator, both
+    pending (entered before one-at-a-time was enforced), approved at the same moment: each approval
+    locks the operator's principal before its checks, so the second sees the first and is refused."""
+    first, second = admins("kanri", "kanri2")
+    victim = operators[0]
+    reset = backoffice.enter_operator_procedure(first, victim.pk, "reset-password")
+    # The other entry as one made before this release (entering it now is refused).
+    other = PendingAction.objects.create(
+        kind="operator_reset_second_factor",
+        payload={"operator_id": victim.pk, "login_name": victim.login_name},
+        summary="職員の認証アプリの再登録（clerk1）",
+        entered_by=first,
+    )
+    assert connection.vendor == "postgresql"
+
+    def attempt(index: int) -> str:
+        try:
+            backoffice.approve(second, (reset, other)[index].pk)
+        except Conflict:
+            return "refused"
+        return "approved"
+
+    assert sorted(all_at_once(2, attempt)) == ["approved", "refused"]
+    assert not (backoffice.password_is_initial(victim) and not backoffice.has_second_factor(victim))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_login_name_registered_twice_at_the_same_moment_is_a_clear_409(db):
+    """Finding 8 (PostgreSQL): the check-then-insert race ends in the unique index: said as a 409."""
+    assert connection.vendor == "postgresql"
+
+    def attempt(index: int) -> str:
+        try:
+            backoffice.create_operator(
+                login_name="twin1", display_name=f"双子 {index}", password="Operat0rx", role="clerk"
+            )
+        except Conflict as refused:
+            assert refused.http_status == 409 and "login_name" in refused.fields
+            return "refused"
+        return "created"
+
+    assert sorted(all_at_once(2, attempt)) == ["created", "refused"]
+    assert Operator.objects.filter(login_name="twin1").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0015_lower_cases_the_login_names():
+    from django.db.migrations.executor import MigrationExecutor
+
+    from corpbank.core.db import ensure_sqlite_triggers
+
+    before, after = [("corpbank", "0014_backoffice_roles")], [("corpbank", "0015_initial_password_halves")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("corpbank")
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    principal = old.get_model("corpbank", "Principal").objects.create(kind="operator")
+    old.get_model("corpbank", "Operator").objects.create(
+        principal=principal, login_name="Old1", display_name="x"
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    assert new.get_model("corpbank", "Operator").objects.get(principal_id=principal.pk).login_name == "old1"
+    executor = MigrationExecutor(connection)
+    executor.migrate(latest)
+    ensure_sqlite_triggers(connection)

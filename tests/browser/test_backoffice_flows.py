@@ -1,5 +1,6 @@
 """The back office in a real Chromium (issue 12 items 7 and 10): an administrator enters an operator's
-registration and another approves it and sees the initial password once; the operator changes it and
+registration and another approves it; each sees one half of the initial password once (the approver at
+approval, the entrant on the action's page); the operator types both, changes the password and
 registers the authenticator app from the QR code at the first login; a clerk enters 解約 and an
 approver approves it, after which the organization's master can no longer log in."""
 
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_two_administrators_register_an_operator_who_changes_the_password_then_registers_the_app(new_page):
-    """職員管理 is four-eyes (R-A1): admin1 enters, admin2 approves and alone sees the generated initial
-    password; the newcomer replaces it, then registers the authenticator app from the QR code."""
+    """職員管理 is four-eyes (R-A1): admin1 enters, admin2 approves; admin2 sees the second half of the
+    generated initial password, admin1 the first; the newcomer types both, replaces them, then
+    registers the authenticator app from the QR code."""
     admin = new_page()
     operator_log_in(admin, "admin1")
     assert admin.inner_text("#operator-role") == "管理者"
@@ -43,9 +45,22 @@ def test_two_administrators_register_an_operator_who_changes_the_password_then_r
     second.check("#id_confirmed")
     with second.expect_navigation():
         second.click("#approve")
-    initial = (second.locator("#letter-initial-password").text_content() or "").strip()
-    assert second.inner_text("#letter-login-name") == "browser1" and len(initial) == 10
+    second_half = (second.locator("#letter-password-half").text_content() or "").strip()
+    assert second.inner_text("#letter-login-name") == "browser1" and len(second_half) == 6
+    assert "管理 三郎" in second.inner_text("#letter-other-half")  # admin1 hands over the first half
     screenshot(second, "backoffice-operator-letter")
+
+    admin.reload()
+    admin.wait_for_selector("#first-half-waits")
+    with admin.expect_navigation():
+        admin.click("#show-first-half")
+    first_half = (admin.locator("#letter-password-half").text_content() or "").strip()
+    assert admin.get_attribute("#operator-letter", "data-half") == "first" and len(first_half) == 6
+    assert "管理 四郎" in admin.inner_text("#letter-other-half")
+    admin.go_back()
+    admin.reload()
+    assert admin.locator("#show-first-half").count() == 0  # shown once
+    initial = first_half + second_half
 
     newcomer = new_page()
     newcomer.goto("/backoffice/login")

@@ -589,3 +589,22 @@ def test_r_i3_bad_filters_get_a_message_on_their_field_never_a_500(operators, ty
     page = operator_client("clerk1").get("/backoffice/audit", typed)
     assert page.status_code == 422
     assert f'id="error_{next(iter(typed))}"' in page.content.decode()
+
+
+def test_r_i3_whom_a_lock_was_lifted_for_and_which_accounts_were_released_read_in_words(master, operators):
+    with transaction.atomic():
+        for action, details in (
+            ("principal.lock_lifted", {"reason": "lifted by master", "principal": "customer_user"}),
+            (
+                "contract.terminated",
+                {"accounts_released": [{"branch": "101", "type": "2", "number": "7654321"}]},
+            ),
+        ):
+            audit.record(
+                action, actor=audit.Actor.system("test"), contract_id=master.contract_id, details=details
+            )
+    text = visible(
+        operator_client("clerk1").get("/backoffice/audit", {"contract_number": master.contract.number})
+    )
+    assert "Customer User" not in text and "対象利用者" in text.replace(" ", "").replace("\n", "")
+    assert "101 当座 7654321" in text

@@ -8,6 +8,7 @@ import base64
 import re
 
 import pytest
+from django.http import HttpResponse
 
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice import services as backoffice
@@ -176,9 +177,14 @@ def latest_action_id() -> int:
     return PendingAction.objects.order_by("-pk").values_list("pk", flat=True)[0]
 
 
+def half_on(page: HttpResponse) -> str:
+    return re.search(r'id="letter-password-half"[^>]*>([^<]+)<', page.content.decode()).group(1)
+
+
 def test_a_new_operator_changes_the_initial_password_then_registers_the_app(operators, clock):
-    """職員の登録 on the screens: entered by one administrator, approved by another, who alone sees the
-    generated initial password, once; the operator replaces it, then registers the app (R-A1)."""
+    """職員の登録 on the screens: entered by one administrator, approved by another; the approver sees the
+    second half of the generated initial password at approval, the entrant the first half on the
+    action's page, each once; the operator puts them together, replaces them, then registers the app."""
     make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
     first, second = operator_signed_in(Client(), "kanri"), operator_signed_in(Client(), "kanri2")
     form = first.get("/backoffice/operators/new").content.decode()
@@ -196,8 +202,25 @@ def test_a_new_operator_changes_the_initial_password_then_registers_the_app(oper
     assert f'data-action="{action_id}"' in queue and "職員の登録" in queue
     letter = approve_on_screen(second, action_id)
     assert letter.status_code == 200 and "no-store" in letter["Cache-Control"]
-    initial = re.search(r'id="letter-initial-password"[^>]*>([^<]+)<', letter.content.decode()).group(1)
+    assert 'data-half="second"' in letter.content.decode() and "kanri" in letter.content.decode()
+    second_half = half_on(letter)
     assert backoffice.password_is_initial(Operator.objects.get(login_name="new1"))
+    # The approver's page never offers the first half; the entrant's does, once.
+    assert 'id="show-first-half"' not in second.get(f"/backoffice/actions/{action_id}").content.decode()
+    assert second.post(f"/backoffice/actions/{action_id}/password-half")["Location"] == (
+        f"/backoffice/actions/{action_id}"
+    )
+    listed = first.get("/backoffice/operators").content.decode()  # where the entrant finds it again
+    assert 'id="halves-waiting"' in listed and f'href="/backoffice/actions/{action_id}"' in listed
+    assert 'id="halves-waiting"' not in second.get("/backoffice/operators").content.decode()
+    assert 'id="show-first-half"' in first.get(f"/backoffice/actions/{action_id}").content.decode()
+    shown = first.post(f"/backoffice/actions/{action_id}/password-half")
+    assert shown.status_code == 200 and "no-store" in shown["Cache-Control"]
+    assert 'data-half="first"' in shown.content.decode()
+    initial = half_on(shown) + second_half
+    assert 'id="show-first-half"' not in first.get(f"/backoffice/actions/{action_id}").content.decode()
+    assert first.post(f"/backoffice/actions/{action_id}/password-half").status_code == 302  # once
+    assert 'id="halves-waiting"' not in first.get("/backoffice/operators").content.decode()
 
     client = Client()
     response = client.post("/backoffice/login", {"login_name": "new1", "password": initial})
@@ -265,6 +288,73 @@ def test_one_administrator_cannot_make_another_operators_login_possible_for_them
         {"login_name": "mine1", "display_name": "x", "role": "approver", "password": OPERATOR_PASSWORD},
     )
     assert not Operator.objects.filter(login_name="mine1").exists()
+
+
+def test_review_finding_1_after_a_reset_the_code_comes_before_the_new_password(operators, clock):
+    """chain_reset.py on the screens: with clerk2's app registered, the initial password of a reset
+    leads to the code, never to the change; after the code, the change, then the session."""
+    first, second = make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    entered = backoffice.enter_operator_procedure(first, operators[1].pk, "reset-password")
+    letter = backoffice.approve(second, entered.pk).operator_letter
+    initial = backoffice.show_first_half(first, entered.pk).password_half + letter.password_half
+    thief = Client()
+    response = thief.post("/backoffice/login", {"login_name": "clerk2", "password": initial})
+    assert response["Location"] == "/backoffice/login/second-factor"
+    assert thief.get("/backoffice/login/password")["Location"] == "/backoffice/login/second-factor"
+    posted = thief.post(
+        "/backoffice/login/password", {"new_password": "Evil1pass", "new_password_again": "Evil1pass"}
+    )
+    assert posted["Location"] == "/backoffice/login/second-factor" and backoffice.password_is_initial(
+        operators[1]
+    )
+    page = thief.get("/backoffice/login/second-factor").content.decode()
+    assert 'id="qr"' not in page and 'id="secret"' not in page
+    assert thief.post("/backoffice/login/second-factor", {"otp": "000000"}).status_code == 401
+    assert thief.get("/backoffice/")["Location"] == "/backoffice/login"
+    # clerk2 with the app: the code, then the forced change, then the session.
+    owner = Client()
+    owner.post("/backoffice/login", {"login_name": "clerk2", "password": initial})
+    coded = owner.post("/backoffice/login/second-factor", {"otp": operator_code("clerk2")})
+    assert coded["Location"] == "/backoffice/login/password"
+    assert owner.get("/backoffice/")["Location"] == "/backoffice/login"  # not signed in yet
+    changed = owner.post(
+        "/backoffice/login/password", {"new_password": "Mine4pass", "new_password_again": "Mine4pass"}
+    )
+    assert changed["Location"] == "/backoffice/"
+    assert owner.get("/backoffice/").status_code == 200
+    assert not backoffice.password_is_initial(operators[1])
+
+
+def test_review_finding_4_an_expired_password_is_changed_after_the_code(clock, operators):
+    clock(91 * 86400)
+    client = Client()
+    assert (
+        client.post("/backoffice/login", {"login_name": "clerk1", "password": OPERATOR_PASSWORD})["Location"]
+        == "/backoffice/login/second-factor"
+    )
+    coded = client.post("/backoffice/login/second-factor", {"otp": operator_code("clerk1")})
+    assert coded["Location"] == "/backoffice/login/password"
+    page = client.get("/backoffice/login/password").content.decode()
+    assert "有効期限" in page
+    done = client.post(
+        "/backoffice/login/password", {"new_password": "Mine4pass", "new_password_again": "Mine4pass"}
+    )
+    assert done["Location"] == "/backoffice/" and client.get("/backoffice/").status_code == 200
+
+
+def test_review_finding_7_only_administrators_open_an_operator_procedures_page(operators):
+    first, _second = make_operator("kanri", role="admin"), make_operator("kanri2", role="admin")
+    entered = backoffice.enter_operator_procedure(first, operators[0].pk, "unlock")
+    assert operator_signed_in(Client(), "kanri2").get(f"/backoffice/actions/{entered.pk}").status_code == 200
+    approver = operator_signed_in(Client(), "clerk2")
+    refused, missing = (
+        approver.get(f"/backoffice/actions/{entered.pk}"),
+        approver.get("/backoffice/actions/999999"),
+    )
+    assert refused.status_code == missing.status_code == 404
+    for page in (refused, missing):
+        assert "手続が見つかりません" in page.content.decode()
+    assert "窓口 一郎" not in refused.content.decode()  # nothing of the operator concerned
 
 
 def test_a_password_reset_ends_a_half_done_login(operators, clock):

@@ -242,3 +242,16 @@ def test_the_back_offices_host_and_networks_answer_404_before_any_input_is_read(
     settings.CORPBANK_BACKOFFICE_NETWORKS = ["10.20.0.0/16"]
     assert Client().get("/backoffice/login?x=%00").status_code == 404
     assert Client(REMOTE_ADDR="10.20.3.4").get("/backoffice/login?x=%00").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "way_back"),
+    [("/no/such/page", 'href="/"'), ("/backoffice/contracts/abc", 'href="/backoffice/"')],
+)
+def test_a_page_that_does_not_exist_is_told_in_the_banks_layout_and_language(db, path, way_back):
+    page = Client().get(path)
+    html = page.content.decode()
+    assert page.status_code == 404 and 'lang="ja"' in html
+    assert "ページが見つかりません" in html and way_back in html
+    english = Client().get(path, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Page not found" in english.content.decode()

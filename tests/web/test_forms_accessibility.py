@@ -8,6 +8,8 @@ import re
 import pytest
 
 from corpbank.authorization.operations import REQUIREMENTS, Operation
+from corpbank.core.models import AuditEvent
+from corpbank.identity.models import FailureCounter
 from corpbank.organizations import services as users
 from corpbank.organizations.models import CustomerUser
 from tests.conftest import (
@@ -150,3 +152,54 @@ def test_an_error_of_no_field_puts_the_focus_on_the_alert(master, client):
     assert alert and 'role="alert"' in alert.group(0)
     assert 'tabindex="-1"' in alert.group(0) and " autofocus" in alert.group(0)
     assert page.count(" autofocus") == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        (
+            {"new_login_password": "New1login", "new_login_password_again": "New1logix"},
+            "new_login_password_again",
+        ),
+        ({"new_login_password": "ab1", "new_login_password_again": "ab1"}, "new_login_password"),
+        (
+            {"new_login_password": GENERAL_LOGIN_ID, "new_login_password_again": GENERAL_LOGIN_ID},
+            "new_login_password",
+        ),
+        (
+            {
+                "new_login_password": "New1login",
+                "new_login_password_again": "New1login",
+                "new_confirmation_password": "New1login",
+                "new_confirmation_password_again": "New1login",
+            },
+            "new_confirmation_password",
+        ),
+    ],
+)
+def test_r_b6_the_password_change_says_on_its_field_what_is_wrong(general, typed, field):
+    """The forced change at the first login (R-B6) names the field and the rule, not only 「入力内容を
+    ご確認ください」: the rules' messages reach the form's fields (new_*), as they reach the API's."""
+    client = Client()
+    client.post("/login", {"login_id": GENERAL_LOGIN_ID, "password": GENERAL_INITIAL["login_password"]})
+    current = {
+        "current_login_password": GENERAL_INITIAL["login_password"],
+        "current_confirmation_password": GENERAL_INITIAL["confirmation_password"],
+    }
+    # The first login replaces both initial passwords: a valid new confirmation password unless the
+    # case is about it.
+    other = {"new_confirmation_password": "New1confirm", "new_confirmation_password_again": "New1confirm"}
+    page = client.post("/settings/password", {**current, **other, **typed})
+    assert page.status_code == 422
+    html = page.content.decode()
+    assert f'id="error_{field}"' in html and f'href="#id_{field}"' in html
+
+
+def test_r_c1_an_empty_factor_is_asked_for_on_its_field_and_counted_against_nobody(signed_in):
+    """利用停止解除 sent with the confirmation password left empty: a slip, not a wrong password that
+    six times would lock the master out (R-C1)."""
+    client, _master, general = signed_in
+    page = client.post(f"/admin/users/{general.pk}/unlock", {"confirmation_password": ""})
+    assert page.status_code == 422 and 'id="error_confirmation_password"' in page.content.decode()
+    assert not FailureCounter.objects.filter(consecutive_failures__gt=0).exists()
+    assert not AuditEvent.objects.filter(action="secret.rejected").exists()

@@ -96,8 +96,9 @@ def csrf(request: HttpRequest) -> dict[str, str]:
 @router.post("/auth/login", auth=security.anonymous, response={200: OperatorOut, **ERRORS})
 def login(request: HttpRequest, body: OperatorLoginIn) -> OperatorOut:
     """The password, then the authenticator app's one-time password (``otp``), each through the lockout.
-    An initial password: 403 ``password_change_required`` (change it with ``/auth/password``); without
-    ``otp``: 401 ``second_factor_required``; an operator without an app registered: 403
+    Without ``otp``: 401 ``second_factor_required``. An initial or expired password: 403
+    ``password_change_required`` — after a right code when an app is registered, at once when none is;
+    change it with ``/auth/password``. An operator without an app registered: 403
     ``second_factor_enrolment_required`` (register one with ``/auth/second-factor``)."""
     operator = backoffice.operator_log_in(
         login_name=body.login_name,
@@ -117,25 +118,27 @@ def login(request: HttpRequest, body: OperatorLoginIn) -> OperatorOut:
 
 class InitialPasswordIn(Schema):
     login_name: str
-    password: str = Field(description="the initial password, from the letter")
+    password: str = Field(
+        description="the initial password (both halves, from the two letters) or the expired one"
+    )
+    otp: str = Field("", description="the authenticator app's one-time password, if one is registered")
     new_password: str
     new_password_again: str
 
 
 @router.post("/auth/password", auth=security.anonymous, response={204: None, **ERRORS})
 def change_initial_password(request: HttpRequest, body: InitialPasswordIn) -> Status[None]:
-    """初期パスワードの変更, the login's step before the second factor: the initial password (through the
-    lockout), then the operator's own (the credential rules, not the login name, not the initial one).
-    409 once the password is no longer an initial one (``/password`` changes it then)."""
-    ip_address = sessions.client_ip(request)
-    operator = backoffice.check_password(
-        login_name=body.login_name, password=body.password, ip_address=ip_address
-    )
-    backoffice.change_initial_password(
-        operator,
+    """初期パスワード・有効期限切れのパスワードの変更, a step of the login: the password, then, when an
+    app is registered, its one-time password (``otp``; without it 401 ``second_factor_required``), each
+    through the lockout, then the operator's own (the credential rules, not the login name, not the
+    one it replaces). Starts no session. 409 when no change is due (``/password`` changes it then)."""
+    backoffice.change_password_before_login(
+        login_name=body.login_name,
+        password=body.password,
+        otp=body.otp,
         new_password=body.new_password,
         new_password_again=body.new_password_again,
-        ip_address=ip_address,
+        ip_address=sessions.client_ip(request),
     )
     return Status(204, None)
 
@@ -315,15 +318,19 @@ def action_detail(request: HttpRequest, action_id: int) -> ActionDetailOut:
 class OperatorLetterOut(Schema):
     login_name: str
     display_name: str
-    initial_password: str = Field(
-        description="shown in this answer only, to the approving administrator; never stored in clear; "
-        "the operator must change it at the first login"
+    half: str = Field(description='"second" (the approver\'s, at approval) or "first" (the entrant\'s)')
+    password_half: str = Field(
+        description="one half of the initial password, shown in this answer only; never stored in clear; "
+        "the operator types the first half then the second, and must change the password at the next login"
     )
+    other_administrator: str = Field(description="who hands the operator the other half")
 
 
 class OperatorDecisionOut(DecisionOut):
     operator_letter: OperatorLetterOut | None = Field(
-        None, description="職員の登録 and パスワードの再発行: the operator's initial password"
+        None,
+        description="職員の登録 and パスワードの再発行: the second half of the operator's initial password "
+        "(the entrant takes the first from POST /actions/{id}/password-half)",
     )
 
 
@@ -343,6 +350,16 @@ def approve(request: HttpRequest, action_id: int, body: ApproveIn | None = None)
         letter=LetterOut(**letter.__dict__) if letter else None,
         operator_letter=OperatorLetterOut(**operator_letter.__dict__) if operator_letter else None,
     )
+
+
+@router.post(
+    "/actions/{action_id}/password-half", auth=security.operator, response={200: OperatorLetterOut, **ERRORS}
+)
+def password_half(request: HttpRequest, action_id: int) -> OperatorLetterOut:
+    """The first half of the initial password an approved 職員の登録 or パスワードの再発行 issued, for the
+    administrator who entered it, once (then erased); 404 for anyone else, or once shown."""
+    letter = backoffice.show_first_half(_operator(request), action_id, ip_address=sessions.client_ip(request))
+    return OperatorLetterOut(**letter.__dict__)
 
 
 @router.post(
@@ -439,7 +456,8 @@ class OperatorEntryIn(Schema):
 @router.post("/operators", auth=security.operator, response={202: PendingActionOut, **ERRORS})
 def create_operator(request: HttpRequest, body: OperatorEntryIn) -> Status[PendingActionOut]:
     """職員の登録 (administrators only), entered: the operator exists once another administrator approves
-    it (``/actions/{id}/approve``, whose answer carries the generated initial password, once)."""
+    it (``/actions/{id}/approve``, whose answer carries the second half of the generated initial
+    password, once; the entrant takes the first half from ``/actions/{id}/password-half``)."""
     action = backoffice.enter_operator_registration(
         _operator(request),
         login_name=body.login_name,

@@ -53,7 +53,13 @@ class DeciderRule(abc.ABC):
 
     def may_enter(self, person: Any) -> bool:
         """Whether the person may enter procedures of this rule (the bank's clerks and approvers, not
-        its administrators). By default anybody the rule knows."""
+        its administrators). By default anybody the rule knows. Asked again at approval of the entrant:
+        an entry whose entrant was stopped, or lost the role, since is not approved."""
+        return True
+
+    def may_see(self, person: Any) -> bool:
+        """Whether the person may read the entries of this rule at all (others are told there is none,
+        as for a missing one). By default anybody the rule knows."""
         return True
 
     def entrant_id(self, action: PendingAction) -> int | None:
@@ -65,6 +71,13 @@ class DeciderRule(abc.ABC):
 
     def own_entry_refused(self) -> Forbidden:
         return Forbidden()
+
+    def entrant_no_longer_entitled(self) -> Conflict:
+        return Conflict(
+            _(
+                "この手続を入力した職員は利用停止されたか権限が変更されたため、承認できません。却下してください。"
+            )
+        )
 
     def not_allowed(self) -> Forbidden:
         return Forbidden()
@@ -128,6 +141,15 @@ class Procedure(abc.ABC, Generic[RequestT]):
         what it is now (read at the time of asking). By default none: the summary is all there is."""
         return []
 
+    def lock_subject(self, payload: dict[str, Any]) -> None:
+        """Lock what an entry is about, first thing in the entry's and the approval's transaction
+        (before the action's own row), so that entries and approvals about one subject go one after
+        the other and each one's checks see what the one before did. By default nothing."""
+
+    def check_under_lock(self, entry: Entry) -> None:
+        """Refuse (Conflict) an entry that, under the subject's lock, collides with another still
+        pending (two procedures about one operator). By default nothing."""
+
 
 _registry: dict[str, Procedure[Any]] = {}
 
@@ -169,6 +191,8 @@ def enter(
     procedure.admissible(entry.contract)
     summary = procedure.summary(request, entry)
     with transaction.atomic(durable=True):
+        procedure.lock_subject(entry.payload)
+        procedure.check_under_lock(entry)
         action = PendingAction.objects.create(
             kind=procedure.kind,
             contract=entry.contract,
@@ -195,7 +219,7 @@ class Approved:
 def _pending_for_decision(action_id: int, decider: Any) -> tuple[PendingAction, Procedure[Any]]:
     """The pending action, locked, and its procedure, once the decider may decide it (four-eyes)."""
     action = PendingAction.objects.select_for_update().filter(pk=action_id).first()
-    if action is None:
+    if action is None or not procedure_for(action.kind).decider_rule.may_see(decider):
         raise NotFound()
     if action.status != PendingAction.Status.PENDING:
         raise Conflict(_("この手続は既に処理されています。"))
@@ -211,9 +235,15 @@ def _pending_for_decision(action_id: int, decider: Any) -> tuple[PendingAction, 
 def approve(action_id: int, *, decider: Any, ip_address: str = "") -> Approved:
     """Carry out the action's effect and mark it approved, or, if the effect raises, neither."""
     with transaction.atomic(durable=True):
+        # What the action is about (its payload never changes), locked before the action's row.
+        entered = PendingAction.objects.filter(pk=action_id).values("kind", "payload").first()
+        if entered is not None:
+            procedure_for(entered["kind"]).lock_subject(entered["payload"])
         action, procedure = _pending_for_decision(action_id, decider)
         rule = procedure.decider_rule
         actor = rule.actor(decider, ip_address)
+        if not rule.may_enter(getattr(action, rule.entrant_field)):
+            raise rule.entrant_no_longer_entitled()
         procedure.admissible(action.contract)
         outcome = procedure.execute(action, actor)
         PendingAction.objects.filter(pk=action.pk).update(

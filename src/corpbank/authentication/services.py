@@ -333,6 +333,9 @@ def register_master(
         CustomerUser.objects.select_related("contract")
         .filter(
             contract__number=contract_number,
+            # A terminated (解約, R-F6) or emergency-stopped contract's letter opens nothing: the same
+            # answer as a wrong contract number.
+            contract__status=Contract.Status.ACTIVE,
             role=CustomerUser.Role.MASTER,
             status=CustomerUser.Status.AWAITING_REGISTRATION,
         )
@@ -357,6 +360,10 @@ def register_master(
         )
 
     def act() -> CustomerUser:
+        # Under the lock a 解約 approved meanwhile waits for (it locks the contract FOR UPDATE).
+        locked = Contract.objects.select_for_update(no_key=True).filter(pk=master.contract_id)
+        if locked.values_list("status", flat=True).get() != Contract.Status.ACTIVE:
+            raise refused()
         if CustomerUser.objects.filter(login_id=login_id).exists():
             raise ValidationFailed(
                 _("入力内容をご確認ください。"), fields={"login_id": _("このログインIDは使用できません。")}
@@ -443,13 +450,18 @@ def change_passwords(
     }
     if absent:  # told before anything is checked: an empty field is a slip, not a guess to count
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=absent)
-    check_new_credentials(
-        login_id=user.login_id,
-        login_password=new_login_password or None,
-        login_password_again=new_login_password_again,
-        confirmation_password=new_confirmation_password or None,
-        confirmation_password_again=new_confirmation_password_again,
-    )
+    try:
+        check_new_credentials(
+            login_id=user.login_id,
+            login_password=new_login_password or None,
+            login_password_again=new_login_password_again,
+            confirmation_password=new_confirmation_password or None,
+            confirmation_password_again=new_confirmation_password_again,
+        )
+    except ValidationFailed as refused:
+        # The rules name the passwords; here they are the new ones, as the form's and the API's fields.
+        refused.fields = {f"new_{name}": message for name, message in refused.fields.items()}
+        raise
     actor = audit.Actor.customer(user, ip_address)
 
     def check() -> lockout.Verdict:

@@ -15,8 +15,10 @@ import enum
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
+from django.utils.translation import gettext as _
+
 from corpbank.core import audit, text
-from corpbank.core.errors import FactorsRejected, Forbidden
+from corpbank.core.errors import FactorsRejected, Forbidden, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.identity.models import Secret, SecretKind
 
@@ -113,6 +115,15 @@ def check_factors(
     contract uses OTP. One accepted OTP authorises this one operation: its time step is spent."""
     requirement = REQUIREMENTS[operation]
     asks_code = SecretKind.OTP in factors(operation, user.contract)
+    # An empty field is a slip, told on its field and counted against nobody, before anything is checked
+    # (so that it tells nothing of the other fields either).
+    empty = {
+        str(kind): _("%(label)sを入力してください。") % {"label": SecretKind(kind).label}
+        for kind in requirement.secrets
+        if not supplied.get(kind)
+    }
+    if empty:
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=empty)
     if asks_code:
         # The code's form first: a message that it is not six digits must come before any secret is
         # checked, or it would tell, uncounted, that the secrets before it were right.

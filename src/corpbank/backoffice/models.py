@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,8 @@ class Operator(models.Model):
         ADMIN = "admin", _("管理者")
 
     principal = models.OneToOneField(Principal, on_delete=models.PROTECT, related_name="operator")
+    # Lower-cased (after NFKC, backoffice/services/operators.login_name_of): unique whatever the case
+    # typed, so that ``Admin1`` never stands beside ``admin1``.
     login_name = models.CharField(max_length=30, unique=True)
     display_name = models.CharField(max_length=60)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLERK)
@@ -31,6 +34,9 @@ class Operator(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(role__in=["clerk", "approver", "admin"]), name="operator_role_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(login_name=Lower("login_name")), name="operator_login_name_lower"
             ),
         ]
 
@@ -69,3 +75,22 @@ class OperatorTotp(models.Model):
 
     def __repr__(self) -> str:  # never the seed
         return f"<OperatorTotp of operator={self.operator_id} confirmed={self.confirmed_at is not None}>"
+
+
+class OperatorPasswordHalf(models.Model):
+    """The first half of an operator's initial password (職員の登録, パスワードの再発行), kept for the
+    administrator who *entered* the procedure: sealed at rest like a token's seed (tokens/seeds.py),
+    bound to the action, until that administrator is shown it once on the action's page; then erased.
+    The approving administrator is shown the second half at approval, and it is stored nowhere: neither
+    administrator alone knows the whole password."""
+
+    action = models.OneToOneField(
+        "corpbank.PendingAction", on_delete=models.CASCADE, related_name="operator_password_half"
+    )
+    operator = models.ForeignKey(Operator, on_delete=models.CASCADE, related_name="+")
+    sealed_half = models.BinaryField()
+    seed_key_id = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __repr__(self) -> str:  # never the half
+        return f"<OperatorPasswordHalf of action={self.action_id} operator={self.operator_id}>"

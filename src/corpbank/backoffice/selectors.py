@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.authentication.models import Question
-from corpbank.backoffice.models import Operator, OperatorTotp
+from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
 from corpbank.backoffice.services.details import choice, person, when, yen
 from corpbank.core import audit_labels, text
 from corpbank.core.errors import NotFound, ValidationFailed
 from corpbank.core.models import AuditEvent
-from corpbank.identity.models import Principal, SecretKind
-from corpbank.organizations.models import Contract, CustomerUser, Permission, UsageLimit
+from corpbank.identity.models import SecretKind
+from corpbank.organizations.models import Account, Contract, CustomerUser, Permission, UsageLimit
 from corpbank.tokens.models import Token, TokenFee
 
 
@@ -258,6 +258,8 @@ def _value(action: str, key: str, value: Any) -> str:
     if isinstance(value, list):
         return "、".join(_value(action, key, item) for item in value) or "—"
     if isinstance(value, dict):
+        if value.keys() == {"branch", "type", "number"}:  # an account: 店番 科目 口座番号
+            return f"{value['branch']} {choice(Account.Type, value['type'])} {value['number']}"
         if {"kind", "per_transaction", "per_day"} <= value.keys():
             return _("%(kind)s 1回あたり %(per_transaction)s・1日あたり %(per_day)s") % {
                 "kind": choice(UsageLimit.Kind, value["kind"]),
@@ -283,8 +285,8 @@ def _value(action: str, key: str, value: Any) -> str:
         return choice(TokenFee.Reason, value) if value else str(_("初回発行（無料）"))
     if key == "type" and value in Token.Type.values:
         return choice(Token.Type, value)
-    if key == "principal" and value in Principal.Kind.values:
-        return choice(Principal.Kind, value)
+    if key == "principal":
+        return audit_labels.value_label(key, value)
     if key == "amount_yen" and isinstance(value, int):
         return yen(value)
     if key in ("until", "not_after") and isinstance(value, str):
@@ -317,10 +319,14 @@ class ActionView:
     # The viewer entered it (and so may not decide it), or may decide it now.
     is_own: bool
     may_decide: bool
+    # The viewer entered a registration or a password reset, approved since, whose initial password's
+    # first half waits to be shown to them once.
+    first_half_waits: bool = False
 
 
 def action_view(action_id: int, viewer: Operator) -> ActionView:
-    """Every field of a procedure's entry, labelled, and whether the viewer may approve it."""
+    """Every field of a procedure's entry, labelled, and whether the viewer may approve it. An entry
+    whose rule the viewer may not see (an operator procedure, for a clerk or an approver) is missing."""
     action = (
         PendingAction.objects.select_related("entered_by", "decided_by", "contract__organization")
         .filter(pk=action_id)
@@ -332,6 +338,8 @@ def action_view(action_id: int, viewer: Operator) -> ActionView:
         procedure: engine.Procedure[Any] | None = engine.procedure_for(action.kind)
     except NotFound:
         procedure = None  # a kind no longer registered: its summary still shows
+    if procedure is not None and not procedure.decider_rule.may_see(viewer):
+        raise NotFound(_("手続が見つかりません。"))
     pending = action.status == PendingAction.Status.PENDING
     is_own = (
         procedure.decider_rule.is_entrant(action, viewer) if procedure else action.entered_by_id == viewer.pk
@@ -342,6 +350,9 @@ def action_view(action_id: int, viewer: Operator) -> ActionView:
         shows_before=pending,
         is_own=is_own,
         may_decide=bool(pending and procedure and not is_own and procedure.may_decide(action, viewer)),
+        first_half_waits=bool(
+            is_own and viewer.administers and OperatorPasswordHalf.objects.filter(action=action).exists()
+        ),
     )
 
 
@@ -354,3 +365,13 @@ def operators() -> list[Operator]:
     for operator in found:
         operator.has_second_factor = operator.pk in enrolled  # type: ignore[attr-defined]
     return found
+
+
+def first_halves_waiting_for(admin: Operator) -> list[OperatorPasswordHalf]:
+    """The approved registrations and password resets the administrator entered whose initial
+    password's first half they have not been shown yet (each on its action's page, once)."""
+    return list(
+        OperatorPasswordHalf.objects.filter(action__entered_by=admin)
+        .select_related("operator")
+        .order_by("pk")
+    )

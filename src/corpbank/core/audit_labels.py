@@ -165,6 +165,8 @@ EVENTS: dict[str, EventLabel] = {
     "operator.initial_password_changed": EventLabel(_("職員の初期パスワードの変更"), BANK),
     "operator.password_changed": EventLabel(_("職員のパスワードの変更"), BANK),
     "operator.password_reset": EventLabel(_("職員のパスワードの再発行"), BANK),
+    "operator.expired_password_changed": EventLabel(_("職員の有効期限切れのパスワードの変更"), BANK),
+    "operator.initial_password_half_shown": EventLabel(_("職員の初期パスワード（前半）の表示"), BANK),
     "operator_procedure.entered": EventLabel(_("職員の手続の受付"), BANK),
     "operator_procedure.approved": EventLabel(_("職員の手続の承認"), BANK),
     "operator_procedure.rejected": EventLabel(_("職員の手続の却下"), BANK),
@@ -232,6 +234,9 @@ _VALUES: dict[tuple[str, str], Promise] = {
     ("changed", "languages"): _("言語設定"),
     ("changed", "network"): _("接続元のネットワーク"),
     ("changed", "cookie"): _("Cookie（初めてのブラウザ、またはCookieの削除）"),
+    ("principal", "customer_user"): _("利用者"),
+    ("principal", "operator"): _("職員"),
+    ("principal", "token"): _("パスワード生成機・ソフトウェアトークン"),
     ("reason", "logout"): _("ログアウト"),
     ("reason", "master"): _("マスターユーザによる操作"),
     ("reason", "credentials reset by master"): _("マスターユーザによるパスワードの再設定"),
@@ -240,6 +245,7 @@ _VALUES: dict[tuple[str, str], Promise] = {
     ("reason", "master initialized on paper"): _("書面手続によるマスターユーザの初期化"),
     ("reason", "superseded"): _("新しい電子証明書の取得"),
     ("reason", "contract_terminated"): _("解約"),
+    ("reason", "operator_deactivated"): _("職員の利用停止"),
 }
 _PAPER_PROCEDURE = re.compile(r"paper procedure #(\d+)")
 _OPERATOR = re.compile(r"operator (\S+)")

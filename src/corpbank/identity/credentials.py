@@ -107,14 +107,14 @@ def check_pin_format(value: str) -> str | None:
     return None
 
 
-def generate_initial_password() -> str:
-    """A printable initial password that satisfies the character rules (R-B7): 10 characters from an
-    alphabet without look-alikes (0/O, 1/l/I), with at least one letter and one digit."""
+def generate_initial_password(length: int = 10) -> str:
+    """A printable initial password that satisfies the character rules (R-B7): ``length`` characters
+    from an alphabet without look-alikes (0/O, 1/l/I), with at least one letter and one digit."""
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
     digits = "23456789"
     alphabet = letters + digits
     while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(10))
+        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
         if any(c in letters for c in candidate) and any(c in digits for c in candidate):
             return candidate
 

@@ -1,7 +1,9 @@
-"""The back office's operators on screen: the login (password; an initial password replaced by the
-operator's own; then the one-time password of the operator's authenticator app, registered at the first
-login from a QR code shown once), パスワードの変更, the roles' guards of the back office's pages, and the
-administrators' 職員管理, each entry of which another administrator approves (issue 12 item 7)."""
+"""The back office's operators on screen: the login in the order of ``next_login_step`` (password;
+with an app registered, its one-time password, then an initial or expired password replaced; without
+one, the password replaced when due, then the app registered from a QR code shown once), パスワードの
+変更, the roles' guards of the back office's pages, and the administrators' 職員管理, each entry of which
+another administrator approves (issue 12 item 7), with the halves of an initial password shown once to
+each of the two administrators."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from django.views.decorators.http import require_POST
 from corpbank.backoffice import selectors as backoffice_selectors
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
-from corpbank.backoffice.services import OperatorLetter
+from corpbank.backoffice.services import LoginStep, OperatorLetter
 from corpbank.core.errors import DomainError
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.web import sessions
@@ -78,17 +80,43 @@ decider_required = _role_required(
 
 
 def _await_second_factor(request: HttpRequest, operator: Operator) -> None:
-    """The password was right: a fresh session that only remembers whose code is awaited, for the
-    policy's inactivity period."""
+    """The password was right: a fresh session that only remembers whose login goes on, for the
+    policy's inactivity period, and (``code``) whether the app's code was accepted since."""
     request.session.flush()
     rotate_token(request)
+    _remember(request, operator, code_accepted=False)
+
+
+def _remember(request: HttpRequest, operator: Operator, *, code_accepted: bool) -> None:
     sessions.await_step(
         request,
         PENDING,
         operator=operator.pk,
         # A reset of the password or of the second factor, or a stop, ends this half-login too.
         epoch=Principal.objects.values_list("session_epoch", flat=True).get(pk=operator.principal_id),
+        code=code_accepted,
     )
+
+
+def _code_accepted(request: HttpRequest) -> bool:
+    waiting = sessions.pending_step(request, PENDING)
+    return bool(waiting and waiting.get("code") is True)
+
+
+def _go_on(request: HttpRequest, operator: Operator) -> HttpResponse:
+    """Where the login goes after a step: the next one (next_login_step), or the session."""
+    step = backoffice.next_login_step(operator, code_accepted=_code_accepted(request))
+    if step is LoginStep.CHANGE_PASSWORD:
+        return redirect("backoffice:initial_password")
+    if step is LoginStep.DONE:
+        sessions.start_operator_session(request, operator)
+        return redirect("backoffice:home")
+    return redirect("backoffice:second_factor")
+
+
+def _start_again(request: HttpRequest) -> HttpResponse:
+    messages.error(request, _("一定時間が経過したため、ログインをやり直してください。"))
+    return redirect("backoffice:login")
 
 
 def _pending(request: HttpRequest) -> Operator | None:
@@ -119,9 +147,7 @@ def login(request: HttpRequest) -> HttpResponse:
             error = failure
         else:
             _await_second_factor(request, operator)
-            if backoffice.password_is_initial(operator):
-                return redirect("backoffice:initial_password")
-            return redirect("backoffice:second_factor")
+            return _go_on(request, operator)
     return form_page(
         request,
         title=_("事務センター ログイン"),
@@ -145,33 +171,42 @@ def _new_password_fields() -> list[Field]:
 
 
 def initial_password(request: HttpRequest) -> HttpResponse:
-    """After a right initial password (generated at the registration's or a reset's approval, and seen
-    by the administrator who approved it): the operator chooses their own, before the second factor."""
+    """An initial password (its halves handed over by two administrators) or an expired one replaced by
+    the operator's own: after the app's code when an app is registered, before its registration when
+    none is (next_login_step). Never reachable with the password alone while an app is registered."""
     operator = _pending(request)
     if operator is None:
-        messages.error(request, _("一定時間が経過したため、ログインをやり直してください。"))
-        return redirect("backoffice:login")
-    if not backoffice.password_is_initial(operator):
+        return _start_again(request)
+    accepted = _code_accepted(request)
+    if backoffice.next_login_step(operator, code_accepted=accepted) is not LoginStep.CHANGE_PASSWORD:
         return redirect("backoffice:second_factor")
+    initial = backoffice.password_is_initial(operator)
     error = None
     if request.method == "POST":
         try:
-            backoffice.change_initial_password(
+            backoffice.change_password_at_login(
                 operator,
+                code_accepted=accepted,
                 new_password=request.POST.get("new_password", ""),
                 new_password_again=request.POST.get("new_password_again", ""),
                 ip_address=sessions.client_ip(request),
+                signs_in=accepted,
             )
         except DomainError as failure:
             error = failure
         else:
             messages.success(request, _("パスワードを変更しました。"))
-            return redirect("backoffice:second_factor")
+            return _go_on(request, operator)
     response = form_page(
         request,
-        title=_("初期パスワードの変更"),
-        lead=_(
-            "初期パスワードのままではログインできません。ご自身だけが知る新しいパスワードに変更してください。"
+        title=_("初期パスワードの変更") if initial else _("パスワードの有効期限切れ"),
+        lead=(
+            _(
+                "初期パスワードのままではログインできません。"
+                "ご自身だけが知る新しいパスワードに変更してください。"
+            )
+            if initial
+            else _("パスワードの有効期限が過ぎています。ご自身だけが知る新しいパスワードに変更してください。")
         ),
         fields=_new_password_fields(),
         submit_label=_("変更して次へ"),
@@ -215,15 +250,18 @@ def password(request: HttpRequest) -> HttpResponse:
 
 
 def second_factor(request: HttpRequest) -> HttpResponse:
-    """Second step: the code of the operator's authenticator app. An operator without one registers it
-    here first: a new key, shown once as a QR code and as text; the first code accepted confirms it.
-    Never while the password is an initial one (which its approver saw): that is changed first."""
+    """The code of the operator's authenticator app: with an app registered, right after the password
+    (before an initial or expired password is replaced). An operator without one registers it here,
+    once the password is their own: a new key, shown once as a QR code and as text; the first code
+    accepted confirms it."""
     operator = _pending(request)
     if operator is None:
-        messages.error(request, _("一定時間が経過したため、ログインをやり直してください。"))
-        return redirect("backoffice:login")
-    if backoffice.password_is_initial(operator):
+        return _start_again(request)
+    step = backoffice.next_login_step(operator, code_accepted=_code_accepted(request))
+    if step is LoginStep.CHANGE_PASSWORD:
         return redirect("backoffice:initial_password")
+    if step is LoginStep.DONE:
+        return _go_on(request, operator)
     error = None
     if request.method == "POST":
         try:
@@ -233,8 +271,8 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         except DomainError as failure:
             error = failure
         else:
-            sessions.start_operator_session(request, operator)
-            return redirect("backoffice:home")
+            _remember(request, operator, code_accepted=True)
+            return _go_on(request, operator)
     enrolled = backoffice.has_second_factor(operator)
     enrolment = None
     if not enrolled and request.method != "POST":
@@ -301,6 +339,7 @@ def operators(request: HttpRequest) -> HttpResponse:
             "operators": found,
             "roles": _role_choices(),
             "now": timezone.now(),
+            "halves": backoffice_selectors.first_halves_waiting_for(_operator(request)),
         },
     )
 
@@ -337,8 +376,9 @@ def operator_new(request: HttpRequest) -> HttpResponse:
         request,
         title=_("職員の登録"),
         lead=_(
-            "別の管理者が承認すると登録されます。初期パスワードは承認時にシステムが発行し、承認した管理者に"
-            "一度だけ表示されます。本人は初回ログイン時にパスワードを変更し、認証アプリを登録します。"
+            "別の管理者が承認すると登録されます。初期パスワードは承認時にシステムが前半・後半に分けて発行し、"
+            "後半は承認した管理者に、前半は入力したあなたに（この手続の画面で）一度だけ表示されます。"
+            "それぞれ封書で本人に渡してください。本人は初回ログイン時にパスワードを変更し、認証アプリを登録します。"
         ),
         fields=fields,
         submit_label=_("登録する（承認待ち）"),
@@ -367,9 +407,24 @@ def operator_act(request: HttpRequest, operator_id: int, act: str) -> HttpRespon
     return redirect("backoffice:operators")
 
 
+@require_POST
+@administrator_required
+def password_half(request: HttpRequest, action_id: int) -> HttpResponse:
+    """The first half of an initial password, shown once to the administrator who entered the
+    registration or the reset, after another approved it; then erased."""
+    try:
+        letter = backoffice.show_first_half(
+            _operator(request), action_id, ip_address=sessions.client_ip(request)
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("backoffice:action", action_id=action_id)
+    return operator_letter_page(request, letter)
+
+
 def operator_letter_page(request: HttpRequest, letter: OperatorLetter) -> HttpResponse:
-    """The operator's initial password, shown once to the administrator who approved the registration or
-    the reset: it exists nowhere else in clear."""
+    """One half of the operator's initial password, shown once to one of the two administrators (the
+    approver at approval, the entrant on the action's page): it exists nowhere else in clear."""
     response = render(
         request,
         "corpbank/backoffice/operator_letter.html",

@@ -112,7 +112,7 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
             certificates.revoke(certificate, actor=actor, reason=REASON)
         tokens_revoked = tokens.end_for_contract(contract, actor=actor, reason=REASON)
         accounts = [
-            f"{account.branch.code} {account.type} {account.number}"
+            {"branch": account.branch.code, "type": account.type, "number": account.number}
             for account in contract.accounts.select_related("branch").order_by("pk")
         ]
         contract.accounts.all().delete()

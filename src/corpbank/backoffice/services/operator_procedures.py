@@ -5,21 +5,30 @@ approves them, on the approval engine.
 
 So that no single administrator can make another operator's login possible for themselves:
 
-- nobody chooses an operator's password: the registration's and a reset's initial password is
-  generated at approval and shown once to the approving administrator (:class:`OperatorLetter`), and
-  the operator must replace it at the first login, before the second factor is enrolled or asked;
+- nobody chooses an operator's password, and no administrator knows a whole one: the registration's
+  and a reset's initial password is generated at approval in two halves (:class:`OperatorLetter`); the
+  approving administrator is shown the second half once, at approval, and the entering administrator
+  the first half once, on the action's page (:func:`show_first_half`; sealed until then, erased
+  when shown). Each hands the operator an envelope;
+- with an app registered, the login asks the app's code before the operator may replace the password
+  (operators.next_login_step), so a password alone never becomes a chosen one;
 - the two factors are never both unknown to the operator at once: the second factor is not reset while
   the password is still an initial one, and the password is not reset while no second factor is
-  registered, so that whoever saw a letter cannot also enrol a key.
+  registered;
+- one procedure about an operator at a time: another is not entered while one is pending (a stop
+  excepted, which rejects them), and each approval locks the operator's principal before its checks.
 
-What remains (docs/operations.md): a new operator's account can be taken by whoever saw its letter
-before the operator's first login; the audit log shows who approved it and who logged in."""
+What remains (docs/operations.md): the two administrators together know a new operator's whole initial
+password; the audit log names both, and who logged in."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,31 +36,43 @@ from django.utils.translation import gettext_lazy
 from corpbank.approvals import engine
 from corpbank.approvals.engine import DeciderRule
 from corpbank.approvals.models import PendingAction
-from corpbank.backoffice.models import Operator, OperatorTotp
+from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
 from corpbank.backoffice.services.details import access, choice, row
 from corpbank.backoffice.services.operators import (
     add_operator,
+    half_bound_to,
     has_second_factor,
+    login_name_of,
     login_name_taken,
     operator_actor,
     operator_identity_problems,
     password_is_initial,
+    store_initial_password,
 )
-from corpbank.core import audit, text
+from corpbank.core import audit
 from corpbank.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from corpbank.identity import lockout
-from corpbank.identity.credentials import generate_initial_password, store_secret
-from corpbank.identity.models import SecretKind
+from corpbank.identity import selectors as identity_selectors
+from corpbank.identity.credentials import generate_initial_password
+from corpbank.tokens import seeds
+
+# An initial password is two halves of this many characters, one for each administrator.
+HALF_LENGTH = 6
 
 
 @dataclasses.dataclass(frozen=True)
 class OperatorLetter:
-    """職員の初期パスワード: shown once to the approving administrator, to hand to the operator in a
-    sealed envelope; never stored in clear, and it must be changed at the first login."""
+    """One half of an operator's initial password, for one of the two administrators to hand to the
+    operator in a sealed envelope: the second half, shown once to the approving administrator at
+    approval; the first, shown once to the administrator who entered the procedure. Never stored in
+    clear (the first half is sealed until shown); the operator types both, then replaces them."""
 
     login_name: str
     display_name: str
-    initial_password: str
+    half: str  # "first" or "second"
+    password_half: str
+    # Who hands over the other half: "氏名（ログイン名 …）".
+    other_administrator: str
 
 
 class AnotherActiveAdministrator(DeciderRule):
@@ -75,6 +96,10 @@ class AnotherActiveAdministrator(DeciderRule):
             and person.administers
             and action.payload.get("operator_id") != person.pk
         )
+
+    def may_see(self, person: Any) -> bool:
+        # Clerks and approvers are told an operator procedure does not exist, as for a missing one.
+        return isinstance(person, Operator) and person.administers
 
     def own_entry_refused(self) -> Forbidden:
         return Forbidden(_("入力した管理者とは別の管理者が承認してください。"))
@@ -109,6 +134,12 @@ def _active(operator_id: object) -> Operator:
     return operator
 
 
+HALVES_ISSUED = gettext_lazy(
+    "承認時に発行します。前半は入力した管理者に、後半は承認した管理者に一度だけ表示し、"
+    "それぞれが本人に封書で渡します（本人は次回ログイン時に変更します）"
+)
+
+
 def _name(operator: Operator) -> str:
     return _("%(name)s（ログイン名 %(login_name)s）") % {
         "name": operator.display_name,
@@ -136,6 +167,27 @@ class OperatorProcedure(engine.Procedure[Any]):
             contract=None, payload={"operator_id": operator.pk, "login_name": operator.login_name, **payload}
         )
 
+    def lock_subject(self, payload: dict[str, Any]) -> None:
+        """The operator's principal: two procedures about one operator (a password reset and a
+        second-factor reset) approved at the same moment go one after the other, the second one's
+        checks seeing what the first did; and logins, which lock it too, wait for them."""
+        operator_id = payload.get("operator_id")
+        principal_id = (
+            Operator.objects.filter(pk=operator_id).values_list("principal_id", flat=True).first()
+            if isinstance(operator_id, int)
+            else None
+        )
+        if principal_id is not None:
+            identity_selectors.principal_for_update(principal_id)
+
+    def check_under_lock(self, entry: engine.Entry) -> None:
+        if pending_about(entry.payload["operator_id"]).exists():
+            raise Conflict(
+                _(
+                    "この職員には承認待ちの手続があります。その手続が承認または却下されてから入力してください。"
+                )
+            )
+
     def operator_row(self, action: PendingAction) -> engine.Detail:
         operator = self.concerned(action)
         return row("operator", _("職員"), _name(operator) if operator else _("（見つかりません）"))
@@ -157,6 +209,41 @@ class OnOperator:
     role: str = ""
 
 
+def pending_about(operator_id: int) -> Any:
+    """The operator procedures still pending about the operator (a QuerySet of PendingAction)."""
+    return PendingAction.objects.filter(
+        status=PendingAction.Status.PENDING,
+        kind__in=OPERATOR_PROCEDURE_KINDS,
+        payload__operator_id=operator_id,
+    )
+
+
+def _halves() -> tuple[str, str]:
+    """A new initial password (the character rules hold for the whole) as its two halves."""
+    whole = generate_initial_password(length=2 * HALF_LENGTH)
+    return whole[:HALF_LENGTH], whole[HALF_LENGTH:]
+
+
+def _issue_halves(action: PendingAction, operator: Operator) -> OperatorLetter:
+    """In the approval's transaction: store the new initial password, seal its first half for the
+    entering administrator (erasing any half of an earlier procedure about the operator not yet shown:
+    it belongs to a password that no longer exists), and return the approver's letter (the second)."""
+    first, second = _halves()
+    store_initial_password(operator, first + second)
+    OperatorPasswordHalf.objects.filter(operator=operator).delete()
+    key_id, sealed = seeds.seal(first.encode(), serial=half_bound_to(action.pk))
+    OperatorPasswordHalf.objects.create(
+        action=action, operator=operator, sealed_half=sealed, seed_key_id=key_id
+    )
+    return OperatorLetter(
+        login_name=operator.login_name,
+        display_name=operator.display_name,
+        half="second",
+        password_half=second,
+        other_administrator=_name(action.entered_by),
+    )
+
+
 def _not_oneself(request: OnOperator) -> None:
     # An administrator's own role and stop are another administrator's entry: so that the bank never
     # loses its last administrator by a slip of one administrator's hand.
@@ -172,7 +259,7 @@ class RegisterOperator(OperatorProcedure):
     title = gettext_lazy("職員の登録")
 
     def check(self, request: Registration) -> engine.Entry:
-        login_name = text.half_width(request.login_name)
+        login_name = login_name_of(request.login_name)
         display_name = request.display_name.strip()
         if problems := operator_identity_problems(login_name, display_name, request.role):
             raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
@@ -183,29 +270,36 @@ class RegisterOperator(OperatorProcedure):
             payload={"login_name": login_name, "display_name": display_name, "role": request.role},
         )
 
+    def check_under_lock(self, entry: engine.Entry) -> None:
+        if PendingAction.objects.filter(
+            status=PendingAction.Status.PENDING,
+            kind=self.kind,
+            payload__login_name=entry.payload["login_name"],
+        ).exists():
+            raise Conflict(
+                _("このログイン名の職員の登録は承認待ちです。"),
+                fields={"login_name": _("このログイン名の職員の登録は承認待ちです。")},
+            )
+
     def details(self, action: PendingAction) -> list[engine.Detail]:
         return [
             row("login_name", _("職員ログイン名"), action.payload["login_name"]),
             row("display_name", _("氏名"), action.payload["display_name"]),
             row("role", _("権限"), choice(Operator.Role, action.payload["role"])),
-            row(
-                "password",
-                _("初期パスワード"),
-                _("承認時に発行し、承認した管理者に一度だけ表示します（初回ログイン時に変更が必要です）"),
-            ),
+            row("password", _("初期パスワード"), HALVES_ISSUED),
         ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> OperatorLetter:
-        initial = generate_initial_password()
+        first, second = _halves()
         operator = add_operator(
             login_name=action.payload["login_name"],
             display_name=action.payload["display_name"],
             role=action.payload["role"],
-            password=initial,
+            password=first + second,  # replaced at once by _issue_halves, with its expiry
             must_change=True,
             actor=actor,
         )
-        return OperatorLetter(operator.login_name, operator.display_name, initial)
+        return _issue_halves(action, operator)
 
 
 class ChangeRole(OperatorProcedure):
@@ -253,7 +347,10 @@ class ChangeRole(OperatorProcedure):
 
 
 class DeactivateOperator(OperatorProcedure):
-    """利用停止 of an operator who left: no more logins, and every open session ends."""
+    """利用停止 of an operator who left: no more logins, every open session ends, and what is pending
+    of theirs or about them is rejected (the entries they made, the procedures about them), in the
+    same transaction. Entered even while another procedure about them is pending (stopping comes
+    first)."""
 
     kind = "operator_deactivate"
 
@@ -276,16 +373,24 @@ class DeactivateOperator(OperatorProcedure):
             ),
         ]
 
+    def check_under_lock(self, entry: engine.Entry) -> None:
+        if pending_about(entry.payload["operator_id"]).filter(kind=self.kind).exists():
+            raise Conflict(_("この職員の利用停止は承認待ちです。"))
+
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         operator = _operator(action.payload["operator_id"])
         if not Operator.objects.filter(pk=operator.pk, is_active=True).update(is_active=False):
             raise Conflict(_("この職員は既に利用停止されています。"))
         lockout.end_sessions(operator.principal_id)
+        OperatorPasswordHalf.objects.filter(
+            Q(operator=operator) | Q(action__entered_by=operator)
+        ).delete()  # halves nobody will hand over now
         audit.record(
             "operator.deactivated",
             actor=actor,
             details={"action_id": action.pk, "login_name": operator.login_name},
         )
+        _reject_pending_of(operator, stop=action, actor=actor)
 
 
 class LiftOperatorLock(OperatorProcedure):
@@ -364,9 +469,10 @@ class ResetSecondFactor(OperatorProcedure):
 
 
 class ResetPassword(OperatorProcedure):
-    """パスワードの再発行: a new initial password, shown once to the approving administrator, to be
-    changed at the next login; the lockout is lifted and open sessions end. Refused while the operator
-    has no second factor registered: the administrator who saw the letter could otherwise enrol one."""
+    """パスワードの再発行: a new initial password in two halves (one for each administrator), to be
+    changed at the next login after the app's code; the lockout is lifted and open sessions end.
+    Refused while the operator has no second factor registered: whoever knew the password could
+    otherwise enrol one."""
 
     kind = "operator_reset_password"
 
@@ -391,13 +497,7 @@ class ResetPassword(OperatorProcedure):
         operator = self.concerned(action)
         return [
             self.operator_row(action),
-            row(
-                "password",
-                _("パスワード"),
-                _(
-                    "承認時に初期パスワードを発行し、承認した管理者に一度だけ表示します（次回ログイン時に変更が必要です）"
-                ),
-            ),
+            row("password", _("パスワード"), HALVES_ISSUED),
             row(
                 "access",
                 _("ロックアウト・利用停止"),
@@ -409,13 +509,7 @@ class ResetPassword(OperatorProcedure):
     def execute(self, action: PendingAction, actor: audit.Actor) -> OperatorLetter:
         operator = _active(action.payload["operator_id"])
         self._admissible(operator)
-        initial = generate_initial_password()
-        store_secret(
-            principal_id=operator.principal_id,
-            kind=SecretKind.LOGIN_PASSWORD,
-            plain=initial,
-            must_change=True,
-        )
+        letter = _issue_halves(action, operator)
         lockout.lift(operator.principal_id, actor=actor, reason=f"operator {operator.login_name}")
         lockout.end_sessions(operator.principal_id)
         audit.record(
@@ -423,7 +517,7 @@ class ResetPassword(OperatorProcedure):
             actor=actor,
             details={"action_id": action.pk, "login_name": operator.login_name},
         )
-        return OperatorLetter(operator.login_name, operator.display_name, initial)
+        return letter
 
 
 REGISTER_OPERATOR = engine.register(RegisterOperator())
@@ -452,6 +546,72 @@ OPERATOR_PROCEDURE_KINDS = frozenset(
         RESET_PASSWORD,
     )
 )
+
+
+def _reject_pending_of(operator: Operator, *, stop: PendingAction, actor: audit.Actor) -> None:
+    """In the stop's transaction: reject what the stopped operator entered and what is pending about
+    them, each with its rejection audited. The decider recorded is the stop's approver, or, for an
+    entry that approver made, the stop's entrant (nobody decides their own entry, R-A1)."""
+    pending = (
+        PendingAction.objects.select_for_update()
+        .filter(status=PendingAction.Status.PENDING)
+        .filter(
+            Q(entered_by=operator) | Q(kind__in=OPERATOR_PROCEDURE_KINDS, payload__operator_id=operator.pk)
+        )
+        .exclude(pk=stop.pk)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for action in pending:
+        decider_id = actor.id if action.entered_by_id != actor.id else stop.entered_by_id
+        PendingAction.objects.filter(pk=action.pk).update(
+            status=PendingAction.Status.REJECTED, decided_at=now, decided_by_id=decider_id
+        )
+        try:
+            prefix = engine.procedure_for(action.kind).decider_rule.audit_prefix
+        except NotFound:
+            prefix = "backoffice"
+        audit.record(
+            f"{prefix}.rejected",
+            actor=actor,
+            contract_id=action.contract_id,
+            details={
+                "action_id": action.pk,
+                "kind": action.kind,
+                "reason": "operator_deactivated",
+                "login_name": operator.login_name,
+            },
+        )
+
+
+def show_first_half(admin: Operator, action_id: int, *, ip_address: str = "") -> OperatorLetter:
+    """The first half of the initial password a registration or a password reset issued, shown once to
+    the administrator who entered it (after another approved it), then erased; audited. Anyone else,
+    or a half shown already: 404, as for a missing one."""
+    with transaction.atomic(durable=True):
+        half = (
+            OperatorPasswordHalf.objects.select_for_update(of=("self",))
+            .select_related("action__entered_by", "action__decided_by", "operator")
+            .filter(action_id=action_id)
+            .first()
+        )
+        if half is None or not admin.administers or half.action.entered_by_id != admin.pk:
+            raise NotFound(_("表示できる初期パスワードはありません。"))
+        plain = seeds.open_sealed(half.seed_key_id, bytes(half.sealed_half), serial=half_bound_to(action_id))
+        operator, approver = half.operator, half.action.decided_by
+        half.delete()
+        audit.record(
+            "operator.initial_password_half_shown",
+            actor=operator_actor(admin, ip_address),
+            details={"action_id": action_id, "login_name": operator.login_name},
+        )
+    return OperatorLetter(
+        login_name=operator.login_name,
+        display_name=operator.display_name,
+        half="first",
+        password_half=plain.decode(),
+        other_administrator=_name(approver) if approver else "",
+    )
 
 
 def enter_operator_registration(

@@ -11,8 +11,12 @@ Roles (docs/operations.md, 職員の権限):
   administrator neither enters nor decides customers' procedures.
 
 Nobody chooses another person's password: an operator's initial password is generated when the
-registration (or a password reset) is approved, shown once to the approving administrator, and must be
-changed at the first login, before the second factor is enrolled or asked.
+registration (or a password reset) is approved, in two halves, one for each of the two administrators
+(operator_procedures.py); it expires after the policy's INITIAL_PASSWORD_DAYS and must be changed at
+the next login. The login's order (:func:`next_login_step`): with an authenticator app registered,
+password → the app's code → the change of an initial or expired password → session, so that nobody
+who knows the password alone can replace it; without one (a new operator, or after a second-factor
+reset), password → its change when due → the app's registration → session.
 
 Both factors go through the one lockout mechanism with the operator as the principal: the login
 password as ``login_password``, the app's code as ``otp`` (the policy's OTP rule: after N consecutive
@@ -21,17 +25,19 @@ wrong codes the operator is stopped until an administrator lifts it). A code is 
 from __future__ import annotations
 
 import base64
+import enum
 import secrets
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.approvals.engine import DeciderRule
 from corpbank.approvals.models import PendingAction
-from corpbank.backoffice.models import Operator, OperatorTotp
+from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
 from corpbank.core import audit, text
 from corpbank.core.errors import (
     Conflict,
@@ -42,6 +48,7 @@ from corpbank.core.errors import (
     TokenSuspended,
     ValidationFailed,
 )
+from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
 from corpbank.identity import selectors as identity_selectors
 from corpbank.identity.credentials import character_rule_problem, check_new_credentials, store_secret
@@ -155,6 +162,12 @@ ANOTHER_ACTIVE_OPERATOR = AnotherActiveOperator()
 # Accounts
 
 
+def login_name_of(typed: str) -> str:
+    """A login name as stored and compared: NFKC, trimmed, lower-cased. ``Admin1``, ``ＡＤＭＩＮ１`` and
+    ``admin1`` are one name: registered once, and each logs in as it."""
+    return text.half_width(typed).lower()
+
+
 def operator_identity_problems(login_name: str, display_name: str, role: str) -> dict[str, str]:
     """What is wrong with a new operator's login name, display name and role, field by field."""
     problems: dict[str, str] = {}
@@ -174,20 +187,39 @@ def login_name_taken() -> Conflict:
     )
 
 
+def store_initial_password(operator: Operator, plain: str) -> None:
+    """An initial password (generated, its halves seen by two administrators), in the caller's
+    transaction: changed at the next login, and refused like a wrong one after the policy's
+    INITIAL_PASSWORD_DAYS, as a customer's initial password is (R-B7)."""
+    store_secret(
+        principal_id=operator.principal_id,
+        kind=SecretKind.LOGIN_PASSWORD,
+        plain=plain,
+        must_change=True,
+        expires_at=timezone.now() + current_policy().initial_password_validity,
+    )
+
+
 def add_operator(
     *, login_name: str, display_name: str, role: str, password: str, must_change: bool, actor: audit.Actor
 ) -> Operator:
     """The operator's rows, in the caller's transaction: ``create_operator`` (the server's terminal) and
-    the approval of a registration (a generated initial password, ``must_change``)."""
+    the approval of a registration (a generated initial password, ``must_change``). A name registered
+    meanwhile by another transaction is refused as one registered before (409), never a 500."""
     if Operator.objects.filter(login_name=login_name).exists():
         raise login_name_taken()
     principal = Principal.objects.create(kind=Principal.Kind.OPERATOR)
-    operator = Operator.objects.create(
-        principal=principal, login_name=login_name, display_name=display_name, role=role
-    )
-    store_secret(
-        principal_id=principal.pk, kind=SecretKind.LOGIN_PASSWORD, plain=password, must_change=must_change
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction survives the refusal
+            operator = Operator.objects.create(
+                principal=principal, login_name=login_name, display_name=display_name, role=role
+            )
+    except IntegrityError as error:
+        raise login_name_taken() from error
+    if must_change:
+        store_initial_password(operator, password)
+    else:
+        store_secret(principal_id=principal.pk, kind=SecretKind.LOGIN_PASSWORD, plain=password)
     audit.record("operator.created", actor=actor, details={"login_name": login_name, "role": role})
     return operator
 
@@ -199,28 +231,34 @@ def create_operator(
     password: str,
     role: str = Operator.Role.CLERK,
     command: str = "corpbank createoperator",
+    second_factor_seed: bytes | None = None,
 ) -> Operator:
     """A new operator with the password typed on the server's terminal (``corpbank createoperator``:
     the bank's first administrator; ``corpbank loaddemo``'s demo operators). Whoever runs it holds the
     server, so the password is theirs, not an initial one. In the back office an operator is registered
     by an administrator and approved by another (operator_procedures.py). The operator registers an
-    authenticator app at the first login, unless the command registered one."""
-    login_name = text.half_width(login_name)
+    authenticator app at the first login, unless ``second_factor_seed`` registers one now, in the same
+    transaction (the command prints it: :func:`provisioning`)."""
+    login_name = login_name_of(login_name)
     display_name = display_name.strip()
     problems = operator_identity_problems(login_name, display_name, role)
     if problem := character_rule_problem(password):
         problems["password"] = problem
     if problems:
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
+    actor = audit.Actor.system(command)
     with transaction.atomic(durable=True):
-        return add_operator(
+        operator = add_operator(
             login_name=login_name,
             display_name=display_name,
             role=role,
             password=password,
             must_change=False,
-            actor=audit.Actor.system(command),
+            actor=actor,
         )
+        if second_factor_seed is not None:
+            _install(operator, second_factor_seed, actor=actor)
+        return operator
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -228,14 +266,20 @@ def create_operator(
 
 
 class PasswordChangeRequired(DomainError):
-    """The password is an initial one (generated, seen by the administrator who approved it): the
-    operator replaces it before the second factor is enrolled or asked."""
+    """The password is an initial one (generated, its halves seen by two administrators) or its
+    lifetime has passed: the operator replaces it in the login, after the app's code when an app is
+    registered, before the app's registration when none is."""
 
     code = "password_change_required"
     http_status = 403
 
     def __init__(self) -> None:
-        super().__init__(_("初期パスワードのままです。新しいパスワードに変更してからログインしてください。"))
+        super().__init__(
+            _(
+                "初期パスワードのまま、または有効期限が過ぎたパスワードです。"
+                "新しいパスワードに変更してからログインしてください。"
+            )
+        )
 
 
 class CurrentPasswordRejected(InvalidCredentials):
@@ -248,6 +292,43 @@ def password_is_initial(operator: Operator) -> bool:
     return Secret.objects.filter(
         principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD, must_change=True
     ).exists()
+
+
+def password_change_due(operator: Operator, now: datetime | None = None) -> bool:
+    """Whether the login must replace the operator's password: an initial one, or one past the
+    policy's PASSWORD_LIFETIME_DAYS (R-B6)."""
+    stored = (
+        Secret.objects.filter(principal_id=operator.principal_id, kind=SecretKind.LOGIN_PASSWORD)
+        .values("must_change", "change_due_at")
+        .first()
+    )
+    if stored is None:
+        return False
+    due_at = stored["change_due_at"]
+    return bool(stored["must_change"]) or (due_at is not None and due_at <= (now or timezone.now()))
+
+
+class LoginStep(enum.Enum):
+    """What the back office's login asks next, after a right password."""
+
+    CODE = "code"  # the registered app's one-time password
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 - a step: an initial or expired password replaced
+    ENROL = "enrol"  # an app registered (its first code confirms it)
+    DONE = "done"  # the session starts
+
+
+def next_login_step(operator: Operator, *, code_accepted: bool) -> LoginStep:
+    """The one order of the login, for the screens and the API. With an app registered the code comes
+    before anything else: whoever knows the password alone (a letter's halves put together, a password
+    seen over a shoulder) can neither replace it nor go further. Without one, the password is replaced
+    first, so that the app is registered with the operator's own password, never an initial one."""
+    if has_second_factor(operator):
+        if not code_accepted:
+            return LoginStep.CODE
+        return LoginStep.CHANGE_PASSWORD if password_change_due(operator) else LoginStep.DONE
+    if password_change_due(operator):
+        return LoginStep.CHANGE_PASSWORD
+    return LoginStep.DONE if code_accepted else LoginStep.ENROL
 
 
 def _new_password_problems(operator: Operator, new_password: str, new_password_again: str) -> dict[str, str]:
@@ -278,26 +359,70 @@ def _store_new_password(operator: Operator, new_password: str, *, event: str, ac
     audit.record(event, actor=actor, details={"login_name": operator.login_name})
 
 
-def change_initial_password(
-    operator: Operator, *, new_password: str, new_password_again: str, ip_address: str = ""
+def change_password_at_login(
+    operator: Operator,
+    *,
+    code_accepted: bool,
+    new_password: str,
+    new_password_again: str,
+    ip_address: str = "",
+    signs_in: bool = False,
 ) -> None:
-    """The login's step after a right initial password (the screen's session remembers that step; the
-    API asks the password again, :func:`check_password`): the operator chooses their own password, which
-    differs from the initial one and from the login name, before the second factor."""
+    """The login's step that replaces an initial or expired password (:func:`next_login_step`): after a
+    right password and, for an operator with an app registered, a right code of it (``code_accepted``:
+    the screen's half-done login remembers it, the API checks it in the same request,
+    :func:`change_password_before_login`). The new password differs from the one it replaces and from
+    the login name. ``signs_in``: this change ends a login whose session starts now (``operator.login``
+    in the same transaction)."""
     if problems := _new_password_problems(operator, new_password, new_password_again):
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     with transaction.atomic(durable=True):
         identity_selectors.principal_for_update(operator.principal_id)
         if not Operator.objects.filter(pk=operator.pk, is_active=True).exists():
             raise InvalidCredentials()
-        if not password_is_initial(operator):
-            raise Conflict(_("初期パスワードは既に変更されています。"))
+        if not password_change_due(operator):
+            raise Conflict(_("パスワードは既に変更されています。"))
+        if has_second_factor(operator) and not code_accepted:
+            raise SecondFactorRequired()
+        actor = operator_actor(operator, ip_address)
+        initial = password_is_initial(operator)
         _store_new_password(
             operator,
             new_password,
-            event="operator.initial_password_changed",
-            actor=operator_actor(operator, ip_address),
+            event="operator.initial_password_changed" if initial else "operator.expired_password_changed",
+            actor=actor,
         )
+        if signs_in:
+            audit.record("operator.login", actor=actor)
+
+
+def change_password_before_login(
+    *,
+    login_name: str,
+    password: str,
+    otp: str,
+    new_password: str,
+    new_password_again: str,
+    ip_address: str = "",
+) -> None:
+    """The API's change of an initial or expired password, in one request: the password, then (an app
+    registered) the app's code, each through the lockout, then the new password. Starts no session."""
+    operator = check_password(login_name=login_name, password=password, ip_address=ip_address)
+    if not password_change_due(operator):
+        raise Conflict(_("パスワードは既に変更されています。"))
+    code_accepted = False
+    if has_second_factor(operator):
+        if not otp.strip():
+            raise SecondFactorRequired()
+        check_second_factor(operator, otp, ip_address=ip_address)
+        code_accepted = True
+    change_password_at_login(
+        operator,
+        code_accepted=code_accepted,
+        new_password=new_password,
+        new_password_again=new_password_again,
+        ip_address=ip_address,
+    )
 
 
 def change_password(
@@ -339,7 +464,7 @@ def _bound_to(operator_id: int) -> str:
     return f"operator:{operator_id}"
 
 
-def _provisioned(operator: Operator, seed: bytes) -> Provisioned:
+def provisioning(operator: Operator, seed: bytes) -> Provisioned:
     return Provisioned(
         secret_base32=base64.b32encode(seed).decode().rstrip("="),
         algorithm=TOTP_ALGORITHM,
@@ -372,25 +497,27 @@ def start_enrolment(operator: Operator, *, ip_address: str = "") -> Provisioned:
     seed = secrets.token_bytes(SEED_BYTES)
     with transaction.atomic(durable=True):
         identity_selectors.principal_for_update(operator.principal_id)
-        if password_is_initial(operator):
-            # Whoever saw the initial password's letter never enrols a key with it.
-            raise PasswordChangeRequired()
         if has_second_factor(operator):
             raise Conflict(_("認証アプリは登録済みです。"))
+        if password_change_due(operator):
+            # Whoever knew an initial password (its two halves) never enrols a key with it.
+            raise PasswordChangeRequired()
         _keep_seed(operator, seed, confirmed=False)
         audit.record("operator.second_factor_offered", actor=operator_actor(operator, ip_address))
-    return _provisioned(operator, seed)
+    return provisioning(operator, seed)
+
+
+def _install(operator: Operator, seed: bytes, *, actor: audit.Actor) -> None:
+    _keep_seed(operator, seed, confirmed=True)
+    audit.record("operator.second_factor_installed", actor=actor, details={"login_name": operator.login_name})
 
 
 def install_second_factor(operator: Operator, *, seed: bytes, actor: audit.Actor) -> Provisioned:
-    """Register a seed at once, confirmed: ``corpbank createoperator`` shows it to the administrator it
-    creates, on the server's terminal; the demo bank's operators share a published one."""
+    """Register a seed at once, confirmed, for an existing operator (the tests' operators; a new one
+    takes it from :func:`create_operator` in its own transaction)."""
     with transaction.atomic(durable=True):
-        _keep_seed(operator, seed, confirmed=True)
-        audit.record(
-            "operator.second_factor_installed", actor=actor, details={"login_name": operator.login_name}
-        )
-    return _provisioned(operator, seed)
+        _install(operator, seed, actor=actor)
+    return provisioning(operator, seed)
 
 
 def _evaluate_code(operator: Operator, code: str) -> Evaluation:
@@ -432,8 +559,9 @@ def check_password(*, login_name: str, password: str, ip_address: str = "") -> O
 
     A name that names no active operator is counted by the rule of a real one, apart from customers'
     login IDs (R-C6): the same answers (401, then 423 until when, then 利用停止), the same Argon2id
-    cost, and its attempts audited with the name tried (``operator.unknown_login_name…``)."""
-    login_name = text.half_width(login_name)
+    cost, and its attempts audited with the name tried (``operator.unknown_login_name…``). The name is
+    compared in any case (:func:`login_name_of`)."""
+    login_name = login_name_of(login_name)
     operator = (
         Operator.objects.filter(login_name=login_name, is_active=True).select_related("principal").first()
     )
@@ -462,18 +590,22 @@ def check_password(*, login_name: str, password: str, ip_address: str = "") -> O
 
 
 def check_second_factor(operator: Operator, code: str, *, ip_address: str = "") -> Operator:
-    """The login's second step, after the password: a code of the operator's app (which confirms an
-    app registered at this login), through the lockout. Records ``operator.login``."""
+    """The login's step after the password: a code of the operator's app (which confirms an app whose
+    registration was started at this login), through the lockout. With an app registered it comes
+    before anything else, a due password change included; an app being registered waits for the
+    operator's own password. Records ``operator.login`` when the login is then done
+    (:func:`next_login_step`); else the password change records it."""
     code = text.one_time_password(code)
     current = Operator.objects.filter(pk=operator.pk, is_active=True).first()
     if current is None or not OperatorTotp.objects.filter(operator=current).exists():
         raise InvalidCredentials()
-    if password_is_initial(current):
+    if not has_second_factor(current) and password_change_due(current):
         raise PasswordChangeRequired()
     actor = operator_actor(current, ip_address)
 
     def act() -> Operator:
-        audit.record("operator.login", actor=actor)
+        if not password_change_due(current):
+            audit.record("operator.login", actor=actor)
         return current
 
     return _verified(
@@ -489,20 +621,32 @@ def check_second_factor(operator: Operator, code: str, *, ip_address: str = "") 
 
 
 def operator_log_in(*, login_name: str, password: str, otp: str = "", ip_address: str = "") -> Operator:
-    """Both steps at once (the API): the password, then the app's code (which confirms an app whose
-    registration was started, :func:`start_enrolment`)."""
+    """The steps at once (the API), in :func:`next_login_step`'s order: the password, then the app's
+    code (which confirms an app whose registration was started, :func:`start_enrolment`). A password
+    to change is said after the code when an app is registered (then change it with
+    :func:`change_password_before_login`, with another code), before it when none is."""
     operator = check_password(login_name=login_name, password=password, ip_address=ip_address)
-    if password_is_initial(operator):
+    step = next_login_step(operator, code_accepted=False)
+    if step is LoginStep.CHANGE_PASSWORD:
         raise PasswordChangeRequired()
-    if not OperatorTotp.objects.filter(operator=operator).exists():
+    if step is LoginStep.ENROL and not OperatorTotp.objects.filter(operator=operator).exists():
         raise SecondFactorEnrolmentRequired()
     if not otp.strip():
         raise SecondFactorRequired()
-    return check_second_factor(operator, otp, ip_address=ip_address)
+    check_second_factor(operator, otp, ip_address=ip_address)
+    if next_login_step(operator, code_accepted=True) is LoginStep.CHANGE_PASSWORD:
+        raise PasswordChangeRequired()
+    return operator
+
+
+def half_bound_to(action_id: int) -> str:
+    """What a sealed half of an initial password is bound to: the procedure that issued it."""
+    return f"operator-password-half:{action_id}"
 
 
 def rotate_seed_keys(*, actor: audit.Actor) -> int:
-    """Re-seal every operator's seed under the current key (``corpbank tokens rotate-key``)."""
+    """Re-seal every operator's seed, and every initial password's half not yet shown, under the
+    current key (``corpbank tokens rotate-key``). Returns how many operators' seeds."""
     ring = seeds.keyring()
     with transaction.atomic(durable=True):
         moved = 0
@@ -512,6 +656,11 @@ def rotate_seed_keys(*, actor: audit.Actor) -> int:
             key_id, sealed = seeds.seal(seed, serial=bound)
             OperatorTotp.objects.filter(pk=totp.pk).update(seed_key_id=key_id, sealed_seed=sealed)
             moved += 1
+        for half in OperatorPasswordHalf.objects.select_for_update().exclude(seed_key_id=ring.current_id):
+            bound = half_bound_to(half.action_id)
+            plain = seeds.open_sealed(half.seed_key_id, bytes(half.sealed_half), serial=bound)
+            key_id, sealed = seeds.seal(plain, serial=bound)
+            OperatorPasswordHalf.objects.filter(pk=half.pk).update(seed_key_id=key_id, sealed_half=sealed)
         if moved:
             audit.record(
                 "operators.seed_key_rotated", actor=actor, details={"operators": moved, "to": ring.current_id}

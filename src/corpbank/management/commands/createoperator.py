@@ -6,8 +6,9 @@ procedure in the back office (職員管理) is entered by one administrator and 
 three, so that one administrator's own lockout or lost phone can be handled by the two others). The
 password typed here is the operator's own (no initial-password change). The operator registers an
 authenticator app at the first login, from a QR code the login shows once; with --print-second-factor
-the app is registered now and its key and QR code are printed on this terminal instead (for an
-administrator creating their own account on the server)."""
+the app is registered now, in the same transaction as the operator (both or neither), and its key and
+QR code are printed on this terminal instead (for an administrator creating their own account on the
+server). The login name is stored lower-cased."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.operators import SEED_BYTES
-from corpbank.core import audit
 from corpbank.core.errors import DomainError
 
 
@@ -53,24 +53,22 @@ class Command(BaseCommand):
             password = getpass.getpass("password: ")
             if password != getpass.getpass("password (again): "):
                 raise CommandError("the passwords differ")
+        seed = secrets.token_bytes(SEED_BYTES) if options["print_second_factor"] else None
         try:
             operator = backoffice.create_operator(
                 login_name=options["login_name"],
                 display_name=options["name"],
                 password=password,
                 role=options["role"],
+                second_factor_seed=seed,
             )
         except DomainError as error:
             raise CommandError(f"{error.message} {error.fields or ''}") from error
         self.stdout.write(f"operator {operator.login_name} ({operator.role}) created")
-        if not options["print_second_factor"]:
+        if seed is None:
             self.stdout.write("the authenticator app is registered at the first login (QR code shown once)")
             return
-        enrolment = backoffice.install_second_factor(
-            operator,
-            seed=secrets.token_bytes(SEED_BYTES),
-            actor=audit.Actor.system("corpbank createoperator"),
-        )
+        enrolment = backoffice.provisioning(operator, seed)
         qr = io.StringIO()
         segno.make(enrolment.otpauth_uri(), error="m").terminal(out=qr, compact=True)
         self.stdout.write(qr.getvalue())

@@ -4,7 +4,11 @@ Only an empty database (no operator, no branch, no contract) gets the demo bank,
 and their published password and authenticator key. On a database that already holds data it only
 prints the way in again: it never creates an operator nor changes one, so that it cannot plant the
 published credentials on a real bank's database. (It no longer upgrades a demo database made before
-operators had roles and a second factor: that meant changing operators; make a fresh one instead.)"""
+operators had roles and a second factor: that meant changing operators; make a fresh one instead.)
+
+A deployment that serves HTTPS (``settings.HTTPS``: production's default) is taken for a real one: there
+it plants nothing unless told ``--demo`` (a demo served over TLS); `make run`, the browser tests and the
+benchmarks serve plain HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from corpbank.authentication import services as authentication
 from corpbank.backoffice import services as backoffice
@@ -68,7 +72,19 @@ class Command(BaseCommand):
         "hardware tokens, and an organization that uses software tokens."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="load the demo bank even though this deployment serves HTTPS (a demo over TLS)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.HTTPS and not options["demo"]:
+            raise CommandError(
+                "corpbank loaddemo: this deployment serves HTTPS, as a real bank's does; the demo's "
+                "published passwords and keys are planted only with --demo. Nothing was created."
+            )
         if Operator.objects.exists() or Branch.objects.exists() or Contract.objects.exists():
             self.stdout.write(
                 "corpbank loaddemo: this database already holds data; nothing was created or changed."
@@ -141,9 +157,7 @@ class Command(BaseCommand):
                 password=DEMO["operator_password"],
                 role=role,
                 command="corpbank loaddemo",
-            )
-            backoffice.install_second_factor(
-                operator, seed=DEMO_OPERATOR_SEED, actor=audit.Actor.system("corpbank loaddemo")
+                second_factor_seed=DEMO_OPERATOR_SEED,
             )
             found.append(operator)
         return found
