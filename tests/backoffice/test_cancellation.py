@@ -199,3 +199,14 @@ def test_r_f6_the_letter_of_a_terminated_contract_opens_nothing(branch, operator
     assert (
         CustomerUser.objects.get(pk=registered.master.pk).status == CustomerUser.Status.AWAITING_REGISTRATION
     )
+
+
+def test_a_second_termination_is_refused_while_the_first_awaits_approval(master, operators):
+    """Three clicks on 解約 made three entries, two of which could only fail at approval and stayed in
+    the queue: a contract-wide procedure is entered once until it is decided."""
+    first = backoffice.enter_contract_termination(operators[0], master.contract_id, reason="解約届")
+    with pytest.raises(Conflict, match=f"受付番号 {first.pk}"):
+        backoffice.enter_contract_termination(operators[1], master.contract_id, reason="解約届")
+    backoffice.reject(operators[1], first.pk)
+    again = backoffice.enter_contract_termination(operators[1], master.contract_id, reason="解約届")
+    assert PendingAction.objects.filter(kind="terminate_contract", status="pending").get() == again

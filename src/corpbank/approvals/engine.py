@@ -112,6 +112,9 @@ class Procedure(abc.ABC, Generic[RequestT]):
 
     kind: ClassVar[str]
     decider_rule: ClassVar[DeciderRule]
+    # A procedure about the contract as a whole (解約, 緊急停止, 暗証番号の変更 …): a second entry of the
+    # same kind while one awaits its approval is refused, rather than left to fail at approval.
+    one_pending_per_contract: ClassVar[bool] = False
 
     @abc.abstractmethod
     def check(self, request: RequestT) -> Entry:
@@ -193,6 +196,8 @@ def enter(
     with transaction.atomic(durable=True):
         procedure.lock_subject(entry.payload)
         procedure.check_under_lock(entry)
+        if procedure.one_pending_per_contract and entry.contract is not None:
+            _refuse_a_second_entry(procedure, entry.contract)
         action = PendingAction.objects.create(
             kind=procedure.kind,
             contract=entry.contract,
@@ -207,6 +212,27 @@ def enter(
             details={"action_id": action.pk, "kind": procedure.kind, "summary": summary},
         )
     return action
+
+
+def _refuse_a_second_entry(procedure: Procedure[Any], contract: Any) -> None:
+    """Under the contract's row lock (two clerks entering at once queue here): one pending entry of the
+    procedure per contract."""
+    type(contract).objects.select_for_update().filter(pk=contract.pk).first()
+    waiting = (
+        PendingAction.objects.filter(
+            kind=procedure.kind, contract=contract, status=PendingAction.Status.PENDING
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        raise Conflict(
+            _(
+                "この契約には承認待ちの同じ手続があります（受付番号 %(id)s）。"
+                "その承認または却下をお待ちください。"
+            )
+            % {"id": waiting}
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,6 +48,7 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
     """解約: the contract ends, and with it every way in that it gave (R-F6)."""
 
     kind = "terminate_contract"
+    one_pending_per_contract = True
 
     def check(self, request: TerminationRequest) -> engine.Entry:
         contract = contract_of(request.contract_id)

@@ -266,6 +266,7 @@ class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
     """緊急停止: the contract stops and its users' sessions end."""
 
     kind = "emergency_stop"
+    one_pending_per_contract = True
 
     def check(self, request: EmergencyStopRequest) -> engine.Entry:
         contract = contract_of(request.contract_id)
@@ -306,6 +307,7 @@ class LiftEmergencyStop(PaperProcedure[OnContract]):
     """緊急停止の解除."""
 
     kind = "lift_emergency_stop"
+    one_pending_per_contract = True
 
     def check(self, request: OnContract) -> engine.Entry:
         contract = contract_of(request.contract_id)
@@ -345,6 +347,7 @@ class ChangePins(PaperProcedure[PinChange]):
     """暗証番号変更 on the paper form (R-B4): the named PINs only."""
 
     kind = "change_pins"
+    one_pending_per_contract = True
 
     def check(self, request: PinChange) -> engine.Entry:
         contract = contract_of(request.contract_id)
@@ -382,6 +385,7 @@ class StartOtp(PaperProcedure[OnContract]):
     its users register a token at their next login (R-E2, R-E7)."""
 
     kind = "start_otp"
+    one_pending_per_contract = True
 
     def check(self, request: OnContract) -> engine.Entry:
         contract = contract_of(request.contract_id)

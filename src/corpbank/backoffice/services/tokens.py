@@ -104,6 +104,7 @@ class StartSoftwareTokens(PaperProcedure[OnContract]):
     """ワンタイムパスワード申込書 for software tokens (R-E9 step 1)."""
 
     kind = "start_software_tokens"
+    one_pending_per_contract = True
 
     def check(self, request: OnContract) -> engine.Entry:
         contract = contract_of(request.contract_id)
