@@ -162,6 +162,16 @@ class OperatorProcedure(engine.Procedure[Any]):
             Operator.objects.select_related("principal").filter(pk=action.payload.get("operator_id")).first()
         )
 
+    def refuse_unless_admissible(self, operator: Operator) -> None:
+        """Refuse (Conflict) what the operator's state does not allow now: at entry, and again at
+        approval under the operator's lock. By default anything is."""
+
+    def check(self, request: Any) -> engine.Entry:
+        """An entry on an active operator (a registration, a role change and a stop check more)."""
+        operator = _active(request.operator_id)
+        self.refuse_unless_admissible(operator)
+        return self.entry_on(operator)
+
     def entry_on(self, operator: Operator, **payload: Any) -> engine.Entry:
         return engine.Entry(
             contract=None, payload={"operator_id": operator.pk, "login_name": operator.login_name, **payload}
@@ -400,9 +410,6 @@ class LiftOperatorLock(OperatorProcedure):
 
     title = gettext_lazy("職員のロックアウト・利用停止の解除")
 
-    def check(self, request: OnOperator) -> engine.Entry:
-        return self.entry_on(_active(request.operator_id))
-
     def details(self, action: PendingAction) -> list[engine.Detail]:
         operator = self.concerned(action)
         return [
@@ -429,8 +436,7 @@ class ResetSecondFactor(OperatorProcedure):
 
     title = gettext_lazy("職員の認証アプリの再登録")
 
-    @staticmethod
-    def _admissible(operator: Operator) -> None:
+    def refuse_unless_admissible(self, operator: Operator) -> None:
         if password_is_initial(operator):
             raise Conflict(
                 _(
@@ -438,11 +444,6 @@ class ResetSecondFactor(OperatorProcedure):
                     "本人が初期パスワードを変更してから手続してください。"
                 )
             )
-
-    def check(self, request: OnOperator) -> engine.Entry:
-        operator = _active(request.operator_id)
-        self._admissible(operator)
-        return self.entry_on(operator)
 
     def details(self, action: PendingAction) -> list[engine.Detail]:
         operator = self.concerned(action)
@@ -458,7 +459,7 @@ class ResetSecondFactor(OperatorProcedure):
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         operator = _active(action.payload["operator_id"])
-        self._admissible(operator)
+        self.refuse_unless_admissible(operator)
         OperatorTotp.objects.filter(operator=operator).delete()
         lockout.end_sessions(operator.principal_id)
         audit.record(
@@ -478,8 +479,7 @@ class ResetPassword(OperatorProcedure):
 
     title = gettext_lazy("職員のパスワードの再発行")
 
-    @staticmethod
-    def _admissible(operator: Operator) -> None:
+    def refuse_unless_admissible(self, operator: Operator) -> None:
         if not has_second_factor(operator):
             raise Conflict(
                 _(
@@ -487,11 +487,6 @@ class ResetPassword(OperatorProcedure):
                     "利用停止のうえ、新しい職員として登録してください。"
                 )
             )
-
-    def check(self, request: OnOperator) -> engine.Entry:
-        operator = _active(request.operator_id)
-        self._admissible(operator)
-        return self.entry_on(operator)
 
     def details(self, action: PendingAction) -> list[engine.Detail]:
         operator = self.concerned(action)
@@ -508,7 +503,7 @@ class ResetPassword(OperatorProcedure):
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> OperatorLetter:
         operator = _active(action.payload["operator_id"])
-        self._admissible(operator)
+        self.refuse_unless_admissible(operator)
         letter = _issue_halves(action, operator)
         lockout.lift(operator.principal_id, actor=actor, reason=f"operator {operator.login_name}")
         lockout.end_sessions(operator.principal_id)
