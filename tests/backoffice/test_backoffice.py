@@ -82,7 +82,7 @@ def test_r_b4_pins_are_hashed_when_entered_not_kept_in_the_queue(branch, operato
 @pytest.mark.parametrize(
     "overrides, field",
     [
-        ({"organization_name_kana": "コープ"}, "organization_name_kana"),
+        ({"organization_name_kana": "生活協同組合"}, "organization_name_kana"),  # kanji: no kana
         ({"branch_code": "999"}, "branch_code"),
         ({"pins": {"inquiry_pin": "12"}}, "inquiry_pin"),
         ({"accounts": []}, "accounts"),
@@ -93,6 +93,15 @@ def test_bad_applications_are_refused_with_the_field_named(branch, operators, ov
         backoffice.enter_contract_registration(operators[0], application(**overrides))
     assert field in error.value.fields
     assert not PendingAction.objects.exists()
+
+
+def test_a_kana_name_typed_in_full_width_is_kept_in_half_width_kana(branch, operators):
+    """People type the kana name with the IME on (コープ, or hiragana): the bank keeps the half-width
+    kana the Zengin format carries (jaconv), instead of refusing it."""
+    entered = backoffice.enter_contract_registration(
+        operators[0], application(organization_name_kana="こーぷ　ロウドウクミアイ")
+    )
+    assert PendingAction.objects.get(pk=entered.pk).payload["organization_name_kana"] == "ｺｰﾌﾟ ﾛｳﾄﾞｳｸﾐｱｲ"
 
 
 def test_r_b4_pin_change_replaces_only_the_named_pins(master, operators):

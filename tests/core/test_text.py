@@ -127,3 +127,17 @@ def test_invalid_characters_is_a_validation_error_of_its_own_code():
         "login_id": "使用できない文字が含まれています。",
         "path": "使用できない文字が含まれています。",
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("ぶらうざ　ろうくみ（カ）", "ﾌﾞﾗｳｻﾞ ﾛｳｸﾐ(ｶ)"),  # hiragana, an ideographic space, full-width brackets
+        ("コープロウドウクミアイ", "ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ"),
+        ("ｺｰﾌﾟ ﾛｳｷﾝ", "ｺｰﾌﾟ ﾛｳｷﾝ"),  # already as the bank keeps it
+        ("ａｂｃ１２３ろうきん", "ABC123ﾛｳｷﾝ"),
+    ],
+)
+def test_a_kana_name_is_kept_in_half_width_kana_as_zengin_wants(typed, kept):
+    assert text.half_width_kana(typed) == kept
+    assert text.half_width_kana(kept) == kept

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import jaconv
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -58,6 +59,15 @@ def half_width(value: str) -> str:
     """NFKC, then the surrounding blanks removed (the ideographic space too): ``"　ＡＢ１２ "`` is
     ``"AB12"``. Never fails; what does not fit is the caller's to refuse. Idempotent."""
     return unicodedata.normalize("NFKC", value).strip()
+
+
+def half_width_kana(value: str) -> str:
+    """A kana name as the Zengin format and the bank's records hold it: katakana (hiragana typed with
+    the IME become katakana), then half-width kana, digits and letters (jaconv), letters in upper case,
+    surrounding blanks removed: 「ぶらうざ　ろうくみ（カ）」 is ``ﾌﾞﾗｳｻﾞ ﾛｳｸﾐ(ｶ)``. What is not kana
+    then is the caller's to refuse."""
+    katakana = jaconv.hira2kata(value.strip(" \u3000"))
+    return str(jaconv.z2h(katakana, kana=True, digit=True, ascii=True)).upper()
 
 
 def is_half_width(value: str) -> bool:

@@ -70,9 +70,11 @@ def _is_half_width_kana(value: str) -> bool:
 
 def _as_typed(request: ContractApplication) -> ContractApplication:
     """Branch codes and account numbers typed in full-width are the half-width ones (core/text.py);
-    names stay as typed (the kana name must be half-width kana, which NFKC would make full-width)."""
+    the kana name typed in full-width katakana or hiragana is the half-width kana the Zengin format
+    wants; the other names stay as typed."""
     return dataclasses.replace(
         request,
+        organization_name_kana=text.half_width_kana(request.organization_name_kana),
         branch_code=text.half_width(request.branch_code),
         accounts=[
             AccountInput(text.half_width(a.branch_code), text.half_width(a.type), text.half_width(a.number))
