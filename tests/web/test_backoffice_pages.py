@@ -64,7 +64,7 @@ def test_bad_application_shows_errors_and_queues_nothing(branch, operators):
     client = operator_client("clerk1")
     response = client.post(
         "/backoffice/contracts/new",
-        {**APPLICATION, "organization_name_kana": "カタカナ", "inquiry_pin": "12ab"},
+        {**APPLICATION, "organization_name_kana": "漢字名", "inquiry_pin": "12ab"},
     )
     page = response.content.decode()
     assert response.status_code == 422

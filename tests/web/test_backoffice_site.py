@@ -482,6 +482,9 @@ def test_r_f6_termination_entered_and_approved_on_the_screens(master, operators)
     assert Contract.objects.get(pk=master.contract_id).status == Contract.Status.TERMINATED
     page = first.get(f"/backoffice/contracts/{master.contract_id}").content.decode()
     assert 'id="terminated"' in page and "/terminate" not in page
+    # No procedure is offered on a terminated contract: each could only be refused.
+    assert f"/backoffice/contracts/{master.contract_id}/initialize-master" not in page
+    assert f"/backoffice/contracts/{master.contract_id}/pins" not in page
     refused = Client().post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
     assert "解約" in refused.content.decode()
 
