@@ -83,6 +83,9 @@ def test_r_b4_pins_are_hashed_when_entered_not_kept_in_the_queue(branch, operato
     "overrides, field",
     [
         ({"organization_name_kana": "生活協同組合"}, "organization_name_kana"),  # kanji: no kana
+        # 61 voiced kana are 122 half-width characters: past the column, told at entry, not a 500 at approval
+        ({"organization_name_kana": "ダ" * 61}, "organization_name_kana"),
+        ({"organization_name": "組" * 121}, "organization_name"),
         ({"branch_code": "999"}, "branch_code"),
         ({"pins": {"inquiry_pin": "12"}}, "inquiry_pin"),
         ({"accounts": []}, "accounts"),

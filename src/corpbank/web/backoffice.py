@@ -118,7 +118,12 @@ def contract_new(request: HttpRequest) -> HttpResponse:
     branches = [(b.code, str(b)) for b in Branch.objects.all()]
     organization = [
         Field("organization_name", _("団体名"), maxlength=120),
-        Field("organization_name_kana", _("団体名（半角カナ）"), hint=_("例: ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ"), maxlength=120),
+        Field(
+            "organization_name_kana",
+            _("団体名（カナ）"),
+            hint=_("全角・半角どちらでも入力できます。半角カナで登録します（例: ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ）。"),
+            maxlength=120,
+        ),
         Field("branch_code", _("お取引店"), "select", choices=branches),
         Field(
             "notification_email",

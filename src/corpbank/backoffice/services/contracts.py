@@ -62,6 +62,9 @@ class ContractApplication:
     software_tokens: bool = False
 
 
+NAME_LENGTH = 120  # Organization.name and name_kana
+
+
 def _is_half_width_kana(value: str) -> bool:
     # Half-width katakana, digits, upper-case letters, space and the Zengin symbols ( ) . - /
     allowed = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ().-/")
@@ -102,8 +105,14 @@ class RegisterContract(PaperProcedure[ContractApplication]):
         problems: dict[str, str] = {}
         if not request.organization_name.strip():
             problems["organization_name"] = _("団体名を入力してください。")
+        elif len(request.organization_name.strip()) > NAME_LENGTH:
+            problems["organization_name"] = _("団体名は120文字以内で入力してください。")
         if not _is_half_width_kana(request.organization_name_kana):
-            problems["organization_name_kana"] = _("団体名（カナ）は半角カナで入力してください。")
+            problems["organization_name_kana"] = _(
+                "団体名（カナ）はカナ・英数字と記号 ( ) . - / で入力してください（漢字は使えません）。"
+            )
+        elif len(request.organization_name_kana) > NAME_LENGTH:  # after the conversion: ﾀﾞ is two
+            problems["organization_name_kana"] = _("団体名（カナ）は半角で120文字以内で入力してください。")
         if not Branch.objects.filter(code=request.branch_code).exists():
             problems["branch_code"] = _("店番が見つかりません。")
         if not request.master_name.strip():
