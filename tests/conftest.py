@@ -111,15 +111,16 @@ def operators(db: None) -> tuple[Operator, Operator]:
 
 
 def operator_code(login_name: str) -> str:
-    """A code of the operator's test app that the bank accepts now: the earliest step of the window
-    after the last one accepted (a code is accepted once, and the tests' clock may stand still)."""
+    """A code of the operator's test app that the bank accepts now: the clock's own step, or the next
+    after the last one accepted (a code is accepted once, and the tests' clock may stand still). Never
+    the window's first step: on the real clock a step may end between this and the server's check."""
     from corpbank.backoffice.models import OperatorTotp
     from corpbank.backoffice.services.operators import TOTP_STEP_SECONDS
     from corpbank.tokens import otp
 
     totp = OperatorTotp.objects.get(operator__login_name=login_name)
     current = otp.time_step(otp.now_seconds(), TOTP_STEP_SECONDS)
-    step = current - 1 if totp.last_step is None else max(current - 1, totp.last_step + 1)
+    step = current if totp.last_step is None else max(current, totp.last_step + 1)
     return otp.hotp(OPERATOR_TOTP_SEED, step)
 
 
