@@ -119,6 +119,17 @@ def login_id(value: str, *, field: str = "login_id") -> str:
     return typed
 
 
+def name_problem(value: str, *, label: str | Promise, max_length: int) -> str | None:
+    """What is wrong with a name typed by a person (a user's, an organization's), or None: empty, or
+    longer than the column that keeps it (PostgreSQL refuses a longer value; SQLite would keep it)."""
+    typed = value.strip()
+    if not typed:
+        return _("%(label)sを入力してください。") % {"label": label}
+    if len(typed) > max_length:
+        return _("%(label)sは%(max)s文字以内で入力してください。") % {"label": label, "max": max_length}
+    return None
+
+
 def serial(value: str, *, field: str = "serial") -> str:
     """A token's serial number as typed: half-width and upper case, as the bank's stock holds it."""
     return code(value, field=field, label=_("シリアル番号")).upper()

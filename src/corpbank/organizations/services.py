@@ -33,6 +33,21 @@ class LimitInput:
     per_day: int
 
 
+# What the database keeps (Django's documented Model _meta API): the messages repeat its limit.
+NAME_LENGTH = int(CustomerUser._meta.get_field("name").max_length or 0)
+
+
+def _checked_profile(
+    master: CustomerUser, name: str, permissions: Iterable[str], limits: Iterable[LimitInput]
+) -> tuple[list[str], list[LimitInput]]:
+    """A general user's name, 業務権限 and 利用限度額 as typed, checked (R-A4): the permissions and limits
+    to write, or a message per field."""
+    problem = text.name_problem(name, label=_("利用者名"), max_length=NAME_LENGTH)
+    if problem:
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields={"name": problem})
+    return _check_permissions(permissions), _check_limits(master, limits)
+
+
 def _check_permissions(permissions: Iterable[str]) -> list[str]:
 
     chosen = sorted(set(permissions))
@@ -111,12 +126,7 @@ def add_general_user(
     check_new_credentials(
         login_id=login_id, login_password=login_password, confirmation_password=confirmation_password
     )
-    if not name.strip():
-        raise ValidationFailed(
-            _("入力内容をご確認ください。"), fields={"name": _("利用者名を入力してください。")}
-        )
-    chosen_permissions = _check_permissions(permissions)
-    chosen_limits = _check_limits(master, limits)
+    chosen_permissions, chosen_limits = _checked_profile(master, name, permissions, limits)
 
     def act() -> CustomerUser:
         existing = CustomerUser.objects.filter(
@@ -183,12 +193,7 @@ def change_general_user(
 ) -> CustomerUser:
     """Change a general user's name, 業務権限 and 利用限度額 (R-A4)."""
     user = general_user_of(master, user_id)
-    if not name.strip():
-        raise ValidationFailed(
-            _("入力内容をご確認ください。"), fields={"name": _("利用者名を入力してください。")}
-        )
-    chosen_permissions = _check_permissions(permissions)
-    chosen_limits = _check_limits(master, limits)
+    chosen_permissions, chosen_limits = _checked_profile(master, name, permissions, limits)
 
     def act() -> CustomerUser:
         CustomerUser.objects.filter(pk=user.pk).update(name=name.strip())

@@ -62,7 +62,9 @@ class ContractApplication:
     software_tokens: bool = False
 
 
-NAME_LENGTH = 120  # Organization.name and name_kana
+# What the database keeps (Django's documented Model _meta API): the messages repeat its limits.
+ORGANIZATION_NAME_LENGTH = int(Organization._meta.get_field("name").max_length or 0)
+USER_NAME_LENGTH = int(CustomerUser._meta.get_field("name").max_length or 0)
 
 
 def _is_half_width_kana(value: str) -> bool:
@@ -103,20 +105,22 @@ class RegisterContract(PaperProcedure[ContractApplication]):
     def check(self, request: ContractApplication) -> engine.Entry:
         request = _as_typed(request)
         problems: dict[str, str] = {}
-        if not request.organization_name.strip():
-            problems["organization_name"] = _("団体名を入力してください。")
-        elif len(request.organization_name.strip()) > NAME_LENGTH:
-            problems["organization_name"] = _("団体名は120文字以内で入力してください。")
+        if problem := text.name_problem(
+            request.organization_name, label=_("団体名"), max_length=ORGANIZATION_NAME_LENGTH
+        ):
+            problems["organization_name"] = problem
         if not _is_half_width_kana(request.organization_name_kana):
             problems["organization_name_kana"] = _(
                 "団体名（カナ）はカナ・英数字と記号 ( ) . - / で入力してください（漢字は使えません）。"
             )
-        elif len(request.organization_name_kana) > NAME_LENGTH:  # after the conversion: ﾀﾞ is two
+        elif len(request.organization_name_kana) > ORGANIZATION_NAME_LENGTH:  # converted: ﾀﾞ is two
             problems["organization_name_kana"] = _("団体名（カナ）は半角で120文字以内で入力してください。")
         if not Branch.objects.filter(code=request.branch_code).exists():
             problems["branch_code"] = _("店番が見つかりません。")
-        if not request.master_name.strip():
-            problems["master_name"] = _("マスターユーザ名を入力してください。")
+        if problem := text.name_problem(
+            request.master_name, label=_("マスターユーザ名"), max_length=USER_NAME_LENGTH
+        ):
+            problems["master_name"] = problem
         if request.notification_email and not is_mail_address(request.notification_email):
             problems["notification_email"] = _("メールアドレスの形式をご確認ください。")
         if request.login_method not in Contract.LoginMethod.values:
