@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -22,8 +22,31 @@ from corpbank.core.errors import FactorsRejected, Forbidden, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.identity.models import Secret, SecretKind
 
-if TYPE_CHECKING:  # the users are organizations' models, a layer above: only their attributes are read
-    from corpbank.organizations.models import Contract, CustomerUser
+
+class ContractTerms(Protocol):
+    """What the table reads of a contract (an organizations.models.Contract, a layer above)."""
+
+    @property
+    def otp_required(self) -> bool: ...
+
+
+class Holder(Protocol):
+    """What the checks read of the customer user who types the factors (an organizations.models.
+    CustomerUser, a layer above): described here, so that this package imports nothing above it."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def principal_id(self) -> int: ...
+    @property
+    def contract_id(self) -> int: ...
+    @property
+    def contract(self) -> ContractTerms: ...
+    @property
+    def is_master(self) -> bool: ...
+    @property
+    def login_id(self) -> str | None: ...
+
 
 T = TypeVar("T")
 
@@ -99,7 +122,7 @@ REQUIREMENTS: dict[Operation, Requirement] = {
 }
 
 
-def factors(operation: Operation, contract: Contract) -> tuple[str, ...]:
+def factors(operation: Operation, contract: ContractTerms) -> tuple[str, ...]:
     """The names of the factors the operation asks for on this contract, in the order they are
     checked: the row's secrets, then ``otp`` when the row asks for a one-time password and the contract
     uses OTP. The web forms show exactly these fields (web/pages.py ``factor_fields``)."""
@@ -109,7 +132,7 @@ def factors(operation: Operation, contract: Contract) -> tuple[str, ...]:
 
 
 def check_factors(
-    operation: Operation, *, user: CustomerUser, supplied: dict[str, str], actor: audit.Actor
+    operation: Operation, *, user: Holder, supplied: dict[str, str], actor: audit.Actor
 ) -> lockout.Verdict:
     """Check every factor the table asks for the operation, secrets first, then the OTP if the
     contract uses OTP. One accepted OTP authorises this one operation: its time step is spent."""
@@ -132,11 +155,13 @@ def check_factors(
     if not verdict.ok or not asks_code:
         return verdict
     if _one_time_password_check is None:
-        raise RuntimeError("no one-time-password check is plugged in (corpbank.apps does it at start-up)")
+        raise RuntimeError("no one-time-password check is plugged in (corpbank.wiring does it at start-up)")
     return _one_time_password_check(user, supplied.get("otp", ""), actor)
 
 
-OneTimePasswordCheck = Callable[["CustomerUser", str, audit.Actor], lockout.Verdict]
+# (the user, the code typed, who acts): tokens.otp.check_for_operation, which takes the organizations'
+# CustomerUser itself.
+OneTimePasswordCheck = Callable[[Any, str, audit.Actor], lockout.Verdict]
 _one_time_password_check: OneTimePasswordCheck | None = None
 
 
@@ -147,7 +172,7 @@ def use_one_time_password_check(check: OneTimePasswordCheck) -> None:
 
 
 def check_secrets(
-    kinds: Iterable[str], *, user: CustomerUser, supplied: dict[str, str], actor: audit.Actor
+    kinds: Iterable[str], *, user: Holder, supplied: dict[str, str], actor: audit.Actor
 ) -> lockout.Verdict:
     """Check the user's secrets of these kinds, in order, through the lockout mechanism; stop at the
     first wrong one. Contract PINs are the contract's; failures count against the user who typed them."""
@@ -173,7 +198,7 @@ def check_secrets(
 
 
 def authorized(
-    operation: Operation, master: CustomerUser, factors: dict[str, str], ip_address: str, act: Callable[[], T]
+    operation: Operation, master: Holder, factors: dict[str, str], ip_address: str, act: Callable[[], T]
 ) -> T:
     """A master's act on the users of the contract: ``act`` runs only if the factors the table asks
     for the operation are right, in one transaction with their check (R-B3, R-B4, R-E2)."""
