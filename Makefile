@@ -27,7 +27,7 @@ $(CORPBANK_VAR_DIR)/secret.key:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-$(CORPBANK_VAR_DIR)/seed.keys:
+$(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/audit.keys:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import base64, os; print('k1:' + base64.b64encode(os.urandom(32)).decode())" > $@
 
@@ -41,7 +41,7 @@ $(CORPBANK_VAR_DIR)/ca.passphrase:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 
-run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/ca.passphrase ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
+run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/audit.keys $(CORPBANK_VAR_DIR)/ca.passphrase ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
 	$(BIN)/corpbank migrate --noinput -v 0 && \
 	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
 	exec $(BIN)/corpbank serve --bind $(HOST):$(PORT) --workers $(WORKERS)

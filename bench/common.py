@@ -69,6 +69,7 @@ def environment(database_url: str, var_dir: str) -> dict[str, str]:
         "CORPBANK_VAR_DIR": var_dir,
         "CORPBANK_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijkl",
         "CORPBANK_SEED_KEYS": os.environ.get("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "="),
+        "CORPBANK_AUDIT_KEYS": os.environ.get("CORPBANK_AUDIT_KEYS", "a:" + "B" * 43 + "="),
         "CORPBANK_DEBUG": "0",
         "CORPBANK_INSECURE_HTTP": "1",  # the benchmark's server is plain http://127.0.0.1
         "CORPBANK_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",  # notices go nowhere

@@ -234,6 +234,7 @@ def main() -> int:
     arguments = options.parse_args()
     os.environ.setdefault("CORPBANK_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijkl")
     os.environ.setdefault("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "=")
+    os.environ.setdefault("CORPBANK_AUDIT_KEYS", "a:" + "B" * 43 + "=")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "corpbank.settings")
     os.environ.setdefault("CORPBANK_INSECURE_HTTP", "1")
     import django

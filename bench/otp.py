@@ -137,6 +137,7 @@ def main() -> int:
                     "DATABASE_URL",
                     "CORPBANK_SECRET_KEY",
                     "CORPBANK_SEED_KEYS",
+                    "CORPBANK_AUDIT_KEYS",
                     "CORPBANK_VAR_DIR",
                     "CORPBANK_INSECURE_HTTP",
                 )

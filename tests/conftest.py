@@ -71,6 +71,36 @@ def _production_argon2_when_marked(request: pytest.FixtureRequest) -> Iterator[N
     hashing.use_hasher(cheap)
 
 
+@pytest.fixture(autouse=True)
+def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that commits (transactional_db) leaves audit events and seals, which the append-only
+    triggers keep SQLite's flush from deleting (PostgreSQL's flush truncates, which no row trigger
+    sees). On SQLite they are removed here, around the triggers, before the flush; the triggers are
+    back before the next test."""
+    marker = request.node.get_closest_marker("django_db")
+    committing = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not committing:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so flushed after this runs
+    yield
+    from django.db import connection
+
+    from corpbank.core.db import ensure_sqlite_triggers
+
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for table in ("auditevent", "auditseal"):
+            for change in ("update", "delete"):
+                cursor.execute(f"DROP TRIGGER IF EXISTS corpbank_{table}_no_{change}")
+        cursor.execute("DELETE FROM corpbank_auditseal")
+        cursor.execute("DELETE FROM corpbank_auditevent")
+    ensure_sqlite_triggers(connection)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """PostgreSQL-only tests are skipped on the SQLite leg and run (never skip) on the PostgreSQL leg."""
     from django.conf import settings

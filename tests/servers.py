@@ -96,6 +96,7 @@ def server_environment(tmp: Path, database: str, **extra: str) -> dict[str, str]
         "CORPBANK_VAR_DIR": str(tmp),
         "CORPBANK_SECRET_KEY": "test-server-secret-key-0123456789",
         "CORPBANK_SEED_KEYS": os.environ.get("CORPBANK_SEED_KEYS", "t:" + "A" * 43 + "="),
+        "CORPBANK_AUDIT_KEYS": os.environ.get("CORPBANK_AUDIT_KEYS", "a:" + "B" * 43 + "="),
         "CORPBANK_CA_PASSPHRASE": "test-server-ca-passphrase",
         "CORPBANK_DEBUG": "0",
         "DJANGO_SETTINGS_MODULE": "corpbank.settings",

@@ -8,6 +8,11 @@ os.environ.setdefault(
     "CORPBANK_SEED_KEYS",
     "test2:dGVzdC1vbmx5LXNlZWQta2V5LW51bWJlci10d28tMDA=,test1:dGVzdC1vbmx5LXNlZWQta2V5LW51bWJlci1vbmUtMDA=",
 )
+# Two audit keys too: the second still checks what it sealed before the first was put in front.
+os.environ.setdefault(
+    "CORPBANK_AUDIT_KEYS",
+    "audit2:dGVzdC1vbmx5LWF1ZGl0LWtleS1udW1iZXItdHdvLTA=,audit1:dGVzdC1vbmx5LWF1ZGl0LWtleS1udW1iZXItb25lLTA=",
+)
 
 os.environ.setdefault("CORPBANK_CA_PASSPHRASE", "test-only-ca-passphrase")
 # Django's test client speaks plain HTTP: the tests are a plain-HTTP deployment, said explicitly (the

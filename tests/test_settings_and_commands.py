@@ -16,6 +16,7 @@ from corpbank.core.models import AuditEvent
 from corpbank.organizations.models import Branch, CustomerUser
 
 SEED_KEYS = "t:" + "A" * 43 + "="
+AUDIT_KEYS = "a:" + "B" * 43 + "="
 
 
 def settings_value(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
@@ -41,11 +42,23 @@ def test_production_refuses_to_start_without_seed_keys(tmp_path):
     assert "CORPBANK_SEED_KEYS must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_audit_keys(tmp_path):
+    env = {
+        "CORPBANK_VAR_DIR": str(tmp_path),
+        "CORPBANK_SECRET_KEY": "k" * 40,
+        "CORPBANK_SEED_KEYS": SEED_KEYS,
+    }
+    result = settings_value(env, "1")
+    assert result.returncode != 0
+    assert "CORPBANK_AUDIT_KEYS must be set" in result.stderr
+
+
 def test_cookies_are_secure_unless_the_deployment_says_plain_http(tmp_path):
     env = {
         "CORPBANK_VAR_DIR": str(tmp_path),
         "CORPBANK_SECRET_KEY": "k" * 40,
         "CORPBANK_SEED_KEYS": SEED_KEYS,
+        "CORPBANK_AUDIT_KEYS": AUDIT_KEYS,
     }
     assert settings_value(env, "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE").stdout.strip() == "True True"
     env["CORPBANK_INSECURE_HTTP"] = "1"
@@ -69,6 +82,7 @@ def test_r_a5_inactivity_and_policy_come_from_the_environment(tmp_path):
         "CORPBANK_VAR_DIR": str(tmp_path),
         "CORPBANK_SECRET_KEY": "k" * 40,
         "CORPBANK_SEED_KEYS": SEED_KEYS,
+        "CORPBANK_AUDIT_KEYS": AUDIT_KEYS,
         "CORPBANK_SESSION_INACTIVITY_MINUTES": "5",
         "CORPBANK_POLICY": "suspend-at-6",
     }
@@ -77,10 +91,16 @@ def test_r_a5_inactivity_and_policy_come_from_the_environment(tmp_path):
     assert result.stdout.strip() == "43500 suspend-at-6 {'SESSION_INACTIVITY_MINUTES': 5}"
 
 
-def test_r_i3_audit_verify_command(master):
+def test_r_i3_audit_verify_command(master, settings, tmp_path):
+    settings.CORPBANK_AUDIT_CHECKPOINTS = tmp_path / "checkpoints.jsonl"
     out = io.StringIO()
     call_command("audit", "verify", stdout=out)
-    assert f"audit chain intact: {AuditEvent.objects.count()} events" in out.getvalue()
+    events = AuditEvent.objects.count()
+    assert f"audit chain intact: 0 events sealed, 0 checkpoints reached, {events} awaiting" in out.getvalue()
+    call_command("audit", "seal", stdout=out)
+    call_command("audit", "checkpoint", stdout=out)
+    call_command("audit", "verify", stdout=out)
+    assert f"audit chain intact: {events} events sealed, 1 checkpoints reached, 0 awaiting" in out.getvalue()
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -6,7 +6,7 @@ from corpbank.approvals.models import PendingAction
 from corpbank.authentication.models import KnownEnvironment, Question, SecretQuestion
 from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
-from corpbank.core.models import AuditChainHead, AuditEvent
+from corpbank.core.models import AuditChainHead, AuditEvent, AuditSeal
 from corpbank.identity.models import FailureCounter, Principal, Secret, UnknownLoginFailure
 from corpbank.organizations.models import (
     Account,
@@ -24,6 +24,7 @@ __all__ = [
     "Account",
     "AuditChainHead",
     "AuditEvent",
+    "AuditSeal",
     "Branch",
     "CertificateAuthority",
     "CertificateIssuance",

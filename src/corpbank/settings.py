@@ -186,6 +186,20 @@ CORPBANK_SEED_KEYS = os.environ.get("CORPBANK_SEED_KEYS") or (
     else mandatory("CORPBANK_SEED_KEYS", "seed.keys")
 )
 
+# Keys that chain the audit log (HMAC-SHA256, R-I3), the same form as CORPBANK_SEED_KEYS and kept off
+# the database like them: someone who can write the database cannot seal history of their own. The
+# first seals; keep every older key while events sealed under it exist. Required in production.
+CORPBANK_AUDIT_KEYS = os.environ.get("CORPBANK_AUDIT_KEYS") or (
+    "dev:ZGV2ZWxvcG1lbnQtb25seS1hdWRpdC1rZXktMDEyMzQ="
+    if DEBUG
+    else mandatory("CORPBANK_AUDIT_KEYS", "audit.keys")
+)
+# Where `corpbank audit checkpoint` appends the chain's signed head and `corpbank audit verify` reads it:
+# a file the database's users cannot write (ship it to another host, docs/operations.md).
+CORPBANK_AUDIT_CHECKPOINTS = Path(
+    os.environ.get("CORPBANK_AUDIT_CHECKPOINTS", VAR_DIR / "audit-checkpoints.jsonl")
+)
+
 # The passphrase that encrypts the bank's CA private key at rest (client certificates, R-F2). Needed
 # only by a bank that issues certificates: CA operations refuse clearly without it.
 _ca_passphrase_file = VAR_DIR / "ca.passphrase"

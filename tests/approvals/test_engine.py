@@ -212,6 +212,7 @@ def test_r_a1_an_effect_that_raises_leaves_nothing_half_written(operators, write
     assert not Organization.objects.exists()
     assert not _events("test.note_written")
     assert not _events("backoffice.approved")
+    audit.seal()
     assert audit.verify_chain().intact
     # The entry can still be decided: rejected here.
     engine.reject(action.pk, decider=operators[1])

@@ -14,6 +14,7 @@ TRIGGER_MIGRATIONS = [
     ("0002_audit_append_only", "corpbank_auditevent"),
     ("0005_lost_token_is_final", "corpbank_token"),
     ("0012_user_limit_within_contract", "corpbank_usagelimit"),
+    ("0016_audit_sealed_in_parallel", "corpbank_auditseal"),
 ]
 CHANGED = (
     "core/db.py's trigger differs from the migration that created it: a trigger changed in core/db.py "

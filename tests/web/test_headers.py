@@ -148,6 +148,7 @@ def production_settings(**environment: str) -> dict[str, object]:
             **clean,
             "CORPBANK_SECRET_KEY": "k" * 40,
             "CORPBANK_SEED_KEYS": "t:" + "A" * 43 + "=",
+            "CORPBANK_AUDIT_KEYS": "a:" + "B" * 43 + "=",
             "CORPBANK_VAR_DIR": os.environ.get("CORPBANK_VAR_DIR", "var"),
             **environment,
         },

@@ -1,31 +1,64 @@
-"""Append-only, hash-chained audit log (R-I3).
+"""Append-only audit log, chained by keyed seals (R-I3).
 
-Every act writes its event with :func:`record` inside the act's own transaction, never after. Each row
-carries the hash of the previous one; the single chain-head row is locked by every append so that two
-concurrent transactions can never both extend the same link."""
+Writing an event and giving it its place are two steps, so that audited acts never queue behind one
+another on a shared row:
+
+1. :func:`record` writes the event inside the act's own transaction: one INSERT, nothing shared locked.
+2. Once that transaction has committed, the sealer (:func:`seal`, run on commit, and by
+   ``corpbank audit seal`` and ``checkpoint``) takes the committed events that nothing can precede any
+   more, in order, and gives each a seal: the next position (1, 2, … without gaps) and
+   HMAC-SHA256(key, previous MAC, position, event). Only the sealer locks the chain head. An act whose
+   commit finds another sealer at work leaves its event to that one, who looks again before it stops.
+
+"Nothing can precede it any more": on PostgreSQL, the event was written by a transaction older than
+every transaction still running (``pg_snapshot_xmin``), and events are sealed in (transaction id, id)
+order; SQLite's writers take turns, so its committed events are sealed in the order of their ids.
+
+The key is kept off the database (CORPBANK_AUDIT_KEYS): whoever can write the database can neither
+change, remove, reorder nor re-seal history without :func:`verify_chain` noticing. What it cannot see
+from the database alone, the end of the chain cut off, :func:`checkpoint` anchors: it appends the
+signed head to a file outside the database, and verify checks the chain still reaches every one.
+Events not sealed yet are counted by verify; the sealer takes them within moments of their commit.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import hmac
+import itertools
 import json
-import secrets
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
+from django.utils import timezone
 
-from corpbank.core.db import Writes, for_update, insert, insert_statement, inserted
-from corpbank.core.models import AuditChainHead, AuditEvent
+from corpbank.core import keys
+from corpbank.core.db import Writes, insert, insert_statement, inserted
+from corpbank.core.models import AuditChainHead, AuditEvent, AuditSeal
 
 GENESIS = "0" * 64
+# Events sealed in one transaction at most: a backlog (after an upgrade, or a sealer that was down) is
+# sealed in several, none holding the head for long.
+BATCH = 1000
+CHECKPOINT_DOMAIN = b"corpbank-audit-checkpoint:"
 
 # Sent by record() inside the act's transaction with each event it writes, so that what follows from an
 # event (the organization's notice by mail, tokens.notices) exists exactly when the audited act does.
-# Its receivers are connected in corpbank.apps.
+# Its receivers are connected in corpbank.wiring.
 recorded = Signal()
+
+# PostgreSQL: the writing transaction's id. Below the oldest transaction still running (as a statement
+# sees it), every transaction has ended: its events are all visible, or never will be.
+_TRANSACTION_ID = "pg_current_xact_id()::text::bigint"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,10 +89,16 @@ class Actor:
         return cls(type=AuditEvent.ActorType.ANONYMOUS, ip_address=ip_address)
 
 
-def _canonical(previous_hash: str, event: AuditEvent) -> str:
-    """The text an event's hash is taken over: the event and the previous hash, as canonical JSON."""
+def keyring() -> keys.Keyring:
+    return keys.parse("CORPBANK_AUDIT_KEYS", settings.CORPBANK_AUDIT_KEYS)
+
+
+def _canonical(previous: str, position: int, event: AuditEvent) -> bytes:
+    """What a seal's MAC is taken over: the previous MAC, the place, and the whole event."""
     body = {
-        "previous": previous_hash,
+        "previous": previous,
+        "position": position,
+        "event": event.pk,
         "at": event.at.isoformat(),
         "action": event.action,
         "actor_type": event.actor_type,
@@ -70,51 +109,12 @@ def _canonical(previous_hash: str, event: AuditEvent) -> str:
         "ip_address": event.ip_address,
         "details": event.details,
     }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return text.encode()
 
 
-def _digest(previous_hash: str, event: AuditEvent) -> str:
-    """The event's hash (the chain's definition; ``verify_chain`` recomputes it)."""
-    return hashlib.sha256(_canonical(previous_hash, event).encode()).hexdigest()
-
-
-def _around_previous(event: AuditEvent) -> tuple[str, str] | None:
-    """The canonical text before and after the previous hash, so that the database, which holds the
-    previous hash, can take the digest: sha256(before + previous + after) is ``_digest``. None in the
-    (practically impossible) case that the event's own content contains the random stand-in."""
-    stand_in = secrets.token_hex(16)
-    canonical = _canonical(stand_in, event)
-    if canonical.count(stand_in) != 1:
-        return None
-    before, after = canonical.split(stand_in)
-    return before, after
-
-
-# PostgreSQL: lock the chain head, insert the event linked to it and hashed by the database, and move
-# the head, in one statement. The head's lock queues concurrent appends as _lock_head does; a waiting
-# one then reads the head as the committed append left it.
-_APPEND_ON_POSTGRESQL = (
-    "{writes}head AS (SELECT last_hash FROM corpbank_auditchainhead WHERE id = 1 FOR UPDATE),"
-    " event AS ({insert_event})"
-    " UPDATE corpbank_auditchainhead SET last_hash = event.hash, last_event_id = event.id FROM event"
-    " WHERE corpbank_auditchainhead.id = 1 RETURNING event.id, event.previous_hash, event.hash"
-)
-
-
-def _lock_head() -> str:
-    """Lock the chain head (created by migration 0003), the one row every append queues on, and read
-    the last hash. Plain SQL: it runs in every audited transaction and never changes."""
-    select = "SELECT last_hash FROM corpbank_auditchainhead WHERE id = 1" + for_update()  # noqa: S608
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(select)
-        row = cursor.fetchone()
-        if row is None:  # an emptied database (the test suite's flush)
-            AuditChainHead.objects.bulk_create(
-                [AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True
-            )
-            cursor.execute(select)
-            row = cursor.fetchone()
-    return str(row[0])
+def _mac(key: bytes, previous: str, position: int, event: AuditEvent) -> str:
+    return hmac.new(key, _canonical(previous, position, event), hashlib.sha256).hexdigest()
 
 
 def record(
@@ -126,12 +126,13 @@ def record(
     details: dict[str, Any] | None = None,
     writes: Writes | None = None,
 ) -> AuditEvent:
-    """Append one event. Must be called inside the transaction of the act it records. ``writes``, the
-    act's own statements still owed (a lockout counter's reset), go to the database with the event."""
+    """Write one event. Must be called inside the transaction of the act it records; the event is
+    sealed after that transaction commits. ``writes``, the act's own statements still owed (a lockout
+    counter's reset), go to the database with the event."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record must run inside the act's transaction")
-    # Round-trip through JSON now so that the hash covers exactly what the database will give back.
+    # Round-trip through JSON now so that the seal covers exactly what the database will give back.
     clean_details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
     event = AuditEvent(
         action=action,
@@ -143,53 +144,205 @@ def record(
         ip_address=actor.ip_address,
         details=clean_details,
     )
-    around = _around_previous(event) if connection.vendor == "postgresql" else None
-    if around is not None:
-        _append_in_one_statement(event, around, writes.taken() if writes else [])
+    if connection.vendor == "postgresql":
+        _insert_with_transaction_id(event, writes.taken() if writes else [])
     else:
         if writes:
             writes.flush()
-        _append(event)
+        insert(event)
+    # robust: the act has committed whatever the sealer meets; a failure is logged, and the next
+    # sealer takes the event.
+    transaction.on_commit(seal_after_commit, robust=True)
     recorded.send(sender=AuditEvent, event=event)
     return event
 
 
-def _append_in_one_statement(
-    event: AuditEvent, around: tuple[str, str], writes: list[tuple[str, list[Any]]]
-) -> None:
-    """The append on PostgreSQL: one round trip for the act's owed writes, the event and the head."""
-    before, after = around
-    digest = "encode(sha256(convert_to(%s || head.last_hash || %s, 'UTF8')), 'hex')"
-    insert_event, values = insert_statement(
-        event,
-        computed={"previous_hash": ("head.last_hash", []), "hash": (digest, [before, after])},
-        source="head",
-        returning=("previous_hash", "hash"),
+def _insert_with_transaction_id(event: AuditEvent, writes: list[tuple[str, list[Any]]]) -> None:
+    """The INSERT on PostgreSQL, with the act's owed writes in front of it: one round trip."""
+    statement, values = insert_statement(
+        event, computed={"transaction_id": (_TRANSACTION_ID, [])}, returning=("transaction_id",)
     )
-    prefix = "".join(f"write{index} AS ({statement}), " for index, (statement, _) in enumerate(writes))
-    sql = "WITH " + _APPEND_ON_POSTGRESQL.format(writes=prefix, insert_event=insert_event)
+    if writes:
+        statement = (
+            "WITH " + ", ".join(f"write{i} AS ({sql})" for i, (sql, _) in enumerate(writes)) + " " + statement
+        )
     parameters = [value for _, written in writes for value in written] + values
     with transaction.get_connection().cursor() as cursor:
-        cursor.execute(sql, parameters)
-        row = cursor.fetchone()
-        if row is None:  # no chain head: an emptied database (the test suite's flush); the writes are
-            _lock_head()  # idempotent, so the statement runs again once the head exists
-            cursor.execute(sql, parameters)
-            row = cursor.fetchone()
-    event_id, event.previous_hash, event.hash = row
+        cursor.execute(statement, parameters)
+        event_id, event.transaction_id = cursor.fetchone()
     inserted(event, event_id)
 
 
-def _append(event: AuditEvent) -> None:
-    """The append elsewhere (SQLite): lock the head, hash, insert, move the head."""
-    event.previous_hash = _lock_head()
-    event.hash = _digest(event.previous_hash, event)
-    insert(event)
+def _after(transaction_id: int, event_id: int) -> models.Expression:
+    """Events after the given one in sealing order: (transaction id, id) compared as a pair."""
+    return RawSQL(
+        "(corpbank_auditevent.transaction_id, corpbank_auditevent.id) > (%s, %s)",
+        [transaction_id, event_id],
+        output_field=models.BooleanField(),
+    )
+
+
+# The sealer's statements run after every audited act, so they are plain SQL (as the append's INSERT
+# is): the ORM's compiler cost several times the database's work. Names only; values are parameters.
+_HEAD = "SELECT last_hash, last_position, last_transaction_id, last_event_id FROM corpbank_auditchainhead"
+_AFTER_HEAD = "(e.transaction_id, e.id) > (head.last_transaction_id, COALESCE(head.last_event_id, 0))"
+# PostgreSQL: written by a transaction older than every one still running, or by this transaction
+# when it is itself the oldest (its events then roll back with their seals).
+_READY = {
+    "postgresql": _AFTER_HEAD
+    + " AND (e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    " OR (e.transaction_id = pg_current_xact_id_if_assigned()::text::bigint"
+    " AND pg_current_xact_id_if_assigned() <= pg_snapshot_xmin(pg_current_snapshot())))",
+    "sqlite": _AFTER_HEAD,
+}
+
+
+@functools.cache
+def _ready_statement(vendor: str, lock: str) -> str:
+    """The head, locked with ``lock``, joined with the events ready after it in sealing order (at most
+    the parameter's number): one row without an event when none is ready; no row when the head is
+    another sealer's (SKIP LOCKED) or missing."""
+    columns = ", ".join(f"e.{field.column}" for field in AuditEvent._meta.concrete_fields)
+    return (
+        f"WITH head AS ({_HEAD} WHERE id = 1{lock})"  # noqa: S608 - names only
+        f" SELECT {columns}, head.last_hash AS head_hash, head.last_position AS head_position"
+        f" FROM head LEFT JOIN corpbank_auditevent e ON {_READY[vendor]}"
+        " ORDER BY e.transaction_id, e.id LIMIT %s"
+    )
+
+
+def _ready(*, wait: bool, limit: int) -> list[AuditEvent]:
+    connection = transaction.get_connection()
+    lock = ""
+    if connection.features.has_select_for_update:  # SQLite: the IMMEDIATE transaction's write lock
+        lock = " FOR UPDATE" if wait else " FOR UPDATE SKIP LOCKED"
+    return list(AuditEvent.objects.raw(_ready_statement(connection.vendor, lock), [limit]))
+
+
+def _anything_ready() -> bool:
+    """Without a lock: is an event ready to be sealed?"""
+    statement = f"SELECT 1 FROM ({_HEAD} WHERE id = 1) head JOIN corpbank_auditevent e ON {_READY[transaction.get_connection().vendor]} LIMIT 1"  # noqa: S608, E501
     with transaction.get_connection().cursor() as cursor:
-        cursor.execute(
-            "UPDATE corpbank_auditchainhead SET last_hash = %s, last_event_id = %s WHERE id = 1",
-            [event.hash, event.pk],
+        cursor.execute(statement)
+        return cursor.fetchone() is not None
+
+
+def _write_seals(seals: list[tuple[int, int, str, str]], last: AuditEvent) -> None:
+    """Insert the seals (position, event, key id, MAC) and move the head past ``last``: one statement
+    on PostgreSQL."""
+    position, _, _, mac = seals[-1]
+    move = (
+        "UPDATE corpbank_auditchainhead SET last_hash = %s, last_position = %s, last_transaction_id = %s,"
+        " last_event_id = %s WHERE id = 1"
+    )
+    moved = [mac, position, last.transaction_id, last.pk]
+    insert = "INSERT INTO corpbank_auditseal (position, event_id, key_id, mac) VALUES "
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(seals))
+            cursor.execute(f"WITH sealed AS ({insert}{values}) {move}", [*itertools.chain(*seals), *moved])
+        else:
+            cursor.executemany(insert + "(%s, %s, %s, %s)", seals)
+            cursor.execute(move, moved)
+
+
+def _seal_batch(*, wait: bool) -> int:
+    """Seal up to BATCH ready events in one transaction. Returns how many (0: none ready, or another
+    sealer at work and ``wait`` false)."""
+    ring = keyring()
+    with transaction.atomic():
+        rows = _ready(wait=wait, limit=BATCH)
+        if not rows and not AuditChainHead.objects.filter(pk=1).exists():
+            # An emptied database (the test suite's flush): the migration's head is written again.
+            AuditChainHead.objects.bulk_create(
+                [AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True
+            )
+            rows = _ready(wait=wait, limit=BATCH)
+        events = [row for row in rows if row.pk is not None]
+        if not events:
+            return 0
+        previous, position = events[0].head_hash, events[0].head_position  # type: ignore[attr-defined]
+        seals = []
+        for event in events:
+            position += 1
+            previous = _mac(ring.current, previous, position, event)
+            seals.append((position, event.pk, ring.current_id, previous))
+        _write_seals(seals, events[-1])
+    return len(events)
+
+
+def seal(*, wait: bool = True) -> int:
+    """Seal every event ready now; returns how many. With ``wait`` false, leave it to a sealer already
+    at work."""
+    sealed = 0
+    while True:
+        count = _seal_batch(wait=wait)
+        sealed += count
+        if count < BATCH:
+            return sealed
+
+
+def seal_after_commit() -> None:
+    """After an audited act commits: seal what is ready, unless another sealer is at work. An event
+    committed while this one sealed may have found the head busy: look once more, without a lock, and
+    seal again if one is ready."""
+    if seal(wait=False) and _anything_ready():
+        seal(wait=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at a moment, signed with the audit key, kept outside the database."""
+
+    position: int
+    event_id: int | None
+    mac: str
+    at: str
+    key_id: str
+    signature: str = ""
+
+    def signed_text(self) -> bytes:
+        body = {"position": self.position, "event": self.event_id, "mac": self.mac, "at": self.at}
+        return CHECKPOINT_DOMAIN + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    def signed(self, ring: keys.Keyring) -> Checkpoint:
+        key = ring.keys[self.key_id]
+        return dataclasses.replace(
+            self, signature=hmac.new(key, self.signed_text(), hashlib.sha256).hexdigest()
         )
+
+    def authentic(self, ring: keys.Keyring) -> bool:
+        if self.key_id not in ring.keys:
+            return False
+        return hmac.compare_digest(self.signed(ring).signature, self.signature)
+
+
+class CheckpointsUnreadable(Exception):
+    """A line of the checkpoint file that is not a checkpoint signed with a configured key."""
+
+
+def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
+    """The checkpoints written so far (none if the file does not exist), each checked for its
+    signature."""
+    path = path or settings.CORPBANK_AUDIT_CHECKPOINTS
+    if not path.exists():
+        return []
+    ring = keyring()
+    marks = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            mark = Checkpoint(**json.loads(line))
+        except (ValueError, TypeError) as error:
+            raise CheckpointsUnreadable(f"{path}, line {number}: not a checkpoint") from error
+        if not mark.authentic(ring):
+            raise CheckpointsUnreadable(
+                f"{path}, line {number}: not signed with a key of CORPBANK_AUDIT_KEYS"
+            )
+        marks.append(mark)
+    return marks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,28 +350,98 @@ class ChainReport:
     checked: int
     first_broken_id: int | None
     reason: str = ""
+    position: int | None = None
+    awaiting: int = 0  # committed events the sealer has not taken yet
+    checkpoints: int = 0  # checkpoints the chain was found to reach
 
     @property
     def intact(self) -> bool:
-        return self.first_broken_id is None
+        return not self.reason
 
 
-def _events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
+def _seals(after: int, through: int) -> Iterator[AuditSeal]:
+    seals = AuditSeal.objects.select_related("event").filter(position__gt=after, position__lte=through)
+    return seals.order_by("position").iterator(chunk_size=2000)
 
 
-def verify_chain() -> ChainReport:
-    """Walk the chain from the start; report the first event whose link or content does not hold."""
-    previous = GENESIS
+def verify_chain(
+    checkpoints: list[Checkpoint] | None = None, *, since: Checkpoint | None = None
+) -> ChainReport:
+    """Walk the seals in order (from the start, or from ``since``, a checkpoint already trusted) up to
+    the head as it is when the walk begins (sealers may go on meanwhile), and report the first that
+    does not hold: a missing position, a MAC that does not match the event, its place and the one
+    before, a checkpoint the chain no longer reaches, or an event written behind the sealed chain."""
+    ring = keyring()
+    head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(last_hash=GENESIS)
+    marks = {mark.position: mark for mark in (checkpoints or [])}
+    position, previous = (since.position, since.mac) if since else (0, GENESIS)
+    if since is not None and since.position > 0:
+        anchor = AuditSeal.objects.filter(position=since.position).first()
+        if anchor is None or not hmac.compare_digest(anchor.mac, since.mac):
+            reason = "the chain no longer holds the seal of the last checkpoint"
+            return ChainReport(0, since.event_id, reason, since.position)
     checked = 0
-    for event in _events():
-        if event.previous_hash != previous:
-            return ChainReport(checked, event.pk, "previous_hash does not match the event before it")
-        if _digest(previous, event) != event.hash:
-            return ChainReport(checked, event.pk, "content does not match its hash")
-        previous = event.hash
+    for sealed in _seals(position, head.last_position):
+        position += 1
+        event = sealed.event
+        if sealed.position != position:
+            reason = f"position {position} is missing: a sealed event was removed"
+            return ChainReport(checked, event.pk, reason, position)
+        key = ring.keys.get(sealed.key_id)
+        if key is None:
+            reason = f"sealed under key {sealed.key_id!r}, which CORPBANK_AUDIT_KEYS does not hold"
+            return ChainReport(checked, event.pk, reason, position)
+        if not hmac.compare_digest(_mac(key, previous, position, event), sealed.mac):
+            return ChainReport(checked, event.pk, "the event or its place does not match its seal", position)
+        mark = marks.get(position)
+        if mark is not None and not hmac.compare_digest(mark.mac, sealed.mac):
+            reason = f"the seal differs from the checkpoint of {mark.at}"
+            return ChainReport(checked, event.pk, reason, position)
+        previous = sealed.mac
         checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != previous:
-        return ChainReport(checked, head.last_event_id, "the chain head names an event that is missing")
-    return ChainReport(checked, None)
+    beyond = [mark for mark in marks.values() if mark.position > position]
+    if beyond:
+        mark = max(beyond, key=lambda mark: mark.position)
+        reason = (
+            f"the checkpoint of {mark.at} names position {mark.position}, past the chain's end {position}"
+        )
+        return ChainReport(checked, mark.event_id, reason + ": sealed events were removed", position)
+    if (head.last_position, head.last_hash) != (position, previous):
+        reason = "the chain head names a seal that is missing"
+        return ChainReport(checked, head.last_event_id, reason, head.last_position)
+    unsealed = AuditEvent.objects.filter(seal__isnull=True)
+    behind = unsealed.alias(after=_after(head.last_transaction_id, head.last_event_id or 0)).filter(
+        after=False
+    )
+    stray = behind.order_by("id").first()
+    if stray is not None:
+        return ChainReport(
+            checked, stray.pk, "written behind the sealed chain, not by the application", position
+        )
+    return ChainReport(checked, None, position=position, awaiting=unsealed.count(), checkpoints=len(marks))
+
+
+def checkpoint(path: Path | None = None) -> Checkpoint:
+    """Seal what is ready, check the chain since the last checkpoint, and append the head, signed, to
+    the checkpoint file. Refuses (ValueError) to anchor a chain that does not hold."""
+    path = path or settings.CORPBANK_AUDIT_CHECKPOINTS
+    seal()
+    marks = read_checkpoints(path)
+    report = verify_chain(marks[-1:], since=marks[-1] if marks else None)
+    if not report.intact:
+        raise ValueError(f"the audit chain does not hold at event {report.first_broken_id}: {report.reason}")
+    head = AuditChainHead.objects.get(pk=1)
+    ring = keyring()
+    mark = Checkpoint(
+        position=head.last_position,
+        event_id=head.last_event_id,
+        mac=head.last_hash,
+        at=timezone.now().isoformat(),
+        key_id=ring.current_id,
+    ).signed(ring)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as file:
+        file.write(json.dumps(dataclasses.asdict(mark), sort_keys=True) + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    return mark

@@ -10,17 +10,6 @@ from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
-def for_update(of: str = "") -> str:
-    """The backend's row-lock clause (`` FOR UPDATE``, `` FOR UPDATE OF alias`` to lock the rows of
-    one table of a join), or nothing on SQLite, where IMMEDIATE transactions already hold the
-    database's write lock."""
-    connection = transaction.get_connection()
-    if not connection.features.has_select_for_update:
-        return ""
-    tables = (of,) if of and connection.features.has_select_for_update_of else ()
-    return f" {connection.ops.for_update_sql(of=tables)}"
-
-
 def insert_statement(
     instance: models.Model,
     using: str = "default",
@@ -141,7 +130,7 @@ def _usage_limit_trigger(event: str, rows: tuple[str, ...]) -> str:
 
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again
 # after every migrate (corpbank.apps), each once its table exists. The migrations that introduced them
-# (0002, 0005, 0012) carry their own copies, so that changing a trigger here never changes a migration
+# (0002, 0005, 0012, 0016) carry their own copies, so that changing a trigger here never changes a migration
 # already run: a change needs a new migration too (tests/core/test_migration_sql.py says so).
 # PostgreSQL keeps its triggers, written in those migrations.
 SQLITE_TRIGGERS = {
@@ -150,6 +139,12 @@ SQLITE_TRIGGERS = {
            BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
         """CREATE TRIGGER IF NOT EXISTS corpbank_auditevent_no_delete BEFORE DELETE ON corpbank_auditevent
            BEGIN SELECT RAISE(ABORT, 'corpbank_auditevent is append-only'); END;""",
+    ],
+    "corpbank_auditseal": [
+        """CREATE TRIGGER IF NOT EXISTS corpbank_auditseal_no_update BEFORE UPDATE ON corpbank_auditseal
+           BEGIN SELECT RAISE(ABORT, 'corpbank_auditseal is append-only'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_auditseal_no_delete BEFORE DELETE ON corpbank_auditseal
+           BEGIN SELECT RAISE(ABORT, 'corpbank_auditseal is append-only'); END;""",
     ],
     "corpbank_token": [
         """CREATE TRIGGER IF NOT EXISTS corpbank_token_lost_is_final BEFORE UPDATE OF state ON corpbank_token

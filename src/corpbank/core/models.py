@@ -25,11 +25,14 @@ class AuditEvent(models.Model):
     contract_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     ip_address = models.CharField(max_length=45, blank=True)
     details = models.JSONField(default=dict)
-    previous_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # PostgreSQL: the writing transaction's id (pg_current_xact_id), so that the sealer takes an event
+    # only once every transaction that could still commit one before it has ended. 0 on SQLite, whose
+    # writers take turns, so that committed events are sealed in the order of their ids.
+    transaction_id = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["transaction_id", "id"], name="corpbank_audit_sealing_order")]
 
     @property
     def action_label(self) -> str:
@@ -37,8 +40,22 @@ class AuditEvent(models.Model):
         return audit_labels.event_label(self.action, self.details)
 
 
-class AuditChainHead(models.Model):
-    """One row, locked by every append, so that the chain never forks under concurrency."""
+class AuditSeal(models.Model):
+    """An event's place in the chain: its position (1, 2, … without gaps) and the HMAC over the
+    event, its position and the previous seal's MAC, under a key kept off the database (core/audit.py).
+    Written after the event's transaction has committed, by the sealer; never changed (a trigger)."""
 
-    last_hash = models.CharField(max_length=64)
+    position = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="seal")
+    key_id = models.CharField(max_length=40)
+    mac = models.CharField(max_length=64)
+
+
+class AuditChainHead(models.Model):
+    """One row, locked only by the sealer: the last seal, and the last event sealed (by transaction id
+    and id), from which the sealer looks for the next."""
+
+    last_hash = models.CharField(max_length=64)  # the last seal's MAC
+    last_position = models.BigIntegerField(default=0)
+    last_transaction_id = models.BigIntegerField(default=0)
     last_event_id = models.BigIntegerField(null=True, blank=True)

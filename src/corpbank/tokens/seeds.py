@@ -5,48 +5,22 @@ software token's one-time provisioning, and key rotation open one."""
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import functools
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from corpbank.core import audit
+from corpbank.core import audit, keys
+from corpbank.core.keys import Keyring
 from corpbank.tokens.models import Token
 
 NONCE_BYTES = 12
 
 
-@dataclasses.dataclass(frozen=True)
-class Keyring:
-    current_id: str
-    keys: dict[str, bytes]
-
-
-@functools.cache
-def _parse(configured: str) -> Keyring:
-    keys: dict[str, bytes] = {}
-    order = []
-    for entry in configured.split(","):
-        key_id, _, encoded = entry.strip().partition(":")
-        try:
-            key = base64.b64decode(encoded, validate=True)
-        except ValueError as error:
-            raise ImproperlyConfigured(f"CORPBANK_SEED_KEYS: key {key_id!r} is not base64") from error
-        if not key_id or len(key) != 32:
-            raise ImproperlyConfigured("CORPBANK_SEED_KEYS entries are 'key-id:base64 of 32 random bytes'")
-        keys[key_id] = key
-        order.append(key_id)
-    return Keyring(order[0], keys)
-
-
 def keyring() -> Keyring:
-    return _parse(settings.CORPBANK_SEED_KEYS)
+    return keys.parse("CORPBANK_SEED_KEYS", settings.CORPBANK_SEED_KEYS)
 
 
 def _associated_data(serial: str) -> bytes:

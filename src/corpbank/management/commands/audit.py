@@ -1,26 +1,53 @@
-"""corpbank audit verify: walks the hash chain and reports the first broken link (R-I3)."""
+"""corpbank audit: check, seal and anchor the audit log's chain (R-I3).
+
+- ``verify``: walk the chain and name the first broken link; also check every checkpoint written.
+- ``seal``: seal the events ready now (each act's commit does; this takes what a crash left).
+- ``checkpoint``: seal, check the chain since the last checkpoint, and append the signed head to the
+  checkpoint file (run it every few minutes, and ship the file off the database's host)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from corpbank.core.audit import verify_chain
+from corpbank.core import audit
 
 
 class Command(BaseCommand):
-    help = "Audit log tools: 'verify' checks the hash chain."
+    help = "Audit log: 'verify' checks the chain, 'seal' seals what is ready, 'checkpoint' anchors the head."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["verify"])
+        parser.add_argument("action", choices=["verify", "seal", "checkpoint"])
+        parser.add_argument(
+            "--checkpoints",
+            type=Path,
+            default=None,
+            help="the checkpoint file (default: CORPBANK_AUDIT_CHECKPOINTS)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = verify_chain()
-        if report.intact:
-            self.stdout.write(f"audit chain intact: {report.checked} events")
-            return
-        raise CommandError(
-            f"audit chain broken at event {report.first_broken_id} "
-            f"({report.reason}); {report.checked} events before it are intact"
+        path = options["checkpoints"]
+        try:
+            if options["action"] == "seal":
+                self.stdout.write(f"sealed {audit.seal()} events")
+            elif options["action"] == "checkpoint":
+                mark = audit.checkpoint(path)
+                self.stdout.write(f"checkpoint written: position {mark.position} at {mark.at}")
+            else:
+                self.verify(path)
+        except (audit.CheckpointsUnreadable, ValueError) as error:
+            raise CommandError(str(error)) from error
+
+    def verify(self, path: Path | None) -> None:
+        report = audit.verify_chain(audit.read_checkpoints(path))
+        if not report.intact:
+            raise CommandError(
+                f"audit chain broken at event {report.first_broken_id} (position {report.position}): "
+                f"{report.reason}; {report.checked} seals before it hold"
+            )
+        self.stdout.write(
+            f"audit chain intact: {report.checked} events sealed, {report.checkpoints} checkpoints reached, "
+            f"{report.awaiting} awaiting their seal"
         )
