@@ -71,6 +71,15 @@ def _production_argon2_when_marked(request: pytest.FixtureRequest) -> Iterator[N
     hashing.use_hasher(cheap)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_sealer_stopped(django_db_setup: None) -> Iterator[None]:
+    """The audit sealer thread ends, and closes its connection, before the test database is dropped."""
+    yield
+    from corpbank.core import audit
+
+    audit.sealer.stop()
+
+
 @pytest.fixture(autouse=True)
 def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that commits (transactional_db) leaves audit events and seals, which the append-only
@@ -88,7 +97,10 @@ def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator
     yield
     from django.db import connection
 
+    from corpbank.core import audit
     from corpbank.core.db import ensure_sqlite_triggers
+
+    audit.sealer.drain()  # the sealer thread is done with what the test committed
 
     if connection.vendor != "sqlite":
         return

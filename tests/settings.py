@@ -13,6 +13,8 @@ os.environ.setdefault(
     "CORPBANK_AUDIT_KEYS",
     "audit2:dGVzdC1vbmx5LWF1ZGl0LWtleS1udW1iZXItdHdvLTA=,audit1:dGVzdC1vbmx5LWF1ZGl0LWtleS1udW1iZXItb25lLTA=",
 )
+# The sealer seals at once in the tests (tests/core/test_audit.py waits for it with sealer.drain()).
+os.environ.setdefault("CORPBANK_AUDIT_SEAL_DELAY", "0")
 
 os.environ.setdefault("CORPBANK_CA_PASSPHRASE", "test-only-ca-passphrase")
 # Django's test client speaks plain HTTP: the tests are a plain-HTTP deployment, said explicitly (the

@@ -114,11 +114,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions: server-side, rotated at login, ended after inactivity (R-A5). The inactivity limit is the
 # bank policy's, checked by the middleware against the clock (SESSION_COOKIE_AGE below).
-# Django's database store as it is: a session row the server deleted or let expire is never resumed.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database store (its one read per request in plain SQL, web/session_store.py): a session row
+# the server deleted or let expire is never resumed.
+SESSION_ENGINE = "corpbank.web.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_SAVE_EVERY_REQUEST = True
+# A session is written when it changes: its last activity at most every 15 seconds (web/sessions.py), so
+# most requests read their session and write nothing.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Production fails closed: served over HTTPS — Secure cookies, HSTS (with subdomains), plain HTTP
 # redirected — unless the deployment says it is plain HTTP for development (CORPBANK_INSECURE_HTTP=1,
@@ -194,6 +197,9 @@ CORPBANK_AUDIT_KEYS = os.environ.get("CORPBANK_AUDIT_KEYS") or (
     if DEBUG
     else mandatory("CORPBANK_AUDIT_KEYS", "audit.keys")
 )
+# How long the audit sealer waits after an act's commit wakes it, so that the acts committed meanwhile are
+# sealed in one transaction (core/audit.py): seconds an event stays unsealed, for less work per event.
+CORPBANK_AUDIT_SEAL_DELAY = float(os.environ.get("CORPBANK_AUDIT_SEAL_DELAY", "0.2"))
 # Where `corpbank audit checkpoint` appends the chain's signed head and `corpbank audit verify` reads it:
 # a file the database's users cannot write (ship it to another host, docs/operations.md).
 CORPBANK_AUDIT_CHECKPOINTS = Path(

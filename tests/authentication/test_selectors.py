@@ -4,17 +4,21 @@ statement, and the principal's row lock with it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from corpbank.authentication import selectors
 from corpbank.authentication.models import KnownEnvironment
-from corpbank.identity.models import Secret, SecretKind
+from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.organizations.models import CustomerUser
-from corpbank.tokens.selectors import RegistrationState
-from tests.conftest import MASTER_LOGIN_ID
+from corpbank.tokens import services as tokens
+from corpbank.tokens.models import TokenRegistration
+from corpbank.tokens.selectors import REGISTRATION_FIELDS, RegistrationState, registration_subqueries
+from tests.conftest import MASTER_LOGIN_ID, code_now
 
 PASSWORDS = (SecretKind.LOGIN_PASSWORD, SecretKind.CONFIRMATION_PASSWORD)
 
@@ -83,6 +87,93 @@ def test_r_c5_login_secrets_locks_the_principal_row_only(master):
     (statement,) = (query["sql"] for query in captured.captured_queries if "SELECT" in query["sql"])
     print(statement)
     if connection.features.has_select_for_update_of:
-        assert statement.endswith('FOR UPDATE OF "corpbank_principal"')
+        assert statement.endswith("FOR UPDATE OF p")  # p: the principal's row
     else:
         assert "FOR UPDATE" not in statement
+
+
+def as_the_orm_reads(login_id: str, kinds: tuple[str, ...], device_id: str) -> selectors.LoginRows:
+    """The login's read as Django's QuerySet API writes it (until issue 13 the code itself): the
+    reference the plain statement is held to."""
+    user_path = "principal__customer_user"
+    secrets = list(
+        Secret.objects.select_related(f"{user_path}__contract__organization")
+        .annotate(
+            has_questions=Exists(
+                Secret.objects.filter(principal=OuterRef("principal"), kind=SecretKind.SECRET_ANSWER)
+            ),
+            **registration_subqueries(user_path),
+            known=FilteredRelation(
+                f"{user_path}__known_environments",
+                condition=Q(**{f"{user_path}__known_environments__device_id": device_id}),
+            ),
+            **{f"known_{column}": F(f"known__{column}") for column in selectors._KNOWN_ENVIRONMENT_COLUMNS},
+        )
+        .filter(kind__in=kinds, **{f"{user_path}__login_id": login_id})
+        .exclude(**{f"{user_path}__status": CustomerUser.Status.DELETED})
+    )
+    if not secrets:
+        return selectors.LoginRows([], has_questions=False)
+    first = secrets[0]
+    return selectors.LoginRows(
+        secrets,
+        has_questions=first.has_questions,
+        known_environment=selectors.KnownEnvironmentRow.of(
+            [getattr(first, f"known_{column}") for column in selectors._KNOWN_ENVIRONMENT_COLUMNS]
+        ),
+        registrations=RegistrationState.of([getattr(first, name) for name in REGISTRATION_FIELDS]),
+    )
+
+
+def columns(instance: Any) -> dict[str, tuple[Any, type]]:
+    return {
+        field.attname: (getattr(instance, field.attname), type(getattr(instance, field.attname)))
+        for field in instance._meta.concrete_fields
+    }
+
+
+def assert_same(ours: selectors.LoginRows, theirs: selectors.LoginRows) -> None:
+    assert (ours.has_questions, ours.known_environment, ours.registrations) == (
+        theirs.has_questions,
+        theirs.known_environment,
+        theirs.registrations,
+    )
+    by_id = {secret.pk: secret for secret in theirs.secrets}
+    assert sorted(by_id) == sorted(secret.pk for secret in ours.secrets)
+    for secret in ours.secrets:
+        reference = by_id[secret.pk]
+        user, expected = secret.principal.customer_user, reference.principal.customer_user
+        for mine, orms in [
+            (secret, reference),
+            (secret.principal, reference.principal),
+            (user, expected),
+            (user.contract, expected.contract),
+            (user.contract.organization, expected.contract.organization),
+        ]:
+            assert columns(mine) == columns(orms)
+
+
+def test_login_secrets_reads_what_the_querysets_read(otp_master, clock):
+    """A user in every state the login decides on: questions, a known environment of this device and
+    of another, a token registration ended and one in force (R-D1, R-D2, R-E7), a lock in the past."""
+    kinds = (SecretKind.LOGIN_PASSWORD, SecretKind.CONFIRMATION_PASSWORD, SecretKind.SECRET_ANSWER)
+    login_id = otp_master.login_id
+    assert_same(selectors.login_secrets(login_id, kinds, "this"), as_the_orm_reads(login_id, kinds, "this"))
+    KnownEnvironment.objects.create(
+        user=otp_master, device_id="this", browser="Chrome", os="Windows", languages="ja", network="192.0.2.0"
+    )
+    KnownEnvironment.objects.create(
+        user=otp_master, device_id="that", browser="Firefox", os="Linux", languages="en", network="10.0.0.0"
+    )
+    tokens.register_for_user(user=otp_master, serial="HW00000001", code=code_now())
+    TokenRegistration.objects.filter(user=otp_master).update(ended_at=timezone.now() - timedelta(days=2))
+    clock(60)
+    tokens.register_for_user(user=otp_master, serial="HW00000002", code=code_now())
+    Principal.objects.filter(pk=otp_master.principal_id).update(
+        locked_until=timezone.now() - timedelta(hours=1)
+    )
+    for device in ("this", "that", "none"):
+        ours = selectors.login_secrets(login_id, kinds, device)
+        assert_same(ours, as_the_orm_reads(login_id, kinds, device))
+    assert ours.registrations is not None and ours.registrations.in_force_state is not None
+    assert ours.registrations.last_ended_at is not None

@@ -106,7 +106,7 @@ def test_r_i3_a_sealer_killed_while_sealing_leaves_nothing_half_sealed(database)
 import os, signal
 from django.db import transaction
 from corpbank.core import audit
-audit.seal_after_commit = lambda: None  # this act's commit leaves its event to the sealer below
+audit.sealer.wake = lambda: None  # this act's commit leaves its event to the sealer below
 with transaction.atomic():
     audit.record("test.killed_while_sealing", actor=audit.Actor.system())
 with transaction.atomic():

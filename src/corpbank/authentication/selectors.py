@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db import transaction
+from django.db.transaction import TransactionManagementError
 
-from corpbank.core.db import column_datetime
+from corpbank.authentication.models import KnownEnvironment
+from corpbank.core.db import M, column_datetime, from_row
 from corpbank.core.models import AuditEvent
-from corpbank.identity.models import Secret, SecretKind
-from corpbank.organizations.models import CustomerUser
-from corpbank.tokens.selectors import REGISTRATION_FIELDS, RegistrationState, registration_subqueries
+from corpbank.identity.models import Principal, Secret, SecretKind
+from corpbank.organizations.models import Contract, CustomerUser, Organization
+from corpbank.tokens.selectors import REGISTRATION_FIELDS, RegistrationState, registration_columns
 
 LOGIN_ACTIONS = (
     "login.succeeded",
@@ -45,41 +47,38 @@ class KnownEnvironmentRow:
         return cls(pk, column_datetime(last_seen_at), browser, os, languages, network)
 
 
-_USER = "principal__customer_user"
-# The known environment's columns, annotated on each secret as known_<column>.
+# The secret, principal, user, contract and organization, joined, with their aliases in the statement.
+_JOINED = ((Secret, "s"), (Principal, "p"), (CustomerUser, "u"), (Contract, "c"), (Organization, "o"))
+# The known environment's columns, read after the joined models' and the annotations.
 _KNOWN_ENVIRONMENT_COLUMNS = ("id", "last_seen_at", "browser", "os", "languages", "network")
 
 
 @functools.cache
-def _annotated_secrets() -> QuerySet[Secret]:
-    """Secrets with their principal, user, contract and organization, and what the login decides with
-    them that depends on no argument. Built once and only ever refined (never evaluated): resolving the
-    subqueries is most of the ORM's work on this query."""
-    return Secret.objects.select_related(f"{_USER}__contract__organization").annotate(
-        # Whether the user has registered secret questions (R-D1), without fetching the answers.
-        has_questions=Exists(
-            Secret.objects.filter(principal=OuterRef("principal"), kind=SecretKind.SECRET_ANSWER)
-        ),
-        # The token registrations (R-E7): what the login decides after the password, read with it.
-        **registration_subqueries(_USER),
+def _login_statement(kinds: int, vendor: str) -> str:
+    """The login's one statement for ``kinds`` kinds of secret. What it reads is what
+    ``Secret.objects.select_related("principal__customer_user__contract__organization")`` reads, with
+    whether the user has secret questions (R-D1), the token registrations (R-E7,
+    ``tokens.selectors.registration_columns``) and the environment of the browser's device ID (R-D2);
+    on PostgreSQL it locks the principal's row (``FOR UPDATE OF``; SQLite's IMMEDIATE transaction holds
+    the database). Plain SQL (issue 13): the ORM compiled it at more CPU than the database ran it;
+    tests/authentication/test_selectors.py compares the two on both databases."""
+    columns = ", ".join(
+        f"{alias}.{field.column}" for model, alias in _JOINED for field in model._meta.concrete_fields
     )
-
-
-def _login_query(login_id: str, kinds: tuple[str, ...], device_id: str, lock: bool) -> QuerySet[Secret]:
-    secrets = (
-        _annotated_secrets()
-        .filter(kind__in=kinds, **{f"{_USER}__login_id": login_id})
-        .exclude(**{f"{_USER}__status": CustomerUser.Status.DELETED})
-        .annotate(
-            # The environment of this device ID the user is recognised from (R-D2).
-            known=FilteredRelation(
-                f"{_USER}__known_environments",
-                condition=Q(**{f"{_USER}__known_environments__device_id": device_id}),
-            ),
-            **{f"known_{column}": F(f"known__{column}") for column in _KNOWN_ENVIRONMENT_COLUMNS},
-        )
+    secret, principal, user, contract, organization = (model._meta.db_table for model, _alias in _JOINED)
+    known = KnownEnvironment._meta.db_table
+    lock = " FOR UPDATE OF p" if vendor == "postgresql" else ""
+    return (
+        f"SELECT {columns},"  # noqa: S608 - names from the models' metadata; every value is a parameter
+        f" EXISTS (SELECT 1 FROM {secret} q WHERE q.principal_id = s.principal_id AND q.kind = %s),"
+        f" {registration_columns('u')},"
+        f" {', '.join(f'k.{column}' for column in _KNOWN_ENVIRONMENT_COLUMNS)}"
+        f" FROM {secret} s JOIN {principal} p ON p.id = s.principal_id"
+        f" JOIN {user} u ON u.principal_id = p.id"
+        f" JOIN {contract} c ON c.id = u.contract_id JOIN {organization} o ON o.id = c.organization_id"
+        f" LEFT JOIN {known} k ON k.user_id = u.id AND k.device_id = %s"
+        f" WHERE s.kind IN ({', '.join(['%s'] * kinds)}) AND u.login_id = %s AND u.status <> %s{lock}"
     )
-    return secrets.select_for_update(of=("principal",)) if lock else secrets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,22 +101,43 @@ def login_secrets(
     database's write lock), and the principal is read as that lock leaves it; the rest is read as it
     was when the statement began (it may have waited).
 
-    One statement, since it runs on every login (bench/login.py)."""
-    secrets = list(_login_query(login_id, kinds, device_id, lock))
-    if not secrets:
+    One statement, since it runs on every login (bench/login.py, ``_login_statement``)."""
+    connection = transaction.get_connection()
+    if lock and not connection.in_atomic_block:
+        raise TransactionManagementError("login_secrets(lock=True) must run inside a transaction")
+    statement = _login_statement(len(kinds), connection.vendor if lock else "")
+    parameters = [SecretKind.SECRET_ANSWER, device_id, *kinds, login_id, CustomerUser.Status.DELETED]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, parameters)
+        rows = cursor.fetchall()
+    if not rows:
         return LoginRows([], has_questions=False)
-    # One row per secret; the user, principal, contract and organization are the same in each.
-    first = secrets[0]
-    for secret in secrets[1:]:
-        secret.principal = first.principal
+    # One row per secret; the principal, user, contract and organization are the same in each.
+    values = list(rows[0])
+    secret, principal, user = _take(Secret, values), _take(Principal, values), _take(CustomerUser, values)
+    contract, organization = _take(Contract, values), _take(Organization, values)
+    contract.organization = organization
+    user.contract, user.principal = contract, principal  # also the principal's customer_user
+    secrets = [secret]
+    for row in rows[1:]:
+        secrets.append(from_row(Secret, row[: len(Secret._meta.concrete_fields)]))
+    for each in secrets:
+        each.principal = principal
+    has_questions, *rest = values
+    registrations, known = rest[: len(REGISTRATION_FIELDS)], rest[len(REGISTRATION_FIELDS) :]
     return LoginRows(
         secrets,
-        has_questions=getattr(first, "has_questions"),  # noqa: B009 - an annotation, unknown to mypy
-        known_environment=KnownEnvironmentRow.of(
-            [getattr(first, f"known_{column}") for column in _KNOWN_ENVIRONMENT_COLUMNS]
-        ),
-        registrations=RegistrationState.of([getattr(first, name) for name in REGISTRATION_FIELDS]),
+        has_questions=bool(has_questions),
+        known_environment=KnownEnvironmentRow.of(known),
+        registrations=RegistrationState.of(registrations),
     )
+
+
+def _take(model: type[M], values: list[Any]) -> M:
+    """The next ``model`` from the front of ``values`` (which loses its columns)."""
+    width = len(model._meta.concrete_fields)
+    taken, values[:] = values[:width], values[width:]
+    return from_row(model, taken)
 
 
 def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:

@@ -4,11 +4,12 @@ Writing an event and giving it its place are two steps, so that audited acts nev
 another on a shared row:
 
 1. :func:`record` writes the event inside the act's own transaction: one INSERT, nothing shared locked.
-2. Once that transaction has committed, the sealer (:func:`seal`, run on commit, and by
-   ``corpbank audit seal`` and ``checkpoint``) takes the committed events that nothing can precede any
-   more, in order, and gives each a seal: the next position (1, 2, … without gaps) and
-   HMAC-SHA256(key, previous MAC, position, event). Only the sealer locks the chain head. An act whose
-   commit finds another sealer at work leaves its event to that one, who looks again before it stops.
+2. Once that transaction has committed, the sealer (:func:`seal`: the process's sealer thread, which
+   the commit wakes, and ``corpbank audit seal`` and ``checkpoint``) takes the committed events that
+   nothing can precede any more, in order, and gives each a seal: the next position (1, 2, … without
+   gaps) and HMAC-SHA256(key, previous MAC, position, event). Only the sealer locks the chain head, and
+   it seals in one transaction whatever was committed while it slept: under load, one seal for many
+   events.
 
 "Nothing can precede it any more": on PostgreSQL, the event was written by a transaction older than
 every transaction still running (``pg_snapshot_xmin``), and events are sealed in (transaction id, id)
@@ -23,20 +24,24 @@ Events not sealed yet are counted by verify; the sealer takes them within moment
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import hashlib
 import hmac
 import itertools
 import json
+import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import close_old_connections, connections, models, transaction
 from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
@@ -44,6 +49,8 @@ from django.utils import timezone
 from corpbank.core import keys
 from corpbank.core.db import Writes, insert, insert_statement, inserted
 from corpbank.core.models import AuditChainHead, AuditEvent, AuditSeal
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 # Events sealed in one transaction at most: a backlog (after an upgrade, or a sealer that was down) is
@@ -150,9 +157,7 @@ def record(
         if writes:
             writes.flush()
         insert(event)
-    # robust: the act has committed whatever the sealer meets; a failure is logged, and the next
-    # sealer takes the event.
-    transaction.on_commit(seal_after_commit, robust=True)
+    transaction.on_commit(sealer.wake)
     recorded.send(sender=AuditEvent, event=event)
     return event
 
@@ -201,7 +206,7 @@ _READY = {
 def _ready_statement(vendor: str, lock: str) -> str:
     """The head, locked with ``lock``, joined with the events ready after it in sealing order (at most
     the parameter's number): one row without an event when none is ready; no row when the head is
-    another sealer's (SKIP LOCKED) or missing."""
+    missing."""
     columns = ", ".join(f"e.{field.column}" for field in AuditEvent._meta.concrete_fields)
     return (
         f"WITH head AS ({_HEAD} WHERE id = 1{lock})"  # noqa: S608 - names only
@@ -211,20 +216,11 @@ def _ready_statement(vendor: str, lock: str) -> str:
     )
 
 
-def _ready(*, wait: bool, limit: int) -> list[AuditEvent]:
+def _ready(limit: int) -> list[AuditEvent]:
     connection = transaction.get_connection()
-    lock = ""
-    if connection.features.has_select_for_update:  # SQLite: the IMMEDIATE transaction's write lock
-        lock = " FOR UPDATE" if wait else " FOR UPDATE SKIP LOCKED"
+    # SQLite has no row locks: the IMMEDIATE transaction holds the database's write lock.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     return list(AuditEvent.objects.raw(_ready_statement(connection.vendor, lock), [limit]))
-
-
-def _anything_ready() -> bool:
-    """Without a lock: is an event ready to be sealed?"""
-    statement = f"SELECT 1 FROM ({_HEAD} WHERE id = 1) head JOIN corpbank_auditevent e ON {_READY[transaction.get_connection().vendor]} LIMIT 1"  # noqa: S608, E501
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(statement)
-        return cursor.fetchone() is not None
 
 
 def _write_seals(seals: list[tuple[int, int, str, str]], last: AuditEvent) -> None:
@@ -247,18 +243,17 @@ def _write_seals(seals: list[tuple[int, int, str, str]], last: AuditEvent) -> No
             cursor.execute(move, moved)
 
 
-def _seal_batch(*, wait: bool) -> int:
-    """Seal up to BATCH ready events in one transaction. Returns how many (0: none ready, or another
-    sealer at work and ``wait`` false)."""
+def _seal_batch() -> int:
+    """Seal up to BATCH ready events in one transaction; returns how many."""
     ring = keyring()
     with transaction.atomic():
-        rows = _ready(wait=wait, limit=BATCH)
-        if not rows and not AuditChainHead.objects.filter(pk=1).exists():
+        rows = _ready(BATCH)
+        if not rows:
             # An emptied database (the test suite's flush): the migration's head is written again.
             AuditChainHead.objects.bulk_create(
                 [AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True
             )
-            rows = _ready(wait=wait, limit=BATCH)
+            rows = _ready(BATCH)
         events = [row for row in rows if row.pk is not None]
         if not events:
             return 0
@@ -272,23 +267,96 @@ def _seal_batch(*, wait: bool) -> int:
     return len(events)
 
 
-def seal(*, wait: bool = True) -> int:
-    """Seal every event ready now; returns how many. With ``wait`` false, leave it to a sealer already
-    at work."""
+def seal() -> int:
+    """Seal every event ready now, after any other sealer at work; returns how many."""
     sealed = 0
     while True:
-        count = _seal_batch(wait=wait)
+        count = _seal_batch()
         sealed += count
         if count < BATCH:
             return sealed
 
 
-def seal_after_commit() -> None:
-    """After an audited act commits: seal what is ready, unless another sealer is at work. An event
-    committed while this one sealed may have found the head busy: look once more, without a lock, and
-    seal again if one is ready."""
-    if seal(wait=False) and _anything_ready():
-        seal(wait=False)
+class _Sealer:
+    """The process's sealer: a thread that an act's commit wakes (a flag set, nothing more), and that
+    seals every event ready in as few transactions as it can. It waits CORPBANK_AUDIT_SEAL_DELAY after
+    being woken, so that the acts committed meanwhile are sealed together: one transaction for many
+    events, under load and at a single client alike. Idle for a while, it gives its database connection
+    back. At the process's normal exit it seals what is left; after a crash, the next sealer of any
+    process does."""
+
+    IDLE_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._woken = threading.Event()
+        self._condition = threading.Condition()
+        self._requested = 0
+        self._completed = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def wake(self) -> None:
+        with self._condition:
+            self._requested += 1
+        if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            self._start()
+        self._woken.set()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+                return
+            if self._pid != os.getpid():  # first start in this process (a forked worker has none)
+                atexit.register(self.stop)
+            self._pid, self._stopping = os.getpid(), False
+            self._thread = threading.Thread(target=self._run, name="corpbank-audit-sealer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                if not self._woken.wait(timeout=self.IDLE_SECONDS):
+                    connections.close_all()  # this thread's own connection
+                    self._woken.wait()
+                if not self._stopping:
+                    time.sleep(settings.CORPBANK_AUDIT_SEAL_DELAY)
+                self._woken.clear()
+                with self._condition:
+                    asked = self._requested
+                try:
+                    close_old_connections()
+                    seal()
+                except Exception:
+                    logger.exception("the audit sealer failed; the next commit wakes it again")
+                with self._condition:
+                    self._completed = max(self._completed, asked)
+                    self._condition.notify_all()
+                if self._stopping:
+                    return
+        finally:
+            connections.close_all()
+
+    def drain(self, timeout: float = 30) -> None:
+        """Until every commit that woke the sealer so far has been sealed after (tests)."""
+        with self._condition:
+            asked = self._requested
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                return
+            self._condition.wait_for(lambda: self._completed >= asked, timeout=timeout)
+
+    def stop(self, timeout: float = 30) -> None:
+        """Seal what the commits so far asked for, and end the thread (at exit; the tests' end)."""
+        thread = self._thread
+        if thread is None or self._pid != os.getpid() or not thread.is_alive():
+            return
+        self._stopping = True
+        self._woken.set()
+        thread.join(timeout)
+
+
+sealer = _Sealer()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,6 +56,22 @@ def registration_subqueries(user: str) -> dict[str, Subquery]:
     )
 
 
+def registration_columns(user: str) -> str:
+    """The same three values as ``registration_subqueries``, as SQL for a plain statement whose user
+    row has the alias ``user`` (authentication/selectors.py, the login's one read; a test holds the
+    two equal)."""
+    registration, token = TokenRegistration._meta.db_table, Token._meta.db_table
+    in_force = (
+        f"FROM {registration} r JOIN {token} t ON t.id = r.token_id"
+        f" WHERE r.user_id = {user}.id AND r.ended_at IS NULL LIMIT 1"
+    )
+    last_ended = (
+        f"SELECT r.ended_at FROM {registration} r WHERE r.user_id = {user}.id"  # noqa: S608 - names only
+        " AND r.ended_at IS NOT NULL ORDER BY r.ended_at DESC LIMIT 1"
+    )
+    return f"(SELECT t.state {in_force}), (SELECT t.expires_on {in_force}), ({last_ended})"
+
+
 def registration_state(user_id: int) -> RegistrationState:
     values = (
         CustomerUser.objects.filter(pk=user_id)

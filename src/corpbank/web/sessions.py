@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +37,10 @@ MUST_REGISTER_QUESTIONS = "corpbank.must_register_questions"
 CHALLENGE = "corpbank.additional_auth"  # a login waiting for its answer (R-D2); not a session yet
 DEVICE_ID = "corpbank_device_id"  # request attribute: set the environment cookie on the response
 BACKOFFICE = "corpbank_backoffice"  # request attribute: the back office's prefix or "" (backoffice_site.py)
+# How fresh the last activity a session records is: a request within this time of the recorded one
+# writes nothing to the session (no UPDATE of its row, issue 13), so a session ends between the policy's
+# inactivity minus this and the inactivity after its last request.
+ACTIVITY_RESOLUTION = timedelta(seconds=15)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -224,7 +228,8 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
     if principal is None or principal.session_epoch != session.get(EPOCH) or principal.is_suspended:
         session.flush()
         return None, None, False
-    session[LAST_SEEN] = now.isoformat()
+    if now - datetime.fromisoformat(session[LAST_SEEN]) >= ACTIVITY_RESOLUTION:
+        session[LAST_SEEN] = now.isoformat()  # the one write a request makes to its session
     return customer, operator, False
 
 
