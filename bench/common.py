@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 BIN = Path(sys.executable).parent
+C = TypeVar("C")
 DEFAULT_SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 
@@ -83,15 +87,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class ServerDidNotStart(RuntimeError):
+    """The server exited, or did not answer in time; the message ends with its log."""
+
+
 @contextlib.contextmanager
 def production_server(
-    env: dict[str, str], *, workers: int, threads: int, app: str = "corpbank.wsgi"
+    env: dict[str, str],
+    *,
+    workers: int,
+    threads: int,
+    app: str = "corpbank.wsgi",
+    gunicorn: Path = BIN / "gunicorn",
+    ready: str = "/login",
+    start_seconds: float = 60,
 ) -> Iterator[ServerHandle]:
+    """``app`` served by ``gunicorn`` (corpbank's by default; a peer's from its own virtualenv) on a free
+    port of 127.0.0.1, once GET ``ready`` answers; stopped at the end."""
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
             [
-                str(BIN / "gunicorn"),
+                str(gunicorn),
                 app,
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -101,22 +118,24 @@ def production_server(
                 str(threads),
                 "--worker-class",
                 os.environ.get("BENCH_WORKER_CLASS", "gthread"),
+                # gunicorn's control socket is one path per user: a second server would share it.
+                "--no-control-socket",
             ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/login", timeout=2):  # noqa: S310 - loopback only
+                with urllib.request.urlopen(f"{base}{ready}", timeout=5):  # noqa: S310 - loopback only
                     break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     process.kill()
                     log.seek(0)
-                    raise RuntimeError(f"server did not start: {log.read()}") from None
+                    raise ServerDidNotStart(f"{app} did not start: {log.read()[-3000:]}") from None
                 time.sleep(0.2)
         try:
             yield ServerHandle(base, process.pid)  # type: ignore[misc]
@@ -161,3 +180,49 @@ def hash_seconds(directory: str) -> float:
 
 def corpbank(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(BIN / "corpbank"), *args], env=env, check=True, capture_output=True, timeout=600)
+
+
+@dataclasses.dataclass(frozen=True)
+class Load:
+    """What ``closed_loop`` measured: each attempt's latency (seconds), the failures, the wall-clock
+    duration and the server's CPU-seconds over it."""
+
+    latencies: list[float]
+    failures: int
+    seconds: float
+    server_cpu: float
+
+
+def closed_loop(
+    server: ServerHandle, clients: list[C], attempt: Callable[[C], bool], *, seconds: float, budget: int
+) -> Load:
+    """Each client, in a thread of its own, makes ``attempt``s back to back (each True when it
+    succeeded) until ``seconds`` have passed or ``budget`` attempts have been made by them all: bounded
+    in time and in count. The server's CPU is read before the first and after the last."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    left = [budget]
+    stop_at = time.perf_counter() + seconds
+
+    def work(client: C) -> None:
+        nonlocal failures
+        while time.perf_counter() < stop_at:
+            with lock:
+                if left[0] <= 0:
+                    return
+                left[0] -= 1
+            started = time.perf_counter()
+            ok = attempt(client)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                failures += not ok
+
+    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
+    cpu_before, started = server.cpu_seconds(), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    return Load(latencies, failures, time.perf_counter() - started, server.cpu_seconds() - cpu_before)

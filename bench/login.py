@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     ServerHandle,
+    closed_loop,
     corpbank,
     environment,
     fresh_database,
@@ -186,41 +187,14 @@ def run_level(
         # environment is recognised (R-D2).
         if not client.log_in():
             client.request("POST", "/api/v1/auth/additional-auth", {"answer": ANSWER})
-    stop_at = time.perf_counter() + seconds
-    latencies: list[float] = []
-    failures = 0
-    lock = threading.Lock()
-    budget = [MAX_LOGINS_PER_LEVEL]
-
-    def work(client: Client) -> None:
-        nonlocal failures
-        while time.perf_counter() < stop_at:
-            with lock:
-                if budget[0] <= 0:
-                    return
-                budget[0] -= 1
-            started = time.perf_counter()
-            ok = client.log_in()
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                failures += not ok
-
-    started = time.perf_counter()
-    cpu_before, hash_before = base.cpu_seconds(), hash_seconds(hash_dir)
-    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    duration = time.perf_counter() - started
-    server_cpu = base.cpu_seconds() - cpu_before
+    hash_before = hash_seconds(hash_dir)
+    load = closed_loop(base, clients, Client.log_in, seconds=seconds, budget=MAX_LOGINS_PER_LEVEL)
     return Measurement(
-        rate=len(latencies) / duration,
-        median_ms=statistics.median(latencies) * 1000,
-        per_cpu_second=len(latencies) / server_cpu,
-        hash_share=(hash_seconds(hash_dir) - hash_before) / server_cpu,
-        failures=failures,
+        rate=len(load.latencies) / load.seconds,
+        median_ms=statistics.median(load.latencies) * 1000,
+        per_cpu_second=len(load.latencies) / load.server_cpu,
+        hash_share=(hash_seconds(hash_dir) - hash_before) / load.server_cpu,
+        failures=load.failures,
     )
 
 

@@ -39,15 +39,22 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ServerHandle, corpbank, environment, fresh_database, parser, production_server, verdict
+from common import (
+    ServerHandle,
+    closed_loop,
+    corpbank,
+    environment,
+    fresh_database,
+    parser,
+    production_server,
+    verdict,
+)
 from login import ANSWER, Client
 
 PATHS = ["/api/v1/me", "/", "/api/v1/users"]
@@ -122,38 +129,17 @@ def drive(base: ServerHandle, clients: list[Client], path: str, seconds: float) 
     """Each client, in a thread of its own, sends GET ``path`` back to back until ``seconds`` have
     passed or MAX_REQUESTS have been sent by them all."""
     failures = sum(client.request("GET", path) != 200 for client in clients)  # warm, untimed
-    latencies: list[float] = []
-    lock = threading.Lock()
-    budget = [MAX_REQUESTS]
-    stop_at = time.perf_counter() + seconds
 
-    def work(client: Client) -> None:
-        nonlocal failures
-        while time.perf_counter() < stop_at:
-            with lock:
-                if budget[0] <= 0:
-                    return
-                budget[0] -= 1
-            started = time.perf_counter()
-            status = client.request("GET", path)
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                failures += status != 200
+    def attempt(client: Client) -> bool:
+        return client.request("GET", path) == 200
 
-    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
-    cpu_before, started = base.cpu_seconds(), time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    duration, server_cpu = time.perf_counter() - started, base.cpu_seconds() - cpu_before
-    latencies.sort()
+    load = closed_loop(base, clients, attempt, seconds=seconds, budget=MAX_REQUESTS)
+    latencies = sorted(load.latencies)
     return Measurement(
         requests=len(latencies),
-        failures=failures,
-        seconds=duration,
-        server_cpu=server_cpu,
+        failures=failures + load.failures,
+        seconds=load.seconds,
+        server_cpu=load.server_cpu,
         p50_ms=percentile(latencies, 0.50) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
     )

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -154,10 +155,23 @@ def forge_an_event_behind_the_chain(cursor: Any, chain: list[AuditSeal]) -> Audi
     return AuditSeal(position=len(chain), event=event)
 
 
+def move_the_head_back(cursor: Any, chain: list[AuditSeal]) -> AuditSeal:
+    """Point the head at the first seal, and change an event the seals beyond it cover."""
+    first = chain[0]
+    cursor.execute(
+        "UPDATE corpbank_auditchainhead SET last_position = 1, last_hash = %s, last_event_id = %s,"
+        " last_transaction_id = %s",
+        [first.mac, first.event_id, first.event.transaction_id],
+    )
+    modify(cursor, chain)
+    return chain[1]  # the first seal beyond the head
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
         modify,
+        move_the_head_back,
         delete,
         delete_and_renumber,
         swap_positions,
@@ -374,3 +388,144 @@ def test_r_i3_any_details_seal_and_verify(details):
 def test_the_audit_keyring_is_read_like_the_seed_keyring(settings):
     settings.CORPBANK_AUDIT_KEYS = "k9:" + base64.b64encode(b"9" * 32).decode()
     assert audit.keyring().current == b"9" * 32
+
+
+def test_r_i3_a_missing_head_with_seals_is_broken_and_stops_the_sealer(master):
+    sealed_chain()
+    with database_rights() as cursor:
+        cursor.execute("DELETE FROM corpbank_auditchainhead")
+    report = audit.verify_chain()
+    assert not report.intact and "head is missing" in report.reason
+    with transaction.atomic():
+        audit.record("test.after", actor=audit.Actor.system())
+    with pytest.raises(audit.ChainBroken, match="head is missing"):
+        audit.seal()
+
+
+def test_r_i3_an_unfinished_last_checkpoint_line_is_skipped_then_dropped(master, tmp_path):
+    """A crash while appending leaves a line without its newline: not a checkpoint, and the next
+    checkpoint starts on a line of its own."""
+    path = tmp_path / "checkpoints.jsonl"
+    sealed_chain()
+    first = audit.checkpoint(path)
+    with path.open("a") as file:
+        file.write('{"position": 9')
+    assert audit.read_checkpoints(path) == [first]
+    second = audit.checkpoint(path)
+    assert audit.read_checkpoints(path) == [first, second]
+    assert path.read_text().count("\n") == 2
+
+
+class _Events:
+    def __init__(self, events: list[Any]) -> None:
+        self.events = events
+
+    def order_by(self, *_: str) -> _Events:
+        return self
+
+    def iterator(self, chunk_size: int) -> Iterator[Any]:
+        return iter(self.events)
+
+    def filter(self, **_: Any) -> _Events:
+        return _Events([])
+
+    def first(self) -> None:
+        return None
+
+
+def test_r_i3_migration_0016_refuses_an_old_chain_that_does_not_hold():
+    """The keyed seals must not take over a history already changed: 0016 checks the SHA-256 links of
+    0002–0015 before it drops them."""
+    import importlib
+    import types
+
+    from django.utils import timezone
+
+    migration = importlib.import_module("corpbank.migrations.0016_audit_sealed_in_parallel")
+    events, previous = [], migration.GENESIS
+    for index in range(3):
+        event = types.SimpleNamespace(
+            pk=index + 1,
+            at=timezone.now(),
+            action="login.succeeded",
+            actor_type="system",
+            actor_id=None,
+            actor_label="x",
+            subject_user_id=None,
+            contract_id=None,
+            ip_address="",
+            details={"n": index, "text": "全角"},
+            previous_hash=previous,
+        )
+        event.hash = previous = migration.old_digest(previous, event)
+        events.append(event)
+    models = {"AuditEvent": _Events(events), "AuditChainHead": _Events([])}
+    apps = types.SimpleNamespace(get_model=lambda app, name: types.SimpleNamespace(objects=models[name]))
+    migration.the_old_chain_holds(apps, None)  # intact: no complaint
+    events[1].details = {"n": 99}
+    with pytest.raises(RuntimeError, match="broken at event 2"):
+        migration.the_old_chain_holds(apps, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_i3_an_event_held_back_by_an_older_transaction_is_sealed_when_it_ends():
+    """An older transaction (of any database on the server) still running holds the event back; when
+    it ends, the sealer seals it without waiting for another commit."""
+    audit.seal()
+    began, release = threading.Event(), threading.Event()
+
+    def older_transaction() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_current_xact_id()")  # it has a transaction id: it counts
+                began.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    blocker = threading.Thread(target=older_transaction)
+    blocker.start()
+    try:
+        assert began.wait(timeout=10)
+        with transaction.atomic():
+            event = audit.record("test.held_back", actor=audit.Actor.system())
+        assert audit.seal() == 0  # not ready: the older transaction could still commit events
+    finally:
+        release.set()
+        blocker.join(timeout=30)
+    audit.sealer.drain(timeout=20)  # the sealer looks again by itself, less and less often
+    assert AuditSeal.objects.filter(event=event).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_i3_after_a_restore_onto_another_server_the_sealer_stops_until_rebased(tmp_path):
+    """A restored database whose server's transaction ids start below the chain's (made here by moving
+    the chain's ids above the server's): the sealer refuses, verify says why, and `corpbank audit
+    rebase` lets it go on; the rebase is audited and sealed like every act."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with transaction.atomic():
+        audit.record("test.before_restore", actor=audit.Actor.system())
+    audit.sealer.drain()
+    audit.seal()
+    AuditChainHead.objects.filter(pk=1).update(last_transaction_id=2**62)
+    audit.sealer.wake = lambda: None  # type: ignore[method-assign]  # the test seals by hand
+    try:
+        with transaction.atomic():
+            after = audit.record("test.after_restore", actor=audit.Actor.system())
+        with pytest.raises(audit.ChainBroken, match="restored onto another server"):
+            audit.seal()
+        report = audit.verify_chain()
+        assert report.first_broken_id == after.pk and "corpbank audit rebase" in report.reason
+        with pytest.raises(CommandError):
+            call_command("audit", "verify", checkpoints=tmp_path / "none.jsonl", stdout=io.StringIO())
+        call_command("audit", "rebase", checkpoints=tmp_path / "none.jsonl", stdout=io.StringIO())
+        audit.seal()
+    finally:
+        del audit.sealer.wake
+    chain = list(AuditSeal.objects.select_related("event").order_by("position"))
+    assert [seal.event.action for seal in chain[-2:]] == ["test.after_restore", "audit.rebased"]
+    assert audit.verify_chain().intact

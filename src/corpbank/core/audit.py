@@ -37,11 +37,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections, connections, models, transaction
+from django.db import IntegrityError, close_old_connections, connections, models, transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
@@ -189,8 +190,17 @@ def _after(transaction_id: int, event_id: int) -> models.Expression:
 
 # The sealer's statements run after every audited act, so they are plain SQL (as the append's INSERT
 # is): the ORM's compiler cost several times the database's work. Names only; values are parameters.
-_HEAD = "SELECT last_hash, last_position, last_transaction_id, last_event_id FROM corpbank_auditchainhead"
-_AFTER_HEAD = "(e.transaction_id, e.id) > (head.last_transaction_id, COALESCE(head.last_event_id, 0))"
+_HEAD = (
+    "SELECT last_hash, last_position, last_transaction_id, last_event_id, floor_event_id"
+    " FROM corpbank_auditchainhead"
+)
+_AFTER_HEAD = (
+    "e.id > head.floor_event_id"
+    " AND (e.transaction_id, e.id) > (head.last_transaction_id, COALESCE(head.last_event_id, 0))"
+)
+# The transaction the sealer is in (PostgreSQL): its id is above every committed one's, unless the
+# database was restored onto a server whose ids start lower (then `corpbank audit rebase`).
+_CURRENT_TRANSACTION = {"postgresql": "pg_current_xact_id()::text::bigint", "sqlite": "1"}
 # PostgreSQL: written by a transaction older than every one still running, or by this transaction
 # when it is itself the oldest (its events then roll back with their seals).
 _READY = {
@@ -210,7 +220,9 @@ def _ready_statement(vendor: str, lock: str) -> str:
     columns = ", ".join(f"e.{field.column}" for field in AuditEvent._meta.concrete_fields)
     return (
         f"WITH head AS ({_HEAD} WHERE id = 1{lock})"  # noqa: S608 - names only
-        f" SELECT {columns}, head.last_hash AS head_hash, head.last_position AS head_position"
+        f" SELECT {columns}, head.last_hash AS head_hash, head.last_position AS head_position,"
+        f" head.last_transaction_id AS head_transaction_id,"
+        f" {_CURRENT_TRANSACTION[vendor]} AS current_transaction_id"
         f" FROM head LEFT JOIN corpbank_auditevent e ON {_READY[vendor]}"
         " ORDER BY e.transaction_id, e.id LIMIT %s"
     )
@@ -221,6 +233,21 @@ def _ready(limit: int) -> list[AuditEvent]:
     # SQLite has no row locks: the IMMEDIATE transaction holds the database's write lock.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     return list(AuditEvent.objects.raw(_ready_statement(connection.vendor, lock), [limit]))
+
+
+def _anything_left() -> bool:
+    """Without a lock: is there a committed event after the head that the sealer has not taken (one
+    not ready yet, held back by an older transaction still running)?"""
+    statement = (
+        f"SELECT 1 FROM ({_HEAD} WHERE id = 1) head JOIN corpbank_auditevent e ON {_AFTER_HEAD} LIMIT 1"  # noqa: S608
+    )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.fetchone() is not None
+
+
+class ChainBroken(Exception):
+    """The sealer cannot go on: the chain's head or its seals are not what the sealer left."""
 
 
 def _write_seals(seals: list[tuple[int, int, str, str]], last: AuditEvent) -> None:
@@ -249,11 +276,19 @@ def _seal_batch() -> int:
     with transaction.atomic():
         rows = _ready(BATCH)
         if not rows:
+            if AuditSeal.objects.exists():
+                raise ChainBroken("the audit chain's head is missing: run corpbank audit verify")
             # An emptied database (the test suite's flush): the migration's head is written again.
             AuditChainHead.objects.bulk_create(
                 [AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True
             )
             rows = _ready(BATCH)
+        # Equal: this transaction sealed its own events before (it is the oldest running).
+        if rows[0].current_transaction_id < rows[0].head_transaction_id:  # type: ignore[attr-defined]
+            raise ChainBroken(
+                "the database's transaction ids are below the chain's (restored onto another server?): "
+                "run corpbank audit verify, then corpbank audit rebase"
+            )
         events = [row for row in rows if row.pk is not None]
         if not events:
             return 0
@@ -263,7 +298,10 @@ def _seal_batch() -> int:
             position += 1
             previous = _mac(ring.current, previous, position, event)
             seals.append((position, event.pk, ring.current_id, previous))
-        _write_seals(seals, events[-1])
+        try:
+            _write_seals(seals, events[-1])
+        except IntegrityError as error:  # a seal for an event already sealed: the head was moved back
+            raise ChainBroken(f"an event is sealed already ({error}): run corpbank audit verify") from error
     return len(events)
 
 
@@ -286,6 +324,7 @@ class _Sealer:
     process does."""
 
     IDLE_SECONDS = 5.0
+    RETRY_SECONDS = 2.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -325,18 +364,39 @@ class _Sealer:
                 self._woken.clear()
                 with self._condition:
                     asked = self._requested
-                try:
-                    close_old_connections()
-                    seal()
-                except Exception:
-                    logger.exception("the audit sealer failed; the next commit wakes it again")
+                self._seal_until_none_left()
                 with self._condition:
                     self._completed = max(self._completed, asked)
                     self._condition.notify_all()
-                if self._stopping:
+                if self._stopping and not self._woken.is_set():
                     return
         finally:
             connections.close_all()
+
+    def _seal_until_none_left(self) -> None:
+        """Seal what is ready; while committed events are held back (PostgreSQL: an older transaction,
+        of any database on the server, still running), look again, less and less often (up to every
+        RETRY_SECONDS), until none is left, or a commit wakes the thread anyway."""
+        pause = 0.05
+        while True:
+            if self._stopping and pause > 0.5:
+                return  # at exit: held back still; the next sealer of any process takes it
+            try:
+                close_old_connections()
+                seal()
+                if not _anything_left():
+                    return
+            except ChainBroken:
+                logger.exception("the audit sealer stopped: the chain needs a person's attention")
+                return
+            except Exception:
+                if self._stopping:  # at exit: the next sealer of any process takes what is left
+                    logger.exception("the audit sealer failed while stopping")
+                    return
+                logger.exception("the audit sealer failed; it tries again")
+            if self._woken.wait(timeout=pause) and not self._stopping:
+                return  # the next pass takes it, after its delay
+            pause = min(pause * 2, self.RETRY_SECONDS)
 
     def drain(self, timeout: float = 30) -> None:
         """Until every commit that woke the sealer so far has been sealed after (tests)."""
@@ -398,7 +458,11 @@ def read_checkpoints(path: Path | None = None) -> list[Checkpoint]:
         return []
     ring = keyring()
     marks = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines.pop()  # unfinished (a crash while appending): no checkpoint; the next append drops it
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -418,9 +482,11 @@ class ChainReport:
     checked: int
     first_broken_id: int | None
     reason: str = ""
-    position: int | None = None
+    position: int = 0  # the position checked last (or where the chain broke)
     awaiting: int = 0  # committed events the sealer has not taken yet
     checkpoints: int = 0  # checkpoints the chain was found to reach
+    last_mac: str = GENESIS  # the MAC at ``position`` when intact
+    last_event_id: int | None = None
 
     @property
     def intact(self) -> bool:
@@ -432,17 +498,35 @@ def _seals(after: int, through: int) -> Iterator[AuditSeal]:
     return seals.order_by("position").iterator(chunk_size=2000)
 
 
+def _head_and_last_seal() -> tuple[int | None, int | None]:
+    """The head's last position and the highest seal's, read in one statement (one snapshot, so a
+    sealer at work cannot make them differ)."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT last_position FROM corpbank_auditchainhead WHERE id = 1),"
+            " (SELECT MAX(position) FROM corpbank_auditseal)"
+        )
+        head, last = cursor.fetchone()
+    return head, last
+
+
 def verify_chain(
     checkpoints: list[Checkpoint] | None = None, *, since: Checkpoint | None = None
 ) -> ChainReport:
     """Walk the seals in order (from the start, or from ``since``, a checkpoint already trusted) up to
     the head as it is when the walk begins (sealers may go on meanwhile), and report the first that
     does not hold: a missing position, a MAC that does not match the event, its place and the one
-    before, a checkpoint the chain no longer reaches, or an event written behind the sealed chain."""
+    before, a seal beyond the head (the head moved back), a checkpoint the chain no longer reaches, or
+    an event written behind the sealed chain."""
     ring = keyring()
-    head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(last_hash=GENESIS)
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None:
+        if AuditSeal.objects.exists():
+            return ChainReport(0, None, "the chain head is missing while seals exist")
+        head = AuditChainHead(last_hash=GENESIS)  # nothing sealed yet (an emptied database)
     marks = {mark.position: mark for mark in (checkpoints or [])}
     position, previous = (since.position, since.mac) if since else (0, GENESIS)
+    last_event_id = since.event_id if since else None
     if since is not None and since.position > 0:
         anchor = AuditSeal.objects.filter(position=since.position).first()
         if anchor is None or not hmac.compare_digest(anchor.mac, since.mac):
@@ -465,7 +549,7 @@ def verify_chain(
         if mark is not None and not hmac.compare_digest(mark.mac, sealed.mac):
             reason = f"the seal differs from the checkpoint of {mark.at}"
             return ChainReport(checked, event.pk, reason, position)
-        previous = sealed.mac
+        previous, last_event_id = sealed.mac, event.pk
         checked += 1
     beyond = [mark for mark in marks.values() if mark.position > position]
     if beyond:
@@ -477,16 +561,64 @@ def verify_chain(
     if (head.last_position, head.last_hash) != (position, previous):
         reason = "the chain head names a seal that is missing"
         return ChainReport(checked, head.last_event_id, reason, head.last_position)
+    now_at, highest = _head_and_last_seal()
+    if highest is not None and highest > (now_at or 0):
+        first = AuditSeal.objects.filter(position__gt=now_at or 0).order_by("position").first()
+        reason = f"seals lie beyond the chain head (position {now_at}): the head was moved back"
+        return ChainReport(checked, first.event_id if first else None, reason, position)
     unsealed = AuditEvent.objects.filter(seal__isnull=True)
-    behind = unsealed.alias(after=_after(head.last_transaction_id, head.last_event_id or 0)).filter(
-        after=False
-    )
+    after = _after(head.last_transaction_id, head.last_event_id or 0)
+    behind = unsealed.alias(after=after).filter(Q(after=False) | Q(id__lte=head.floor_event_id))
     stray = behind.order_by("id").first()
     if stray is not None:
-        return ChainReport(
-            checked, stray.pk, "written behind the sealed chain, not by the application", position
+        reason = "written behind the sealed chain, not by the application"
+        if _transaction_ids_restarted(head):
+            reason = (
+                "written below the chain's transaction ids: the database was restored onto another "
+                "server; once the chain holds up to here, run corpbank audit rebase"
+            )
+        return ChainReport(checked, stray.pk, reason, position)
+    return ChainReport(
+        checked,
+        None,
+        position=position,
+        awaiting=unsealed.count(),
+        checkpoints=len(marks),
+        last_mac=previous,
+        last_event_id=last_event_id,
+    )
+
+
+def _transaction_ids_restarted(head: AuditChainHead) -> bool:
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        return int(cursor.fetchone()[0]) < head.last_transaction_id
+
+
+def rebase(*, actor: Actor) -> int:
+    """After a restore onto another PostgreSQL server, whose transaction ids start below the chain's
+    (the sealer then stops and says so): the sealer goes on above the highest sealed event, taking the
+    events written since the restore by their ids. Refused while an event at or below it is unsealed
+    (it could never be sealed). The caller has verified the chain. The rebase is itself an audited
+    act. Returns the highest sealed event's id."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        floor = AuditSeal.objects.order_by("-event_id").values_list("event_id", flat=True).first() or 0
+        stranded = AuditEvent.objects.filter(seal__isnull=True, id__lte=floor).order_by("id").first()
+        if stranded is not None:
+            raise ChainBroken(f"event {stranded.pk} is not sealed and lies below the sealed events")
+        AuditChainHead.objects.filter(pk=1).update(
+            floor_event_id=floor, last_transaction_id=0, last_event_id=floor
         )
-    return ChainReport(checked, None, position=position, awaiting=unsealed.count(), checkpoints=len(marks))
+        record(
+            "audit.rebased",
+            actor=actor,
+            details={"floor_event_id": floor, "previous_transaction_id": head.last_transaction_id},
+        )
+    return floor
 
 
 def checkpoint(path: Path | None = None) -> Checkpoint:
@@ -498,18 +630,32 @@ def checkpoint(path: Path | None = None) -> Checkpoint:
     report = verify_chain(marks[-1:], since=marks[-1] if marks else None)
     if not report.intact:
         raise ValueError(f"the audit chain does not hold at event {report.first_broken_id}: {report.reason}")
-    head = AuditChainHead.objects.get(pk=1)
     ring = keyring()
     mark = Checkpoint(
-        position=head.last_position,
-        event_id=head.last_event_id,
-        mac=head.last_hash,
+        position=report.position,  # what was verified, not the head that may have moved on since
+        event_id=report.last_event_id,
+        mac=report.last_mac,
         at=timezone.now().isoformat(),
         key_id=ring.current_id,
     ).signed(ring)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as file:
-        file.write(json.dumps(dataclasses.asdict(mark), sort_keys=True) + "\n")
+    with path.open("ab") as file:
+        _drop_an_unfinished_line(file)
+        file.write(json.dumps(dataclasses.asdict(mark), sort_keys=True).encode() + b"\n")
         file.flush()
         os.fsync(file.fileno())
     return mark
+
+
+def _drop_an_unfinished_line(file: BinaryIO) -> None:
+    """A line a crash or a full disk left without its newline is no checkpoint: cut it off, so that
+    the next one starts on a line of its own."""
+    end = file.seek(0, os.SEEK_END)
+    if end == 0:
+        return
+    with open(file.name, "rb") as reader:
+        content = reader.read()
+    if content.endswith(b"\n"):
+        return
+    logger.warning("the checkpoint file's last line was unfinished; it is dropped")
+    file.truncate(content.rfind(b"\n") + 1)

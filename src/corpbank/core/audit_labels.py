@@ -154,6 +154,7 @@ EVENTS: dict[str, EventLabel] = {
     ),
     "certificate.revoked": EventLabel(_("電子証明書の失効"), CERTIFICATES),
     # 事務センター・システム
+    "audit.rebased": EventLabel(_("監査ログの連鎖の再設定（別サーバへの復元後）"), BANK, Outcome.ALERT),
     "operator.created": EventLabel(_("職員の登録"), BANK),
     "operator.login": EventLabel(_("職員のログイン"), BANK),
     "operator.role_changed": EventLabel(_("職員の権限の変更"), BANK),
@@ -182,6 +183,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "accounts_released": _("登録を解除した口座"),
     "action_id": _("受付番号"),
     "additional_auth": _("追加認証"),
+    "floor_event_id": _("封印済みの最後のイベント"),
     "amount_yen": _("金額"),
     "certificates_revoked": _("失効した電子証明書"),
     "changed": _("前回と異なる環境"),
@@ -205,6 +207,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "organization": _("団体名"),
     "otp": _("ワンタイムパスワードの要求"),
     "permissions": _("業務権限"),
+    "previous_transaction_id": _("それまでのトランザクション番号"),
     "principal": _("対象"),
     "purpose": _("用途"),
     "question": _("質問"),

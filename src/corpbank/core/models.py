@@ -59,3 +59,6 @@ class AuditChainHead(models.Model):
     last_position = models.BigIntegerField(default=0)
     last_transaction_id = models.BigIntegerField(default=0)
     last_event_id = models.BigIntegerField(null=True, blank=True)
+    # Every event up to this id is sealed: the sealer looks only above it. 0, until `corpbank audit
+    # rebase` after a restore onto another PostgreSQL server, whose transaction ids start lower.
+    floor_event_id = models.BigIntegerField(default=0)

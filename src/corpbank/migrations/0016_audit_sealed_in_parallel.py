@@ -2,14 +2,53 @@
 own, and a sealer gives it its place afterwards, in a seal of its own (position, HMAC under a key kept
 off the database). Seals are append-only like events.
 
-The events written before this migration lose their SHA-256 links: `corpbank audit verify` them before
-upgrading. The first seal after it chains them, in the order of their ids, under the audit key."""
+The events written before this migration lose their SHA-256 links, after the migration has checked
+them: a chain that does not hold stops the upgrade (its events would otherwise be sealed as they are
+now). The first seal after it chains them, in the order of their ids, under the audit key."""
 
+import hashlib
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import migrations, models
 
 from corpbank.migrations._vendor import run_sql
 
 GENESIS = "0" * 64
+
+
+def old_digest(previous, event):
+    """The SHA-256 link of 0002–0015: the canonical JSON of the event with the previous hash in it."""
+    body = {
+        "previous": previous,
+        "at": event.at.isoformat(),
+        "action": event.action,
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "subject_user_id": event.subject_user_id,
+        "contract_id": event.contract_id,
+        "ip_address": event.ip_address,
+        "details": event.details,
+    }
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def the_old_chain_holds(apps, schema_editor):
+    events = apps.get_model("corpbank", "AuditEvent")
+    previous = GENESIS
+    for event in events.objects.order_by("id").iterator(chunk_size=2000):
+        if event.previous_hash != previous or old_digest(previous, event) != event.hash:
+            raise RuntimeError(
+                f"the audit chain is broken at event {event.pk}: restore the database from a backup taken "
+                "before it was changed, then upgrade (issue 13, migration 0016)"
+            )
+        previous = event.hash
+    head = apps.get_model("corpbank", "AuditChainHead").objects.filter(pk=1).first()
+    if head is not None and head.last_hash != previous:
+        raise RuntimeError("the audit chain's head names an event that is missing: restore before upgrading")
+
 
 # The function of 0002 refuses any change; seals are protected by the same.
 POSTGRES = """
@@ -42,6 +81,7 @@ class Migration(migrations.Migration):
     dependencies = [("corpbank", "0015_initial_password_halves")]
 
     operations = [
+        migrations.RunPython(the_old_chain_holds, migrations.RunPython.noop),
         migrations.RemoveField(model_name="auditevent", name="hash"),
         migrations.RemoveField(model_name="auditevent", name="previous_hash"),
         migrations.AddField(
@@ -56,6 +96,9 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="auditchainhead", name="last_transaction_id", field=models.BigIntegerField(default=0)
+        ),
+        migrations.AddField(
+            model_name="auditchainhead", name="floor_event_id", field=models.BigIntegerField(default=0)
         ),
         migrations.CreateModel(
             name="AuditSeal",
