@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from corpbank.core import mail
 from corpbank.core.models import AuditEvent
-from corpbank.organizations.models import Contract, CustomerUser
+from corpbank.organizations.models import Contract, CustomerUser, Organization
 
 Label = Callable[[AuditEvent], str | None]
 
@@ -49,6 +50,25 @@ TOKEN_NOTICES: dict[str, Label] = {
 }
 
 
+def _recipient(contract_id: int, user_id: int | None) -> tuple[str, str, str]:
+    """(organization's name, its contact address, the user as the notice names them) in one plain
+    statement: a notice follows every token registration (bench/otp.py), where the ORM's two compiled
+    queries cost more CPU than the database's work."""
+    organization, contract, user = (model._meta.db_table for model in (Organization, Contract, CustomerUser))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT o.name, o.notification_email, u.login_id, u.name FROM {contract} c"  # noqa: S608 - names
+            f" JOIN {organization} o ON o.id = c.organization_id LEFT JOIN {user} u ON u.id = %s"
+            " WHERE c.id = %s",
+            [user_id, contract_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return "", "", ""
+    name, address, login_id, user_name = row
+    return name, address, f"{login_id or ''} {user_name}".strip() if user_name is not None else ""
+
+
 def on_recorded(sender: type[AuditEvent], *, event: AuditEvent, **kwargs: object) -> None:
     """Receives audit.recorded inside the act's transaction: queue the mail for after the commit."""
     label_of = TOKEN_NOTICES.get(event.action)
@@ -57,11 +77,9 @@ def on_recorded(sender: type[AuditEvent], *, event: AuditEvent, **kwargs: object
     label = label_of(event)
     if label is None:
         return
-    contract = Contract.objects.select_related("organization").get(pk=event.contract_id)
-    address = contract.organization.notification_email
+    organization, address, user = _recipient(event.contract_id, event.subject_user_id)
     if not address:
         return
-    user = CustomerUser.objects.filter(pk=event.subject_user_id).first() if event.subject_user_id else None
     mail.send_after_commit(
         to=address,
         subject=_("【%(bank)s】ワンタイムパスワードに関するお知らせ（%(event)s）")
@@ -69,10 +87,10 @@ def on_recorded(sender: type[AuditEvent], *, event: AuditEvent, **kwargs: object
         body=render_to_string(
             "corpbank/mail/token_notice.txt",
             {
-                "organization": contract.organization.name,
+                "organization": organization,
                 "event": label,
                 "at": timezone.localtime(event.at).strftime("%Y/%m/%d %H:%M"),
-                "user": f"{user.login_id or ''} {user.name}".strip() if user else "",
+                "user": user,
                 "serial": event.details.get("serial", ""),
                 "bank_name": settings.CORPBANK_BANK_NAME,
                 "helpdesk": settings.CORPBANK_HELPDESK_PHONE,
