@@ -43,6 +43,31 @@ def database_rights() -> Iterator[Any]:
         yield cursor
 
 
+@contextlib.contextmanager
+def held_open(statement: str) -> Iterator[None]:
+    """Another connection, in a thread, runs ``statement`` in a transaction it keeps open (its locks,
+    its transaction id) until the block ends."""
+    began, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement)
+                began.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert began.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
 def test_r_i3_every_act_is_sealed_into_an_intact_chain(master):
     chain = sealed_chain()
     report = audit.verify_chain()
@@ -296,33 +321,18 @@ def test_r_i3_an_act_never_waits_for_the_sealer():
     """The head is locked by a sealer that hangs: acts still record and commit at once (nothing they
     write is shared), and their events are sealed once the head is free."""
     audit.seal()  # the head exists (a flush before this test emptied every table)
-    locked, release = threading.Event(), threading.Event()
-
-    def hanging_sealer() -> None:
-        try:
-            with transaction.atomic():
-                AuditChainHead.objects.select_for_update().get(pk=1)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    sealer = threading.Thread(target=hanging_sealer)
-    sealer.start()
-    try:
-        assert locked.wait(timeout=10)
+    with held_open("SELECT 1 FROM corpbank_auditchainhead WHERE id = 1 FOR UPDATE"):  # a hanging sealer
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '2s'")  # a wait for the head would fail the act
-        for index in range(3):
-            with transaction.atomic():
-                audit.record("test.while_sealer_hangs", actor=audit.Actor.system(str(index)))
-        assert AuditEvent.objects.filter(action="test.while_sealer_hangs").count() == 3
-        assert not AuditSeal.objects.filter(event__action="test.while_sealer_hangs").exists()
-    finally:
-        release.set()
-        sealer.join(timeout=30)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = 0")
+        try:
+            for index in range(3):
+                with transaction.atomic():
+                    audit.record("test.while_sealer_hangs", actor=audit.Actor.system(str(index)))
+            assert AuditEvent.objects.filter(action="test.while_sealer_hangs").count() == 3
+            assert not AuditSeal.objects.filter(event__action="test.while_sealer_hangs").exists()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = 0")
     audit.sealer.drain()  # woken by the three commits, it waited for the head, then sealed
     assert AuditSeal.objects.filter(event__action="test.while_sealer_hangs").count() == 3
     assert audit.verify_chain().intact
@@ -473,27 +483,10 @@ def test_r_i3_an_event_held_back_by_an_older_transaction_is_sealed_when_it_ends(
     """An older transaction (of any database on the server) still running holds the event back; when
     it ends, the sealer seals it without waiting for another commit."""
     audit.seal()
-    began, release = threading.Event(), threading.Event()
-
-    def older_transaction() -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_current_xact_id()")  # it has a transaction id: it counts
-                began.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    blocker = threading.Thread(target=older_transaction)
-    blocker.start()
-    try:
-        assert began.wait(timeout=10)
+    with held_open("SELECT pg_current_xact_id()"):  # it has a transaction id: it counts
         with transaction.atomic():
             event = audit.record("test.held_back", actor=audit.Actor.system())
         assert audit.seal() == 0  # not ready: the older transaction could still commit events
-    finally:
-        release.set()
-        blocker.join(timeout=30)
     audit.sealer.drain(timeout=20)  # the sealer looks again by itself, less and less often
     assert AuditSeal.objects.filter(event=event).exists()
 
