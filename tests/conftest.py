@@ -100,7 +100,9 @@ def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator
     from corpbank.core import audit
     from corpbank.core.db import ensure_sqlite_triggers
 
-    audit.sealer.drain()  # the sealer thread is done with what the test committed
+    # The sealer thread seals what the test committed and ends: nothing of it runs into the next test
+    # (a commit there starts it again).
+    audit.sealer.stop()
 
     if connection.vendor != "sqlite":
         return

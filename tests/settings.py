@@ -1,6 +1,7 @@
 """Test settings: production settings with a fixed key, the local-memory mail outbox, and DEBUG off."""
 
 import os
+import tempfile
 
 os.environ.setdefault("CORPBANK_SECRET_KEY", "test-only-secret-key-0123456789abcdef")
 # Two keys, so that tests can seal under the old one and rotate to the new one.
@@ -24,3 +25,12 @@ os.environ.setdefault("CORPBANK_INSECURE_HTTP", "1")
 from corpbank.settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# On the SQLite leg the test database is a file, as the embedded mode's is, not SQLite's shared-cache
+# memory database: the audit sealer's thread (core/audit.py) writes beside the test's own connection,
+# and only a file database makes a second writer wait for the lock (the busy timeout) instead of failing
+# at once with "database table is locked". One file per run, removed at its end.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"corpbank_tests_{os.getpid()}.sqlite3")
+    }
