@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.transaction import TransactionManagementError
 
 from corpbank.authentication.models import KnownEnvironment
-from corpbank.core.db import M, column_datetime, from_row
+from corpbank.core.db import column_datetime, from_row, take_row
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.organizations.models import Contract, CustomerUser, Organization
@@ -114,8 +114,12 @@ def login_secrets(
         return LoginRows([], has_questions=False)
     # One row per secret; the principal, user, contract and organization are the same in each.
     values = list(rows[0])
-    secret, principal, user = _take(Secret, values), _take(Principal, values), _take(CustomerUser, values)
-    contract, organization = _take(Contract, values), _take(Organization, values)
+    secret, principal, user = (
+        take_row(Secret, values),
+        take_row(Principal, values),
+        take_row(CustomerUser, values),
+    )
+    contract, organization = take_row(Contract, values), take_row(Organization, values)
     contract.organization = organization
     user.contract, user.principal = contract, principal  # also the principal's customer_user
     secrets = [secret]
@@ -131,13 +135,6 @@ def login_secrets(
         known_environment=KnownEnvironmentRow.of(known),
         registrations=RegistrationState.of(registrations),
     )
-
-
-def _take(model: type[M], values: list[Any]) -> M:
-    """The next ``model`` from the front of ``values`` (which loses its columns)."""
-    width = len(model._meta.concrete_fields)
-    taken, values[:] = values[:width], values[width:]
-    return from_row(model, taken)
 
 
 def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:

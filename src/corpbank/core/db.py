@@ -196,6 +196,14 @@ def from_row(model: type[M], values: Sequence[Any], using: str = "default") -> M
     return model.from_db(using, [field.attname for field in fields], converted)
 
 
+def take_row(model: type[M], values: list[Any]) -> M:
+    """The next ``model`` from the front of ``values``, a joined row's columns in the order of the
+    models' ``concrete_fields`` (``values`` loses them): for the reads that join several models."""
+    width = len(model._meta.concrete_fields)
+    taken, values[:] = values[:width], values[width:]
+    return from_row(model, taken)
+
+
 def _from_column(field: models.Field[Any, Any], value: Any) -> Any:
     if value is None:
         return None

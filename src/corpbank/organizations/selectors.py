@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from corpbank.core.db import M, from_row
+from corpbank.core.db import take_row
 from corpbank.core.errors import Forbidden, NotFound
 from corpbank.identity.models import Principal
 from corpbank.organizations.models import Contract, CustomerUser, Organization
@@ -42,18 +42,11 @@ def active_customer(user_id: int) -> CustomerUser | None:
     if row is None:
         return None
     values = list(row)
-    user, principal = _take(CustomerUser, values), _take(Principal, values)
-    contract, organization = _take(Contract, values), _take(Organization, values)
+    user, principal = take_row(CustomerUser, values), take_row(Principal, values)
+    contract, organization = take_row(Contract, values), take_row(Organization, values)
     contract.organization = organization
     user.principal, user.contract = principal, contract
     return user
-
-
-def _take(model: type[M], values: list[object]) -> M:
-    """The next ``model`` from the front of ``values`` (which loses its columns)."""
-    width = len(model._meta.concrete_fields)
-    taken, values[:] = values[:width], values[width:]
-    return from_row(model, taken)
 
 
 def general_users(master: CustomerUser) -> QuerySet[CustomerUser]:
