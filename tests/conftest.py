@@ -287,6 +287,37 @@ def master(registered: Registered) -> CustomerUser:
     return activate_master(registered)
 
 
+@dataclasses.dataclass
+class AcrossMigration:
+    old: Any  # the models as they were at ``before`` (a migration state's apps)
+    forward: Callable[[], Any]  # applies the migrations up to ``after``; returns that state's models
+
+
+@contextlib.contextmanager
+def across_migration(before: str, after: str) -> Iterator[AcrossMigration]:
+    """The database migrated back to corpbank's migration ``before``, with that state's models to
+    write rows as they were then; ``forward()`` applies the migrations up to ``after``. At the end,
+    whatever happened, the database is at the latest migration again, with SQLite's triggers (as after
+    every migrate), for the tests that come after. For tests of data migrations (transactional_db)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from corpbank.core.db import ensure_sqlite_triggers
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("corpbank")
+
+    def migrate(target: str) -> Any:
+        executor = MigrationExecutor(connection)
+        executor.migrate([("corpbank", target)])
+        return executor.loader.project_state([("corpbank", target)]).apps
+
+    try:
+        yield AcrossMigration(old=migrate(before), forward=lambda: migrate(after))
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+        ensure_sqlite_triggers(connection)
+
+
 def all_at_once(count: int, attempt: Callable[[int], T]) -> list[T]:
     """Run ``attempt(i)`` in ``count`` real threads released together by a barrier, each on its own
     database connection (R-C5 tests, on PostgreSQL). Bounded: every wait has a timeout."""

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import http.client
+import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TypeVar
 
@@ -126,3 +129,36 @@ def server_shell(env: dict[str, str], code: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
     return done.stdout
+
+
+def json_exchange(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: dict | None,
+    headers: dict[str, str],
+    cookies: dict[str, str],
+    csrf_cookie: str,
+) -> tuple[int, str]:
+    """One request as a browser's script sends it: the cookies it holds (and the CSRF token from
+    ``csrf_cookie`` as X-CSRFToken), a JSON body; the cookies the answer sets are kept in ``cookies``.
+    Returns the status and the body; the connection is closed."""
+    headers = dict(headers)
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if csrf_cookie in cookies:
+        headers["X-CSRFToken"] = cookies[csrf_cookie]
+    payload = None
+    if body is not None:
+        payload = json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    try:
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                cookies[name] = morsel.value
+        return response.status, text
+    finally:
+        connection.close()

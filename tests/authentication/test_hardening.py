@@ -3,7 +3,9 @@ R-B6, R-B7), and a lockout that does not tell whether a login ID exists (R-C6)."
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -216,31 +218,42 @@ def test_r_c2_an_unknown_login_id_is_suspended_like_a_real_one(master, clock, se
     assert roles == {True, False}
 
 
-def test_r_c6_an_unknown_login_id_costs_one_argon2_verification_like_a_real_one(master, clock):
-    """The same Argon2id work on every path (R-C6): a wrong password, and a refusal while locked."""
-    calls: list[str] = []
+class CountingHasher(argon2.PasswordHasher):
+    """The tests' cheap Argon2id, counting its verifications."""
 
-    class Counting(argon2.PasswordHasher):
-        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-            calls.append("verify")
-            return super().verify(hash, password)
+    def __init__(self) -> None:
+        super().__init__(
+            time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16, type=argon2.Type.ID
+        )
+        self.verifications = 0
 
-    counting = Counting(
-        time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16, type=argon2.Type.ID
-    )
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+def verifications_per_attempt(attempt: Callable[[], object], attempts: int = 7) -> list[int]:
+    """How many Argon2id verifications each of ``attempts`` attempts cost."""
+    counting = CountingHasher()
     previous = hashing.use_hasher(counting)
     try:
-        api = ApiClient()
-        per_attempt = {}
-        for login_id in (MASTER_LOGIN_ID, UNKNOWN_ID):
-            costs = []
-            for _attempt in range(7):
-                calls.clear()
-                answer(api, login_id)
-                costs.append(len(calls))
-            per_attempt[login_id] = costs
+        costs = []
+        for _attempt in range(attempts):
+            counting.verifications = 0
+            attempt()
+            costs.append(counting.verifications)
+        return costs
     finally:
         hashing.use_hasher(previous)
+
+
+def test_r_c6_an_unknown_login_id_costs_one_argon2_verification_like_a_real_one(master, clock):
+    """The same Argon2id work on every path (R-C6): a wrong password, and a refusal while locked."""
+    api = ApiClient()
+    per_attempt = {
+        login_id: verifications_per_attempt(functools.partial(answer, api, login_id))
+        for login_id in (MASTER_LOGIN_ID, UNKNOWN_ID)
+    }
     assert per_attempt[MASTER_LOGIN_ID] == per_attempt[UNKNOWN_ID] == [1] * 7
 
 
@@ -422,29 +435,11 @@ def test_r_c6_the_back_office_login_page_tells_nothing_either(operators, clock):
 
 
 def test_r_c6_an_unknown_operator_login_name_costs_one_argon2_verification_like_a_real_one(operators, clock):
-    calls: list[str] = []
-
-    class Counting(argon2.PasswordHasher):
-        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-            calls.append("verify")
-            return super().verify(hash, password)
-
-    counting = Counting(
-        time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16, type=argon2.Type.ID
-    )
-    previous = hashing.use_hasher(counting)
-    try:
-        api = operator_api()
-        per_attempt = {}
-        for login_name in ("clerk1", UNKNOWN_NAME):
-            costs = []
-            for _attempt in range(7):
-                calls.clear()
-                operator_answer(api, login_name)
-                costs.append(len(calls))
-            per_attempt[login_name] = costs
-    finally:
-        hashing.use_hasher(previous)
+    api = operator_api()
+    per_attempt = {
+        name: verifications_per_attempt(functools.partial(operator_answer, api, name))
+        for name in ("clerk1", UNKNOWN_NAME)
+    }
     assert per_attempt["clerk1"] == per_attempt[UNKNOWN_NAME] == [1] * 7
 
 

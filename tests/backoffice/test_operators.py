@@ -10,6 +10,7 @@ import base64
 import io
 import logging
 import subprocess
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -32,6 +33,7 @@ from corpbank.tokens import otp
 from tests.conftest import (
     OPERATOR_PASSWORD,
     OPERATOR_TOTP_SEED,
+    across_migration,
     all_at_once,
     application,
     make_operator,
@@ -524,30 +526,21 @@ def test_loaddemo_on_a_database_with_data_creates_and_changes_no_operator(db, br
         backoffice.check_password(login_name="admin1", password="Demo1oper")
 
 
+def operator_across(before: str, after: str, login_name: str) -> Any:
+    """An operator written as migration ``before`` left the table, read after migration ``after``."""
+    with across_migration(before, after) as migration:
+        principal = migration.old.get_model("corpbank", "Principal").objects.create(kind="operator")
+        migration.old.get_model("corpbank", "Operator").objects.create(
+            principal=principal, login_name=login_name, display_name="x"
+        )
+        return migration.forward().get_model("corpbank", "Operator").objects.get(principal_id=principal.pk)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_operators_from_before_roles_become_approvers():
     """Migration 0014: the operators who could enter and approve keep doing so."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    from corpbank.core.db import ensure_sqlite_triggers
-
-    before, after = [("corpbank", "0013_unknown_login_ids")], [("corpbank", "0014_backoffice_roles")]
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes("corpbank")
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    principal = old.get_model("corpbank", "Principal").objects.create(kind="operator")
-    old.get_model("corpbank", "Operator").objects.create(
-        principal=principal, login_name="old1", display_name="x"
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate(after)
-    new = executor.loader.project_state(after).apps
-    assert new.get_model("corpbank", "Operator").objects.get(login_name="old1").role == "approver"
-    executor = MigrationExecutor(connection)
-    executor.migrate(latest)
-    ensure_sqlite_triggers(connection)  # as after every migrate, for the tests that come after this one
+    operator = operator_across("0013_unknown_login_ids", "0014_backoffice_roles", "old1")
+    assert operator.role == "approver"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -761,23 +754,5 @@ def test_one_login_name_registered_twice_at_the_same_moment_is_a_clear_409(db):
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_0015_lower_cases_the_login_names():
-    from django.db.migrations.executor import MigrationExecutor
-
-    from corpbank.core.db import ensure_sqlite_triggers
-
-    before, after = [("corpbank", "0014_backoffice_roles")], [("corpbank", "0015_initial_password_halves")]
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes("corpbank")
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    principal = old.get_model("corpbank", "Principal").objects.create(kind="operator")
-    old.get_model("corpbank", "Operator").objects.create(
-        principal=principal, login_name="Old1", display_name="x"
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate(after)
-    new = executor.loader.project_state(after).apps
-    assert new.get_model("corpbank", "Operator").objects.get(principal_id=principal.pk).login_name == "old1"
-    executor = MigrationExecutor(connection)
-    executor.migrate(latest)
-    ensure_sqlite_triggers(connection)
+    operator = operator_across("0014_backoffice_roles", "0015_initial_password_halves", "Old1")
+    assert operator.login_name == "old1"

@@ -8,7 +8,6 @@ import json
 import ssl
 import subprocess
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.servers import json_exchange
 
 pytestmark = pytest.mark.tls
 
@@ -33,24 +34,7 @@ class Browser:
             self.bank.host, self.bank.port, context=self.context, timeout=30
         )
         headers = {"Origin": self.bank.url, "Referer": self.bank.url + "/"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if "csrftoken" in self.cookies:
-            headers["X-CSRFToken"] = self.cookies["csrftoken"]
-        payload = None
-        if body is not None:
-            payload = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode()
-            for header in response.headers.get_all("Set-Cookie") or []:
-                for name, morsel in SimpleCookie(header).items():
-                    self.cookies[name] = morsel.value
-            return response.status, text
-        finally:
-            connection.close()
+        return json_exchange(connection, method, path, body, headers, self.cookies, "csrftoken")
 
     def log_in(self, login_id: str = "") -> tuple[int, dict]:
         self.request("GET", "/api/v1/csrf")

@@ -17,7 +17,6 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,16 @@ import pytest
 from corpbank.backoffice.services.operators import TOTP_STEP_SECONDS
 from corpbank.tokens import totp
 from tests.conftest import OPERATOR_PASSWORD, OPERATOR_TOTP_SEED
-from tests.servers import BIN, ROOT, free_port, gunicorn_bind, listening_socket, on_a_free_port, port_of
+from tests.servers import (
+    BIN,
+    ROOT,
+    free_port,
+    gunicorn_bind,
+    json_exchange,
+    listening_socket,
+    on_a_free_port,
+    port_of,
+)
 from tests.tls.conftest import TlsBank
 from tests.tls.seeding import LEAVING
 from tests.tls.test_mutual_tls import Browser
@@ -290,24 +298,7 @@ class BackOffice:
             source_address=(self.source, 0),
         )
         headers = {"Host": self.host, "Origin": self.origin, "Referer": self.origin + "/backoffice/"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if "corpbank_bo_csrftoken" in self.cookies:
-            headers["X-CSRFToken"] = self.cookies["corpbank_bo_csrftoken"]
-        payload = None
-        if body is not None:
-            payload = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode()
-            for header in response.headers.get_all("Set-Cookie") or []:
-                for name, morsel in SimpleCookie(header).items():
-                    self.cookies[name] = morsel.value
-            return response.status, text
-        finally:
-            connection.close()
+        return json_exchange(connection, method, path, body, headers, self.cookies, "corpbank_bo_csrftoken")
 
     def log_in(self, login_name: str) -> BackOffice:
         status, _ = self.request("GET", "/api/v1/backoffice/csrf")

@@ -1,4 +1,4 @@
-"""The session store's plain statements do what Django's database store does (issue 13): the same
+"""The session store's plain statements do what Django's database store does (R-A5, issue 13): the same
 row, read back by Django's own store, and the same errors."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils import timezone
 from corpbank.web.session_store import SessionStore
 
 
-def test_a_new_session_is_written_read_and_updated_as_djangos_store_does(db):
+def test_r_a5_a_new_session_is_written_read_and_updated_as_djangos_store_does(db):
     store = SessionStore()
     store["corpbank.customer_user_id"] = 7
     store["日本語"] = "全角　テキスト"
@@ -35,7 +35,7 @@ def test_a_new_session_is_written_read_and_updated_as_djangos_store_does(db):
     assert Session.objects.get(session_key=key).expire_date > timezone.now()
 
 
-def test_an_expired_or_unknown_session_reads_as_empty_and_gets_a_new_key(db):
+def test_r_a5_an_expired_or_unknown_session_reads_as_empty_and_gets_a_new_key(db):
     store = SessionStore()
     store["x"] = 1
     store.save()
@@ -47,7 +47,7 @@ def test_an_expired_or_unknown_session_reads_as_empty_and_gets_a_new_key(db):
     assert unknown.load() == {} and unknown.session_key is None
 
 
-def test_the_errors_are_djangos(db):
+def test_r_a5_the_errors_are_djangos(db):
     store = SessionStore()
     store["x"] = 1
     store.save()
