@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from corpbank.authentication import selectors
 from corpbank.authentication.models import KnownEnvironment
+from corpbank.core import audit
+from corpbank.core.models import AuditEvent
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.organizations.models import CustomerUser
 from corpbank.tokens import services as tokens
@@ -177,3 +179,38 @@ def test_login_secrets_reads_what_the_querysets_read(otp_master, clock):
         assert_same(ours, as_the_orm_reads(login_id, kinds, device))
     assert ours.registrations is not None and ours.registrations.in_force_state is not None
     assert ours.registrations.last_ended_at is not None
+
+
+def test_r_i3_login_history_in_plain_sql_is_what_the_queryset_gives(master, general):
+    """The top page's 前回までのログイン read by one plain statement (issue 13): the user's own login
+    events, newest first, without other users' events or other kinds of rejected secrets."""
+    from_rows = [
+        ("login.succeeded", master.pk, {}),
+        ("secret.rejected", master.pk, {"kind": "login_password"}),
+        ("secret.rejected", master.pk, {"kind": "confirmation_password"}),
+        ("token.registered", master.pk, {}),
+        ("logout", general.pk, {}),
+        ("logout", master.pk, {}),
+    ]
+    with transaction.atomic():
+        for action, user_id, details in from_rows:
+            audit.record(action, actor=audit.Actor.system(), subject_user_id=user_id, details=details)
+    expected = [
+        event
+        for event in AuditEvent.objects.filter(
+            subject_user_id=master.pk, action__in=selectors.LOGIN_ACTIONS
+        ).order_by("-id")
+        if event.action != "secret.rejected" or event.details.get("kind") == "login_password"
+    ]
+    ours = selectors.login_history(master)
+    assert [event.pk for event in ours] == [event.pk for event in expected]
+    assert [event.action for event in ours][:3] == ["logout", "secret.rejected", "login.succeeded"]
+    assert [
+        {field.attname: getattr(event, field.attname) for field in AuditEvent._meta.concrete_fields}
+        for event in ours
+    ] == [
+        {field.attname: getattr(event, field.attname) for field in AuditEvent._meta.concrete_fields}
+        for event in expected
+    ]
+    assert ours[0].at.tzinfo is not None
+    assert [event.pk for event in selectors.login_history(master, limit=2)] == [e.pk for e in expected[:2]]

@@ -1,4 +1,5 @@
-"""The signed-in request's read in plain SQL gives what the ORM gives (issue 13), on both databases."""
+"""The reads in plain SQL give what the ORM gives (issue 13), on both databases: the signed-in
+request's user, the user list and the top page's accounts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from django.utils import timezone
 
 from corpbank.identity.models import Principal
 from corpbank.organizations import selectors
-from corpbank.organizations.models import Contract, CustomerUser
+from corpbank.organizations import services as users
+from corpbank.organizations.models import (
+    Account,
+    Branch,
+    Contract,
+    CustomerUser,
+    Permission,
+    UsageLimit,
+)
+from corpbank.organizations.services import LimitInput
+from tests.conftest import GENERAL_INITIAL, MASTER_CONFIRMATION
 
 
 def as_the_orm_reads(user_id: int) -> CustomerUser | None:
@@ -54,3 +65,59 @@ def test_active_customer_is_none_for_a_deleted_or_unknown_user(master, general):
     assert selectors.active_customer(general.pk) is None
     assert selectors.active_customer(10**9) is None
     assert selectors.active_customer(master.pk) is not None
+
+
+def test_user_list_is_what_the_querysets_give(master, general):
+    """管理 ≫ 利用者管理 in three plain statements (issue 13): users, principals, permissions and
+    limits as the ORM reads them, and nothing of a deleted user or of the master."""
+    second = users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id="aaippan2",
+        name="二番目",
+        permissions=[Permission.APPROVAL, Permission.INQUIRY],
+        limits=[LimitInput(UsageLimit.Kind.SINGLE_TRANSFER, 1000, 5000)],
+        **GENERAL_INITIAL,
+    )
+    gone = users.add_general_user(
+        master=master,
+        factors={"confirmation_password": MASTER_CONFIRMATION},
+        login_id="zz999del",
+        name="削除済み",
+        permissions=[Permission.INQUIRY],
+        **GENERAL_INITIAL,
+    )
+    CustomerUser.objects.filter(pk=gone.pk).update(status=CustomerUser.Status.DELETED)
+    Principal.objects.filter(pk=second.principal_id).update(locked_until=timezone.now())
+
+    listed = selectors.user_list(master)
+
+    expected = selectors.general_users(master).prefetch_related("permissions", "limits")
+    assert [entry.user.pk for entry in listed] == [user.pk for user in expected] == [second.pk, general.pk]
+    for entry, user in zip(listed, expected, strict=True):
+        assert columns(entry.user) == columns(user)
+        assert columns(entry.user.principal) == columns(user.principal)
+        assert sorted(entry.permissions) == sorted(p.permission for p in user.permissions.all())
+        assert [columns(limit) for limit in entry.limits] == [
+            columns(limit) for limit in sorted(user.limits.all(), key=lambda limit: limit.pk)
+        ]
+    # The permissions in the order of the 業務権限 table, as the screen shows them.
+    assert listed[0].permissions == [Permission.INQUIRY, Permission.APPROVAL]
+    assert listed[0].permission_labels() == [str(Permission.INQUIRY.label), str(Permission.APPROVAL.label)]
+
+
+def test_contract_accounts_are_what_select_related_gives(master):
+    contract = master.contract
+    Account.objects.create(
+        contract=contract,
+        branch=Branch.objects.create(code="202", name="駅前支店"),
+        type=Account.Type.CURRENT,
+        number="7654321",
+    )
+    ours = selectors.contract_accounts(contract.pk)
+    theirs = list(contract.accounts.select_related("branch").order_by("id"))
+    assert len(ours) == len(theirs) == 2
+    for mine, orms in zip(ours, theirs, strict=True):
+        assert columns(mine) == columns(orms) and columns(mine.branch) == columns(orms.branch)
+    assert str(ours[1]) == "202 当座 7654321"
+    assert selectors.contract_accounts(10**9) == []

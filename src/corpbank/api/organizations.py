@@ -16,6 +16,7 @@ from corpbank.authentication import risk
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations import services as users
 from corpbank.organizations.models import CustomerUser
+from corpbank.organizations.selectors import ListedUser
 from corpbank.organizations.services import LimitInput
 from corpbank.web import sessions
 
@@ -59,20 +60,29 @@ router = Router(tags=["customer"])
 
 
 def user_out(user: CustomerUser) -> UserOut:
-    now = timezone.now()
-    principal = user.principal
+    return listed_out(
+        ListedUser(
+            user,
+            list(user.permissions.values_list("permission", flat=True)),
+            list(user.limits.order_by("id")),
+        )
+    )
+
+
+def listed_out(listed: ListedUser) -> UserOut:
+    user, principal = listed.user, listed.user.principal
     return UserOut(
         id=user.pk,
         login_id=user.login_id,
         name=user.name,
         role=user.role,
         status=user.status,
-        locked_until=principal.locked_until if principal.is_locked(now) else None,
+        locked_until=principal.locked_until if principal.is_locked(timezone.now()) else None,
         suspended=principal.is_suspended,
-        permissions=sorted(p.permission for p in user.permissions.all()),
+        permissions=sorted(listed.permissions),
         limits=[
             LimitSchema(kind=limit.kind, per_transaction=limit.per_transaction, per_day=limit.per_day)
-            for limit in user.limits.all()
+            for limit in listed.limits
         ],
     )
 
@@ -84,7 +94,7 @@ def _limits(limits: list[LimitSchema]) -> list[LimitInput]:
 @router.get("/users", auth=security.master, response={200: list[UserOut], **ERRORS})
 def list_users(request: HttpRequest) -> list[UserOut]:
     """管理 ≫ 利用者管理: the contract's general users, with their login IDs (R-B8)."""
-    return [user_out(user) for user in organization_selectors.general_users(request.auth)]  # type: ignore[attr-defined]
+    return [listed_out(listed) for listed in organization_selectors.user_list(request.auth)]  # type: ignore[attr-defined]
 
 
 @router.post("/users", auth=security.master, response={201: UserOut, **ERRORS})

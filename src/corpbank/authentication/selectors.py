@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.transaction import TransactionManagementError
 
 from corpbank.authentication.models import KnownEnvironment
-from corpbank.core.db import column_datetime, from_row, take_row
+from corpbank.core.db import column_datetime, columns, from_row, select, take_row
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import Principal, Secret, SecretKind
 from corpbank.organizations.models import Contract, CustomerUser, Organization
@@ -139,9 +139,22 @@ def login_secrets(
 
 def login_history(user: CustomerUser, *, limit: int = 50) -> list[AuditEvent]:
     """A user's own login history (R-I3): logins, logouts and failed login attempts."""
-    events = AuditEvent.objects.filter(subject_user_id=user.pk, action__in=LOGIN_ACTIONS).order_by("-id")
+    statement = _login_history_statement()
+    rows = select(statement, [user.pk, *LOGIN_ACTIONS, limit * 2], AuditEvent)
     return [
         event
-        for event in events[: limit * 2]
+        for (event,) in rows
         if event.action != "secret.rejected" or event.details.get("kind") == "login_password"
     ][:limit]
+
+
+@functools.cache
+def _login_history_statement() -> str:
+    """``AuditEvent.objects.filter(subject_user_id=…, action__in=LOGIN_ACTIONS).order_by("-id")[:n]``
+    as plain SQL: the top page reads it on every visit (issue 13; tests/authentication/
+    test_selectors.py holds the two equal)."""
+    actions = ", ".join(["%s"] * len(LOGIN_ACTIONS))
+    return (
+        f"SELECT {columns((AuditEvent, 'e'))} FROM {AuditEvent._meta.db_table} e"  # noqa: S608 - names
+        f" WHERE e.subject_user_id = %s AND e.action IN ({actions}) ORDER BY e.id DESC LIMIT %s"
+    )

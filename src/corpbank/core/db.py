@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -191,9 +192,35 @@ def from_row(model: type[M], values: Sequence[Any], using: str = "default") -> M
     it is a saved instance as a query gives it. For the reads every request makes, where the ORM's
     compiler costs more CPU than the database (organizations/selectors.active_customer); a test
     compares each such read with the ORM's, field by field, on both databases."""
-    fields = model._meta.concrete_fields
-    converted = [_from_column(field, value) for field, value in zip(fields, values, strict=True)]
-    return model.from_db(using, [field.attname for field in fields], converted)
+    names, converters = _reading(model)
+    converted = [
+        value if convert is None or value is None else convert(value)
+        for convert, value in zip(converters, values, strict=True)
+    ]
+    return model.from_db(using, names, converted)
+
+
+def columns(*sources: tuple[type[models.Model], str]) -> str:
+    """The SELECT list of each (model, table alias)'s concrete columns, in the order ``take_row`` and
+    ``select`` read them back."""
+    quote = transaction.get_connection().ops.quote_name
+    return ", ".join(
+        f"{alias}.{quote(field.column)}" for model, alias in sources for field in model._meta.concrete_fields
+    )
+
+
+def select(statement: str, parameters: Sequence[Any], *models_: type[models.Model]) -> list[list[Any]]:
+    """Each row of ``statement`` (its SELECT list made by ``columns`` for ``models_``, then any other
+    columns) as a list of one instance per model, followed by the row's remaining values."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(statement, parameters)
+        rows = cursor.fetchall()
+    result = []
+    for row in rows:
+        values = list(row)
+        instances: list[Any] = [take_row(model, values) for model in models_]
+        result.append(instances + values)
+    return result
 
 
 def take_row(model: type[M], values: list[Any]) -> M:
@@ -204,15 +231,21 @@ def take_row(model: type[M], values: list[Any]) -> M:
     return from_row(model, taken)
 
 
-def _from_column(field: models.Field[Any, Any], value: Any) -> Any:
-    if value is None:
-        return None
+@functools.cache
+def _reading(model: type[models.Model]) -> tuple[list[str], list[Callable[[Any], Any] | None]]:
+    """The model's concrete fields' attribute names, and how to convert each column's value (None:
+    as the driver gives it), worked out once per model."""
+    fields = model._meta.concrete_fields
+    return [field.attname for field in fields], [_converter(field) for field in fields]
+
+
+def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     if isinstance(field, models.DateTimeField):
-        return column_datetime(value)
+        return column_datetime
     if isinstance(field, models.DateField):
-        return column_date(value)
+        return column_date
     if isinstance(field, models.JSONField):
-        return json.loads(value) if isinstance(value, str | bytes) else value
+        return lambda value: json.loads(value) if isinstance(value, str | bytes) else value
     if isinstance(field, models.BooleanField):
-        return bool(value)
-    return value
+        return bool
+    return None

@@ -96,7 +96,12 @@ class Account(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.branch.code} {self.get_type_display()} {self.number}"
+        return f"{self.branch.code} {self.type_label} {self.number}"
+
+    @property
+    def type_label(self) -> str:
+        """``get_type_display()`` without building the choices' dictionary (the top page, issue 13)."""
+        return str(self.Type(self.type).label)
 
 
 class CustomerUser(models.Model):
@@ -140,6 +145,11 @@ class CustomerUser(models.Model):
     @property
     def is_master(self) -> bool:
         return self.role == self.Role.MASTER
+
+    @property
+    def role_label(self) -> str:
+        """``get_role_display()`` without building the choices' dictionary (the top page, issue 13)."""
+        return str(self.Role(self.role).label)
 
 
 class Permission(models.TextChoices):

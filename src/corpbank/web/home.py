@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from corpbank.authentication import selectors as authentication_selectors
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import ClientCertificate
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
 from corpbank.web import sessions
 from corpbank.web.pages import customer_required
@@ -34,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "title": _("トップページ"),
             "expiry": datetime.fromisoformat(warn) if warn else None,
             "last_logins": authentication_selectors.login_history(request.customer, limit=3),  # type: ignore[attr-defined]
-            "accounts": request.customer.contract.accounts.select_related("branch"),  # type: ignore[attr-defined]
+            "accounts": organization_selectors.contract_accounts(request.customer.contract_id),  # type: ignore[attr-defined]
             "certificate_renewal": _renewal_due(request.customer),  # type: ignore[attr-defined]
         },
     )

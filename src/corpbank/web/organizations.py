@@ -50,8 +50,13 @@ def _permission_and_limit_fields(user: CustomerUser | None) -> list[Field]:
 def user_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = [
-        {"user": user, "locked": user.principal.is_locked(now), "suspended": user.principal.is_suspended}
-        for user in organization_selectors.general_users(request.customer)  # type: ignore[attr-defined]
+        {
+            "user": listed.user,
+            "permissions": listed.permission_labels(),
+            "locked": listed.user.principal.is_locked(now),
+            "suspended": listed.user.principal.is_suspended,
+        }
+        for listed in organization_selectors.user_list(request.customer)  # type: ignore[attr-defined]
     ]
     return render(request, "corpbank/organizations/users.html", {"title": _("利用者管理"), "rows": rows})
 
