@@ -223,6 +223,33 @@ def select(statement: str, parameters: Sequence[Any], *models_: type[models.Mode
     return result
 
 
+def get_row(model: type[M], where: str, parameters: Sequence[Any], *, for_update: bool = False) -> M | None:
+    """The one ``model`` whose row (table alias ``t``) meets ``where``, or None: ``Model.objects.filter(
+    …).first()`` without the ORM's compiler, for the reads of every OTP verification (issue 13).
+    ``for_update`` locks the row (``FOR UPDATE`` of it alone) on PostgreSQL; on SQLite the IMMEDIATE
+    transaction already holds the database's write lock."""
+    connection = transaction.get_connection()
+    if for_update and not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("get_row(for_update=True) must run in a transaction")
+    lock = for_update and connection.vendor != "sqlite"
+    rows = select(_get_statement(model, where, lock), parameters, model)
+    return rows[0][0] if rows else None
+
+
+@functools.cache
+def _get_statement(model: type[models.Model], where: str, lock: bool) -> str:
+    table = transaction.get_connection().ops.quote_name(model._meta.db_table)
+    statement = f"SELECT {columns((model, 't'))} FROM {table} t WHERE {where}"  # noqa: S608 - names
+    return statement + (" FOR UPDATE" if lock else "")
+
+
+def execute(statement: str, parameters: Sequence[Any]) -> int:
+    """Run one data-modifying statement; the number of rows it changed."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(statement, parameters)
+        return int(cursor.rowcount)
+
+
 def take_row(model: type[M], values: list[Any]) -> M:
     """The next ``model`` from the front of ``values``, a joined row's columns in the order of the
     models' ``concrete_fields`` (``values`` loses them): for the reads that join several models."""

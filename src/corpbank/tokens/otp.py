@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.core import audit, text
+from corpbank.core.db import execute, get_row
 from corpbank.core.errors import DomainError, TokenRegistrationRequired
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
@@ -105,9 +106,15 @@ def match_step(
     return Evaluation.MISMATCH, current, current
 
 
+# ``Token.objects.filter(pk=…).update(last_step=…, drift=…)``, in plain SQL (issue 13).
+_RECORD_STEP = f"UPDATE {Token._meta.db_table} SET last_step = %s, drift = %s WHERE id = %s"  # noqa: S608
+
+
 def _evaluate(token_id: int, code: str) -> Evaluation:
     """Under the token principal's lock: compare the code with the steps around the expected one."""
-    token = Token.objects.get(pk=token_id)
+    token = get_row(Token, "t.id = %s", [token_id])
+    if token is None:
+        raise Token.DoesNotExist(token_id)
     if not (text.is_digits(code) and len(code) == token.digits):  # never a non-ASCII str to compare_digest
         return Evaluation.MISMATCH
     evaluation, step, current = match_step(
@@ -120,7 +127,7 @@ def _evaluate(token_id: int, code: str) -> Evaluation:
         algorithm=token.algorithm,
     )
     if evaluation is Evaluation.MATCH:
-        Token.objects.filter(pk=token.pk).update(last_step=step, drift=step - current)
+        execute(_RECORD_STEP, [step, step - current, token.pk])
     log_drift(f"OTP token {token.serial}", evaluation, step=step, current=current, was=token.drift)
     return evaluation
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation, authorized
 from corpbank.core import audit, mail, text
+from corpbank.core.db import execute, get_row, insert
 from corpbank.core.errors import Conflict, DomainError, Forbidden, InvalidCredentials
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
@@ -109,14 +110,22 @@ def ship_to_contract(
     return shipped
 
 
+_REPLACE = (
+    f"UPDATE {TokenRegistration._meta.db_table} SET ended_at = %s, ended_reason = %s"  # noqa: S608 - names
+    " WHERE user_id = %s AND ended_at IS NULL"
+)
+_PUT_IN_USE = f"UPDATE {Token._meta.db_table} SET state = %s WHERE id = %s AND state = %s"  # noqa: S608
+
+
 def put_in_use(token: Token, *, user: CustomerUser, actor: audit.Actor, action: str) -> TokenRegistration:
     """The user's token from now on, replacing the one in force (inside the act's transaction)."""
     now = timezone.now()
-    TokenRegistration.objects.filter(user=user, ended_at__isnull=True).update(
-        ended_at=now, ended_reason="replaced"
-    )
-    registration = TokenRegistration.objects.create(token=token, user=user, registered_at=now)
-    Token.objects.filter(pk=token.pk, state=Token.State.SHIPPED).update(state=Token.State.IN_USE)
+    registration = TokenRegistration(token=token, user=user, registered_at=now)
+    # What TokenRegistration.objects.filter(…).update(…), .create(…) and Token.objects.filter(…).
+    # update(…) send, in plain SQL (issue 13: every OTP registration makes them).
+    execute(_REPLACE, [now, "replaced", user.pk])
+    insert(registration)
+    execute(_PUT_IN_USE, [Token.State.IN_USE, token.pk, Token.State.SHIPPED])
     audit.record(
         action,
         actor=actor,
@@ -141,10 +150,10 @@ def register_for_user(
     number and its current code (R-E7). Several users may register the same serial (R-E8)."""
 
     serial, code = text.serial(serial), text.one_time_password(code)
-    token = (
-        Token.objects.filter(serial=serial, contract_id=user.contract_id)
-        .exclude(state__in=[Token.State.IN_STOCK, Token.State.REVOKED])
-        .first()
+    token = get_row(
+        Token,
+        "t.serial = %s AND t.contract_id = %s AND t.state NOT IN (%s, %s)",
+        [serial, user.contract_id, Token.State.IN_STOCK, Token.State.REVOKED],
     )
     if token is None:
         raise RegistrationRefused()
