@@ -59,3 +59,29 @@ def test_r_a5_the_errors_are_djangos(db):
     store["x"] = 2
     with pytest.raises(UpdateError):
         store.save()
+
+
+def test_r_a5_a_taken_key_leaves_the_surrounding_transaction_usable(db):
+    """Inside a transaction the INSERT runs in a savepoint: the CreateError that makes Django draw
+    another key does not break the transaction around it (the test's own)."""
+    store = SessionStore()
+    store["x"] = 1
+    store.save()
+    taken = SessionStore(store.session_key)
+    taken._session_cache = {"y": 2}
+    with pytest.raises(CreateError):
+        taken.save(must_create=True)
+    assert Session.objects.filter(session_key=store.session_key).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_a5_rotation_outside_a_transaction_keeps_the_data_under_a_new_key():
+    """A login rotates the session (cycle_key) outside any transaction: one INSERT under a new key with
+    the data so far, the old row gone."""
+    store = SessionStore()
+    store["before"] = "ログイン前"
+    store.save()
+    old = store.session_key
+    store.cycle_key()
+    assert store.session_key != old and not store.exists(old)
+    assert django_store.SessionStore(store.session_key).load() == {"before": "ログイン前"}
