@@ -61,6 +61,19 @@ def test_r_a5_the_errors_are_djangos(db):
         store.save()
 
 
+
+@pytest.mark.django_db(transaction=True)
+def test_r_a5_an_update_outside_a_transaction_is_one_statement(django_assert_num_queries):
+    """The per-request write (activity, a flag) is the UPDATE alone: no BEGIN and COMMIT of its own."""
+    store = SessionStore()
+    store["x"] = 1
+    store.save()
+    store["x"] = 2
+    with django_assert_num_queries(1):
+        store.save()
+    assert django_store.SessionStore(store.session_key).load() == {"x": 2}
+
+
 def test_r_a5_a_taken_key_leaves_the_surrounding_transaction_usable(db):
     """Inside a transaction the INSERT runs in a savepoint: the CreateError that makes Django draw
     another key does not break the transaction around it (the test's own)."""

@@ -1,8 +1,8 @@
 """Django's database session store, with the statements that signed-in requests and logins make written
-as plain SQL (issue 13): reading a session's row, checking that a new key is free, inserting a new row
-and updating one. The ORM compiled each of them at more CPU than the database spent running it. What
+as plain SQL (issue 13): reading a session's row, checking that a new key is free, and updating the
+row. The ORM compiled each of them at more CPU than the database spent running it. What
 they do is Django's (`django.contrib.sessions.backends.db`): the row, its columns and the errors raised
-are the same, and drawing a new key, rotating, deleting and clearing expired sessions are Django's code
+are the same, and creating, rotating, deleting and clearing expired sessions are Django's code
 unchanged."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from django.contrib.sessions.backends import db
-from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.contrib.sessions.models import Session
-from django.db import IntegrityError, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from corpbank.core.db import column_datetime, insert_statement
+from corpbank.core.db import column_datetime
 
 
 def _table(connection: BaseDatabaseWrapper) -> str:
@@ -49,34 +49,18 @@ class SessionStore(db.SessionStore):
             return cursor.fetchone() is not None
 
     def save(self, must_create: bool = False) -> None:
-        """Django's save, its statements plain: a new session is one INSERT (CreateError on a taken
-        key, so that Django's ``create`` draws another), an existing one one UPDATE (UpdateError if the
-        row is gone). Each is a single statement, so it needs no transaction of its own; inside one it
-        runs in a savepoint, so that its error leaves the transaction usable, as Django's does.
-
-        The data of a session being created is read with ``_get_session(no_load=True)``, as Django's
-        own backends read it (db, cache, file): the session has no row yet, and no public method gives
-        its data without trying to load one."""
-        if self.session_key is None:
-            self.create()
+        """A new session is Django's (its INSERT, CreateError on a taken key). An existing one writes
+        its data and expiry with one UPDATE, UpdateError if the row is gone, as Django's does. One
+        statement needs no transaction of its own; inside one it runs in a savepoint, as Django's does.
+        (A new session stays Django's: the data it is created with is only reachable through the
+        store's private ``_get_session``.)"""
+        if must_create or self.session_key is None:
+            super().save(must_create=must_create)
             return
-        data = self._get_session(no_load=True) if must_create else dict(self.items())
-        session = self.create_model_instance(data)
+        session = self.create_model_instance(dict(self.items()))
         connection = connections[router.db_for_write(Session, instance=session)]
         with transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext():
-            if must_create:
-                self._insert(session, connection)
-            else:
-                self._update(session, connection)
-
-    @staticmethod
-    def _insert(session: AbstractBaseSession, connection: BaseDatabaseWrapper) -> None:
-        statement, values = insert_statement(session, connection.alias)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, values)
-        except IntegrityError as taken:
-            raise CreateError from taken
+            self._update(session, connection)
 
     @staticmethod
     def _update(session: AbstractBaseSession, connection: BaseDatabaseWrapper) -> None:
