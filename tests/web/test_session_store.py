@@ -61,7 +61,6 @@ def test_r_a5_the_errors_are_djangos(db):
         store.save()
 
 
-
 @pytest.mark.django_db(transaction=True)
 def test_r_a5_an_update_outside_a_transaction_is_one_statement(django_assert_num_queries):
     """The per-request write (activity, a flag) is the UPDATE alone: no BEGIN and COMMIT of its own."""
