@@ -8,6 +8,7 @@ from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorT
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.core.models import AuditChainHead, AuditEvent, AuditSeal
 from corpbank.identity.models import FailureCounter, Principal, Secret, UnknownLoginFailure
+from corpbank.ledger.models import LedgerAccount, Leg, Posting
 from corpbank.organizations.models import (
     Account,
     Branch,
@@ -33,12 +34,15 @@ __all__ = [
     "CustomerUser",
     "FailureCounter",
     "KnownEnvironment",
+    "LedgerAccount",
+    "Leg",
     "Operator",
     "OperatorPasswordHalf",
     "OperatorTotp",
     "Organization",
     "PendingAction",
     "Permission",
+    "Posting",
     "Principal",
     "Question",
     "Secret",

@@ -33,7 +33,10 @@ def insert_statement(
     ``returning`` names more columns to read back after the key."""
     meta = instance._meta
     connection = transaction.get_connection(using)
-    auto = meta.pk if isinstance(meta.pk, models.AutoField) else None  # BigAutoField too
+    # A generated key is left to the database (and read back), unless the instance already has one.
+    auto = (
+        meta.pk if isinstance(meta.pk, models.AutoField) and instance.pk is None else None
+    )  # BigAutoField too
     fields = [field for field in meta.concrete_fields if field is not auto]
     quote = connection.ops.quote_name
     computed = computed or {}
@@ -135,8 +138,8 @@ def _usage_limit_trigger(event: str, rows: tuple[str, ...]) -> str:
 
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again
 # after every migrate (corpbank.apps), each once its table exists. The migrations that introduced them
-# (0002, 0005, 0012, 0016) carry their own copies, so that changing a trigger here never changes a migration
-# already run: a change needs a new migration too (tests/core/test_migration_sql.py says so).
+# (0002, 0005, 0012, 0016, 0017) carry their own copies, so that changing a trigger here never changes a
+# migration already run: a change needs a new migration too (tests/core/test_migration_sql.py says so).
 # PostgreSQL keeps its triggers, written in those migrations.
 SQLITE_TRIGGERS = {
     "corpbank_auditevent": [
@@ -159,6 +162,43 @@ SQLITE_TRIGGERS = {
     "corpbank_usagelimit": [
         _usage_limit_trigger("INSERT", ("NEW",)),
         _usage_limit_trigger("UPDATE", ("NEW", "OLD")),
+    ],
+    # The ledger (R-G7): migration 0017 says what each rule is for.
+    "corpbank_posting": [
+        """CREATE TRIGGER IF NOT EXISTS corpbank_posting_no_update BEFORE UPDATE ON corpbank_posting
+           BEGIN SELECT RAISE(ABORT,
+               'corpbank_posting is append-only: a correction is a reversing posting'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_posting_no_delete BEFORE DELETE ON corpbank_posting
+           BEGIN SELECT RAISE(ABORT,
+               'corpbank_posting is append-only: a correction is a reversing posting'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_posting_balanced BEFORE INSERT ON corpbank_posting
+           WHEN (SELECT COUNT(*) FROM corpbank_leg WHERE posting_id = NEW.id) < 2
+               OR (SELECT COALESCE(SUM(amount), 0) FROM corpbank_leg WHERE posting_id = NEW.id) <> 0
+           BEGIN SELECT RAISE(ABORT,
+               'corpbank_posting: a posting must have two or more legs summing to zero'); END;""",
+    ],
+    "corpbank_leg": [
+        """CREATE TRIGGER IF NOT EXISTS corpbank_leg_no_update BEFORE UPDATE ON corpbank_leg
+           BEGIN SELECT RAISE(ABORT,
+               'corpbank_leg is append-only: a correction is a reversing posting'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_leg_no_delete BEFORE DELETE ON corpbank_leg
+           BEGIN SELECT RAISE(ABORT,
+               'corpbank_leg is append-only: a correction is a reversing posting'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_leg_fits BEFORE INSERT ON corpbank_leg
+           BEGIN
+               SELECT RAISE(ABORT, 'corpbank_leg: its posting is sealed; a correction is a reversing posting')
+                   WHERE EXISTS (SELECT 1 FROM corpbank_posting WHERE id = NEW.posting_id);
+               SELECT RAISE(ABORT, 'corpbank_leg: the account is closed or does not exist')
+                   WHERE NOT EXISTS (SELECT 1 FROM corpbank_ledgeraccount
+                                     WHERE id = NEW.account_id AND closed_at IS NULL);
+               SELECT RAISE(ABORT, 'corpbank_leg: a leg must carry the balance after it')
+                   WHERE NEW.balance_after IS NOT (CASE WHEN NEW.seq = 1 THEN 0 ELSE
+                       (SELECT balance_after FROM corpbank_leg
+                        WHERE account_id = NEW.account_id AND seq = NEW.seq - 1) END) + NEW.amount;
+               SELECT RAISE(ABORT, 'corpbank_leg: a customer''s account never goes below zero')
+                   WHERE NEW.balance_after < 0
+                       AND (SELECT kind FROM corpbank_ledgeraccount WHERE id = NEW.account_id) = 'customer';
+           END;""",
     ],
 }
 

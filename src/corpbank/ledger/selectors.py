@@ -1,0 +1,19 @@
+"""Reads of the ledger: balances and an account's history (明細), for screens, the API and the back
+office. A bank with its own core system answers these from it (see the package's docstring)."""
+
+from __future__ import annotations
+
+from corpbank.core.db import select
+from corpbank.ledger.models import LedgerAccount, Leg
+
+_BALANCE = f"SELECT balance_after FROM {Leg._meta.db_table} WHERE account_id = %s ORDER BY seq DESC LIMIT 1"  # noqa: S608
+
+
+def balance(account_id: int) -> int:
+    """The account's balance in yen: its last leg's running balance (0 before any)."""
+    rows = select(_BALANCE, [account_id])
+    return int(rows[0][0]) if rows else 0
+
+
+def internal_account(purpose: str) -> LedgerAccount:
+    return LedgerAccount.objects.get(kind=LedgerAccount.Kind.INTERNAL, purpose=purpose)

@@ -1,0 +1,172 @@
+"""Everything that moves money: ``post`` and ``reverse`` (R-G7). They run inside the caller's
+transaction, which also writes the act that moved the money and its audit event (R-I3), so that the
+act, its posting and its event commit together or not at all.
+
+How a posting is written: the accounts' rows are locked in id order (``FOR UPDATE``; on SQLite the
+IMMEDIATE transaction holds the database's write lock), each account's last leg read, the new legs
+numbered on from it with the balance after each, and inserted; then the posting's row, which seals them
+(migration 0017). What the database refuses, Python refuses first, with a message a customer can read."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from corpbank.core.db import columns, execute, insert_statement, select
+from corpbank.core.errors import Conflict, DomainError
+from corpbank.ledger.models import MAX_AMOUNT, LedgerAccount, Leg, Posting
+
+
+class InsufficientFunds(DomainError):
+    """The account's balance does not cover the debit (残高不足)."""
+
+    code = "insufficient_funds"
+    http_status = 409
+
+    def __init__(self, account: LedgerAccount) -> None:
+        super().__init__(
+            _("ご指定の口座（%(account)s）の残高が不足しています。金額をご確認ください。")
+            % {"account": str(account)}
+        )
+        self.account_id = account.pk
+
+
+class AccountClosed(DomainError):
+    code = "account_closed"
+    http_status = 409
+
+    def __init__(self, account: LedgerAccount) -> None:
+        super().__init__(_("ご指定の口座（%(account)s）は解約済みです。") % {"account": str(account)})
+        self.account_id = account.pk
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One account's part of a posting to be made: ``amount`` yen in (positive) or out (negative)."""
+
+    account_id: int
+    amount: int
+    memo: str = ""
+
+
+def post(
+    *,
+    kind: str,
+    value_date: date,
+    entries: Sequence[Entry],
+    reference: str = "",
+    reverses: Posting | None = None,
+) -> Posting:
+    """Write one posting of ``entries`` (two or more, summing to zero, each non-zero and of at most 13
+    digits) in the caller's transaction. Raises InsufficientFunds when a customer's account would go
+    below zero, AccountClosed for a closed account; a posting that does not balance is a programming
+    error (ValueError), as the database would refuse it too."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger.post must run inside the transaction of the act that moves the money")
+    _check_balanced(entries)
+    accounts = _lock(sorted({entry.account_id for entry in entries}))
+    positions = {account_id: _last(account_id) for account_id in accounts}
+    legs = []
+    posting_id = _next_posting_id()
+    for entry in entries:
+        account = accounts[entry.account_id]
+        if account.closed_at is not None:
+            raise AccountClosed(account)
+        seq, balance = positions[entry.account_id]
+        balance += entry.amount
+        if account.kind == LedgerAccount.Kind.CUSTOMER and balance < 0:
+            raise InsufficientFunds(account)
+        positions[entry.account_id] = (seq + 1, balance)
+        legs.append(
+            Leg(
+                posting_id=posting_id,
+                account_id=entry.account_id,
+                seq=seq + 1,
+                amount=entry.amount,
+                balance_after=balance,
+                memo=entry.memo[:48],
+            )
+        )
+    for leg in legs:
+        statement, values = insert_statement(leg, returning=())
+        execute(statement, values)
+    posting = Posting(id=posting_id, kind=kind, value_date=value_date, reference=reference, reverses=reverses)
+    statement, values = insert_statement(posting)
+    execute(statement, values)
+    posting._state.adding = False
+    posting._state.db = connection.alias
+    return posting
+
+
+def reverse(*, posting: Posting, value_date: date, reference: str = "") -> Posting:
+    """取消: the posting that undoes ``posting``, every leg's amount the other way. A posting is
+    reversed at most once (the database's unique key on ``reverses``)."""
+    if Posting.objects.filter(reverses=posting).exists():
+        raise Conflict(_("この取引はすでに取り消されています。"))
+    entries = [
+        Entry(leg.account_id, -leg.amount, leg.memo)
+        for leg in Leg.objects.filter(posting=posting).order_by("id")
+    ]
+    return post(
+        kind=Posting.Kind.REVERSAL,
+        value_date=value_date,
+        entries=entries,
+        reference=reference,
+        reverses=posting,
+    )
+
+
+def _check_balanced(entries: Sequence[Entry]) -> None:
+    if len(entries) < 2:
+        raise ValueError("a posting has two or more legs")
+    for entry in entries:
+        if not isinstance(entry.amount, int) or entry.amount == 0 or abs(entry.amount) > MAX_AMOUNT:
+            raise ValueError(
+                f"a leg's amount is a non-zero integer of at most 13 digits, not {entry.amount!r}"
+            )
+    if sum(entry.amount for entry in entries) != 0:
+        raise ValueError("a posting's legs sum to zero")
+
+
+def _lock(account_ids: list[int]) -> dict[int, LedgerAccount]:
+    """The accounts, their rows locked in id order (so that two postings never wait for each other)."""
+    connection = transaction.get_connection()
+    marks = ", ".join(["%s"] * len(account_ids))
+    statement = (
+        f"SELECT {columns((LedgerAccount, 'a'))} FROM {LedgerAccount._meta.db_table} a"  # noqa: S608 - names
+        f" WHERE a.id IN ({marks}) ORDER BY a.id" + (" FOR UPDATE" if connection.vendor != "sqlite" else "")
+    )
+    accounts = {account.pk: account for (account,) in select(statement, account_ids, LedgerAccount)}
+    missing = set(account_ids) - set(accounts)
+    if missing:
+        raise ValueError(f"no ledger account {sorted(missing)}")
+    return accounts
+
+
+_LAST_LEG = (
+    f"SELECT seq, balance_after FROM {Leg._meta.db_table} WHERE account_id = %s ORDER BY seq DESC LIMIT 1"  # noqa: S608
+)
+
+
+def _last(account_id: int) -> tuple[int, int]:
+    """(the account's last leg's seq, its balance after it), (0, 0) for an account without legs."""
+    rows = select(_LAST_LEG, [account_id])
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+
+def _next_posting_id() -> int:
+    """The id the posting will have, taken before its legs are written (they name it). PostgreSQL: from
+    the table's identity sequence. SQLite: one more than the largest, while the IMMEDIATE transaction
+    holds the database's write lock."""
+    connection = transaction.get_connection()
+    table = Posting._meta.db_table
+    if connection.vendor == "postgresql":
+        statement = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+    else:
+        statement = f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"  # noqa: S608 - a name
+    return int(select(statement, [])[0][0])

@@ -1,0 +1,301 @@
+"""The ledger (R-G7, issue 14 item 1): postings of integer yen whose invariants the database enforces on
+both engines, and ``corpbank ledger verify`` that names the first violation."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, connections, transaction
+
+from corpbank.core.db import ensure_sqlite_triggers
+from corpbank.core.errors import Conflict
+from corpbank.ledger import selectors, services, verify
+from corpbank.ledger.models import LedgerAccount, Leg, Posting
+from corpbank.ledger.services import Entry
+
+TODAY = date(2026, 12, 1)
+
+
+def customer(branch, number: str, holder: str = "ｶ)ｺｰﾌﾟ") -> LedgerAccount:
+    return LedgerAccount.objects.create(
+        kind=LedgerAccount.Kind.CUSTOMER, branch=branch, type="1", number=number, holder_kana=holder
+    )
+
+
+def internal(purpose: str) -> LedgerAccount:
+    return LedgerAccount.objects.create(kind=LedgerAccount.Kind.INTERNAL, purpose=purpose)
+
+
+@pytest.fixture
+def book(branch):
+    """Two customers' accounts and the bank's cash, settlement and fee accounts; A holds 100,000 yen."""
+    accounts = {
+        "a": customer(branch, "1234567"),
+        "b": customer(branch, "7654321", "ﾔﾏﾀﾞ ﾀﾛｳ"),
+        "cash": internal(LedgerAccount.Purpose.CASH),
+        "settlement": internal(LedgerAccount.Purpose.SETTLEMENT),
+        "fees": internal(LedgerAccount.Purpose.FEE_INCOME),
+    }
+    deposit(accounts, "a", 100_000)
+    return accounts
+
+
+def deposit(book, name: str, amount: int) -> Posting:
+    with transaction.atomic():
+        return services.post(
+            kind=Posting.Kind.CASH_DEPOSIT,
+            value_date=TODAY,
+            entries=[Entry(book[name].pk, amount, "ｹﾞﾝｷﾝ"), Entry(book["cash"].pk, -amount)],
+        )
+
+
+def transfer(book, amount: int, fee: int = 0, source: str = "a", target: str = "b") -> Posting:
+    entries = [Entry(book[source].pk, -amount - fee, "ﾌﾘｺﾐ"), Entry(book[target].pk, amount, "ﾌﾘｺﾐ")]
+    if fee:
+        entries.append(Entry(book["fees"].pk, fee))
+    with transaction.atomic():
+        return services.post(kind=Posting.Kind.TRANSFER, value_date=TODAY, entries=entries, reference="R1")
+
+
+def balances(book) -> dict[str, int]:
+    return {name: selectors.balance(account.pk) for name, account in book.items()}
+
+
+def test_r_g7_a_transfer_moves_money_with_its_fee_in_one_posting(book):
+    posting = transfer(book, 30_000, fee=440)
+    assert balances(book) == {"a": 69_560, "b": 30_000, "cash": -100_000, "settlement": 0, "fees": 440}
+    legs = Leg.objects.filter(posting=posting).order_by("id").values_list("seq", "amount", "balance_after")
+    assert list(legs) == [(2, -30_440, 69_560), (1, 30_000, 30_000), (1, 440, 440)]
+    report = verify.verify()
+    assert report.intact and report.total == 0 and (report.postings, report.legs) == (2, 5)
+
+
+def test_r_g7_a_customer_account_never_goes_below_zero_and_nothing_is_written(book):
+    with pytest.raises(services.InsufficientFunds) as refused:
+        transfer(book, 100_000, fee=1)
+    assert "残高が不足しています" in refused.value.message
+    assert refused.value.account_id == book["a"].pk
+    assert balances(book)["a"] == 100_000
+    assert Posting.objects.count() == 1
+    transfer(book, 99_560, fee=440)  # to the last yen
+    assert balances(book)["a"] == 0
+
+
+def test_r_g7_the_bank_s_internal_accounts_may_go_below_zero(book):
+    assert balances(book)["cash"] == -100_000
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [("a", -100)],  # one leg
+        [("a", -100), ("b", 99)],  # does not sum to zero
+        [("a", 0), ("b", 0)],  # a zero leg
+        [("a", -(10**13)), ("b", 10**13)],  # 14 digits
+    ],
+)
+def test_r_g7_an_unbalanced_or_malformed_posting_is_a_programming_error(book, entries):
+    with pytest.raises(ValueError), transaction.atomic():
+        services.post(
+            kind=Posting.Kind.TRANSFER,
+            value_date=TODAY,
+            entries=[Entry(book[name].pk, amount) for name, amount in entries],
+        )
+    assert Posting.objects.count() == 1
+
+
+def test_r_g7_a_closed_account_takes_no_posting(book):
+    LedgerAccount.objects.filter(pk=book["b"].pk).update(closed_at=TODAY.isoformat() + "T00:00:00Z")
+    with pytest.raises(services.AccountClosed):
+        transfer(book, 1_000)
+
+
+def test_r_g7_a_reversal_undoes_a_posting_once(book):
+    posting = transfer(book, 30_000, fee=440)
+    with transaction.atomic():
+        reversal = services.reverse(posting=posting, value_date=TODAY)
+    assert reversal.reverses_id == posting.pk and reversal.kind == Posting.Kind.REVERSAL
+    assert balances(book) == {"a": 100_000, "b": 0, "cash": -100_000, "settlement": 0, "fees": 0}
+    with pytest.raises(Conflict), transaction.atomic():
+        services.reverse(posting=posting, value_date=TODAY)
+    assert verify.verify().intact
+
+
+def test_r_g7_a_reversal_of_money_already_spent_is_refused(book):
+    posting = transfer(book, 30_000)
+    transfer(book, 30_000, source="b", target="a")
+    with pytest.raises(services.InsufficientFunds), transaction.atomic():
+        services.reverse(posting=posting, value_date=TODAY)
+
+
+# What the database itself refuses, written past the service layer with the application's own rights.
+
+LEG, POSTING = Leg._meta.db_table, Posting._meta.db_table
+
+
+def raw(statement: str, parameters: list[object]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, parameters)
+
+
+def raw_legs(posting_id: int, legs: list[tuple[int, int, int, int]]) -> None:
+    for account_id, seq, amount, balance_after in legs:
+        raw(
+            f"INSERT INTO {LEG} (posting_id, account_id, seq, amount, balance_after, memo)"
+            " VALUES (%s, %s, %s, %s, %s, '')",
+            [posting_id, account_id, seq, amount, balance_after],
+        )
+
+
+def raw_posting(posting_id: int) -> None:
+    raw(
+        f"INSERT INTO {POSTING} (id, kind, value_date, posted_at, reference)"
+        " VALUES (%s, 'transfer', %s, %s, '')",
+        [posting_id, TODAY.isoformat(), "2026-12-01T00:00:00+00:00"],
+    )
+
+
+def refused(write, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DatabaseError, match=message), transaction.atomic():
+        write()
+
+
+def test_r_g7_the_database_refuses_a_posting_whose_legs_do_not_sum_to_zero(book):
+    a, b = book["a"].pk, book["b"].pk
+
+    def unbalanced() -> None:
+        raw_legs(900, [(a, 2, -100, 99_900), (b, 1, 99, 99)])
+        raw_posting(900)
+
+    def single() -> None:
+        raw_legs(901, [(b, 1, 100, 100)])
+        raw_posting(901)
+
+    refused(unbalanced, "two or more legs summing to zero")
+    refused(single, "two or more legs summing to zero")
+    refused(lambda: raw_posting(902), "two or more legs summing to zero")
+
+
+def test_r_g7_the_database_refuses_a_broken_running_balance_or_an_overdraft(book):
+    a, b = book["a"].pk, book["b"].pk
+    refused(lambda: raw_legs(910, [(a, 2, -100, 100_000)]), "balance after it")  # wrong balance
+    refused(lambda: raw_legs(911, [(a, 3, -100, 99_800)]), "balance after it")  # a gap in the chain
+    refused(lambda: raw_legs(912, [(a, 2, -100_001, -1)]), "below zero")  # an overdraft
+    refused(lambda: raw_legs(913, [(b, 1, 5, 5), (b, 1, 5, 5)]), "(?i)unique|duplicate")  # one place twice
+
+
+def test_r_g7_the_database_refuses_a_leg_added_to_a_sealed_posting(book):
+    sealed = Posting.objects.get()
+    refused(lambda: raw_legs(sealed.pk, [(book["b"].pk, 1, 1, 1)]), "sealed")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        f"UPDATE {LEG} SET amount = 1",
+        f"DELETE FROM {LEG}",
+        f"UPDATE {POSTING} SET value_date = '2027-01-04'",
+        f"DELETE FROM {POSTING}",
+    ],
+)
+def test_r_g7_postings_and_legs_are_never_changed_or_deleted(book, change):
+    refused(lambda: raw(change, []), "append-only")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_r_g7_legs_without_their_posting_cannot_commit(branch):
+    a = customer(branch, "1111111")
+    cash = internal(LedgerAccount.Purpose.CASH)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        raw_legs(990, [(a.pk, 1, 100, 100), (cash.pk, 1, -100, -100)])
+    assert not Leg.objects.exists()
+
+
+# corpbank ledger verify, against what got past the triggers (here: the triggers disabled).
+
+
+def without_triggers(statement: str) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the foreign keys' checks still pending
+            cursor.execute(f"ALTER TABLE {LEG} DISABLE TRIGGER USER")
+            cursor.execute(f"ALTER TABLE {POSTING} DISABLE TRIGGER USER")
+            cursor.execute(statement)
+            cursor.execute(f"ALTER TABLE {LEG} ENABLE TRIGGER USER")
+            cursor.execute(f"ALTER TABLE {POSTING} ENABLE TRIGGER USER")
+        else:
+            for trigger in ("leg_no_update", "leg_no_delete", "leg_fits"):
+                cursor.execute(f"DROP TRIGGER corpbank_{trigger}")
+            cursor.execute(statement)
+            ensure_sqlite_triggers(connection)
+
+
+@pytest.mark.parametrize(
+    ("tampering", "named"),
+    [
+        (f"UPDATE {LEG} SET amount = amount + 1 WHERE seq = 1 AND amount = 30000", "sum"),
+        (f"UPDATE {LEG} SET balance_after = 1 WHERE amount = 30000", "running balance"),
+        (f"DELETE FROM {LEG} WHERE amount = -100000", "sum"),
+        # The transfer turned round, every sum and running balance kept: B ends below zero.
+        (
+            f"UPDATE {LEG} SET amount = -amount,"
+            " balance_after = CASE WHEN amount < 0 THEN 130000 ELSE -30000 END WHERE ABS(amount) = 30000",
+            "below zero",
+        ),
+    ],
+)
+def test_r_g7_verify_names_the_first_violation(book, tampering, named):
+    transfer(book, 30_000)
+    assert verify.verify().intact
+    without_triggers(tampering)
+    report = verify.verify()
+    assert not report.intact
+    assert named in report.violation
+    with pytest.raises(CommandError, match="ledger broken"):
+        call_command("ledger", "verify")
+
+
+def test_r_g7_verify_command_reports_an_intact_ledger(book, capsys):
+    transfer(book, 1_000, fee=110)
+    call_command("ledger", "verify")
+    assert "ledger intact: 2 postings, 5 legs, 5 accounts" in capsys.readouterr().out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_g7_parallel_debits_of_one_account_never_overdraw_it(branch):
+    """Eight threads, each with its own connection, debit 3,000 yen at once from an account holding
+    10,000: exactly three succeed, the rest are refused, and the ledger holds."""
+    book = {
+        "a": customer(branch, "2222222"),
+        "b": customer(branch, "3333333"),
+        "cash": internal(LedgerAccount.Purpose.CASH),
+        "fees": internal(LedgerAccount.Purpose.FEE_INCOME),
+    }
+    deposit(book, "a", 10_000)
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def debit() -> None:
+        try:
+            start.wait(timeout=10)
+            transfer(book, 3_000)
+            outcomes.append("paid")
+        except services.InsufficientFunds:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=debit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["paid"] * 3 + ["refused"] * 5
+    assert selectors.balance(book["a"].pk) == 1_000
+    assert selectors.balance(book["b"].pk) == 9_000
+    report = verify.verify()
+    assert report.intact and report.total == 0
