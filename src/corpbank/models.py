@@ -5,6 +5,7 @@ the domains had packages of their own. Nothing else imports it: import a model f
 from corpbank.approvals.models import PendingAction
 from corpbank.authentication.models import KnownEnvironment, Question, SecretQuestion
 from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
+from corpbank.calendar.models import ClosedDay, ServiceSettings
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.core.models import AuditChainHead, AuditEvent, AuditSeal
 from corpbank.identity.models import FailureCounter, Principal, Secret, UnknownLoginFailure
@@ -30,6 +31,7 @@ __all__ = [
     "CertificateAuthority",
     "CertificateIssuance",
     "ClientCertificate",
+    "ClosedDay",
     "Contract",
     "CustomerUser",
     "FailureCounter",
@@ -47,6 +49,7 @@ __all__ = [
     "Question",
     "Secret",
     "SecretQuestion",
+    "ServiceSettings",
     "SoftwareTokenEnrolment",
     "Token",
     "TokenFee",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import time
 from pathlib import Path
 
 import dj_database_url
@@ -225,6 +226,10 @@ CORPBANK_CERTIFICATE_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_DAYS", "365
 CORPBANK_CERTIFICATE_RENEWAL_DAYS = int(os.environ.get("CORPBANK_CERTIFICATE_RENEWAL_DAYS", "30"))
 
 # The bank's policy profile (see corpbank.core.policy): "rokin" or "suspend-at-6", plus overrides.
+# R-G2, R-I1: the day's cut-off for same-day transfers and how far ahead a transfer may be dated, until
+# the back office edits them (calendar.models.ServiceSettings).
+CORPBANK_TRANSFER_CUTOFF = time.fromisoformat(os.environ.get("CORPBANK_TRANSFER_CUTOFF", "15:00"))
+CORPBANK_TRANSFER_MAX_DAYS_AHEAD = int(os.environ.get("CORPBANK_TRANSFER_MAX_DAYS_AHEAD", "60"))
 CORPBANK_POLICY = os.environ.get("CORPBANK_POLICY", "rokin")
 CORPBANK_BANK_NAME = os.environ.get("CORPBANK_BANK_NAME", "コープ労働金庫")
 CORPBANK_HELPDESK_PHONE = os.environ.get("CORPBANK_HELPDESK_PHONE", "0120-000-000")

@@ -13,10 +13,12 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import Operation
 
-from corpbank.api import authentication, backoffice, certificates, organizations, tokens
+from corpbank.api import authentication, backoffice, calendar, certificates, organizations, tokens
 from corpbank.core.errors import DomainError
 
 CUSTOMER_ROUTERS: tuple[ModuleType, ...] = (authentication, organizations, tokens, certificates)
+# The public reads of the bank itself (its calendar), beside the customer's.
+BANK_ROUTERS: tuple[ModuleType, ...] = (calendar,)
 
 
 class CorpbankAPI(NinjaAPI):
@@ -81,6 +83,6 @@ def csrf(request: HttpRequest) -> dict[str, str]:
     return {"csrf_token": get_token(request)}
 
 
-for module in CUSTOMER_ROUTERS:
+for module in CUSTOMER_ROUTERS + BANK_ROUTERS:
     api.add_router("/", module.router)
 api.add_router("/backoffice", backoffice.router)

@@ -171,6 +171,9 @@ EVENTS: dict[str, EventLabel] = {
     "operator_procedure.entered": EventLabel(_("職員の手続の受付"), BANK),
     "operator_procedure.approved": EventLabel(_("職員の手続の承認"), BANK),
     "operator_procedure.rejected": EventLabel(_("職員の手続の却下"), BANK),
+    "calendar.closed_day_added": EventLabel(_("臨時休業日の登録"), BANK),
+    "calendar.closed_day_removed": EventLabel(_("臨時休業日の取消"), BANK),
+    "calendar.settings_changed": EventLabel(_("締切時刻・予約可能日数の変更"), BANK),
 }
 
 # Where the kind of secret changes what a person calls the event: a wrong login password is a failed
@@ -190,6 +193,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "consecutive_failures": _("連続誤り回数"),
     "contract_number": _("契約番号"),
     "contract_status": _("契約の状態"),
+    "day": _("日付"),
     "entered_by": _("受付職員"),
     "expires_on": _("有効期限"),
     "expiring": _("期限が近いパスワード生成機"),
