@@ -78,7 +78,8 @@ format: venv ## apply ruff's formatting and safe fixes
 
 bench: venv ## benchmarks under bench/ (each takes --help), each ending with PASS or FAIL; fails if one fails
 	$(BIN)/python bench/login.py; login=$$?; $(BIN)/python bench/otp.py; otp=$$?; \
-	$(BIN)/python bench/signed_in.py; signed_in=$$?; exit $$((login || otp || signed_in))
+	$(BIN)/python bench/signed_in.py; signed_in=$$?; $(BIN)/python bench/transfers.py; transfers=$$?; \
+	exit $$((login || otp || signed_in || transfers))
 
 messages: venv ## regenerate and compile the English translation of the Japanese UI
 	cd src/corpbank && export CORPBANK_DEBUG=1 && ../../$(BIN)/corpbank makemessages -l en --no-obsolete && ../../$(BIN)/corpbank compilemessages -l en
