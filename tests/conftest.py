@@ -82,10 +82,10 @@ def _audit_sealer_stopped(django_db_setup: None) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A test that commits (transactional_db) leaves audit events and seals, which the append-only
-    triggers keep SQLite's flush from deleting (PostgreSQL's flush truncates, which no row trigger
-    sees). On SQLite they are removed here, around the triggers, before the flush; the triggers are
-    back before the next test."""
+    """A test that commits (transactional_db) leaves audit events and seals (and ledger postings),
+    which the append-only triggers keep SQLite's flush from deleting (PostgreSQL's flush truncates,
+    which no row trigger sees). On SQLite they are removed here, around the triggers, before the
+    flush; the triggers are back before the next test."""
     marker = request.node.get_closest_marker("django_db")
     committing = "transactional_db" in request.fixturenames or bool(
         marker and marker.kwargs.get("transaction")
@@ -107,12 +107,23 @@ def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        for table in ("auditevent", "auditseal"):
+        # The audit log and the ledger (legs before postings, which they name).
+        for table in ("auditevent", "auditseal", "leg", "posting"):
             for change in ("update", "delete"):
                 cursor.execute(f"DROP TRIGGER IF EXISTS corpbank_{table}_no_{change}")
-        cursor.execute("DELETE FROM corpbank_auditseal")
-        cursor.execute("DELETE FROM corpbank_auditevent")
+        for table in ("auditseal", "auditevent", "leg", "posting"):
+            cursor.execute(f"DELETE FROM corpbank_{table}")
     ensure_sqlite_triggers(connection)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """The language a test's last request activated (an English Accept-Language, say) stays with the
+    thread: the next test starts in the default language again, as a new request would."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
 import holidays
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from corpbank.calendar.models import ClosedDay, ServiceSettings
+
+logger = logging.getLogger(__name__)
 
 HELPDESK_OPENS, HELPDESK_CLOSES = time(9, 0), time(18, 0)
 # How far business-day arithmetic looks before it gives up: longer than any closure a bank could add.
@@ -47,7 +51,14 @@ _SHOWN_FOR = 60.0
 def _closed_days_shown(start: date, end: date) -> dict[date, str]:
     key = (start, end)
     if _SHOWN.get("key") != key or monotonic() - float(_SHOWN.get("at", 0.0)) > _SHOWN_FOR:  # type: ignore[arg-type]
-        _SHOWN.update(key=key, at=monotonic(), days=_closed_days(start, end))
+        try:
+            days = _closed_days(start, end)
+        except DatabaseError:
+            # A page shown while the database is away (its error page) still says the helpdesk's
+            # hours; the notice then knows only the calendar's days, for this once.
+            logger.warning("closed days unreadable: the helpdesk notice uses the calendar alone")
+            return {}
+        _SHOWN.update(key=key, at=monotonic(), days=days)
     return _SHOWN["days"]  # type: ignore[return-value]
 
 
