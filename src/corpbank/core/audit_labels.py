@@ -183,6 +183,7 @@ _BY_SECRET_KIND: dict[tuple[str, str], Promise] = {
 }
 
 DETAIL_LABELS: dict[str, Promise] = {
+    "accounts_opened": _("開設した口座"),
     "accounts_released": _("登録を解除した口座"),
     "action_id": _("受付番号"),
     "additional_auth": _("追加認証"),

@@ -17,7 +17,11 @@ MAX_AMOUNT = 9_999_999_999_999
 class LedgerAccount(models.Model):
     """An account of the ledger: a customer's 普通 or 当座 account at a branch (an organization's, or
     another customer's of the bank, so that same-bank transfers have somewhere to go), or one of the
-    bank's internal accounts. Its balance is its last leg's ``balance_after`` (selectors.balance)."""
+    bank's internal accounts. Its balance is its last leg's ``balance_after`` (selectors.balance).
+
+    A contract's registered account (organizations.Account, ご契約口座) is this account by its branch,
+    type and number: the internet banking and the core system know an account by that key alone, so
+    that a bank's own core system answers for the same accounts (the package's docstring)."""
 
     class Kind(models.TextChoices):
         CUSTOMER = "customer", _("お客さま口座")
@@ -36,10 +40,6 @@ class LedgerAccount(models.Model):
     number = models.CharField(max_length=7, blank=True)
     # 口座名義: half-width kana in the Zengin character set (core/text.py), as transfers carry it.
     holder_kana = models.CharField(max_length=48, blank=True)
-    # The contract's registered account this is, if it is an organization's (ご契約口座).
-    contract_account = models.OneToOneField(
-        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_account"
-    )
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -64,8 +64,7 @@ class LedgerAccount(models.Model):
                     )
                     & ~Q(holder_kana="")
                 )
-                | Q(kind="internal", branch__isnull=True, number="", type="", contract_account__isnull=True)
-                & ~Q(purpose=""),
+                | Q(kind="internal", branch__isnull=True, number="", type="") & ~Q(purpose=""),
                 name="ledger_account_is_customer_or_internal",
             ),
         ]

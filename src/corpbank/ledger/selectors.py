@@ -17,3 +17,10 @@ def balance(account_id: int) -> int:
 
 def internal_account(purpose: str) -> LedgerAccount:
     return LedgerAccount.objects.get(kind=LedgerAccount.Kind.INTERNAL, purpose=purpose)
+
+
+def customer_account(branch_id: int, type: str, number: str) -> LedgerAccount | None:
+    """The customer's account by its key (branch, 科目, 7-digit number), or None."""
+    return LedgerAccount.objects.filter(
+        kind=LedgerAccount.Kind.CUSTOMER, branch_id=branch_id, type=type, number=number
+    ).first()

@@ -16,9 +16,11 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from corpbank.core import text
 from corpbank.core.db import columns, execute, insert_statement, select
 from corpbank.core.errors import Conflict, DomainError
 from corpbank.ledger.models import MAX_AMOUNT, LedgerAccount, Leg, Posting
+from corpbank.organizations.models import Branch
 
 
 class InsufficientFunds(DomainError):
@@ -51,6 +53,16 @@ class Entry:
     account_id: int
     amount: int
     memo: str = ""
+
+
+def open_customer_account(*, branch: Branch, type: str, number: str, holder: str) -> LedgerAccount:
+    """口座開設 in the embedded core: a customer's account at ``branch`` with a zero balance, its
+    holder's name kept in the Zengin half-width kana (core/text.half_width_kana). Inside the caller's
+    transaction, which audits the act that opened it."""
+    holder = text.half_width_kana(holder)
+    return LedgerAccount.objects.create(
+        kind=LedgerAccount.Kind.CUSTOMER, branch=branch, type=type, number=number, holder_kana=holder
+    )
 
 
 def post(

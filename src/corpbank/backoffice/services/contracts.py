@@ -28,6 +28,8 @@ from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.identity.credentials import is_mail_address, store_pin
 from corpbank.identity.models import CONTRACT_PIN_KINDS, Principal, SecretKind
+from corpbank.ledger import selectors as ledger_selectors
+from corpbank.ledger import services as ledger
 from corpbank.organizations.models import Account, Branch, Contract, CustomerUser, Organization, UsageLimit
 from corpbank.tokens import softtokens
 
@@ -238,13 +240,25 @@ class RegisterContract(PaperProcedure[ContractApplication]):
         )
         if data.get("software_tokens"):
             softtokens.enable_for_contract(contract, actor=actor)
+        opened = []
         for account in data["accounts"]:
+            account_branch = Branch.objects.get(code=account["branch_code"])
             Account.objects.create(
-                contract=contract,
-                branch=Branch.objects.get(code=account["branch_code"]),
-                type=account["type"],
-                number=account["number"],
+                contract=contract, branch=account_branch, type=account["type"], number=account["number"]
             )
+            # The embedded core banking opens, in the organization's name, an account it does not
+            # hold yet (a bank's own core system holds its customers' accounts already).
+            if (
+                ledger_selectors.customer_account(account_branch.pk, account["type"], account["number"])
+                is None
+            ):
+                ledger.open_customer_account(
+                    branch=account_branch,
+                    type=account["type"],
+                    number=account["number"],
+                    holder=organization.name_kana,
+                )
+                opened.append(f"{account_branch.code}-{account['type']}-{account['number']}")
         for kind, pin_hash in data["pin_hashes"].items():
             store_pin(contract_id=contract.pk, kind=kind, pin_hash=pin_hash)
         for kind, (per_transaction, per_day) in data["limits"].items():
@@ -266,7 +280,7 @@ class RegisterContract(PaperProcedure[ContractApplication]):
             actor=actor,
             contract_id=contract.pk,
             subject_user_id=master.pk,
-            details={"contract_number": contract.number, "action_id": action.pk},
+            details={"contract_number": contract.number, "action_id": action.pk, "accounts_opened": opened},
         )
         return letter
 
