@@ -140,3 +140,20 @@ def test_loaddemo_is_idempotent_and_prints_the_way_in(db):
     holder = CustomerUser.objects.get(login_id="cert01")  # R-F1's demo organization
     assert holder.contract.login_method == "certificate"
     assert CertificateIssuance.objects.filter(user=holder, used_at__isnull=True).exists()
+
+
+def test_loaddemo_gives_the_accounts_three_months_of_history_on_an_intact_ledger(db):
+    """Issue 14: the demo's accounts have balances and history (R-G1), on a ledger that verifies."""
+    from corpbank.calendar import days
+    from corpbank.ledger import selectors, verify
+    from corpbank.ledger.models import LedgerAccount, Leg
+
+    call_command("loaddemo", stdout=io.StringIO())
+    union = LedgerAccount.objects.get(kind="customer", branch__code="101", type="1", number="1234567")
+    assert union.holder_kana == "ｺｰﾌﾟｾｲｻｸｼﾖﾛｳﾄﾞｳｸﾐｱｲ"
+    assert selectors.balance(union.pk) > 0
+    dates = Leg.objects.filter(account=union).values_list("posting__value_date", flat=True)
+    assert (days.today() - min(dates)).days >= 89 and max(dates) < days.today()
+    assert all(days.is_business_day(day) for day in set(dates))
+    report = verify.verify()
+    assert report.intact and report.total == 0 and report.postings > 40

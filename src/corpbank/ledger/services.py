@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.core import text
@@ -72,11 +73,13 @@ def post(
     entries: Sequence[Entry],
     reference: str = "",
     reverses: Posting | None = None,
+    posted_at: datetime | None = None,
 ) -> Posting:
     """Write one posting of ``entries`` (two or more, summing to zero, each non-zero and of at most 13
     digits) in the caller's transaction. Raises InsufficientFunds when a customer's account would go
     below zero, AccountClosed for a closed account; a posting that does not balance is a programming
-    error (ValueError), as the database would refuse it too."""
+    error (ValueError), as the database would refuse it too. ``posted_at`` (default now) is for
+    history brought over from elsewhere (移行)."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.post must run inside the transaction of the act that moves the money")
@@ -107,7 +110,14 @@ def post(
     for leg in legs:
         statement, values = insert_statement(leg, returning=())
         execute(statement, values)
-    posting = Posting(id=posting_id, kind=kind, value_date=value_date, reference=reference, reverses=reverses)
+    posting = Posting(
+        id=posting_id,
+        kind=kind,
+        value_date=value_date,
+        reference=reference,
+        reverses=reverses,
+        posted_at=posted_at or timezone.now(),
+    )
     statement, values = insert_statement(posting)
     execute(statement, values)
     posting._state.adding = False

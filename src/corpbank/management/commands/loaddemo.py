@@ -14,17 +14,25 @@ from __future__ import annotations
 
 import base64
 import os
+import random
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
 
 from corpbank.authentication import services as authentication
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import AccountInput, ContractApplication
+from corpbank.calendar import days
 from corpbank.certificates import services as certificates
 from corpbank.core import audit
+from corpbank.ledger import selectors as ledger_selectors
+from corpbank.ledger import services as ledger
+from corpbank.ledger.models import LedgerAccount, Posting
 from corpbank.organizations import services as users
 from corpbank.organizations.models import Branch, Contract, CustomerUser
 from corpbank.organizations.services import LimitInput
@@ -58,12 +66,23 @@ DEMO = {
     "software_token_master_login_id": "phone01",
     "certificate_master_login_id": "cert01",
 }
+# Other customers of the demo bank: same-bank transfers go to them, members' dues come from them.
+DEMO_OTHER_CUSTOMERS = [
+    ("101", "0000101", "ﾔﾏﾀﾞ ﾀﾛｳ"),
+    ("101", "0000102", "ｽｽﾞｷ ﾊﾅｺ"),
+    ("205", "0000201", "ｶ)ｺｰﾌﾟｼﾖｳｼﾞ"),
+]
 DEMO_PINS = {
     "inquiry_pin": "1111",
     "transfer_pin": "2222",
     "confirmation_pin": "3333",
     "approval_pin": "4444",
 }
+
+
+def at_ten(day: date) -> datetime:
+    """10:00 at the bank on ``day``: when the demo's history says each posting was made."""
+    return timezone.make_aware(datetime.combine(day, time(10, 0)), timezone.get_current_timezone())
 
 
 class Command(BaseCommand):
@@ -144,6 +163,89 @@ class Command(BaseCommand):
         application = backoffice.enter_software_token_application(first, phone_master.contract_id)
         backoffice.approve(second, application.pk)
         self._certificates(first, second)
+        self._ledger()
+
+    def _ledger(self) -> None:
+        """The bank's internal accounts, three other customers of the bank (so that same-bank transfers
+        have somewhere to go), and three months of history on the organizations' accounts: their
+        opening balances, members' dues coming in, payments going out with their fees."""
+        today = days.today()
+        calendar = days.Calendar(today, days=120)
+        internal = {
+            purpose: LedgerAccount.objects.create(kind=LedgerAccount.Kind.INTERNAL, purpose=purpose)
+            for purpose in LedgerAccount.Purpose.values
+        }
+        others = [
+            ledger.open_customer_account(
+                branch=Branch.objects.get(code=branch), type="1", number=number, holder=holder
+            )
+            for branch, number, holder in DEMO_OTHER_CUSTOMERS
+        ]
+        organizations = list(
+            LedgerAccount.objects.filter(kind=LedgerAccount.Kind.CUSTOMER)
+            .exclude(pk__in=[other.pk for other in others])
+            .order_by("pk")
+        )
+        rng = random.Random(2026)  # noqa: S311 - the demo's history, the same every time
+        first_day = calendar.on_or_after(today - timedelta(days=92))
+        postings = 0
+
+        def post(kind: str, day: date, entries: list[ledger.Entry]) -> None:
+            nonlocal postings
+            with transaction.atomic():
+                ledger.post(kind=kind, value_date=day, entries=entries, posted_at=at_ten(day))
+            postings += 1
+
+        cash = internal[LedgerAccount.Purpose.CASH].pk
+        for account in [*organizations, *others]:
+            opening = 10_000_000 if account in others else rng.choice((1_200_000, 3_000_000, 500_000))
+            post(
+                Posting.Kind.OPENING,
+                first_day,
+                [ledger.Entry(account.pk, opening, "ｲｺｳｻﾞﾝﾀﾞｶ"), ledger.Entry(cash, -opening)],
+            )
+        day = calendar.after(first_day)
+        while day < today:
+            for account in organizations:
+                if day.day in (24, 25, 26) and rng.random() < 0.6:  # members' dues, around the 25th
+                    payer = rng.choice(others)
+                    amount = rng.choice((3_000, 5_000, 8_000)) * rng.randint(10, 40)
+                    post(
+                        Posting.Kind.TRANSFER,
+                        day,
+                        [
+                            ledger.Entry(payer.pk, -amount, "ﾌﾘｺﾐ"),
+                            ledger.Entry(account.pk, amount, f"ﾌﾘｺﾐ {payer.holder_kana}"),
+                        ],
+                    )
+                elif rng.random() < 0.3:  # a payment to another customer, with its fee
+                    payee = rng.choice(others)
+                    amount = rng.randint(5, 400) * 1_000
+                    fee = 110 if amount < 30_000 else 330
+                    if ledger_selectors.balance(account.pk) > amount + fee:
+                        post(
+                            Posting.Kind.TRANSFER,
+                            day,
+                            [
+                                ledger.Entry(account.pk, -amount - fee, f"ﾌﾘｺﾐ {payee.holder_kana}"),
+                                ledger.Entry(payee.pk, amount, "ﾌﾘｺﾐ"),
+                                ledger.Entry(internal[LedgerAccount.Purpose.FEE_INCOME].pk, fee, "ﾃｽｳﾘﾖｳ"),
+                            ],
+                        )
+                elif rng.random() < 0.06:  # cash paid in at the counter
+                    amount = rng.randint(1, 50) * 10_000
+                    post(
+                        Posting.Kind.CASH_DEPOSIT,
+                        day,
+                        [ledger.Entry(account.pk, amount, "ｹﾞﾝｷﾝ"), ledger.Entry(cash, -amount)],
+                    )
+            day = calendar.after(day)
+        with transaction.atomic():
+            audit.record(
+                "ledger.demo_loaded",
+                actor=audit.Actor.system("corpbank loaddemo"),
+                details={"postings": postings, "since": first_day.isoformat()},
+            )
 
     def _operators(self) -> list[Operator]:
         """The demo operators on the fresh demo database, as ``corpbank createoperator`` makes them: the
