@@ -13,10 +13,10 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import Operation
 
-from corpbank.api import authentication, backoffice, calendar, certificates, organizations, tokens
+from corpbank.api import authentication, backoffice, calendar, certificates, organizations, payments, tokens
 from corpbank.core.errors import DomainError
 
-CUSTOMER_ROUTERS: tuple[ModuleType, ...] = (authentication, organizations, tokens, certificates)
+CUSTOMER_ROUTERS: tuple[ModuleType, ...] = (authentication, organizations, tokens, certificates, payments)
 # The public reads of the bank itself (its calendar), beside the customer's.
 BANK_ROUTERS: tuple[ModuleType, ...] = (calendar,)
 

@@ -60,8 +60,9 @@ PROCEDURES = Group("procedures", _("書面手続（受付・承認）"))
 TOKENS = Group("tokens", _("ワンタイムパスワード"))
 CERTIFICATES = Group("certificates", _("電子証明書"))
 BANK = Group("bank", _("事務センター・システム"))
+MONEY = Group("money", _("照会・入出金"))
 
-GROUPS: tuple[Group, ...] = (AUTHENTICATION, USERS, CONTRACTS, PROCEDURES, TOKENS, CERTIFICATES, BANK)
+GROUPS: tuple[Group, ...] = (AUTHENTICATION, USERS, CONTRACTS, PROCEDURES, TOKENS, CERTIFICATES, MONEY, BANK)
 
 EVENTS: dict[str, EventLabel] = {
     # ログイン・認証
@@ -172,6 +173,8 @@ EVENTS: dict[str, EventLabel] = {
     "operator_procedure.approved": EventLabel(_("職員の手続の承認"), BANK),
     "operator_procedure.rejected": EventLabel(_("職員の手続の却下"), BANK),
     "ledger.demo_loaded": EventLabel(_("デモ用の取引履歴の作成"), BANK),
+    # 照会・入出金
+    "inquiry.authorized": EventLabel(_("照会用暗証番号の確認"), MONEY),
     "calendar.closed_day_added": EventLabel(_("臨時休業日の登録"), BANK),
     "calendar.closed_day_removed": EventLabel(_("臨時休業日の取消"), BANK),
     "calendar.settings_changed": EventLabel(_("締切時刻・予約可能日数の変更"), BANK),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 import jaconv
 from django.utils.functional import Promise
@@ -105,6 +106,26 @@ def digits(value: str, *, field: str, label: str | Promise) -> str:
     if not is_digits(typed):
         raise _refuse(field, _("%(label)sは半角数字で入力してください。") % {"label": label})
     return typed
+
+
+_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+def calendar_date(value: str, *, field: str, label: str | Promise) -> date | None:
+    """A date typed by a person: ``2026-12-01``, ``2026/12/1`` or ``２０２６／１２／０１`` (full-width,
+    normalised); None for an empty field; else a message naming the field."""
+    typed = half_width(value)
+    if not typed:
+        return None
+    match = _DATE.fullmatch(typed)
+    try:
+        if match is None:
+            raise ValueError(typed)
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise _refuse(
+            field, _("%(label)sは「2026/12/01」の形で、存在する日付を入力してください。") % {"label": label}
+        ) from None
 
 
 def login_id(value: str, *, field: str = "login_id") -> str:

@@ -34,6 +34,8 @@ MUST_CHANGE = "corpbank.must_change"
 WARN_EXPIRY = "corpbank.warn_expiry_until"
 MUST_REGISTER_TOKEN = "corpbank.must_register_token"  # noqa: S105 - a session key
 MUST_REGISTER_QUESTIONS = "corpbank.must_register_questions"
+# The inquiry PIN was given in this session (R-G1, payments/inquiry.py): inquiries need it no more.
+INQUIRY = "corpbank.inquiry_authorized"
 CHALLENGE = "corpbank.additional_auth"  # a login waiting for its answer (R-D2); not a session yet
 DEVICE_ID = "corpbank_device_id"  # request attribute: set the environment cookie on the response
 BACKOFFICE = "corpbank_backoffice"  # request attribute: the back office's prefix or "" (backoffice_site.py)
@@ -231,6 +233,14 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
     if now - datetime.fromisoformat(session[LAST_SEEN]) >= ACTIVITY_RESOLUTION:
         session[LAST_SEEN] = now.isoformat()  # the one write a request makes to its session
     return customer, operator, False
+
+
+def inquiry_authorized(request: HttpRequest) -> bool:
+    return bool(request.session.get(INQUIRY))
+
+
+def authorize_inquiry(request: HttpRequest) -> None:
+    request.session[INQUIRY] = True
 
 
 def must_change(request: HttpRequest) -> list[str]:
