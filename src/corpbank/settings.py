@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.contenttypes",
     "django.contrib.messages",
+    "django.contrib.humanize",  # intcomma: amounts in yen with thousands separators
     "corpbank.apps.CorpbankConfig",
 ]
 

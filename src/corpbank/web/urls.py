@@ -8,6 +8,7 @@ from corpbank.web import (
     certificates,
     home,
     organizations,
+    payments,
     tokens,
 )
 
@@ -46,6 +47,11 @@ urlpatterns = [
     path("settings/questions", authentication.secret_questions, name="secret_questions"),
     path("settings/password", authentication.password, name="password"),
     path("settings/login-history", authentication.login_history, name="login_history"),
+    # payments: 明細照会 (R-G1)
+    path("inquiry/pin", payments.inquiry_pin, name="inquiry_pin"),
+    path("inquiry/balances", payments.balances, name="balances"),
+    path("inquiry/accounts/<int:account_id>", payments.history, name="history"),
+    path("inquiry/accounts/<int:account_id>/csv", payments.history_csv, name="history_csv"),
     # organizations: 管理 ≫ 利用者管理
     path("admin/users", organizations.user_list, name="users"),
     path("admin/users/new", organizations.user_add, name="user_add"),
