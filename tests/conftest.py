@@ -107,11 +107,11 @@ def _committed_audit_history_cleared(request: pytest.FixtureRequest) -> Iterator
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        # The audit log and the ledger (legs before postings, which they name).
-        for table in ("auditevent", "auditseal", "leg", "posting"):
+        # The audit log and the ledger (legs before the postings and accounts they name).
+        for table in ("auditevent", "auditseal", "leg", "posting", "ledgeraccount"):
             for change in ("update", "delete"):
                 cursor.execute(f"DROP TRIGGER IF EXISTS corpbank_{table}_no_{change}")
-        for table in ("auditseal", "auditevent", "leg", "posting"):
+        for table in ("auditseal", "auditevent", "leg", "posting", "ledgeraccount"):
             cursor.execute(f"DELETE FROM corpbank_{table}")
     ensure_sqlite_triggers(connection)
 

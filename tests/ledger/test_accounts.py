@@ -3,8 +3,11 @@ contract opens, in the organization's name, an account the embedded core does no
 
 from __future__ import annotations
 
+import pytest
 from django.db import transaction
+from django.utils import timezone
 
+from corpbank.core.errors import ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors, services
 from corpbank.ledger.models import LedgerAccount
@@ -27,9 +30,28 @@ def test_registering_a_contract_opens_its_accounts_in_the_organization_s_name(re
 def test_an_account_the_ledger_holds_is_not_opened_again(branch, operators):
     """An organization that already banks here registers its existing account: the ledger keeps it."""
     with transaction.atomic():
-        existing = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟ")
+        existing = services.open_customer_account(
+            branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ"
+        )
     registered = register_contract(operators)
     assert list(LedgerAccount.objects.filter(kind=LedgerAccount.Kind.CUSTOMER)) == [existing]
     event = AuditEvent.objects.get(action="contract.registered", contract_id=registered.contract.pk)
     assert event.details["accounts_opened"] == []
-    assert LedgerAccount.objects.get(pk=existing.pk).holder_kana == "ｺｰﾌﾟ"
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_another_holder_s_or_a_closed_account_is_refused_at_entry(branch, operators, closed):
+    """Registering an account the bank holds for somebody else (or has closed) would show that
+    customer's balance to the organization: the entry is refused on the account's row."""
+    with transaction.atomic():
+        held = services.open_customer_account(
+            branch=branch,
+            type="1",
+            number="1234567",
+            holder="ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ" if closed else "ﾔﾏﾀﾞ ﾀﾛｳ",
+        )
+    if closed:
+        LedgerAccount.objects.filter(pk=held.pk).update(closed_at=timezone.now())
+    with pytest.raises(ValidationFailed) as refused:
+        register_contract(operators)
+    assert "accounts.0" in refused.value.fields

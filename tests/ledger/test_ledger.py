@@ -150,11 +150,11 @@ def raw_legs(posting_id: int, legs: list[tuple[int, int, int, int]]) -> None:
         )
 
 
-def raw_posting(posting_id: int) -> None:
+def raw_posting(posting_id: int, legs_count: int | None = None) -> None:
     raw(
-        f"INSERT INTO {POSTING} (id, kind, value_date, posted_at, reference)"
-        " VALUES (%s, 'transfer', %s, %s, '')",
-        [posting_id, TODAY.isoformat(), "2026-12-01T00:00:00+00:00"],
+        f"INSERT INTO {POSTING} (id, kind, value_date, posted_at, reference, legs_count)"
+        " VALUES (%s, 'transfer', %s, %s, '', %s)",
+        [posting_id, TODAY.isoformat(), "2026-12-01T00:00:00+00:00", legs_count],
     )
 
 
@@ -184,7 +184,9 @@ def test_r_g7_the_database_refuses_a_broken_running_balance_or_an_overdraft(book
     refused(lambda: raw_legs(910, [(a, 2, -100, 100_000)]), "balance after it")  # wrong balance
     refused(lambda: raw_legs(911, [(a, 3, -100, 99_800)]), "balance after it")  # a gap in the chain
     refused(lambda: raw_legs(912, [(a, 2, -100_001, -1)]), "below zero")  # an overdraft
-    refused(lambda: raw_legs(913, [(b, 1, 5, 5), (b, 1, 5, 5)]), "(?i)unique|duplicate")  # one place twice
+    refused(
+        lambda: raw_legs(913, [(b, 1, 5, 5), (b, 1, 5, 5)]), "(?i)unique|duplicate|append-only"
+    )  # one place twice
 
 
 def test_r_g7_the_database_refuses_a_leg_added_to_a_sealed_posting(book):
@@ -299,3 +301,103 @@ def test_r_g7_parallel_debits_of_one_account_never_overdraw_it(branch):
     assert selectors.balance(book["b"].pk) == 9_000
     report = verify.verify()
     assert report.intact and report.total == 0
+
+
+# The review's holes, closed (migration 0020).
+
+
+def test_r_g7_a_posting_seals_exactly_the_legs_it_counts(book):
+    a, b = book["a"].pk, book["b"].pk
+
+    def miscounted() -> None:
+        raw_legs(920, [(a, 2, -100, 99_900), (b, 1, 100, 100)])
+        raw_posting(920, legs_count=3)
+
+    refused(miscounted, "two or more legs summing to zero")
+
+
+def test_r_g7_an_account_is_never_deleted_renamed_into_another_or_reopened(book):
+    table = LedgerAccount._meta.db_table
+    a, b = book["a"].pk, book["b"].pk
+    refused(
+        lambda: raw(f"UPDATE {table} SET kind = 'internal', purpose = 'suspense' WHERE id = %s", [a]),
+        "never changes",
+    )
+    refused(lambda: raw(f"UPDATE {table} SET number = '7777777' WHERE id = %s", [a]), "never changes")
+    refused(
+        lambda: raw(f"UPDATE {table} SET closed_at = %s WHERE id = %s", ["2026-12-01T00:00:00+00:00", a]),
+        "empty",
+    )
+    refused(lambda: raw(f"DELETE FROM {table} WHERE id = %s", [b]), "never deleted")
+    raw(f"UPDATE {table} SET closed_at = %s WHERE id = %s", ["2026-12-01T00:00:00+00:00", b])  # empty: closes
+    refused(lambda: raw(f"UPDATE {table} SET closed_at = NULL WHERE id = %s", [b]), "never changes")
+    raw(f"UPDATE {table} SET holder_kana = %s WHERE id = %s", ["ｺｰﾌﾟ ｼﾝﾒｲｷﾞ", a])  # 名義変更 is allowed
+
+
+def test_r_g7_sqlite_s_insert_or_replace_replaces_nothing_and_amounts_are_whole_yen(book):
+    if connection.vendor != "sqlite":
+        pytest.skip("INSERT OR REPLACE and fractional numbers in an integer column are SQLite's")
+    sealed = Posting.objects.get()
+    refused(
+        lambda: raw(
+            f"INSERT OR REPLACE INTO {POSTING} (id, kind, value_date, posted_at, reference, legs_count)"
+            " VALUES (%s, 'opening', '2026-01-01', '2026-01-01T00:00:00', 'X', 2)",
+            [sealed.pk],
+        ),
+        "two or more legs",
+    )
+    leg = Leg.objects.filter(posting=sealed).first()
+    refused(
+        lambda: raw(
+            f"INSERT OR REPLACE INTO {LEG} (id, posting_id, account_id, seq, amount, balance_after, memo)"
+            " VALUES (%s, 999, %s, 1, 5, 5, '')",
+            [leg.pk, book["b"].pk],
+        ),
+        "append-only",
+    )
+    refused(lambda: raw_legs(930, [(book["b"].pk, 1, 0.5, 0.5)]), "whole yen")  # type: ignore[list-item]
+    assert verify.verify().intact
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_g7_a_leg_slipped_into_a_posting_another_transaction_has_not_committed_is_refused(branch):
+    """Two connections, the application's rights: B adds a leg to A's posting while A has not
+    committed (B cannot see it to be refused at once); at B's commit the deferred check refuses it."""
+    import psycopg
+    from django.db import connection as django_connection
+
+    a = customer(branch, "4444444")
+    x = customer(branch, "5555555")
+    cash = internal(LedgerAccount.Purpose.CASH)
+    params = django_connection.get_connection_params()
+    params.pop("cursor_factory", None), params.pop("context", None)
+    first, second = psycopg.connect(**params), psycopg.connect(**params)
+    try:
+        with first.cursor() as cursor:
+            cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{POSTING}', 'id'))")
+            posting_id = cursor.fetchone()[0]
+            for account, amount in ((a.pk, 100), (cash.pk, -100)):
+                cursor.execute(
+                    f"INSERT INTO {LEG} (posting_id, account_id, seq, amount, balance_after, memo)"
+                    " VALUES (%s, %s, 1, %s, %s, '')",
+                    [posting_id, account, amount, amount],
+                )
+            cursor.execute(
+                f"INSERT INTO {POSTING} (id, kind, value_date, posted_at, reference, legs_count)"
+                " VALUES (%s, 'transfer', '2026-12-01', now(), '', 2)",
+                [posting_id],
+            )
+        with second.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {LEG} (posting_id, account_id, seq, amount, balance_after, memo)"
+                " VALUES (%s, %s, 1, 1000000, 1000000, 'slipped in')",
+                [posting_id, x.pk],
+            )
+        first.commit()
+        with pytest.raises(psycopg.errors.CheckViolation, match="sealed it"):
+            second.commit()
+    finally:
+        first.close(), second.close()
+    assert Leg.objects.filter(account=x).count() == 0
+    assert verify.verify().intact

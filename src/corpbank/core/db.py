@@ -73,10 +73,10 @@ def inserted(instance: models.Model, pk: Any = None, using: str = "default") -> 
 
 def insert(instance: models.Model, using: str = "default") -> None:
     """Write ``instance`` as a new row with one INSERT (see ``insert_statement``)."""
+    generated = isinstance(instance._meta.pk, models.AutoField) and instance.pk is None
     statement, values = insert_statement(instance, using)
     with transaction.get_connection(using).cursor() as cursor:
         cursor.execute(statement, values)
-        generated = isinstance(instance._meta.pk, models.AutoField)
         inserted(instance, cursor.fetchone()[0] if generated else None, using)
 
 
@@ -138,7 +138,7 @@ def _usage_limit_trigger(event: str, rows: tuple[str, ...]) -> str:
 
 # SQLite rebuilds a table to alter it, and the rebuilt table has no triggers: these are created again
 # after every migrate (corpbank.apps), each once its table exists. The migrations that introduced them
-# (0002, 0005, 0012, 0016, 0017) carry their own copies, so that changing a trigger here never changes a
+# (0002, 0005, 0012, 0016, 0017, 0020) carry their own copies, so that changing a trigger here never changes a
 # migration already run: a change needs a new migration too (tests/core/test_migration_sql.py says so).
 # PostgreSQL keeps its triggers, written in those migrations.
 SQLITE_TRIGGERS = {
@@ -163,7 +163,7 @@ SQLITE_TRIGGERS = {
         _usage_limit_trigger("INSERT", ("NEW",)),
         _usage_limit_trigger("UPDATE", ("NEW", "OLD")),
     ],
-    # The ledger (R-G7): migration 0017 says what each rule is for.
+    # The ledger (R-G7): migrations 0017 and 0020 say what each rule is for.
     "corpbank_posting": [
         """CREATE TRIGGER IF NOT EXISTS corpbank_posting_no_update BEFORE UPDATE ON corpbank_posting
            BEGIN SELECT RAISE(ABORT,
@@ -172,7 +172,10 @@ SQLITE_TRIGGERS = {
            BEGIN SELECT RAISE(ABORT,
                'corpbank_posting is append-only: a correction is a reversing posting'); END;""",
         """CREATE TRIGGER IF NOT EXISTS corpbank_posting_balanced BEFORE INSERT ON corpbank_posting
-           WHEN (SELECT COUNT(*) FROM corpbank_leg WHERE posting_id = NEW.id) < 2
+           WHEN EXISTS (SELECT 1 FROM corpbank_posting WHERE id = NEW.id)
+               OR NEW.legs_count IS NULL
+               OR (SELECT COUNT(*) FROM corpbank_leg WHERE posting_id = NEW.id) < 2
+               OR (SELECT COUNT(*) FROM corpbank_leg WHERE posting_id = NEW.id) <> NEW.legs_count
                OR (SELECT COALESCE(SUM(amount), 0) FROM corpbank_leg WHERE posting_id = NEW.id) <> 0
            BEGIN SELECT RAISE(ABORT,
                'corpbank_posting: a posting must have two or more legs summing to zero'); END;""",
@@ -186,6 +189,12 @@ SQLITE_TRIGGERS = {
                'corpbank_leg is append-only: a correction is a reversing posting'); END;""",
         """CREATE TRIGGER IF NOT EXISTS corpbank_leg_fits BEFORE INSERT ON corpbank_leg
            BEGIN
+               SELECT RAISE(ABORT, 'corpbank_leg is append-only: a correction is a reversing posting')
+                   WHERE EXISTS (SELECT 1 FROM corpbank_leg
+                                 WHERE id = NEW.id OR (account_id = NEW.account_id AND seq = NEW.seq));
+               SELECT RAISE(ABORT, 'corpbank_leg: amounts are whole yen')
+                   WHERE typeof(NEW.amount) <> 'integer' OR typeof(NEW.balance_after) <> 'integer'
+                       OR typeof(NEW.seq) <> 'integer';
                SELECT RAISE(ABORT, 'corpbank_leg: its posting is sealed; a correction is a reversing posting')
                    WHERE EXISTS (SELECT 1 FROM corpbank_posting WHERE id = NEW.posting_id);
                SELECT RAISE(ABORT, 'corpbank_leg: the account is closed or does not exist')
@@ -198,6 +207,27 @@ SQLITE_TRIGGERS = {
                SELECT RAISE(ABORT, 'corpbank_leg: a customer''s account never goes below zero')
                    WHERE NEW.balance_after < 0
                        AND (SELECT kind FROM corpbank_ledgeraccount WHERE id = NEW.account_id) = 'customer';
+           END;""",
+    ],
+    "corpbank_ledgeraccount": [
+        """CREATE TRIGGER IF NOT EXISTS corpbank_ledgeraccount_once BEFORE INSERT ON corpbank_ledgeraccount
+           WHEN EXISTS (SELECT 1 FROM corpbank_ledgeraccount WHERE id = NEW.id
+                        OR (kind = 'customer' AND NEW.kind = 'customer' AND branch_id = NEW.branch_id
+                            AND type = NEW.type AND number = NEW.number)
+                        OR (kind = 'internal' AND NEW.kind = 'internal' AND purpose = NEW.purpose))
+           BEGIN SELECT RAISE(ABORT, 'corpbank_ledgeraccount: an account is never replaced'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_ledgeraccount_no_delete
+           BEFORE DELETE ON corpbank_ledgeraccount
+           BEGIN SELECT RAISE(ABORT, 'corpbank_ledgeraccount: an account is closed, never deleted'); END;""",
+        """CREATE TRIGGER IF NOT EXISTS corpbank_ledgeraccount_kept BEFORE UPDATE ON corpbank_ledgeraccount
+           WHEN NEW.id IS NOT OLD.id OR NEW.kind IS NOT OLD.kind OR NEW.purpose IS NOT OLD.purpose
+               OR NEW.branch_id IS NOT OLD.branch_id OR NEW.type IS NOT OLD.type
+               OR NEW.number IS NOT OLD.number OR NEW.opened_at IS NOT OLD.opened_at
+               OR (OLD.closed_at IS NOT NULL AND NEW.closed_at IS NOT OLD.closed_at)
+               OR (OLD.closed_at IS NULL AND NEW.closed_at IS NOT NULL AND COALESCE((SELECT balance_after
+                   FROM corpbank_leg WHERE account_id = OLD.id ORDER BY seq DESC LIMIT 1), 0) <> 0)
+           BEGIN SELECT RAISE(ABORT,
+               'corpbank_ledgeraccount: what names an account never changes, and it closes once, empty');
            END;""",
     ],
 }
@@ -264,10 +294,10 @@ def select(statement: str, parameters: Sequence[Any], *models_: type[models.Mode
 
 
 def get_row(model: type[M], where: str, parameters: Sequence[Any], *, for_update: bool = False) -> M | None:
-    """The one ``model`` whose row (table alias ``t``) meets ``where``, or None: ``Model.objects.filter(
-    …).first()`` without the ORM's compiler, for the reads of every OTP verification (issue 13).
-    ``for_update`` locks the row (``FOR UPDATE`` of it alone) on PostgreSQL; on SQLite the IMMEDIATE
-    transaction already holds the database's write lock."""
+    """The first ``model`` (by key) whose row (table alias ``t``) meets ``where``, or None:
+    ``Model.objects.filter(…).first()`` without the ORM's compiler, for the reads of every OTP
+    verification (issue 13). ``for_update`` locks the row (``FOR UPDATE``) on PostgreSQL; on
+    SQLite the IMMEDIATE transaction already holds the database's write lock."""
     connection = transaction.get_connection()
     if for_update and not connection.in_atomic_block:
         raise transaction.TransactionManagementError("get_row(for_update=True) must run in a transaction")
@@ -278,9 +308,10 @@ def get_row(model: type[M], where: str, parameters: Sequence[Any], *, for_update
 
 @functools.cache
 def _get_statement(model: type[models.Model], where: str, lock: bool) -> str:
-    table = transaction.get_connection().ops.quote_name(model._meta.db_table)
+    quote = transaction.get_connection().ops.quote_name
+    table, key = quote(model._meta.db_table), quote(model._meta.pk.column)
     statement = f"SELECT {columns((model, 't'))} FROM {table} t WHERE {where}"  # noqa: S608 - names
-    return statement + (" FOR UPDATE" if lock else "")
+    return statement + f" ORDER BY t.{key} LIMIT 1" + (" FOR UPDATE" if lock else "")
 
 
 def execute(statement: str, parameters: Sequence[Any]) -> int:

@@ -39,7 +39,7 @@ class LedgerAccount(models.Model):
     type = models.CharField(max_length=1, choices=Account.Type.choices, blank=True)
     number = models.CharField(max_length=7, blank=True)
     # 口座名義: half-width kana in the Zengin character set (core/text.py), as transfers carry it.
-    holder_kana = models.CharField(max_length=48, blank=True)
+    holder_kana = models.CharField(max_length=120, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -52,6 +52,10 @@ class LedgerAccount(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["purpose"], condition=Q(kind="internal"), name="ledger_internal_account_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=["", "settlement", "fee_income", "suspense", "cash"]),
+                name="ledger_account_purpose_known",
             ),
             models.CheckConstraint(
                 condition=(
@@ -94,6 +98,9 @@ class Posting(models.Model):
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
     )
+    # How many legs it seals: a leg added later, by any transaction, is refused at its commit
+    # (migration 0020). Empty on the postings written before that rule.
+    legs_count = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -117,6 +117,7 @@ def post(
         reference=reference,
         reverses=reverses,
         posted_at=posted_at or timezone.now(),
+        legs_count=len(legs),
     )
     statement, values = insert_statement(posting)
     execute(statement, values)
@@ -134,13 +135,17 @@ def reverse(*, posting: Posting, value_date: date, reference: str = "") -> Posti
         Entry(leg.account_id, -leg.amount, leg.memo)
         for leg in Leg.objects.filter(posting=posting).order_by("id")
     ]
-    return post(
-        kind=Posting.Kind.REVERSAL,
-        value_date=value_date,
-        entries=entries,
-        reference=reference,
-        reverses=posting,
-    )
+    try:
+        with transaction.atomic():
+            return post(
+                kind=Posting.Kind.REVERSAL,
+                value_date=value_date,
+                entries=entries,
+                reference=reference,
+                reverses=posting,
+            )
+    except IntegrityError as twice:  # reversed meanwhile by another transaction (the unique key)
+        raise Conflict(_("この取引はすでに取り消されています。")) from twice
 
 
 def _check_balanced(entries: Sequence[Entry]) -> None:

@@ -35,6 +35,12 @@ CHECKS: list[tuple[str, str]] = [
         "posting {0}: it has no legs",
     ),
     (
+        f"SELECT p.id FROM {POSTING} p JOIN (SELECT posting_id, COUNT(*) AS n FROM {LEG}"  # noqa: S608
+        " GROUP BY posting_id) c ON c.posting_id = p.id"
+        " WHERE p.legs_count IS NOT NULL AND p.legs_count <> c.n ORDER BY p.id LIMIT 1",
+        "posting {0}: it does not hold the legs it sealed",
+    ),
+    (
         f"SELECT l.id FROM {LEG} l LEFT JOIN {POSTING} p ON p.id = l.posting_id"  # noqa: S608 - names
         " WHERE p.id IS NULL ORDER BY l.id LIMIT 1",
         "leg {0}: its posting does not exist",

@@ -93,10 +93,12 @@ def user_list(master: CustomerUser) -> list[ListedUser]:
         users.append(user)
     permissions: dict[int, list[str]] = {user.pk: [] for user in users}
     for user_id, permission in select(permissions_sql, parameters):
-        permissions[user_id].append(permission)
+        if user_id in permissions:  # a user added between the statements is left out
+            permissions[user_id].append(permission)
     limits: dict[int, list[UsageLimit]] = {user.pk: [] for user in users}
     for (limit,) in select(limits_sql, parameters, UsageLimit):
-        limits[limit.user_id].append(limit)
+        if limit.user_id in limits:
+            limits[limit.user_id].append(limit)
     order = {permission: index for index, permission in enumerate(Permission.values)}
     return [
         ListedUser(user, sorted(permissions[user.pk], key=order.__getitem__), limits[user.pk])

@@ -30,6 +30,7 @@ from corpbank.identity.credentials import is_mail_address, store_pin
 from corpbank.identity.models import CONTRACT_PIN_KINDS, Principal, SecretKind
 from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
+from corpbank.ledger.models import LedgerAccount
 from corpbank.organizations.models import Account, Branch, Contract, CustomerUser, Organization, UsageLimit
 from corpbank.tokens import softtokens
 
@@ -67,6 +68,12 @@ class ContractApplication:
 # What the database keeps (Django's documented Model _meta API): the messages repeat its limits.
 ORGANIZATION_NAME_LENGTH = int(Organization._meta.get_field("name").max_length or 0)
 USER_NAME_LENGTH = int(CustomerUser._meta.get_field("name").max_length or 0)
+
+
+def _held_account(account: AccountInput) -> LedgerAccount | None:
+    """The bank's account of this key, if its ledger holds one already."""
+    branch = Branch.objects.filter(code=account.branch_code).first()
+    return ledger_selectors.customer_account(branch.pk, account.type, account.number) if branch else None
 
 
 def _is_half_width_kana(value: str) -> bool:
@@ -149,6 +156,14 @@ class RegisterContract(PaperProcedure[ContractApplication]):
                 branch__code=account.branch_code, type=account.type, number=account.number
             ).exists():
                 problems[f"accounts.{index}"] = _("この口座は既に他の契約に登録されています。")
+            elif (held := _held_account(account)) is not None and (
+                held.closed_at is not None
+                or held.holder_kana != text.half_width_kana(request.organization_name_kana)
+            ):
+                # The bank holds this account already: only the organization's own, still open.
+                problems[f"accounts.{index}"] = _(
+                    "この口座は解約済みか、名義（%(holder)s）が団体名（カナ）と異なります。"
+                ) % {"holder": held.holder_kana}
         limits = {**DEFAULT_CONTRACT_LIMITS, **request.limits}
         for kind, (per_transaction, per_day) in limits.items():
             if kind not in UsageLimit.Kind.values or not 0 <= per_transaction <= per_day:
