@@ -7,11 +7,13 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from corpbank.approvals import engine
+from corpbank.backoffice import services as backoffice
 from corpbank.core.errors import ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors, services
 from corpbank.ledger.models import LedgerAccount
-from tests.conftest import register_contract
+from tests.conftest import application, register_contract
 
 
 def test_registering_a_contract_opens_its_accounts_in_the_organization_s_name(registered):
@@ -39,19 +41,17 @@ def test_an_account_the_ledger_holds_is_not_opened_again(branch, operators):
     assert event.details["accounts_opened"] == []
 
 
-@pytest.mark.parametrize("closed", [False, True])
-def test_another_holder_s_or_a_closed_account_is_refused_at_entry(branch, operators, closed):
-    """Registering an account the bank holds for somebody else (or has closed) would show that
-    customer's balance to the organization: the entry is refused on the account's row."""
+def test_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the_approver(branch, operators):
+    """Registering an account the bank holds shows the approver the holder on record (another holder
+    would see that customer's money); a closed account is refused at entry."""
     with transaction.atomic():
-        held = services.open_customer_account(
-            branch=branch,
-            type="1",
-            number="1234567",
-            holder="ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ" if closed else "ﾔﾏﾀﾞ ﾀﾛｳ",
-        )
-    if closed:
-        LedgerAccount.objects.filter(pk=held.pk).update(closed_at=timezone.now())
+        held = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ﾔﾏﾀﾞ ﾀﾛｳ")
+    entered = backoffice.enter_contract_registration(operators[0], application())
+    procedure = engine.procedure_for(entered.kind)
+    shown = {detail.name: detail.value for detail in procedure.details(entered)}
+    assert "名義：ﾔﾏﾀﾞ ﾀﾛｳ" in shown["accounts.0"]
+    backoffice.reject(operators[1], entered.pk)
+    LedgerAccount.objects.filter(pk=held.pk).update(closed_at=timezone.now())
     with pytest.raises(ValidationFailed) as refused:
         register_contract(operators)
-    assert "accounts.0" in refused.value.fields
+    assert refused.value.fields["accounts.0"] == "この口座は解約済みです。"

@@ -13,7 +13,16 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import Operation
 
-from corpbank.api import authentication, backoffice, calendar, certificates, organizations, payments, tokens
+from corpbank.api import (
+    authentication,
+    backoffice,
+    backoffice_money,
+    calendar,
+    certificates,
+    organizations,
+    payments,
+    tokens,
+)
 from corpbank.core.errors import DomainError
 
 CUSTOMER_ROUTERS: tuple[ModuleType, ...] = (authentication, organizations, tokens, certificates, payments)
@@ -86,3 +95,4 @@ def csrf(request: HttpRequest) -> dict[str, str]:
 for module in CUSTOMER_ROUTERS + BANK_ROUTERS:
     api.add_router("/", module.router)
 api.add_router("/backoffice", backoffice.router)
+api.add_router("/backoffice", backoffice_money.router)

@@ -175,6 +175,8 @@ EVENTS: dict[str, EventLabel] = {
     "ledger.demo_loaded": EventLabel(_("デモ用の取引履歴の作成"), BANK),
     # 照会・入出金
     "inquiry.authorized": EventLabel(_("照会用暗証番号の確認"), MONEY),
+    "ledger.cash_deposit": EventLabel(_("窓口入金"), MONEY),
+    "ledger.cash_withdrawal": EventLabel(_("窓口出金"), MONEY),
     "calendar.closed_day_added": EventLabel(_("臨時休業日の登録"), BANK),
     "calendar.closed_day_removed": EventLabel(_("臨時休業日の取消"), BANK),
     "calendar.settings_changed": EventLabel(_("締切時刻・予約可能日数の変更"), BANK),
@@ -187,6 +189,7 @@ _BY_SECRET_KIND: dict[tuple[str, str], Promise] = {
 }
 
 DETAIL_LABELS: dict[str, Promise] = {
+    "account": _("口座"),
     "accounts_opened": _("開設した口座"),
     "accounts_released": _("登録を解除した口座"),
     "action_id": _("受付番号"),
@@ -216,6 +219,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "organization": _("団体名"),
     "otp": _("ワンタイムパスワードの要求"),
     "permissions": _("業務権限"),
+    "posting": _("取引番号"),
     "postings": _("取引件数"),
     "previous_transaction_id": _("それまでのトランザクション番号"),
     "principal": _("対象"),

@@ -108,6 +108,30 @@ def digits(value: str, *, field: str, label: str | Promise) -> str:
     return typed
 
 
+_AMOUNT = re.compile(r"[0-9]{1,3}(,[0-9]{3})+|[0-9]+")
+MAX_AMOUNT_DIGITS = 13
+
+
+def amount(value: str, *, field: str, label: str | Promise) -> int:
+    """An amount of yen typed by a person: ``1000``, ``1,000``, ``１，０００`` or ``1,000円`` (full width
+    normalised, commas where they group thousands, the yen sign dropped); refused, naming the field,
+    when empty, zero, negative, not whole yen or longer than 13 digits."""
+    typed = half_width(value).removesuffix("円").replace("¥", "").replace("\\", "").strip()
+    if not typed:
+        raise _refuse(field, _("%(label)sを入力してください。") % {"label": label})
+    if _AMOUNT.fullmatch(typed) is None:
+        raise _refuse(
+            field,
+            _("%(label)sは円単位の数字で入力してください（例：1000 または 1,000）。") % {"label": label},
+        )
+    digits_only = typed.replace(",", "").lstrip("0")
+    if not digits_only:
+        raise _refuse(field, _("%(label)sは1円以上で入力してください。") % {"label": label})
+    if len(digits_only) > MAX_AMOUNT_DIGITS:
+        raise _refuse(field, _("%(label)sは13桁以内で入力してください。") % {"label": label})
+    return int(digits_only)
+
+
 _DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 
 

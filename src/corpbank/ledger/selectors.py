@@ -16,7 +16,9 @@ def balance(account_id: int) -> int:
 
 
 def internal_account(purpose: str) -> LedgerAccount:
-    return LedgerAccount.objects.get(kind=LedgerAccount.Kind.INTERNAL, purpose=purpose)
+    """The bank's internal account of ``purpose``, opened the first time it is asked for."""
+    account, _created = LedgerAccount.objects.get_or_create(kind=LedgerAccount.Kind.INTERNAL, purpose=purpose)
+    return account
 
 
 def customer_account(branch_id: int, type: str, number: str) -> LedgerAccount | None:

@@ -156,14 +156,10 @@ class RegisterContract(PaperProcedure[ContractApplication]):
                 branch__code=account.branch_code, type=account.type, number=account.number
             ).exists():
                 problems[f"accounts.{index}"] = _("この口座は既に他の契約に登録されています。")
-            elif (held := _held_account(account)) is not None and (
-                held.closed_at is not None
-                or held.holder_kana != text.half_width_kana(request.organization_name_kana)
-            ):
-                # The bank holds this account already: only the organization's own, still open.
-                problems[f"accounts.{index}"] = _(
-                    "この口座は解約済みか、名義（%(holder)s）が団体名（カナ）と異なります。"
-                ) % {"holder": held.holder_kana}
+            elif (held := _held_account(account)) is not None and held.closed_at is not None:
+                # A closed account takes no contract; an open one the bank holds shows its holder's
+                # name to the approver beside the organization's (details below).
+                problems[f"accounts.{index}"] = _("この口座は解約済みです。")
         limits = {**DEFAULT_CONTRACT_LIMITS, **request.limits}
         for kind, (per_transaction, per_day) in limits.items():
             if kind not in UsageLimit.Kind.values or not 0 <= per_transaction <= per_day:
@@ -201,7 +197,12 @@ class RegisterContract(PaperProcedure[ContractApplication]):
 
         def account(entered: dict[str, str]) -> str:
             kind = choice(Account.Type, entered["type"])
-            return f"{branch(entered['branch_code'])} {kind} {entered['number']}"
+            shown = f"{branch(entered['branch_code'])} {kind} {entered['number']}"
+            # The approver compares the holder the bank has on record with the organization's name.
+            held = _held_account(AccountInput(entered["branch_code"], entered["type"], entered["number"]))
+            if held is None:
+                return shown + " " + _("（新規開設）")
+            return shown + " " + _("（名義：%(holder)s）") % {"holder": held.holder_kana}
 
         pins = [SecretKind(kind).label for kind in CONTRACT_PIN_KINDS if kind in data.get("pin_hashes", {})]
         limits = data.get("limits", {})

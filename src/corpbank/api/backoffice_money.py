@@ -1,0 +1,143 @@
+"""The back office's money and calendar (issue 14 item 8, R-I1): 窓口入金・出金 on a customer's account,
+and the bank's closed days, same-day cut-off and how far ahead a transfer may be dated. Operators who
+enter procedures (clerks and approvers) do both; each act is audited."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+
+from corpbank.api import security
+from corpbank.api.schemas import ERRORS
+from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import cash
+from corpbank.calendar import days
+from corpbank.calendar import services as calendar
+from corpbank.calendar.models import ClosedDay
+from corpbank.core import text
+from corpbank.core.errors import ValidationFailed
+from corpbank.web import sessions
+
+router = Router(tags=["backoffice"])
+
+
+def _operator(request: HttpRequest) -> Operator:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+class CashIn(Schema):
+    branch_code: str
+    type: str = Field(description="1 普通, 2 当座")
+    number: str
+    amount: str = Field(description="yen as typed: 1000, 1,000 or full-width")
+    withdrawal: bool = False
+
+
+class CashOut(Schema):
+    posting_id: int
+    account: str
+    balance: int
+
+
+@router.post("/ledger/cash", auth=security.operator, response={201: CashOut, **ERRORS})
+def post_cash(request: HttpRequest, body: CashIn) -> Status[CashOut]:
+    """窓口入金（``withdrawal``: 窓口出金）: one posting against the bank's cash account."""
+    done = cash.post_cash(
+        operator=_operator(request),
+        branch_code=body.branch_code,
+        type=body.type,
+        number=body.number,
+        amount=body.amount,
+        withdrawal=body.withdrawal,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(201, CashOut(posting_id=done.posting.pk, account=str(done.account), balance=done.balance))
+
+
+class ClosedDayOut(Schema):
+    day: date
+    reason: str
+    added_by: str
+
+
+class CalendarOut(Schema):
+    transfer_cutoff: str
+    max_days_ahead: int
+    closed_days: list[ClosedDayOut]
+
+
+class ClosedDayIn(Schema):
+    day: str = Field(description="2026/12/28, 2026-12-28 or full-width")
+    reason: str
+
+
+class SettingsIn(Schema):
+    transfer_cutoff: str = Field(description="HH:MM, e.g. 15:00")
+    max_days_ahead: int
+
+
+def _calendar_out() -> CalendarOut:
+    current = days.service_settings()
+    return CalendarOut(
+        transfer_cutoff=f"{current.transfer_cutoff:%H:%M}",
+        max_days_ahead=current.max_days_ahead,
+        closed_days=[
+            ClosedDayOut(day=row.day, reason=row.reason, added_by=row.added_by)
+            for row in ClosedDay.objects.filter(day__gte=days.today())
+        ],
+    )
+
+
+@router.get("/calendar", auth=security.operator, response={200: CalendarOut, **ERRORS})
+def get_calendar(request: HttpRequest) -> CalendarOut:
+    """The cut-off, the farthest date ahead, and the closed days to come."""
+    return _calendar_out()
+
+
+def _day(typed: str) -> date:
+    day = text.calendar_date(typed, field="day", label=_("休業日"))
+    if day is None:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"), fields={"day": _("休業日を入力してください。")}
+        )
+    return day
+
+
+@router.post("/calendar/closed-days", auth=security.operator, response={201: CalendarOut, **ERRORS})
+def add_closed_day(request: HttpRequest, body: ClosedDayIn) -> Status[CalendarOut]:
+    """臨時休業日の登録: a future business day."""
+    backoffice.require_entrant(_operator(request))
+    actor = backoffice.operator_actor(_operator(request), sessions.client_ip(request))
+    calendar.add_closed_day(day=_day(body.day), reason=body.reason, actor=actor)
+    return Status(201, _calendar_out())
+
+
+@router.post(
+    "/calendar/closed-days/{day}/delete", auth=security.operator, response={200: CalendarOut, **ERRORS}
+)
+def remove_closed_day(request: HttpRequest, day: str) -> CalendarOut:
+    """臨時休業日の取消, while it is still to come."""
+    backoffice.require_entrant(_operator(request))
+    actor = backoffice.operator_actor(_operator(request), sessions.client_ip(request))
+    calendar.remove_closed_day(day=_day(day), actor=actor)
+    return _calendar_out()
+
+
+@router.put("/calendar/settings", auth=security.operator, response={200: CalendarOut, **ERRORS})
+def change_settings(request: HttpRequest, body: SettingsIn) -> CalendarOut:
+    """当日扱いの締切時刻と予約可能日数."""
+    backoffice.require_entrant(_operator(request))
+    try:
+        cutoff = time.fromisoformat(text.half_width(body.transfer_cutoff))
+    except ValueError:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={"transfer_cutoff": _("締切時刻は「15:00」の形で入力してください。")},
+        ) from None
+    actor = backoffice.operator_actor(_operator(request), sessions.client_ip(request))
+    calendar.change_service_settings(transfer_cutoff=cutoff, max_days_ahead=body.max_days_ahead, actor=actor)
+    return _calendar_out()
