@@ -234,40 +234,24 @@ def main() -> int:
         for round_number in range(arguments.rounds):
             for clients in levels:
                 order = ["ours", "pgbench"] if round_number % 2 == 0 else ["pgbench", "ours"]
+
+                def run(audited: bool, one_source: bool, clients: int = clients) -> float:
+                    return ours(
+                        ids,
+                        clients,
+                        arguments.seconds,
+                        arguments.max_transfers,
+                        audited=audited,
+                        one_source=one_source,
+                    )
+
                 for which in order:
                     if which == "ours":
-                        figures["ours"][clients].append(
-                            ours(
-                                ids,
-                                clients,
-                                arguments.seconds,
-                                arguments.max_transfers,
-                                audited=True,
-                                one_source=False,
-                            )
-                        )
+                        figures["ours"][clients].append(run(audited=True, one_source=False))
                     else:
                         figures["pgbench"][clients].append(pgbench(peer_url, clients, arguments.seconds))
-                figures["plain"][clients].append(
-                    ours(
-                        ids,
-                        clients,
-                        arguments.seconds,
-                        arguments.max_transfers,
-                        audited=False,
-                        one_source=False,
-                    )
-                )
-                figures["one"][clients].append(
-                    ours(
-                        ids,
-                        clients,
-                        arguments.seconds,
-                        arguments.max_transfers,
-                        audited=True,
-                        one_source=True,
-                    )
-                )
+                figures["plain"][clients].append(run(audited=False, one_source=False))
+                figures["one"][clients].append(run(audited=True, one_source=True))
                 intact, message = holds(expected)
                 if not intact:
                     problems.append(message)
