@@ -63,6 +63,27 @@ def insert_statement(
     return statement, values
 
 
+def insert_rows(instances: Sequence[models.Model], using: str = "default") -> None:
+    """Several new rows of one model in one INSERT, their keys left to the database and not read back
+    (the ledger's legs of one posting, issue 14)."""
+    meta = instances[0]._meta
+    connection = transaction.get_connection(using)
+    fields = [field for field in meta.concrete_fields if not isinstance(field, models.AutoField)]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"  # noqa: S608
+        f" VALUES {', '.join([row] * len(instances))}"
+    )
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for instance in instances
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+
+
 def inserted(instance: models.Model, pk: Any = None, using: str = "default") -> None:
     """Mark ``instance`` as the saved row that ``insert_statement`` wrote (with the key it returned)."""
     if pk is not None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.core import text
-from corpbank.core.db import columns, execute, insert_statement, select
+from corpbank.core.db import columns, execute, insert_rows, insert_statement, select
 from corpbank.core.errors import Conflict, DomainError
 from corpbank.ledger.models import MAX_AMOUNT, LedgerAccount, Leg, Posting
 from corpbank.organizations.models import Branch
@@ -85,9 +85,8 @@ def post(
         raise RuntimeError("ledger.post must run inside the transaction of the act that moves the money")
     _check_balanced(entries)
     accounts = _lock(sorted({entry.account_id for entry in entries}))
-    positions = {account_id: _last(account_id) for account_id in accounts}
+    positions, posting_id = _positions(sorted(accounts))
     legs = []
-    posting_id = _next_posting_id()
     for entry in entries:
         account = accounts[entry.account_id]
         if account.closed_at is not None:
@@ -107,9 +106,7 @@ def post(
                 memo=entry.memo[:48],
             )
         )
-    for leg in legs:
-        statement, values = insert_statement(leg, returning=())
-        execute(statement, values)
+    insert_rows(legs)
     posting = Posting(
         id=posting_id,
         kind=kind,
@@ -175,25 +172,25 @@ def _lock(account_ids: list[int]) -> dict[int, LedgerAccount]:
     return accounts
 
 
-_LAST_LEG = (
-    f"SELECT seq, balance_after FROM {Leg._meta.db_table} WHERE account_id = %s ORDER BY seq DESC LIMIT 1"  # noqa: S608
-)
-
-
-def _last(account_id: int) -> tuple[int, int]:
-    """(the account's last leg's seq, its balance after it), (0, 0) for an account without legs."""
-    rows = select(_LAST_LEG, [account_id])
-    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
-
-
-def _next_posting_id() -> int:
-    """The id the posting will have, taken before its legs are written (they name it). PostgreSQL: from
-    the table's identity sequence. SQLite: one more than the largest, while the IMMEDIATE transaction
-    holds the database's write lock."""
+def _positions(account_ids: list[int]) -> tuple[dict[int, tuple[int, int]], int]:
+    """Each account's last leg (its seq and the balance after it; (0, 0) before any), and the id the
+    posting will have, in one statement, after the accounts' lock (so that, on PostgreSQL, it reads
+    what the transaction that held the lock before committed). The id is taken before the legs are
+    written, as they name it: PostgreSQL's from the table's identity sequence; SQLite's one more than
+    the largest, while the IMMEDIATE transaction holds the database's write lock."""
     connection = transaction.get_connection()
-    table = Posting._meta.db_table
+    posting, leg, account = Posting._meta.db_table, Leg._meta.db_table, LedgerAccount._meta.db_table
     if connection.vendor == "postgresql":
-        statement = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+        next_id = f"(SELECT nextval(pg_get_serial_sequence('{posting}', 'id')))"
     else:
-        statement = f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"  # noqa: S608 - a name
-    return int(select(statement, [])[0][0])
+        next_id = f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {posting})"  # noqa: S608 - a name
+    marks = ", ".join(["%s"] * len(account_ids))
+    statement = (
+        f"SELECT a.id, l.seq, l.balance_after, {next_id} FROM {account} a"  # noqa: S608 - names
+        f" LEFT JOIN {leg} l ON l.account_id = a.id"
+        f" AND l.seq = (SELECT MAX(m.seq) FROM {leg} m WHERE m.account_id = a.id)"
+        f" WHERE a.id IN ({marks})"
+    )
+    rows = select(statement, account_ids)
+    positions = {int(row[0]): (int(row[1] or 0), int(row[2] or 0)) for row in rows}
+    return positions, int(rows[0][3])
