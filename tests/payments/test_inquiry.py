@@ -106,6 +106,7 @@ def test_r_g1_history_by_period_and_page(funded):
         ("date_from=2026-12-01&date_to=2026-11-01", "date_from"),
         ("date_from=2000-01-01", "date_from"),
         ("page=9", "page"),
+        ("date_to=0001/01/05", "date_to"),  # the default start would be before the year 1
     ],
 )
 def test_r_g1_a_bad_period_or_page_is_told_on_its_field(funded, query, field):
@@ -158,3 +159,18 @@ def test_r_g1_another_contract_s_account_is_not_found(funded, operators):
     assert client.get(f"/accounts/{foreign.pk}/transactions")[0] == 404
     assert client.client.get(f"/api/v1/accounts/{foreign.pk}/transactions.csv").status_code == 404
     assert MASTER_CONFIRMATION  # the master's own factors are not asked for an inquiry
+
+
+def test_r_g1_a_csv_cell_is_never_a_formula(funded):
+    held = ledger_selectors.customer_account(funded.branch_id, funded.type, funded.number)
+    cash = LedgerAccount.objects.get(kind=LedgerAccount.Kind.INTERNAL)
+    with transaction.atomic():
+        ledger.post(
+            kind=Posting.Kind.TRANSFER,
+            value_date=days.today(),
+            entries=[ledger.Entry(held.pk, 5, "=HYPERLINK(1)"), ledger.Entry(cash.pk, -5)],
+            reference="+1",
+        )
+    response = authorized().client.get(f"/api/v1/accounts/{funded.pk}/transactions.csv")
+    last = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))[-1]
+    assert (last[1], last[5]) == ("'=HYPERLINK(1)", "'+1")

@@ -49,6 +49,7 @@ def test_r_g1_another_contract_s_account_and_a_bad_page(signed_in, master, opera
     foreign = other.contract.accounts.get()
     response = signed_in.get(f"/inquiry/accounts/{foreign.pk}")
     assert response.status_code == 404 and "指定された口座は見つかりません" in response.content.decode()
+    assert signed_in.get(f"/inquiry/accounts/{foreign.pk}?date_from=2026/02/30").status_code == 404
     assert signed_in.get(f"/inquiry/accounts/{foreign.pk}/csv").status_code == 404
     own = master.contract.accounts.get()
     assert signed_in.get(f"/inquiry/accounts/{own.pk}?page=abc").status_code == 422

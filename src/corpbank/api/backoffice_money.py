@@ -4,6 +4,7 @@ enter procedures (clerks and approvers) do both; each act is audited."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 
 from django.http import HttpRequest
@@ -131,8 +132,11 @@ def remove_closed_day(request: HttpRequest, day: str) -> CalendarOut:
 def change_settings(request: HttpRequest, body: SettingsIn) -> CalendarOut:
     """当日扱いの締切時刻と予約可能日数."""
     backoffice.require_entrant(_operator(request))
+    typed = text.half_width(body.transfer_cutoff)
     try:
-        cutoff = time.fromisoformat(text.half_width(body.transfer_cutoff))
+        if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", typed) is None:
+            raise ValueError(typed)
+        cutoff = time.fromisoformat(typed.zfill(5))
     except ValueError:
         raise ValidationFailed(
             _("入力内容をご確認ください。"),

@@ -141,8 +141,10 @@ def reverse(*, posting: Posting, value_date: date, reference: str = "") -> Posti
                 reference=reference,
                 reverses=posting,
             )
-    except IntegrityError as twice:  # reversed meanwhile by another transaction (the unique key)
-        raise Conflict(_("この取引はすでに取り消されています。")) from twice
+    except IntegrityError as refused:
+        if Posting.objects.filter(reverses=posting).exists():  # reversed meanwhile (the unique key)
+            raise Conflict(_("この取引はすでに取り消されています。")) from refused
+        raise
 
 
 def _check_balanced(entries: Sequence[Entry]) -> None:

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from corpbank.authorization.operations import Operation
 from corpbank.core import text
 from corpbank.core.errors import DomainError, ValidationFailed
-from corpbank.payments import inquiry
+from corpbank.organizations.models import Permission
+from corpbank.payments import inquiry, permissions
 from corpbank.web import sessions
 from corpbank.web.pages import Field, customer_required, factor_fields, factors_from, form_page, message_page
 
@@ -96,6 +97,12 @@ def history(request: HttpRequest, account_id: int) -> HttpResponse:
         return pin
     fields = _period_fields(request)
     try:
+        # The account and the permission first: a bad date on somebody else's account is a 404.
+        permissions.require(request.customer, Permission.INQUIRY)  # type: ignore[attr-defined]
+        account = inquiry.account_of(request.customer, account_id)  # type: ignore[attr-defined]
+    except DomainError as error:
+        return _refused(request, error)
+    try:
         date_from = text.calendar_date(
             request.GET.get("date_from", ""), field="date_from", label=_("照会開始日")
         )
@@ -113,7 +120,6 @@ def history(request: HttpRequest, account_id: int) -> HttpResponse:
     except ValidationFailed as error:
         for field in fields:
             field.error = error.fields.get(field.name, "")
-        account = inquiry.account_of(request.customer, account_id)  # type: ignore[attr-defined]
         return render(
             request,
             "corpbank/payments/history.html",
