@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from corpbank.approvals import engine
 from corpbank.backoffice import services as backoffice
-from corpbank.core.errors import ValidationFailed
+from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors, services
 from corpbank.ledger.models import LedgerAccount
+from corpbank.organizations.models import Account
 from tests.conftest import application, register_contract
 
 
@@ -55,3 +56,13 @@ def test_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the_appr
     with pytest.raises(ValidationFailed) as refused:
         register_contract(operators)
     assert refused.value.fields["accounts.0"] == "この口座は解約済みです。"
+
+
+def test_an_account_closed_after_the_entry_stops_the_approval(branch, operators):
+    with transaction.atomic():
+        held = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟ")
+    entered = backoffice.enter_contract_registration(operators[0], application())
+    LedgerAccount.objects.filter(pk=held.pk).update(closed_at=timezone.now())
+    with pytest.raises(Conflict, match="受付の後に解約されました"):
+        backoffice.approve(operators[1], entered.pk)
+    assert not Account.objects.filter(number="1234567").exists()

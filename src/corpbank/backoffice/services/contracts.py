@@ -263,11 +263,15 @@ class RegisterContract(PaperProcedure[ContractApplication]):
                 contract=contract, branch=account_branch, type=account["type"], number=account["number"]
             )
             # The embedded core banking opens, in the organization's name, an account it does not
-            # hold yet (a bank's own core system holds its customers' accounts already).
-            if (
-                ledger_selectors.customer_account(account_branch.pk, account["type"], account["number"])
-                is None
-            ):
+            # hold yet (a bank's own core system holds its customers' accounts already); one closed
+            # since the entry takes no contract.
+            held = ledger_selectors.customer_account(account_branch.pk, account["type"], account["number"])
+            if held is not None and held.closed_at is not None:
+                raise Conflict(
+                    _("口座 %(account)s は受付の後に解約されました。この申込は却下してください。")
+                    % {"account": str(held)}
+                )
+            if held is None:
                 ledger.open_customer_account(
                     branch=account_branch,
                     type=account["type"],
