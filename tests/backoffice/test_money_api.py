@@ -14,7 +14,7 @@ from tests.conftest import make_operator
 ACCOUNT = {"branch_code": "101", "type": "1", "number": "1234567"}  # the registered contract's
 
 
-def test_cash_paid_in_and_out_at_the_counter(registered, operators):
+def test_r_g7_cash_paid_in_and_out_at_the_counter(registered, operators):
     clerk = operator("clerk1")
     status, body = clerk.post("/backoffice/ledger/cash", {**ACCOUNT, "amount": "１，０００，０００円"})
     assert status == 201, body
@@ -34,13 +34,13 @@ def test_cash_paid_in_and_out_at_the_counter(registered, operators):
 
 
 @pytest.mark.parametrize("typed", ["", "0", "０", "-5", "1,00", "1.5", "12345678901234", "abc", "1 000"])
-def test_an_amount_a_teller_cannot_mean_is_told_on_its_field(registered, operators, typed):
+def test_r_g7_an_amount_a_teller_cannot_mean_is_told_on_its_field(registered, operators, typed):
     status, body = operator("clerk1").post("/backoffice/ledger/cash", {**ACCOUNT, "amount": typed})
     assert status == 422, body
     assert "amount" in body["error"]["fields"]
 
 
-def test_an_unknown_or_malformed_account_and_a_role_that_does_not_enter(registered, operators):
+def test_r_g7_an_unknown_or_malformed_account_and_a_role_that_does_not_enter(registered, operators):
     clerk = operator("clerk1")
     status, body = clerk.post("/backoffice/ledger/cash", {**ACCOUNT, "number": "7777777", "amount": "100"})
     assert status == 404 and "当金庫にありません" in body["error"]["message"]

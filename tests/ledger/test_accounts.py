@@ -17,7 +17,7 @@ from corpbank.organizations.models import Account
 from tests.conftest import application, register_contract
 
 
-def test_registering_a_contract_opens_its_accounts_in_the_organization_s_name(registered):
+def test_r_g7_registering_a_contract_opens_its_accounts_in_the_organization_s_name(registered):
     account = registered.contract.accounts.get()
     opened = selectors.customer_account(account.branch_id, account.type, account.number)
     assert opened is not None
@@ -30,7 +30,7 @@ def test_registering_a_contract_opens_its_accounts_in_the_organization_s_name(re
     assert event.details["accounts_opened"] == ["101-1-1234567"]
 
 
-def test_an_account_the_ledger_holds_is_not_opened_again(branch, operators):
+def test_r_g7_an_account_the_ledger_holds_is_not_opened_again(branch, operators):
     """An organization that already banks here registers its existing account: the ledger keeps it."""
     with transaction.atomic():
         existing = services.open_customer_account(
@@ -42,7 +42,7 @@ def test_an_account_the_ledger_holds_is_not_opened_again(branch, operators):
     assert event.details["accounts_opened"] == []
 
 
-def test_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the_approver(branch, operators):
+def test_r_g7_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the_approver(branch, operators):
     """Registering an account the bank holds shows the approver the holder on record (another holder
     would see that customer's money); a closed account is refused at entry."""
     with transaction.atomic():
@@ -58,7 +58,7 @@ def test_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the_appr
     assert refused.value.fields["accounts.0"] == "この口座は解約済みです。"
 
 
-def test_an_account_closed_after_the_entry_stops_the_approval(branch, operators):
+def test_r_g7_an_account_closed_after_the_entry_stops_the_approval(branch, operators):
     with transaction.atomic():
         held = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟ")
     entered = backoffice.enter_contract_registration(operators[0], application())
