@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from corpbank.api import security
 from corpbank.api.schemas import ERRORS
-from corpbank.core import text
 from corpbank.payments import inquiry
 from corpbank.web import sessions
+from corpbank.web.payments import csv_response
 
 router = Router(tags=["customer"])
 
@@ -73,13 +72,6 @@ def _account_out(found: inquiry.AccountBalance) -> AccountOut:
     )
 
 
-def _dates(date_from: str, date_to: str) -> tuple[date | None, date | None]:
-    return (
-        text.calendar_date(date_from, field="date_from", label=_("照会開始日")),
-        text.calendar_date(date_to, field="date_to", label=_("照会終了日")),
-    )
-
-
 @router.post("/inquiry/authorization", auth=security.customer, response={204: None, **ERRORS})
 def authorize(request: HttpRequest, body: InquiryAuthorizationIn) -> Status[None]:
     """照会用暗証番号: once per login session, before the first inquiry (counted like every secret)."""
@@ -104,11 +96,10 @@ def transactions(
     """入出金明細: the account's entries with a value date from ``date_from`` to ``date_to`` (default:
     the last 30 days), oldest first, 50 a page."""
     _authorized(request)
-    start, end = _dates(date_from, date_to)
+    start, end = inquiry.typed_period(date_from, date_to)
     found = inquiry.history(request.auth, account_id, date_from=start, date_to=end, page=page)  # type: ignore[attr-defined]
-    balances = {entry.account.pk: entry for entry in inquiry.balances(request.auth)}  # type: ignore[attr-defined]
     return HistoryOut(
-        account=_account_out(balances[found.account.pk]),
+        account=_account_out(inquiry.balance_of(found.account)),
         date_from=found.date_from,
         date_to=found.date_to,
         page=found.page,
@@ -136,11 +127,5 @@ def transactions_csv(
 ) -> HttpResponse:
     """入出金明細 as CSV for Excel (UTF-8 with a byte-order mark)."""
     _authorized(request)
-    start, end = _dates(date_from, date_to)
-    body = inquiry.history_csv(request.auth, account_id, date_from=start, date_to=end)  # type: ignore[attr-defined]
-    account = inquiry.account_of(request.auth, account_id)  # type: ignore[attr-defined]
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="meisai_{account.branch.code}_{account.number}.csv"'
-    )
-    return response
+    start, end = inquiry.typed_period(date_from, date_to)
+    return csv_response(inquiry.history_csv(request.auth, account_id, date_from=start, date_to=end))  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation, check_factors
 from corpbank.calendar import days
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import DomainError, FactorsRejected, NotFound, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.ledger import selectors as ledger
@@ -72,13 +72,14 @@ class AccountBalance:
 def balances(user: CustomerUser) -> list[AccountBalance]:
     """残高照会: every account of the user's contract, in the order they were registered."""
     permissions.require(user, Permission.INQUIRY)
-    found = []
-    for account in (
-        Account.objects.filter(contract_id=user.contract_id).select_related("branch").order_by("pk")
-    ):
-        held = ledger.customer_account(account.branch_id, account.type, account.number)
-        found.append(AccountBalance(account, held, ledger.balance(held.pk) if held else None))
-    return found
+    accounts = Account.objects.filter(contract_id=user.contract_id).select_related("branch").order_by("pk")
+    return [balance_of(account) for account in accounts]
+
+
+def balance_of(account: Account) -> AccountBalance:
+    """One contract account's balance, from the ledger that holds it (None when it holds none)."""
+    held = ledger.customer_account(account.branch_id, account.type, account.number)
+    return AccountBalance(account, held, ledger.balance(held.pk) if held else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +101,14 @@ def account_of(user: CustomerUser, account_id: int) -> Account:
     if account is None:
         raise NotFound(_("指定された口座は見つかりません。"))
     return account
+
+
+def typed_period(date_from: str, date_to: str) -> tuple[date | None, date | None]:
+    """The period's two dates as typed on a screen or in a query (全角 read; blank: the default)."""
+    return (
+        text.calendar_date(date_from, field="date_from", label=_("照会開始日")),
+        text.calendar_date(date_to, field="date_to", label=_("照会終了日")),
+    )
 
 
 def period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
@@ -151,9 +160,15 @@ def history(
 CSV_HEADER = ("勘定日", "摘要", "お支払金額", "お預り金額", "差引残高", "受付番号")
 
 
+@dataclasses.dataclass(frozen=True)
+class CsvFile:
+    name: str
+    content: bytes
+
+
 def history_csv(
     user: CustomerUser, account_id: int, *, date_from: date | None, date_to: date | None
-) -> bytes:
+) -> CsvFile:
     """The whole period as CSV for Excel, read in one query: UTF-8 with a byte-order mark (Excel then
     reads the Japanese text as it is), CRLF line ends, amounts as plain integers, and no cell that a
     spreadsheet would take for a formula."""
@@ -181,7 +196,10 @@ def history_csv(
                     _cell(leg.posting.reference),
                 )
             )
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+    return CsvFile(
+        f"meisai_{account.branch.code}_{account.number}.csv",
+        "\ufeff".encode() + out.getvalue().encode("utf-8"),
+    )
 
 
 def _cell(value: str) -> str:

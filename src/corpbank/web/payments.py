@@ -103,17 +103,16 @@ def history(request: HttpRequest, account_id: int) -> HttpResponse:
     except DomainError as error:
         return _refused(request, error)
     try:
-        date_from = text.calendar_date(
-            request.GET.get("date_from", ""), field="date_from", label=_("照会開始日")
+        date_from, date_to = inquiry.typed_period(
+            request.GET.get("date_from", ""), request.GET.get("date_to", "")
         )
-        date_to = text.calendar_date(request.GET.get("date_to", ""), field="date_to", label=_("照会終了日"))
         page_number = int(text.half_width(request.GET.get("page", "1")) or "1")
         page = inquiry.history(
             request.customer,  # type: ignore[attr-defined]
             account_id,
             date_from=date_from,
             date_to=date_to,
-            page=page_number,  # type: ignore[attr-defined]
+            page=page_number,
         )
     except ValueError:
         return _refused(request, ValidationFailed(_("指定されたページはありません。")))
@@ -158,16 +157,17 @@ def history_csv(request: HttpRequest, account_id: int) -> HttpResponse:
     if (pin := _pin_first(request)) is not None:
         return pin
     try:
-        date_from = text.calendar_date(
-            request.GET.get("date_from", ""), field="date_from", label=_("照会開始日")
+        date_from, date_to = inquiry.typed_period(
+            request.GET.get("date_from", ""), request.GET.get("date_to", "")
         )
-        date_to = text.calendar_date(request.GET.get("date_to", ""), field="date_to", label=_("照会終了日"))
-        body = inquiry.history_csv(request.customer, account_id, date_from=date_from, date_to=date_to)  # type: ignore[attr-defined]
-        account = inquiry.account_of(request.customer, account_id)  # type: ignore[attr-defined]
+        found = inquiry.history_csv(request.customer, account_id, date_from=date_from, date_to=date_to)  # type: ignore[attr-defined]
     except DomainError as error:
         return _refused(request, error)
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="meisai_{account.branch.code}_{account.number}.csv"'
-    )
+    return csv_response(found)
+
+
+def csv_response(found: inquiry.CsvFile) -> HttpResponse:
+    """The history's CSV as a download (the screens' and the API's)."""
+    response = HttpResponse(found.content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{found.name}"'
     return response
