@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from corpbank.core import text
 from corpbank.identity.models import Principal
 
 
@@ -97,6 +98,11 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch.code} {self.type_label} {self.number}"
+
+    @classmethod
+    def well_formed(cls, type: str, number: str) -> bool:
+        """A 科目 of the table and a 7-digit number: the shape of every account a person types."""
+        return type in cls.Type.values and len(number) == 7 and text.is_digits(number)
 
     @property
     def type_label(self) -> str:

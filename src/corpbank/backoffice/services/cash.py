@@ -33,11 +33,7 @@ def _account(branch_code: str, type: str, number: str) -> LedgerAccount:
     branch_code = text.half_width(branch_code)
     number = text.half_width(number)
     type = text.half_width(type)
-    if (
-        not (text.is_digits(branch_code) and len(branch_code) == 3)
-        or type not in Account.Type.values
-        or not (text.is_digits(number) and len(number) == 7)
-    ):
+    if not (text.is_digits(branch_code) and len(branch_code) == 3) or not Account.well_formed(type, number):
         raise ValidationFailed(
             _("入力内容をご確認ください。"),
             fields={"account": _("口座（店番3桁・科目・口座番号7桁）をご確認ください。")},

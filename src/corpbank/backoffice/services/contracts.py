@@ -146,10 +146,8 @@ class RegisterContract(PaperProcedure[ContractApplication]):
                 problems[f"accounts.{index}"] = _("同じ口座が重複しています。")
                 continue
             seen.add(key)
-            if (
-                not Branch.objects.filter(code=account.branch_code).exists()
-                or account.type not in Account.Type.values
-                or not (text.is_digits(account.number) and len(account.number) == 7)
+            if not Branch.objects.filter(code=account.branch_code).exists() or not Account.well_formed(
+                account.type, account.number
             ):
                 problems[f"accounts.{index}"] = _("口座（店番・科目・口座番号7桁）をご確認ください。")
             elif Account.objects.filter(
