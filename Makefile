@@ -41,10 +41,11 @@ $(CORPBANK_VAR_DIR)/ca.passphrase:
 	mkdir -p $(CORPBANK_VAR_DIR)
 	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 
-run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/audit.keys $(CORPBANK_VAR_DIR)/ca.passphrase ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite)
+run: venv $(CORPBANK_VAR_DIR)/secret.key $(CORPBANK_VAR_DIR)/seed.keys $(CORPBANK_VAR_DIR)/audit.keys $(CORPBANK_VAR_DIR)/ca.passphrase ## set up and serve the demo bank on http://127.0.0.1:8000 (SQLite), with the transfer worker beside it
 	$(BIN)/corpbank migrate --noinput -v 0 && \
 	CORPBANK_DEMO_URL=http://$(HOST):$(PORT) $(BIN)/corpbank loaddemo && \
-	exec $(BIN)/corpbank serve --bind $(HOST):$(PORT) --workers $(WORKERS)
+	{ $(BIN)/corpbank worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/corpbank serve --bind $(HOST):$(PORT) --workers $(WORKERS); }
 
 SYSTEM_PACKAGES := chromium fonts-noto-cjk oathtool nginx-light libnginx-mod-http-js curl
 

@@ -20,6 +20,7 @@ from corpbank.organizations.models import (
     UsageLimit,
     UserPermission,
 )
+from corpbank.payments.models import FeeRule, Payee, Transfer
 from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee, TokenRegistration
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Contract",
     "CustomerUser",
     "FailureCounter",
+    "FeeRule",
     "KnownEnvironment",
     "LedgerAccount",
     "Leg",
@@ -42,6 +44,7 @@ __all__ = [
     "OperatorPasswordHalf",
     "OperatorTotp",
     "Organization",
+    "Payee",
     "PendingAction",
     "Permission",
     "Posting",
@@ -54,6 +57,7 @@ __all__ = [
     "Token",
     "TokenFee",
     "TokenRegistration",
+    "Transfer",
     "UnknownLoginFailure",
     "UsageLimit",
     "UserPermission",

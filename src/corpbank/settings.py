@@ -233,6 +233,10 @@ CORPBANK_TRANSFER_CUTOFF = time.fromisoformat(os.environ.get("CORPBANK_TRANSFER_
 CORPBANK_TRANSFER_MAX_DAYS_AHEAD = int(os.environ.get("CORPBANK_TRANSFER_MAX_DAYS_AHEAD", "60"))
 CORPBANK_POLICY = os.environ.get("CORPBANK_POLICY", "rokin")
 CORPBANK_BANK_NAME = os.environ.get("CORPBANK_BANK_NAME", "コープ労働金庫")
+# The bank's 金融機関コード and its name in the Zengin half-width kana, as transfers and the interbank file
+# carry them. 2999 is no bank's code in the Zengin data: the demo bank's own.
+CORPBANK_BANK_CODE = os.environ.get("CORPBANK_BANK_CODE", "2999")
+CORPBANK_BANK_NAME_KANA = os.environ.get("CORPBANK_BANK_NAME_KANA", "ｺ-ﾌﾟﾛｳｷﾝ")
 CORPBANK_HELPDESK_PHONE = os.environ.get("CORPBANK_HELPDESK_PHONE", "0120-000-000")
 
 # No secret ever reaches a log: request bodies are never logged, and the audit log stores no secrets.

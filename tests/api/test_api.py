@@ -28,8 +28,15 @@ class ApiClient:
         self.client = Client(enforce_csrf_checks=True)
         self.client.get("/api/v1/csrf")
 
-    def call(self, method: str, path: str, body: Any = None, csrf: bool = True) -> tuple[int, Any]:
-        headers = {}
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        csrf: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        headers = dict(headers or {})
         # The back office has a CSRF cookie of its own (web/backoffice_site.py).
         cookie = "corpbank_bo_csrftoken" if path.startswith("/backoffice/") else "csrftoken"
         if csrf and cookie in self.client.cookies:

@@ -22,10 +22,18 @@ from corpbank.api import (
     organizations,
     payments,
     tokens,
+    transfers,
 )
 from corpbank.core.errors import DomainError
 
-CUSTOMER_ROUTERS: tuple[ModuleType, ...] = (authentication, organizations, tokens, certificates, payments)
+CUSTOMER_ROUTERS: tuple[ModuleType, ...] = (
+    authentication,
+    organizations,
+    tokens,
+    certificates,
+    payments,
+    transfers,
+)
 # The public reads of the bank itself (its calendar), beside the customer's.
 BANK_ROUTERS: tuple[ModuleType, ...] = (calendar,)
 

@@ -1,0 +1,302 @@
+"""振込振替 through the service layer (R-G2, R-G6, R-G7, R-I1, R-I3, R-I4; issue 14 items 5–7, 9): the
+fee in the same posting, today before the cut-off or a later business day, limits to the yen, the same
+key never paying twice, the worker's round, cancellation, and bad input answered, never a 500."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core import mail
+
+from corpbank.backoffice.services import AccountInput
+from corpbank.calendar import days
+from corpbank.core.errors import Conflict, FactorsRejected, ValidationFailed
+from corpbank.core.models import AuditEvent
+from corpbank.identity.models import FailureCounter
+from corpbank.ledger import selectors as ledger_selectors
+from corpbank.ledger import verify
+from corpbank.ledger.models import LedgerAccount, Leg
+from corpbank.ledger.services import InsufficientFunds
+from corpbank.organizations.models import Organization, UsageLimit
+from corpbank.payments import payees, transfers
+from corpbank.payments.models import Transfer
+from tests.conftest import register_contract
+from tests.payments.conftest import balance_of, pay_in
+
+PIN_FACTORS = {"transfer_pin": "2222", "confirmation_pin": "3333"}
+
+
+def to_other_customer(amount: str = "10000", **overrides: object) -> transfers.TransferInput:
+    values: dict[str, object] = {
+        "source_account": "",
+        "to": "adhoc",
+        "amount": amount,
+        "adhoc": payees.PayeeInput(bank_code="2999", branch_code="101", type="1", number="7654321"),
+    }
+    values.update(overrides)
+    return transfers.TransferInput(**values)  # type: ignore[arg-type]
+
+
+def source_id(user) -> str:  # type: ignore[no-untyped-def]
+    return str(user.contract.accounts.get().pk)
+
+
+def test_r_g2_same_bank_transfer_before_the_cutoff_executes_at_once_with_its_fee(payer, other_customer):
+    typed = to_other_customer("３０，０００", source_account=source_id(payer))  # full width, commas
+    quoted = transfers.quote(payer, typed)
+    assert (quoted.amount, quoted.fee, quoted.execution_date, quoted.immediate) == (
+        30_000,
+        0,
+        date(2026, 11, 24),
+        True,
+    )
+    assert quoted.holder_kana == "ﾔﾏﾀﾞ ﾊﾅｺ"  # 口座名義照会: the bank's, not typed
+    transfer = transfers.accept(payer, typed, PIN_FACTORS)
+    assert transfer.status == Transfer.Status.EXECUTED
+    assert len(transfer.reception_number) == 10
+    assert balance_of(payer.contract.accounts.get()) == 970_000
+    assert balance_of(other_customer) == 30_000
+    assert [e.action for e in AuditEvent.objects.filter(action__startswith="transfer.")] == [
+        "transfer.accepted",
+        "transfer.executed",
+    ]
+    assert verify.verify().intact
+
+
+def test_r_g2_fee_from_the_table_is_charged_in_the_same_posting(payer, other_customer, branch):
+    # Another branch of the bank: 110 yen (migration 0021's table).
+    other_branch = type(branch).objects.create(code="102", name="新宿支店")
+    held = LedgerAccount.objects.create(
+        kind="customer", branch=other_branch, type="1", number="1111111", holder_kana="ｽｽﾞｷ ｲﾁﾛｳ"
+    )
+    typed = to_other_customer(
+        "40000",
+        source_account=source_id(payer),
+        adhoc=payees.PayeeInput(bank_code="2999", branch_code="102", type="1", number="1111111"),
+    )
+    transfer = transfers.accept(payer, typed, PIN_FACTORS)
+    assert transfer.fee == 110
+    legs = Leg.objects.filter(posting=transfer.posting).order_by("id")
+    assert sum(leg.amount for leg in legs) == 0
+    assert balance_of(payer.contract.accounts.get()) == 1_000_000 - 40_000 - 110
+    assert balance_of(held) == 40_000
+    assert ledger_selectors.balance(ledger_selectors.internal_account("fee_income").pk) == 110
+
+
+def test_r_g2_payee_bears_the_fee_and_an_interbank_transfer_goes_to_settlement(payer):
+    typed = to_other_customer(
+        "20000",
+        source_account=source_id(payer),
+        fee_bearer="payee",
+        adhoc=payees.PayeeInput(
+            bank_code="0001", branch_code="001", type="1", number="0000001", holder="ﾐｽﾞﾎ ﾀﾛｳ"
+        ),
+    )
+    transfer = transfers.accept(payer, typed, {**PIN_FACTORS})
+    assert (transfer.destination, transfer.fee, transfer.credited) == ("other_bank", 330, 19_670)
+    assert balance_of(payer.contract.accounts.get()) == 980_000
+    assert ledger_selectors.balance(ledger_selectors.internal_account("settlement").pk) == 19_670
+
+
+def test_r_g2_after_the_cutoff_the_transfer_waits_for_the_next_business_day_and_the_worker_runs_it(
+    payer, other_customer, clock
+):
+    clock(6 * 3600)  # 16:00 in Tokyo
+    transfer = transfers.accept(payer, to_other_customer(source_account=source_id(payer)), PIN_FACTORS)
+    assert (transfer.status, transfer.execution_date) == ("scheduled", date(2026, 11, 25))
+    assert balance_of(other_customer) == 0
+    assert transfers.execute_due(date(2026, 11, 24)) == 0
+    assert transfers.execute_due(date(2026, 11, 25)) == 1
+    transfer.refresh_from_db()
+    assert transfer.status == "executed" and transfer.posting.value_date == date(2026, 11, 25)
+    assert balance_of(other_customer) == 10_000
+    assert transfers.execute_due(date(2026, 11, 25)) == 0  # exactly once
+
+
+def test_r_g7_the_same_idempotency_key_pays_once_and_another_order_under_it_is_refused(payer, other_customer):
+    typed = to_other_customer(source_account=source_id(payer))
+    first = transfers.accept(payer, typed, PIN_FACTORS, idempotency_key="k-1")
+    again = transfers.accept(
+        payer, typed, {"transfer_pin": "", "confirmation_pin": ""}, idempotency_key="k-1"
+    )
+    assert again.pk == first.pk
+    assert balance_of(other_customer) == 10_000
+    with pytest.raises(Conflict):
+        transfers.accept(
+            payer,
+            to_other_customer("20000", source_account=source_id(payer)),
+            PIN_FACTORS,
+            idempotency_key="k-1",
+        )
+    assert Transfer.objects.count() == 1
+
+
+def test_r_g6_limits_per_transaction_and_per_day_to_the_yen(payer, other_customer):
+    UsageLimit.objects.filter(contract_id=payer.contract_id, kind="single_transfer").update(
+        per_transaction=300_000, per_day=500_000
+    )
+    with pytest.raises(transfers.LimitExceeded, match="1回あたり"):
+        transfers.quote(payer, to_other_customer("300001", source_account=source_id(payer)))
+    transfers.accept(payer, to_other_customer("300000", source_account=source_id(payer)), PIN_FACTORS)
+    with pytest.raises(transfers.LimitExceeded, match="ご利用可能額：200,000円"):
+        transfers.accept(payer, to_other_customer("200001", source_account=source_id(payer)), PIN_FACTORS)
+    transfers.accept(payer, to_other_customer("200000", source_account=source_id(payer)), PIN_FACTORS)
+    assert balance_of(other_customer) == 500_000
+
+
+def test_r_a4_a_general_users_own_limit_and_permission(payer, general, other_customer):
+    with pytest.raises(Exception, match="振込振替の業務権限"):
+        transfers.quote(general, to_other_customer(source_account=source_id(payer)))
+    general.permissions.create(permission="single_transfer")
+    UsageLimit.objects.create(
+        contract_id=payer.contract_id,
+        user=general,
+        kind="single_transfer",
+        per_transaction=5_000,
+        per_day=5_000,
+    )
+    with pytest.raises(transfers.LimitExceeded, match="ご利用者さま"):
+        transfers.quote(general, to_other_customer("5001", source_account=source_id(payer)))
+    assert (
+        transfers.quote(general, to_other_customer("5000", source_account=source_id(payer))).amount == 5_000
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "1円以上"),
+        ("-5", "円単位の数字"),
+        ("12345678901234", "13桁以内"),
+        ("1,00", "円単位の数字"),
+        ("", "振込金額を入力"),
+        ("abc", "円単位の数字"),
+    ],
+)
+def test_bad_amounts_are_refused_on_their_field(payer, other_customer, amount, message):
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(payer, to_other_customer(amount, source_account=source_id(payer)))
+    assert message in refused.value.fields["amount"]
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        ("2026/11/23", "過去の日付"),  # yesterday
+        ("2026/11/28", "営業日"),  # a Saturday
+        ("2026/12/31", "営業日"),
+        ("2027/02/11", "営業日"),  # 建国記念の日
+        ("2027/03/01", "60日先まで"),
+        ("2026/13/01", "振込指定日"),
+    ],
+)
+def test_r_i1_the_execution_day_is_a_business_day_within_reach(payer, other_customer, day, message):
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(payer, to_other_customer(source_account=source_id(payer), execution_date=day))
+    assert message in refused.value.fields["execution_date"]
+
+
+def test_r_i1_today_after_the_cutoff_is_refused_with_the_first_day_named(payer, other_customer, clock):
+    clock(6 * 3600)
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(
+            payer, to_other_customer(source_account=source_id(payer), execution_date="2026-11-24")
+        )
+    assert "2026/11/25以降" in refused.value.fields["execution_date"]
+
+
+def test_a_foreign_or_unknown_account_is_refused(payer, other_customer, operators, branch):
+    other = register_contract(
+        operators,
+        organization_name="他団体",
+        organization_name_kana="ﾀﾀﾞﾝﾀｲ",
+        accounts=[AccountInput("101", "1", "2222222")],
+    )
+    foreign = str(other.contract.accounts.get().pk)
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(payer, to_other_customer(source_account=foreign))
+    assert "source_account" in refused.value.fields
+    unknown = payees.PayeeInput(bank_code="2999", branch_code="101", type="1", number="0000009")
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(payer, to_other_customer(source_account=source_id(payer), adhoc=unknown))
+    assert "当金庫にありません" in refused.value.fields["number"]
+    nowhere = payees.PayeeInput(bank_code="0002", branch_code="001", type="1", number="0000009", holder="ｱ")
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(payer, to_other_customer(source_account=source_id(payer), adhoc=nowhere))
+    assert "金融機関コード" in refused.value.fields["bank_code"]
+
+
+def test_insufficient_funds_refuses_the_whole_order_and_writes_nothing(payer, other_customer):
+    with pytest.raises(InsufficientFunds):
+        transfers.accept(payer, to_other_customer("1000001", source_account=source_id(payer)), PIN_FACTORS)
+    assert not Transfer.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="transfer.").exists()
+
+
+def test_r_c2_a_wrong_pin_is_counted_and_nothing_is_paid(payer, other_customer):
+    with pytest.raises(FactorsRejected):
+        transfers.accept(
+            payer,
+            to_other_customer(source_account=source_id(payer)),
+            {"transfer_pin": "9999", "confirmation_pin": "3333"},
+        )
+    assert FailureCounter.objects.filter(
+        principal_id=payer.principal_id, kind="transfer_pin", consecutive_failures=1
+    ).exists()
+    assert balance_of(other_customer) == 0 and not Transfer.objects.exists()
+
+
+def test_r_g2_a_scheduled_transfer_can_be_cancelled_until_it_executes(payer, other_customer):
+    transfer = transfers.accept(
+        payer, to_other_customer(source_account=source_id(payer), execution_date="2026/12/01"), PIN_FACTORS
+    )
+    assert transfer.status == "scheduled"
+    cancelled = transfers.cancel(payer, transfer.pk)
+    assert cancelled.status == "cancelled"
+    assert transfers.execute_due(date(2026, 12, 1)) == 0
+    with pytest.raises(Conflict, match="取消済"):
+        transfers.cancel(payer, transfer.pk)
+    done = transfers.accept(payer, to_other_customer(source_account=source_id(payer)), PIN_FACTORS)
+    with pytest.raises(Conflict, match="完了"):
+        transfers.cancel(payer, done.pk)
+
+
+def test_r_i4_insufficient_funds_at_execution_fails_the_transfer_as_a_whole_and_mails(
+    payer, other_customer, django_capture_on_commit_callbacks
+):
+    Organization.objects.filter(contracts__pk=payer.contract_id).update(
+        notification_email="kumiai@example.jp"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer = transfers.accept(
+            payer,
+            to_other_customer("900000", source_account=source_id(payer), execution_date="2026/11/25"),
+            PIN_FACTORS,
+        )
+        transfers.accept(payer, to_other_customer("200000", source_account=source_id(payer)), PIN_FACTORS)
+    assert [m.subject for m in mail.outbox] == [
+        "【コープ労働金庫】振込振替の受付のお知らせ",
+        "【コープ労働金庫】振込振替の完了のお知らせ",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert transfers.execute_due(date(2026, 11, 25)) == 1
+    transfer.refresh_from_db()
+    assert transfer.status == "failed" and "残高が不足" in transfer.failure
+    assert balance_of(payer.contract.accounts.get()) == 800_000
+    assert mail.outbox[-1].subject == "【コープ労働金庫】振込振替ができなかったお知らせ"
+    assert "900,000円" in mail.outbox[-1].body
+    assert AuditEvent.objects.filter(action="transfer.failed").count() == 1
+    pay_in(payer.contract.accounts.get(), 1)
+    assert verify.verify().intact
+
+
+def test_r_i1_a_day_closed_later_moves_execution_to_the_next_business_day(payer, other_customer):
+    transfer = transfers.accept(
+        payer, to_other_customer(source_account=source_id(payer), execution_date="2026/11/25"), PIN_FACTORS
+    )
+    assert days.is_business_day(date(2026, 11, 25))
+    assert transfers.execute_due(date(2026, 11, 28)) == 0  # a Saturday: the worker waits
+    assert transfers.execute_due(date(2026, 11, 30)) == 1
+    transfer.refresh_from_db()
+    assert transfer.status == "executed"
