@@ -31,6 +31,9 @@ from corpbank.organizations.models import Branch, Contract, CustomerUser
 
 T = TypeVar("T")
 OPERATOR_PASSWORD = "Opera7or!pw"
+# Money to move (the payments tests, the screens' and the browser's): tests/money.py.
+pytest_plugins = ["tests.money"]
+
 MASTER_LOGIN_ID = "master01"
 MASTER_PASSWORD = "Login1pass"
 MASTER_CONFIRMATION = "Conf1rmpw"

@@ -10,7 +10,7 @@ from corpbank.core.models import AuditEvent
 from corpbank.payments.models import Payee, Transfer
 from tests.api.test_api import customer
 from tests.conftest import MASTER_CONFIRMATION
-from tests.payments.conftest import balance_of
+from tests.money import balance_of
 
 FACTORS = {"transfer_pin": "２２２２", "confirmation_pin": "3333"}  # full-width PIN digits are read
 

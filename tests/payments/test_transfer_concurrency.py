@@ -24,7 +24,7 @@ from corpbank.organizations.models import UsageLimit
 from corpbank.payments import payees, transfers
 from corpbank.payments.models import Transfer
 from tests.conftest import GENERAL_INITIAL, MASTER_CONFIRMATION, all_at_once, wait_until_blocked_on_a_lock
-from tests.payments.conftest import balance_of
+from tests.money import balance_of
 from tests.servers import BIN, server_environment
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

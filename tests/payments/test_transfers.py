@@ -22,7 +22,7 @@ from corpbank.organizations.models import Organization, UsageLimit
 from corpbank.payments import payees, transfers
 from corpbank.payments.models import Transfer
 from tests.conftest import register_contract
-from tests.payments.conftest import balance_of, pay_in
+from tests.money import balance_of, pay_in
 
 PIN_FACTORS = {"transfer_pin": "2222", "confirmation_pin": "3333"}
 

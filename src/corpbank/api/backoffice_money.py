@@ -1,5 +1,6 @@
 """The back office's money and calendar (issue 14 item 8, R-I1): 窓口入金・出金 on a customer's account,
-and the bank's closed days, same-day cut-off and how far ahead a transfer may be dated. Operators who
+the bank's closed days, same-day cut-off and how far ahead a transfer may be dated, the fee table, the
+search of transfers and the day's interbank outgoing file. Operators who
 enter procedures (clerks and approvers) do both; each act is audited."""
 
 from __future__ import annotations
@@ -7,20 +8,23 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from corpbank.api import security
 from corpbank.api.schemas import ERRORS
+from corpbank.api.transfers import TransferOut, transfer_out
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import cash
+from corpbank.backoffice.services import transfers as bank_transfers
 from corpbank.calendar import days
 from corpbank.calendar import services as calendar
 from corpbank.calendar.models import ClosedDay
 from corpbank.core import text
 from corpbank.core.errors import ValidationFailed
+from corpbank.payments.models import Destination, FeeRule
 from corpbank.web import sessions
 
 router = Router(tags=["backoffice"])
@@ -145,3 +149,88 @@ def change_settings(request: HttpRequest, body: SettingsIn) -> CalendarOut:
     actor = backoffice.operator_actor(_operator(request), sessions.client_ip(request))
     calendar.change_service_settings(transfer_cutoff=cutoff, max_days_ahead=body.max_days_ahead, actor=actor)
     return _calendar_out()
+
+
+class FeeOut(Schema):
+    destination: str
+    destination_label: str
+    band: str
+    band_label: str
+    fee: int
+    changed_by: str
+
+
+class FeeIn(Schema):
+    fee: str = Field(description="yen, 0 to 100,000 (full width read)")
+
+
+def _fees() -> list[FeeOut]:
+    return [
+        FeeOut(
+            destination=rule.destination,
+            destination_label=str(Destination(rule.destination).label),
+            band=rule.band,
+            band_label=str(FeeRule.Band(rule.band).label),
+            fee=rule.fee,
+            changed_by=rule.changed_by,
+        )
+        for rule in bank_transfers.fee_table()
+    ]
+
+
+@router.get("/fees", auth=security.operator, response={200: list[FeeOut], **ERRORS})
+def get_fees(request: HttpRequest) -> list[FeeOut]:
+    """振込手数料: the fee table (same branch, other branch, other bank × under / from 30,000 yen)."""
+    return _fees()
+
+
+@router.put("/fees/{destination}/{band}", auth=security.operator, response={200: list[FeeOut], **ERRORS})
+def change_fee(request: HttpRequest, destination: str, band: str, body: FeeIn) -> list[FeeOut]:
+    """One cell of the fee table; transfers already accepted keep their fee."""
+    bank_transfers.change_fee(
+        _operator(request),
+        destination=destination,
+        band=band,
+        fee=body.fee,
+        ip_address=sessions.client_ip(request),
+    )
+    return _fees()
+
+
+class BankTransferOut(TransferOut):
+    contract_number: str
+
+
+@router.get("/transfers", auth=security.operator, response={200: list[BankTransferOut], **ERRORS})
+def search_transfers(
+    request: HttpRequest,
+    date_from: str = "",
+    date_to: str = "",
+    status: str = "",
+    contract_number: str = "",
+    reception_number: str = "",
+    other_banks_only: bool = False,
+) -> list[BankTransferOut]:
+    """振込の検索: by execution day (from, to), status, contract number and reception number."""
+    query = bank_transfers.TransferQuery(
+        date_from=text.calendar_date(date_from, field="date_from", label=_("振込指定日（から）")),
+        date_to=text.calendar_date(date_to, field="date_to", label=_("振込指定日（まで）")),
+        status=status,
+        contract_number=contract_number,
+        reception_number=reception_number,
+        other_banks_only=other_banks_only,
+    )
+    return [
+        BankTransferOut(**transfer_out(found).dict(), contract_number=found.contract.number)
+        for found in bank_transfers.search(_operator(request), query)
+    ]
+
+
+@router.get("/transfers/outgoing/{day}", auth=security.operator, response={200: None, **ERRORS})
+def outgoing_file(request: HttpRequest, day: str) -> HttpResponse:
+    """他行あて振込ファイル: the day's executed transfers to other banks in the Zengin 総合振込 format
+    (120-byte records and CRLF, JIS X 0201 kana), as a download."""
+    data = bank_transfers.outgoing_file(_operator(request), _day(day), ip_address=sessions.client_ip(request))
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="zengin-{_day(day):%Y%m%d}.txt"'
+    return response

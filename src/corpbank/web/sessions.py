@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,9 @@ MUST_REGISTER_TOKEN = "corpbank.must_register_token"  # noqa: S105 - a session k
 MUST_REGISTER_QUESTIONS = "corpbank.must_register_questions"
 # The inquiry PIN was given in this session (R-G1, payments/inquiry.py): inquiries need it no more.
 INQUIRY = "corpbank.inquiry_authorized"
+# Orders between their input and their confirmation (振込振替, 振込先登録), by one-time token.
+ORDERS = "corpbank.orders"
+ORDERS_KEPT = 10
 CHALLENGE = "corpbank.additional_auth"  # a login waiting for its answer (R-D2); not a session yet
 DEVICE_ID = "corpbank_device_id"  # request attribute: set the environment cookie on the response
 BACKOFFICE = "corpbank_backoffice"  # request attribute: the back office's prefix or "" (backoffice_site.py)
@@ -241,6 +245,24 @@ def inquiry_authorized(request: HttpRequest) -> bool:
 
 def authorize_inquiry(request: HttpRequest) -> None:
     request.session[INQUIRY] = True
+
+
+def keep_order(request: HttpRequest, kind: str, typed: dict[str, str]) -> str:
+    """Keep what was typed on an order's input screen until its confirmation; the token names it in the
+    confirmation's address and is the order's idempotency key, so that a double click, a reload or the
+    back button then 確定 again never orders twice. The session keeps the last ORDERS_KEPT."""
+    token = secrets.token_urlsafe(18)
+    kept = dict(request.session.get(ORDERS, {}))
+    kept[token] = {"kind": kind, "typed": typed}
+    request.session[ORDERS] = dict(list(kept.items())[-ORDERS_KEPT:])
+    return token
+
+
+def kept_order(request: HttpRequest, kind: str, token: str) -> dict[str, str] | None:
+    found = request.session.get(ORDERS, {}).get(token)
+    if not found or found.get("kind") != kind:
+        return None
+    return dict(found["typed"])
 
 
 def must_change(request: HttpRequest) -> list[str]:

@@ -10,6 +10,7 @@ from corpbank.web import (
     organizations,
     payments,
     tokens,
+    transfers,
 )
 
 backoffice_patterns = [
@@ -52,6 +53,18 @@ urlpatterns = [
     path("inquiry/balances", payments.balances, name="balances"),
     path("inquiry/accounts/<int:account_id>", payments.history, name="history"),
     path("inquiry/accounts/<int:account_id>/csv", payments.history_csv, name="history_csv"),
+    # payments: 振込振替 and 振込先管理 (R-G2, R-G4)
+    path("transfers", transfers.transfer_list, name="transfers"),
+    path("transfers/new", transfers.transfer_new, name="transfer_new"),
+    path("transfers/confirm/<str:token>", transfers.transfer_confirm, name="transfer_confirm"),
+    path("transfers/<int:transfer_id>", transfers.transfer_detail, name="transfer_detail"),
+    path("transfers/<int:transfer_id>/cancel", transfers.transfer_cancel, name="transfer_cancel"),
+    path("payees", transfers.payee_list, name="payees"),
+    path("payees/new", transfers.payee_new, name="payee_new"),
+    path("payees/<int:payee_id>/change", transfers.payee_new, name="payee_change"),
+    path("payees/confirm/<str:token>", transfers.payee_confirm, name="payee_confirm"),
+    path("payees/<int:payee_id>/delete", transfers.payee_delete, name="payee_delete"),
+    path("payees/banks", transfers.bank_search, name="bank_search"),
     # organizations: 管理 ≫ 利用者管理
     path("admin/users", organizations.user_list, name="users"),
     path("admin/users/new", organizations.user_add, name="user_add"),

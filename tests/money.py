@@ -1,5 +1,5 @@
-"""Money to move: the master's contract account funded at the counter, and another customer of the bank
-to transfer to."""
+"""Fixtures of money to move (a plugin of tests/conftest.py): the master's contract account funded at
+the counter, and another customer of the bank to transfer to."""
 
 from __future__ import annotations
 

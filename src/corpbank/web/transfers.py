@@ -1,0 +1,427 @@
+"""振込振替 and 振込先管理 (R-G2, R-G4): the bank's screens, in its steps — 入力 → 確認 → 完了.
+
+What was typed on an input screen is kept in the session under a one-time token (sessions.keep_order)
+until its confirmation, whose address names it. The token is also the transfer's idempotency key: a
+double click on 確定, a reload of the confirmation or the back button and 確定 again give back the same
+transfer (payments/transfers.py). The completion is a page of its own (a redirect after the POST), so
+that reloading it orders nothing."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from corpbank.authorization.operations import Operation
+from corpbank.core.errors import DomainError
+from corpbank.organizations.models import Account, CustomerUser
+from corpbank.payments import banks, payees, transfers
+from corpbank.payments.models import Transfer
+from corpbank.web import sessions
+from corpbank.web.pages import (
+    Field,
+    customer_required,
+    factor_fields,
+    factors_from,
+    form_page,
+    message_page,
+    posted,
+)
+
+ADHOC_FIELDS = ("bank_code", "branch_code", "type", "number", "holder")
+TRANSFER_FIELDS = (
+    "source_account",
+    "to",
+    "target_account",
+    "payee_id",
+    *ADHOC_FIELDS,
+    "amount",
+    "execution_date",
+    "fee_bearer",
+)
+PAYEE_FIELDS = (*ADHOC_FIELDS, "nickname")
+
+
+def _user(request: HttpRequest) -> CustomerUser:
+    return request.customer  # type: ignore[attr-defined, no-any-return]
+
+
+def _refused(request: HttpRequest, title: str, error: DomainError) -> HttpResponse:
+    return message_page(request, title, error.message, error.http_status)
+
+
+def _payee_input(typed: dict[str, str]) -> payees.PayeeInput:
+    return payees.PayeeInput(
+        typed.get("bank_code", ""),
+        typed.get("branch_code", ""),
+        typed.get("type", ""),
+        typed.get("number", ""),
+        typed.get("holder", ""),
+        typed.get("nickname", ""),
+    )
+
+
+def _transfer_input(typed: dict[str, str]) -> transfers.TransferInput:
+    return transfers.TransferInput(
+        source_account=typed.get("source_account", ""),
+        to=typed.get("to", ""),
+        amount=typed.get("amount", ""),
+        execution_date=typed.get("execution_date", ""),
+        fee_bearer=typed.get("fee_bearer", "payer") or "payer",
+        target_account=typed.get("target_account", ""),
+        payee_id=typed.get("payee_id", ""),
+        adhoc=_payee_input(typed) if typed.get("to") == "adhoc" else None,
+    )
+
+
+def _account_fields() -> list[Field]:
+    return [
+        Field(
+            "bank_code",
+            _("金融機関コード"),
+            hint=_("4桁（例：0001）。わからない場合は「金融機関・支店の検索」で調べられます。"),
+            maxlength=8,
+        ),
+        Field("branch_code", _("支店コード"), hint=_("3桁"), maxlength=6),
+        Field("type", _("預金種目"), "select", choices=[("", "—"), *Account.Type.choices]),
+        Field("number", _("口座番号"), hint=_("7桁（7桁未満は先頭に0を付けてください）"), maxlength=14),
+        Field(
+            "holder",
+            _("受取人名（口座名義・カナ）"),
+            hint=_(
+                "当金庫の口座は入力不要です（当金庫の登録内容を表示します）。全角カナ・ひらがなも使えます。"
+            ),
+            maxlength=60,
+        ),
+    ]
+
+
+# -- 振込振替 -----------------------------------------------------------------------------------------
+
+
+@customer_required()
+def transfer_list(request: HttpRequest) -> HttpResponse:
+    """振込振替: the menu's page — a new transfer, and the contract's transfers (照会・予約取消)."""
+    try:
+        found = transfers.transfers_of(_user(request))
+    except DomainError as stopped:
+        return _refused(request, _("振込振替"), stopped)
+    return render(request, "corpbank/transfers/list.html", {"title": _("振込振替"), "transfers": found})
+
+
+def _transfer_fields(user: CustomerUser) -> list[Field]:
+    accounts = [
+        (str(account.pk), f"{account.branch} {account.type_label} {account.number}")
+        for account in Account.objects.filter(contract_id=user.contract_id)
+        .select_related("branch")
+        .order_by("pk")
+    ]
+    registered = [
+        (str(p.pk), f"{p.nickname or p.holder_kana}（{p.bank_name} {p.branch_name} {p.number}）")
+        for p in payees.payees(user)
+    ]
+    return [
+        Field("source_account", _("支払口座"), "select", choices=accounts),
+        Field(
+            "to",
+            _("振込先の指定方法"),
+            "select",
+            choices=[
+                ("payee", _("登録振込先から選ぶ")),
+                ("adhoc", _("都度指定（口座を入力する）")),
+                ("own", _("ご契約口座へ振替")),
+            ],
+        ),
+        Field(
+            "payee_id",
+            _("登録振込先"),
+            "select",
+            choices=[("", "—"), *registered],
+            hint=_("「登録振込先から選ぶ」の場合"),
+        ),
+        Field(
+            "target_account",
+            _("振替先のご契約口座"),
+            "select",
+            choices=[("", "—"), *accounts],
+            hint=_("「ご契約口座へ振替」の場合"),
+        ),
+        *_account_fields(),
+        Field("amount", _("振込金額（円）"), hint=_("例：10000 または 10,000"), maxlength=20),
+        Field(
+            "execution_date",
+            _("振込指定日"),
+            hint=_("空欄の場合は最短の日（本日の15時までは本日、以降は翌営業日）。例：2026/12/01"),
+            maxlength=12,
+        ),
+        Field("fee_bearer", _("手数料の負担"), "select", choices=Transfer.FeeBearer.choices),
+    ]
+
+
+@customer_required()
+def transfer_new(request: HttpRequest) -> HttpResponse:
+    """振込振替 入力."""
+    user = _user(request)
+    try:
+        fields = _transfer_fields(user)
+        transfers.transfers_of(user)  # the permission, before anything is typed
+    except DomainError as stopped:
+        return _refused(request, _("振込振替"), stopped)
+    error: DomainError | None = None
+    if request.method == "POST":
+        typed = posted(request, *TRANSFER_FIELDS)
+        try:
+            transfers.quote(user, _transfer_input(typed))
+        except DomainError as refused:
+            error = refused
+        else:
+            token = sessions.keep_order(request, "transfer", typed)
+            return redirect("transfer_confirm", token=token)
+    elif request.GET.get("payee"):
+        for field in fields:
+            field.value = {"to": "payee", "payee_id": request.GET["payee"]}.get(field.name, field.value)
+    return form_page(
+        request,
+        title=_("振込振替 入力"),
+        breadcrumb=_("振込振替"),
+        lead=_("支払口座・振込先・金額・振込指定日を入力し、「確認画面へ」を押してください。"),
+        fields=fields,
+        submit_label=_("確認画面へ"),
+        error=error,
+        search_link=True,
+        template="corpbank/transfers/input.html",
+    )
+
+
+@customer_required()
+def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """振込振替 確認: the fee, the execution day, the holder's name, the amount in words; the factors."""
+    user = _user(request)
+    typed = sessions.kept_order(request, "transfer", token)
+    if typed is None:
+        messages.error(request, _("入力内容の有効期限が切れました。お手数ですが、もう一度入力してください。"))
+        return redirect("transfer_new")
+    error: DomainError | None = None
+    try:
+        quoted = transfers.quote(user, _transfer_input(typed))
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect("transfer_new")
+    fields = factor_fields(request, quoted.operation)
+    if request.method == "POST":
+        try:
+            transfer = transfers.accept(
+                user,
+                _transfer_input(typed),
+                factors_from(request, quoted.operation),
+                ip_address=sessions.client_ip(request),
+                idempotency_key=token,
+            )
+        except DomainError as refused:
+            error = refused
+        else:
+            return redirect("transfer_detail", transfer_id=transfer.pk)
+    return form_page(
+        request,
+        title=_("振込振替 確認"),
+        breadcrumb=_("振込振替"),
+        fields=fields,
+        submit_label=_("確定する"),
+        error=error,
+        quoted=quoted,
+        back=reverse("transfer_new"),
+        template="corpbank/transfers/confirm.html",
+    )
+
+
+@customer_required()
+def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    """振込振替 完了, and any transfer's detail later (照会), with 予約取消 while it waits."""
+    try:
+        transfer = transfers.transfer_of(_user(request), transfer_id)
+    except DomainError as stopped:
+        return _refused(request, _("振込振替"), stopped)
+    return render(
+        request,
+        "corpbank/transfers/detail.html",
+        {
+            "title": _("振込振替 結果"),
+            "transfer": transfer,
+            "in_words": transfers.yen_in_words(transfer.amount),
+        },
+    )
+
+
+@require_POST
+@customer_required()
+def transfer_cancel(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    """予約取消."""
+    try:
+        transfers.cancel(_user(request), transfer_id, ip_address=sessions.client_ip(request))
+    except DomainError as stopped:
+        messages.error(request, stopped.message)
+    else:
+        messages.success(request, _("振込予約を取り消しました。"))
+    return redirect("transfer_detail", transfer_id=transfer_id)
+
+
+# -- 振込先管理 ---------------------------------------------------------------------------------------
+
+
+@customer_required()
+def payee_list(request: HttpRequest) -> HttpResponse:
+    try:
+        found = payees.payees(_user(request))
+    except DomainError as stopped:
+        return _refused(request, _("振込先管理"), stopped)
+    return render(request, "corpbank/payees/list.html", {"title": _("振込先管理"), "payees": found})
+
+
+@customer_required()
+def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse:
+    """振込先の登録・変更 入力."""
+    user = _user(request)
+    fields = [
+        *_account_fields(),
+        Field(
+            "nickname", _("登録名（任意）"), hint=_("30文字以内。振込先一覧に表示されます。"), maxlength=30
+        ),
+    ]
+    try:
+        payees.payees(user)
+        current = payees.payee_of(user, payee_id) if payee_id is not None else None
+    except DomainError as stopped:
+        return _refused(request, _("振込先管理"), stopped)
+    error: DomainError | None = None
+    if request.method == "POST":
+        typed = posted(request, *PAYEE_FIELDS)
+        try:
+            payees.check(_payee_input(typed))
+        except DomainError as refused:
+            error = refused
+        else:
+            token = sessions.keep_order(request, "payee", {**typed, "payee_id": str(payee_id or "")})
+            return redirect("payee_confirm", token=token)
+    elif current is not None:
+        values = {
+            "bank_code": current.bank_code,
+            "branch_code": current.branch_code,
+            "type": current.type,
+            "number": current.number,
+            "holder": current.holder_kana,
+            "nickname": current.nickname,
+        }
+        for field in fields:
+            field.value = values.get(field.name)
+    return form_page(
+        request,
+        title=_("振込先の変更 入力") if current else _("振込先の登録 入力"),
+        breadcrumb=_("振込先管理"),
+        fields=fields,
+        submit_label=_("確認画面へ"),
+        error=error,
+        search_link=True,
+        template="corpbank/transfers/input.html",
+    )
+
+
+@customer_required()
+def payee_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """振込先の登録・変更 確認: the account as the bank knows it (口座名義照会), then the factors."""
+    user = _user(request)
+    typed = sessions.kept_order(request, "payee", token)
+    if typed is None:
+        messages.error(request, _("入力内容の有効期限が切れました。お手数ですが、もう一度入力してください。"))
+        return redirect("payees")
+    payee_id = int(typed["payee_id"]) if typed.get("payee_id") else None
+    try:
+        checked = payees.check(_payee_input(typed))
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect("payees")
+    fields = factor_fields(request, Operation.PAYEE_REGISTRATION)
+    error: DomainError | None = None
+    if request.method == "POST":
+        factors = factors_from(request, Operation.PAYEE_REGISTRATION)
+        try:
+            if payee_id is None:
+                payees.register(user, _payee_input(typed), factors, sessions.client_ip(request))
+            else:
+                payees.change(user, payee_id, _payee_input(typed), factors, sessions.client_ip(request))
+        except DomainError as refused:
+            error = refused
+        else:
+            messages.success(
+                request,
+                _("振込先を登録しました。") if payee_id is None else _("振込先を変更しました。"),
+            )
+            return redirect("payees")
+    return form_page(
+        request,
+        title=_("振込先の変更 確認") if payee_id else _("振込先の登録 確認"),
+        breadcrumb=_("振込先管理"),
+        fields=fields,
+        submit_label=_("登録する") if payee_id is None else _("変更する"),
+        error=error,
+        checked=checked,
+        template="corpbank/payees/confirm.html",
+    )
+
+
+@customer_required()
+def payee_delete(request: HttpRequest, payee_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        payee = payees.payee_of(user, payee_id)
+    except DomainError as stopped:
+        return _refused(request, _("振込先管理"), stopped)
+    fields = factor_fields(request, Operation.PAYEE_REGISTRATION)
+    error: DomainError | None = None
+    if request.method == "POST":
+        try:
+            payees.delete(
+                user,
+                payee_id,
+                factors_from(request, Operation.PAYEE_REGISTRATION),
+                sessions.client_ip(request),
+            )
+        except DomainError as refused:
+            error = refused
+        else:
+            messages.success(request, _("振込先を削除しました。"))
+            return redirect("payees")
+    return form_page(
+        request,
+        title=_("振込先の削除"),
+        breadcrumb=_("振込先管理"),
+        lead=_("次の振込先を削除します。予約中の振込は削除後もそのまま実行されます。"),
+        fields=fields,
+        submit_label=_("削除する"),
+        error=error,
+        payee=payee,
+        template="corpbank/payees/confirm.html",
+    )
+
+
+@customer_required()
+def bank_search(request: HttpRequest) -> HttpResponse:
+    """金融機関・支店の検索: banks by code or name, then a bank's branches."""
+    query = request.GET.get("q", "")[:40]
+    bank_code = request.GET.get("bank", "")[:8]
+    bank = banks.bank(bank_code) if bank_code else None
+    found_banks = banks.search_banks(query) if bank is None and query else []
+    found_branches = banks.search_branches(bank.code, query) if bank is not None else []
+    return render(
+        request,
+        "corpbank/payees/banks.html",
+        {
+            "title": _("金融機関・支店の検索"),
+            "query": query,
+            "bank": bank,
+            "banks": found_banks,
+            "branches": found_branches,
+        },
+    )

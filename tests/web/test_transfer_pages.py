@@ -1,0 +1,130 @@
+"""振込振替 and 振込先管理's screens (R-G2, R-G4, R-G7; issue 14 items 4, 5, 7, 10): 入力 → 確認 → 完了,
+the confirmation's token making a second 確定 (a double click, the back button) give back the same
+transfer, a reloaded completion ordering nothing, errors shown on their fields, the payee's holder
+shown from the bank's records before registering, and the bank search."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from corpbank.payments.models import Payee, Transfer
+from tests.conftest import ANSWER, MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
+from tests.money import balance_of
+
+
+@pytest.fixture
+def signed_in(payer) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    response = client.post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    if response["Location"] == "/login/additional":
+        response = client.post("/login/additional", {"answer": ANSWER})
+    assert response["Location"] == "/", response.content.decode()
+    return client
+
+
+def typed_transfer(payer, **overrides: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    values = {
+        "source_account": str(payer.contract.accounts.get().pk),
+        "to": "adhoc",
+        "bank_code": "２９９９",
+        "branch_code": "101",
+        "type": "1",
+        "number": "7654321",
+        "amount": "５０，０００",
+        "execution_date": "",
+        "fee_bearer": "payer",
+    }
+    values.update(overrides)
+    return values
+
+
+def test_r_g2_input_confirm_complete_and_a_second_confirm_pays_nothing_more(signed_in, payer, other_customer):
+    menu = signed_in.get("/transfers").content.decode()
+    assert "振込振替（新規）" in menu and 'href="/transfers"' in menu
+    response = signed_in.post("/transfers/new", typed_transfer(payer))
+    assert response.status_code == 302 and response["Location"].startswith("/transfers/confirm/")
+    confirm = response["Location"]
+    page = signed_in.get(confirm).content.decode()
+    assert "ﾔﾏﾀﾞ ﾊﾅｺ" in page and "50,000円（5万円）" in page and "2026/11/24" in page
+    assert re.findall(r'name="(transfer_pin|confirmation_pin|otp)"', page) == [
+        "transfer_pin",
+        "confirmation_pin",
+    ]
+    wrong = signed_in.post(confirm, {"transfer_pin": "0000", "confirmation_pin": "3333"})
+    assert wrong.status_code == 403 and not Transfer.objects.exists()
+    done = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
+    assert done.status_code == 302
+    again = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})  # double click
+    assert again["Location"] == done["Location"]
+    result = signed_in.get(done["Location"]).content.decode()
+    assert "振込振替が完了しました" in result and Transfer.objects.get().reception_number in result
+    signed_in.get(done["Location"])  # reloaded
+    assert Transfer.objects.count() == 1 and balance_of(other_customer) == 50_000
+
+
+def test_r_g2_errors_are_shown_on_their_fields(signed_in, payer, other_customer):
+    page = signed_in.post(
+        "/transfers/new", typed_transfer(payer, amount="0", execution_date="2026/11/28", number="12")
+    )
+    assert page.status_code == 422
+    text = page.content.decode()
+    assert 'id="error_amount"' in text and "1円以上" in text
+    assert 'id="error_execution_date"' in text and "営業日" in text
+    assert 'id="error_number"' in text
+
+
+def test_r_g2_a_future_transfer_is_cancelled_from_its_page(signed_in, payer, other_customer):
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer, execution_date="2026/12/01"))["Location"]
+    done = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})["Location"]
+    assert "予約を受け付けました" in signed_in.get(done).content.decode()
+    signed_in.post(f"{done}/cancel")
+    assert "取り消されました" in signed_in.get(done).content.decode()
+    assert Transfer.objects.get().status == "cancelled"
+
+
+def test_r_g4_payee_registration_shows_the_banks_holder_then_asks_the_factors(
+    signed_in, payer, other_customer
+):
+    response = signed_in.post(
+        "/payees/new",
+        {
+            "bank_code": "2999",
+            "branch_code": "101",
+            "type": "1",
+            "number": "7654321",
+            "holder": "",
+            "nickname": "山田さん",
+        },
+    )
+    confirm = response["Location"]
+    page = signed_in.get(confirm).content.decode()
+    assert "ﾔﾏﾀﾞ ﾊﾅｺ" in page and "当金庫の登録名義" in page and 'name="confirmation_password"' in page
+    assert signed_in.post(confirm, {"confirmation_password": "wrong"}).status_code == 403
+    assert signed_in.post(confirm, {"confirmation_password": MASTER_CONFIRMATION})["Location"] == "/payees"
+    payee = Payee.objects.get()
+    listed = signed_in.get("/payees").content.decode()
+    assert "山田さん" in listed and f"/transfers/new?payee={payee.pk}" in listed
+    form = signed_in.get(f"/transfers/new?payee={payee.pk}").content.decode()
+    assert f'<option value="{payee.pk}" selected>' in form
+
+
+def test_r_g4_a_holder_in_kanji_is_refused_on_its_field(signed_in, payer):
+    page = signed_in.post(
+        "/payees/new",
+        {"bank_code": "0001", "branch_code": "001", "type": "1", "number": "1234567", "holder": "山田"},
+    )
+    assert page.status_code == 422 and "使えない文字「山」" in page.content.decode()
+
+
+def test_r_g4_banks_and_branches_are_searched_by_name(signed_in):
+    page = signed_in.get("/payees/banks?q=ゆうちょ").content.decode()
+    assert "9900" in page
+    page = signed_in.get("/payees/banks?bank=0001&q=とうきよう").content.decode()
+    assert "東京営業部" in page
+
+
+def test_another_contracts_transfer_is_not_found(signed_in, payer, other_customer):
+    assert signed_in.get("/transfers/999999").status_code == 404
