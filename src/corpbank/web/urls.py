@@ -4,6 +4,7 @@ from django.views.i18n import set_language
 from corpbank.web import (
     authentication,
     backoffice,
+    backoffice_money,
     backoffice_operators,
     certificates,
     home,
@@ -36,6 +37,13 @@ backoffice_patterns = [
     path("actions/<int:action_id>/reject", backoffice.action_reject, name="reject"),
     path("actions/<int:action_id>/password-half", backoffice_operators.password_half, name="password_half"),
     path("audit", backoffice.audit, name="audit"),
+    path("money", backoffice_money.money, name="money"),
+    path("money/cash", backoffice_money.money_cash, name="money_cash"),
+    path("money/fee", backoffice_money.money_fee, name="money_fee"),
+    path("money/settings", backoffice_money.money_settings, name="money_settings"),
+    path("money/closed-day", backoffice_money.money_closed_day, name="money_closed_day"),
+    path("transfers", backoffice_money.transfer_search, name="transfers"),
+    path("transfers/outgoing", backoffice_money.outgoing_file, name="outgoing_file"),
 ]
 
 urlpatterns = [

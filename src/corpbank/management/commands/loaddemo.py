@@ -36,6 +36,8 @@ from corpbank.ledger.models import LedgerAccount, Posting
 from corpbank.organizations import services as users
 from corpbank.organizations.models import Branch, Contract, CustomerUser
 from corpbank.organizations.services import LimitInput
+from corpbank.payments import banks, payees
+from corpbank.payments.models import Payee
 from corpbank.tokens import otp
 from corpbank.tokens import services as tokens
 
@@ -71,6 +73,12 @@ DEMO_OTHER_CUSTOMERS = [
     ("101", "0000101", "ﾔﾏﾀﾞ ﾀﾛｳ"),
     ("101", "0000102", "ｽｽﾞｷ ﾊﾅｺ"),
     ("205", "0000201", "ｶ)ｺｰﾌﾟｼﾖｳｼﾞ"),
+]
+# The demo master's registered payees (振込先): bank, branch, 普通 account, holder, 登録名.
+DEMO_PAYEES = [
+    (settings.CORPBANK_BANK_CODE, "101", "0000101", "", "山田 太郎（会計）"),
+    (settings.CORPBANK_BANK_CODE, "205", "0000201", "", "コープ商事"),
+    ("0001", "001", "2345678", "ﾐﾗｲｼﾖｳｼﾞ(ｶ", "未来商事（みずほ）"),
 ]
 DEMO_PINS = {
     "inquiry_pin": "1111",
@@ -164,6 +172,7 @@ class Command(BaseCommand):
         backoffice.approve(second, application.pk)
         self._certificates(first, second)
         self._ledger()
+        self._payees(master)
 
     def _ledger(self) -> None:
         """The bank's internal accounts, three other customers of the bank (so that same-bank transfers
@@ -247,6 +256,24 @@ class Command(BaseCommand):
                 details={"postings": postings, "since": first_day.isoformat()},
             )
 
+    def _payees(self, master: CustomerUser) -> None:
+        """振込先: two customers of the demo bank (their holder's names the bank's own) and an account at
+        another bank, as the master would have registered them (R-G4)."""
+        for bank_code, branch_code, number, holder, nickname in DEMO_PAYEES:
+            branch = banks.branch(bank_code, branch_code)
+            assert branch is not None  # noqa: S101 - the demo's own data
+            Payee.objects.create(
+                contract_id=master.contract_id,
+                bank_code=bank_code,
+                bank_name=branch.bank.name,
+                branch_code=branch_code,
+                branch_name=branch.name,
+                type="1",
+                number=number,
+                holder_kana=payees.holder_of(branch_code, "1", number) or holder,
+                nickname=nickname,
+            )
+
     def _operators(self) -> list[Operator]:
         """The demo operators on the fresh demo database, as ``corpbank createoperator`` makes them: the
         published password is theirs (no initial-password change), with the published authenticator
@@ -328,6 +355,7 @@ class Command(BaseCommand):
         contract = master.contract.number if master else "?"
         url = os.environ.get("CORPBANK_DEMO_URL", "http://127.0.0.1:8000")
         operator_key = base64.b32encode(DEMO_OPERATOR_SEED).decode().rstrip("=")
+        pins = DEMO_PINS
         operator_uri = (
             f"otpauth://totp/corpbank-demo?secret={operator_key}&issuer=corpbank-demo&digits=6&period=30"
         )
@@ -358,6 +386,11 @@ corpbank demo bank — {url}/
                    then the one-time password of their authenticator app (demo key, 30-second TOTP):
     oathtool --totp -b {operator_key}
     (or add it to an authenticator app: {operator_uri})
+  振込振替         PINs: transfer {pins["transfer_pin"]}, confirmation {pins["confirmation_pin"]}, \
+inquiry (明細照会) {pins["inquiry_pin"]};
+                   an ad-hoc payee (都度指定) also asks the one-time password. Same-day transfers until
+                   the cut-off (15:00 on business days); later ones wait for `corpbank worker`, which
+                   make run starts beside the server.
   Demo passwords are for this demo database only.
 """
         )

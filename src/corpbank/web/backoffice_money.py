@@ -1,0 +1,202 @@
+"""The back office's money screens (issue 14 item 8): 窓口入金・出金, the fee table, the same-day cut-off and
+closed days, the search of transfers and the day's interbank file. Clerks and approvers; every form
+posts to its own address and comes back to the page with what happened (the services audit each act)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, time
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services import cash, operator_actor
+from corpbank.backoffice.services import transfers as bank_transfers
+from corpbank.calendar import days
+from corpbank.calendar import services as calendar
+from corpbank.calendar.models import ClosedDay
+from corpbank.core import text
+from corpbank.core.errors import DomainError, ValidationFailed
+from corpbank.payments.models import Transfer
+from corpbank.web import sessions
+from corpbank.web.backoffice_operators import entrant_required
+
+
+def _operator(request: HttpRequest) -> Operator:
+    return request.operator  # type: ignore[attr-defined, no-any-return]
+
+
+def _told(request: HttpRequest, act: Callable[[], str]) -> HttpResponse:
+    """Run the form's act; tell its outcome, or what to correct, on the money page."""
+    try:
+        messages.success(request, act())
+    except DomainError as refused:
+        messages.error(request, " ".join([refused.message, *refused.fields.values()]))
+    return redirect("backoffice:money")
+
+
+@entrant_required
+def money(request: HttpRequest) -> HttpResponse:
+    """為替・入出金: the page of the forms below, the fee table and the calendar."""
+    current = days.service_settings()
+    return render(
+        request,
+        "corpbank/backoffice/money.html",
+        {
+            "title": _("為替・入出金"),
+            "fees": bank_transfers.fee_table(),
+            "settings": current,
+            "closed_days": ClosedDay.objects.filter(day__gte=days.today()),
+            "today": days.today(),
+        },
+    )
+
+
+@require_POST
+@entrant_required
+def money_cash(request: HttpRequest) -> HttpResponse:
+    def act() -> str:
+        done = cash.post_cash(
+            operator=_operator(request),
+            branch_code=request.POST.get("branch_code", ""),
+            type=request.POST.get("type", ""),
+            number=request.POST.get("number", ""),
+            amount=request.POST.get("amount", ""),
+            withdrawal=request.POST.get("withdrawal") == "1",
+            ip_address=sessions.client_ip(request),
+        )
+        return _("%(account)s：記帳しました（残高 %(balance)s円）。") % {
+            "account": done.account,
+            "balance": f"{done.balance:,}",
+        }
+
+    return _told(request, act)
+
+
+@require_POST
+@entrant_required
+def money_fee(request: HttpRequest) -> HttpResponse:
+    def act() -> str:
+        bank_transfers.change_fee(
+            _operator(request),
+            destination=request.POST.get("destination", ""),
+            band=request.POST.get("band", ""),
+            fee=request.POST.get("fee", ""),
+            ip_address=sessions.client_ip(request),
+        )
+        return _("振込手数料を変更しました。")
+
+    return _told(request, act)
+
+
+@require_POST
+@entrant_required
+def money_settings(request: HttpRequest) -> HttpResponse:
+    def act() -> str:
+        typed = text.half_width(request.POST.get("transfer_cutoff", ""))
+        ahead = text.half_width(request.POST.get("max_days_ahead", ""))
+        if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", typed) is None or not text.is_digits(ahead):
+            raise ValidationFailed(
+                _("入力内容をご確認ください。"),
+                fields={
+                    "transfer_cutoff": _("締切時刻は「15:00」の形、予約可能日数は数字で入力してください。")
+                },
+            )
+        try:
+            cutoff = time.fromisoformat(typed.zfill(5))
+        except ValueError:
+            raise ValidationFailed(
+                _("入力内容をご確認ください。"), fields={"transfer_cutoff": _("締切時刻をご確認ください。")}
+            ) from None
+        calendar.change_service_settings(
+            transfer_cutoff=cutoff,
+            max_days_ahead=int(ahead),
+            actor=operator_actor(_operator(request), sessions.client_ip(request)),
+        )
+        return _("当日扱いの締切時刻と予約可能日数を変更しました。")
+
+    return _told(request, act)
+
+
+def _typed_day(typed: str) -> date:
+    day = text.calendar_date(typed, field="day", label=_("休業日"))
+    if day is None:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"), fields={"day": _("休業日を入力してください。")}
+        )
+    return day
+
+
+@require_POST
+@entrant_required
+def money_closed_day(request: HttpRequest) -> HttpResponse:
+    def act() -> str:
+        actor = operator_actor(_operator(request), sessions.client_ip(request))
+        day = _typed_day(request.POST.get("day", ""))
+        if request.POST.get("remove") == "1":
+            calendar.remove_closed_day(day=day, actor=actor)
+            return _("臨時休業日を取り消しました。")
+        calendar.add_closed_day(day=day, reason=request.POST.get("reason", ""), actor=actor)
+        return _("臨時休業日を登録しました。")
+
+    return _told(request, act)
+
+
+@entrant_required
+def transfer_search(request: HttpRequest) -> HttpResponse:
+    """振込の検索, and the day's interbank file."""
+    found: list[Transfer] = []
+    error: DomainError | None = None
+    searched = bool(request.GET)
+    if searched:
+        try:
+            query = bank_transfers.TransferQuery(
+                date_from=text.calendar_date(
+                    request.GET.get("date_from", ""), field="date_from", label=_("振込指定日（から）")
+                ),
+                date_to=text.calendar_date(
+                    request.GET.get("date_to", ""), field="date_to", label=_("振込指定日（まで）")
+                ),
+                status=request.GET.get("status", "")
+                if request.GET.get("status", "") in Transfer.Status.values
+                else "",
+                contract_number=request.GET.get("contract_number", ""),
+                reception_number=request.GET.get("reception_number", ""),
+                other_banks_only=request.GET.get("other_banks_only") == "1",
+            )
+            found = bank_transfers.search(_operator(request), query)
+        except DomainError as refused:
+            error = refused
+    return render(
+        request,
+        "corpbank/backoffice/transfers.html",
+        {
+            "title": _("振込の検索"),
+            "transfers": found,
+            "searched": searched,
+            "error": " ".join([error.message, *error.fields.values()]) if error else "",
+            "statuses": Transfer.Status.choices,
+            "query": request.GET,
+            "today": days.today(),
+        },
+        status=error.http_status if error else 200,
+    )
+
+
+@entrant_required
+def outgoing_file(request: HttpRequest) -> HttpResponse:
+    """他行あて振込ファイル of the day asked (a download)."""
+    try:
+        day = _typed_day(request.GET.get("day", ""))
+        data = bank_transfers.outgoing_file(_operator(request), day, ip_address=sessions.client_ip(request))
+    except DomainError as refused:
+        messages.error(request, " ".join([refused.message, *refused.fields.values()]))
+        return redirect("backoffice:transfers")
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="zengin-{day:%Y%m%d}.txt"'
+    return response

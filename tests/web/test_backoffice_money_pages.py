@@ -1,0 +1,70 @@
+"""The back office's money screens (issue 14 item 8): 窓口入金, the fee table, the cut-off and a closed day
+edited from 為替・入出金; 振込の検索 and the day's interbank file from its page; bad input told, never a
+500; an administrator (who does not enter procedures) kept out."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from corpbank.calendar import days
+from corpbank.calendar.models import ClosedDay
+from corpbank.payments import payees, transfers, zengin
+from corpbank.payments.models import FeeRule
+from tests.conftest import Client, make_operator, operator_signed_in
+from tests.money import balance_of
+
+
+def clerk() -> Client:
+    return operator_signed_in(Client(), "clerk1")  # type: ignore[return-value]
+
+
+def test_cash_fee_cutoff_and_closed_day_from_the_money_page(payer, operators):
+    client = clerk()
+    page = client.get("/backoffice/money").content.decode()
+    assert 'id="fees"' in page and "他行あて" in page and 'value="15:00"' in page
+    response = client.post(
+        "/backoffice/money/cash",
+        {"branch_code": "101", "type": "1", "number": "１２３４５６７", "amount": "１０，０００"},
+    )
+    assert response["Location"] == "/backoffice/money"
+    assert "記帳しました" in client.get("/backoffice/money").content.decode()
+    assert balance_of(payer.contract.accounts.get()) == 1_010_000
+    client.post(
+        "/backoffice/money/cash", {"branch_code": "101", "type": "1", "number": "1234567", "amount": "0"}
+    )
+    assert "1円以上" in client.get("/backoffice/money").content.decode()
+    client.post("/backoffice/money/fee", {"destination": "other_bank", "band": "under", "fee": "２２０"})
+    assert FeeRule.objects.get(destination="other_bank", band="under").fee == 220
+    client.post("/backoffice/money/settings", {"transfer_cutoff": "14:30", "max_days_ahead": "30"})
+    assert days.service_settings().max_days_ahead == 30
+    client.post("/backoffice/money/settings", {"transfer_cutoff": "25時", "max_days_ahead": "30"})
+    assert "締切時刻" in client.get("/backoffice/money").content.decode()
+    client.post("/backoffice/money/closed-day", {"day": "2026/12/28", "reason": "システム更改"})
+    assert ClosedDay.objects.filter(day=date(2026, 12, 28)).exists()
+    client.post("/backoffice/money/closed-day", {"day": "2026-12-28", "remove": "1"})
+    assert not ClosedDay.objects.exists()
+    make_operator("admin9", role="admin")
+    assert operator_signed_in(Client(), "admin9").get("/backoffice/money").status_code == 403
+
+
+def test_transfer_search_and_the_interbank_file_from_the_screen(payer, operators):
+    transfer = transfers.accept(
+        payer,
+        transfers.TransferInput(
+            source_account=str(payer.contract.accounts.get().pk),
+            to="adhoc",
+            amount="12345",
+            adhoc=payees.PayeeInput("0001", "001", "1", "0000001", "ﾐｽﾞﾎ ﾀﾛｳ"),
+        ),
+        {"transfer_pin": "2222", "confirmation_pin": "3333"},
+    )
+    client = clerk()
+    page = client.get("/backoffice/transfers?date_from=2026/11/24&other_banks_only=1").content.decode()
+    assert transfer.reception_number in page and "ﾐｽﾞﾎ ﾀﾛｳ" in page
+    bad = client.get("/backoffice/transfers?date_from=2026/13/01")
+    assert bad.status_code == 422 and "存在する日付" in bad.content.decode()
+    download = client.get("/backoffice/transfers/outgoing?day=２０２６／１１／２４")
+    assert download.status_code == 200
+    _header, records, _trailer = zengin.read(download.content)
+    assert [record.amount for record in records] == [12_345]
+    assert client.get("/backoffice/transfers/outgoing?day=nope")["Location"] == "/backoffice/transfers"
