@@ -300,3 +300,16 @@ def test_r_i1_a_day_closed_later_moves_execution_to_the_next_business_day(payer,
     assert transfers.execute_due(date(2026, 11, 30)) == 1
     transfer.refresh_from_db()
     assert transfer.status == "executed"
+
+
+def test_r_g7_a_retry_after_the_cutoff_or_at_the_limit_answers_with_the_first_transfer(
+    payer, other_customer, clock
+):
+    UsageLimit.objects.filter(contract_id=payer.contract_id, kind="single_transfer").update(
+        per_transaction=10_000, per_day=10_000
+    )
+    typed = to_other_customer(source_account=source_id(payer))
+    first = transfers.accept(payer, typed, PIN_FACTORS, idempotency_key="late")
+    clock(6 * 3600)  # 16:00: the same order would now be quoted for tomorrow, and today's limit is spent
+    again = transfers.accept(payer, typed, PIN_FACTORS, idempotency_key="late")
+    assert again.pk == first.pk and Transfer.objects.count() == 1

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.test import Client
 
+from corpbank.organizations.models import UsageLimit
 from corpbank.payments.models import Payee, Transfer
 from tests.conftest import ANSWER, MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
 from tests.money import balance_of
@@ -128,3 +129,15 @@ def test_r_g4_banks_and_branches_are_searched_by_name(signed_in):
 
 def test_another_contracts_transfer_is_not_found(signed_in, payer, other_customer):
     assert signed_in.get("/transfers/999999").status_code == 404
+
+
+def test_r_g7_a_second_confirm_after_the_first_spent_the_days_limit_shows_the_first(
+    signed_in, payer, other_customer
+):
+    UsageLimit.objects.filter(contract_id=payer.contract_id, kind="single_transfer").update(
+        per_transaction=50_000, per_day=50_000
+    )
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer))["Location"]
+    first = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
+    second = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
+    assert second["Location"] == first["Location"] and Transfer.objects.count() == 1

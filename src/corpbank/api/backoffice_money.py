@@ -5,8 +5,7 @@ enter procedures (clerks and approvers) do both; each act is audited."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, time
+from datetime import date
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -136,16 +135,7 @@ def remove_closed_day(request: HttpRequest, day: str) -> CalendarOut:
 def change_settings(request: HttpRequest, body: SettingsIn) -> CalendarOut:
     """当日扱いの締切時刻と予約可能日数."""
     backoffice.require_entrant(_operator(request))
-    typed = text.half_width(body.transfer_cutoff)
-    try:
-        if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", typed) is None:
-            raise ValueError(typed)
-        cutoff = time.fromisoformat(typed.zfill(5))
-    except ValueError:
-        raise ValidationFailed(
-            _("入力内容をご確認ください。"),
-            fields={"transfer_cutoff": _("締切時刻は「15:00」の形で入力してください。")},
-        ) from None
+    cutoff = text.clock_time(body.transfer_cutoff, field="transfer_cutoff", label=_("締切時刻"))
     actor = backoffice.operator_actor(_operator(request), sessions.client_ip(request))
     calendar.change_service_settings(transfer_cutoff=cutoff, max_days_ahead=body.max_days_ahead, actor=actor)
     return _calendar_out()

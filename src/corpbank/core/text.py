@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, time
 
 import jaconv
 from django.utils.functional import Promise
@@ -130,6 +130,18 @@ def amount(value: str, *, field: str, label: str | Promise) -> int:
     if len(digits_only) > MAX_AMOUNT_DIGITS:
         raise _refuse(field, _("%(label)sは13桁以内で入力してください。") % {"label": label})
     return int(digits_only)
+
+
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
+
+def clock_time(value: str, *, field: str, label: str | Promise) -> time:
+    """A time of day typed by a person: ``15:00``, ``9:30`` or ``１５：００``; else a message naming the
+    field."""
+    found = _CLOCK.fullmatch(half_width(value))
+    if found is None or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise _refuse(field, _("%(label)sは「15:00」の形で入力してください。") % {"label": label})
+    return time(int(found.group(1)), int(found.group(2)))
 
 
 _DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")

@@ -93,6 +93,19 @@ class Checked:
     def bank(self) -> banks.Bank:
         return self.branch.bank
 
+    def columns(self) -> dict[str, str]:
+        """A payee's row as the bank knows the account."""
+        return {
+            "bank_code": self.bank.code,
+            "bank_name": self.bank.name,
+            "branch_code": self.branch.code,
+            "branch_name": self.branch.name,
+            "type": self.type,
+            "number": self.number,
+            "holder_kana": self.holder_kana,
+            "nickname": self.nickname,
+        }
+
 
 def holder_of(branch_code: str, type: str, number: str) -> str | None:
     """口座名義照会: the holder's name of an open account at this bank, or None."""
@@ -218,17 +231,7 @@ def register(user: CustomerUser, typed: PayeeInput, factors: dict[str, str], ip_
         _duplicate(user, checked)
         if Payee.objects.filter(contract_id=user.contract_id).count() >= MAX_PAYEES:
             raise ValidationFailed(_("振込先は%(count)d件まで登録できます。") % {"count": MAX_PAYEES})
-        payee = Payee.objects.create(
-            contract_id=user.contract_id,
-            bank_code=checked.bank.code,
-            bank_name=checked.bank.name,
-            branch_code=checked.branch.code,
-            branch_name=checked.branch.name,
-            type=checked.type,
-            number=checked.number,
-            holder_kana=checked.holder_kana,
-            nickname=checked.nickname,
-        )
+        payee = Payee.objects.create(contract_id=user.contract_id, **checked.columns())
         audit.record(
             "payee.registered",
             actor=actor,
@@ -252,15 +255,7 @@ def change(
     def act(actor: audit.Actor) -> Payee:
         _duplicate(user, checked, other_than=payee.pk)
         changed = Payee.objects.filter(pk=payee.pk, contract_id=user.contract_id).update(
-            bank_code=checked.bank.code,
-            bank_name=checked.bank.name,
-            branch_code=checked.branch.code,
-            branch_name=checked.branch.name,
-            type=checked.type,
-            number=checked.number,
-            holder_kana=checked.holder_kana,
-            nickname=checked.nickname,
-            changed_at=timezone.now(),
+            **checked.columns(), changed_at=timezone.now()
         )
         if not changed:  # deleted meanwhile
             raise NotFound(_("指定された振込先は見つかりません。"))

@@ -125,20 +125,12 @@ class Quote:
     def amount_in_words(self) -> str:
         return yen_in_words(self.amount)
 
-    def digest(self) -> str:
-        """What was asked, for the idempotency key: the same key must ask the same again."""
-        asked = [
-            self.source.pk,
-            self.kind,
-            self.branch.bank.code,
-            self.branch.code,
-            self.type,
-            self.number,
-            self.amount,
-            self.fee_bearer,
-            self.execution_date.isoformat(),
-        ]
-        return hashlib.sha256(json.dumps(asked).encode()).hexdigest()
+
+def operation_of(typed: TransferInput) -> Operation:
+    """The operation table's row for the order: an account typed for this once (都度指定) asks more."""
+    if typed.to == "adhoc":
+        return Operation.SINGLE_TRANSFER_ADHOC
+    return Operation.SINGLE_TRANSFER_REGISTERED_PAYEE
 
 
 def factors_of(quoted: Quote, user: CustomerUser) -> tuple[str, ...]:
@@ -350,6 +342,13 @@ class _Replayed(Exception):
         self.transfer = transfer
 
 
+def _digest(typed: TransferInput) -> str:
+    """What was asked, as asked, for the idempotency key: the same key must ask the same again. The
+    typed input, not the quote: a retry after the cut-off would be quoted for another day."""
+    asked = json.dumps(dataclasses.asdict(typed), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(asked.encode()).hexdigest()
+
+
 def _previous(user: CustomerUser, key: str, digest: str) -> Transfer | None:
     if not key:
         return None
@@ -375,11 +374,11 @@ def accept(
     the transfer it made, paying nothing twice."""
     now = now or timezone.now()
     key = text.half_width(idempotency_key)[:80]
-    quoted = quote(user, typed, now)
-    digest = quoted.digest()
+    digest = _digest(typed)
     previous = _previous(user, key, digest)
-    if previous is not None:
+    if previous is not None:  # before the quote: a retry after the cut-off or at the limit still answers
         return previous
+    quoted = quote(user, typed, now)
     actor = audit.Actor.customer(user, ip_address)
 
     def check() -> lockout.Verdict:

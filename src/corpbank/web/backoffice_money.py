@@ -4,9 +4,8 @@ posts to its own address and comes back to the page with what happened (the serv
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -98,21 +97,15 @@ def money_fee(request: HttpRequest) -> HttpResponse:
 @entrant_required
 def money_settings(request: HttpRequest) -> HttpResponse:
     def act() -> str:
-        typed = text.half_width(request.POST.get("transfer_cutoff", ""))
+        cutoff = text.clock_time(
+            request.POST.get("transfer_cutoff", ""), field="transfer_cutoff", label=_("締切時刻")
+        )
         ahead = text.half_width(request.POST.get("max_days_ahead", ""))
-        if re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", typed) is None or not text.is_digits(ahead):
+        if not text.is_digits(ahead) or len(ahead) > 4:
             raise ValidationFailed(
                 _("入力内容をご確認ください。"),
-                fields={
-                    "transfer_cutoff": _("締切時刻は「15:00」の形、予約可能日数は数字で入力してください。")
-                },
+                fields={"max_days_ahead": _("予約可能日数は数字で入力してください。")},
             )
-        try:
-            cutoff = time.fromisoformat(typed.zfill(5))
-        except ValueError:
-            raise ValidationFailed(
-                _("入力内容をご確認ください。"), fields={"transfer_cutoff": _("締切時刻をご確認ください。")}
-            ) from None
         calendar.change_service_settings(
             transfer_cutoff=cutoff,
             max_days_ahead=int(ahead),

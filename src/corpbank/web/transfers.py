@@ -205,18 +205,14 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
         messages.error(request, _("入力内容の有効期限が切れました。お手数ですが、もう一度入力してください。"))
         return redirect("transfer_new")
     error: DomainError | None = None
-    try:
-        quoted = transfers.quote(user, _transfer_input(typed))
-    except DomainError as refused:
-        messages.error(request, refused.message)
-        return redirect("transfer_new")
-    fields = factor_fields(request, quoted.operation)
     if request.method == "POST":
+        # The order first: a second 確定 (a double click, the back button) is answered with the transfer
+        # the first made, even when the first has used up the day's limit meanwhile.
         try:
             transfer = transfers.accept(
                 user,
                 _transfer_input(typed),
-                factors_from(request, quoted.operation),
+                factors_from(request, transfers.operation_of(_transfer_input(typed))),
                 ip_address=sessions.client_ip(request),
                 idempotency_key=token,
             )
@@ -224,6 +220,12 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
             error = refused
         else:
             return redirect("transfer_detail", transfer_id=transfer.pk)
+    try:
+        quoted = transfers.quote(user, _transfer_input(typed))
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect("transfer_new")
+    fields = factor_fields(request, quoted.operation)
     return form_page(
         request,
         title=_("振込振替 確認"),
