@@ -76,3 +76,26 @@ def test_r_g2_transfers_are_searched_and_the_days_interbank_file_reads_back(paye
     empty = clerk.client.get("/api/v1/backoffice/transfers/outgoing/2026-11-25")
     assert zengin.read(empty.content)[2] == {"count": 0, "total": 0}
     assert date(2026, 11, 24) == first.execution_date
+
+
+def test_r_g2_a_file_marks_what_it_sent_and_a_late_execution_goes_out_on_the_day_it_ran(payer, operators):
+    late = transfers.accept(payer, to_mizuho(payer, "7000", execution_date="2026/11/25"), PIN_FACTORS)
+    today = transfers.accept(payer, to_mizuho(payer, "8000"), PIN_FACTORS)
+    clerk = operator("clerk1")
+    first = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-24", headers=csrf(clerk))
+    assert [r.customer_code1 for r in zengin.read(first.content)[1]] == [today.reception_number]
+    second = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-24", headers=csrf(clerk))
+    assert zengin.read(second.content)[2] == {"count": 0, "total": 0}  # nothing sent twice
+    again = clerk.client.get("/api/v1/backoffice/transfers/outgoing/2026-11-24")
+    assert zengin.read(again.content)[2]["count"] == 1  # the day's whole file, made anew
+    transfers.execute_due(date(2026, 11, 26))  # the worker was down on the 25th
+    late.refresh_from_db()
+    assert late.posting.value_date == date(2026, 11, 26)
+    file = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-26", headers=csrf(clerk))
+    assert [r.customer_code1 for r in zengin.read(file.content)[1]] == [late.reception_number]
+    _status, found = clerk.get("/backoffice/transfers?other_banks_only=true")
+    assert all(row["filed_at"] for row in found)
+
+
+def csrf(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"X-CSRFToken": client.client.cookies["corpbank_bo_csrftoken"].value}

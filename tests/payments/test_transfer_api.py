@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from corpbank.core.models import AuditEvent
-from corpbank.payments.models import Payee, Transfer
+from corpbank.payments.models import FeeRule, Payee, Transfer
 from tests.api.test_api import customer
 from tests.conftest import MASTER_CONFIRMATION
 from tests.money import balance_of
@@ -142,7 +142,7 @@ def test_r_g2_a_future_transfer_is_listed_and_cancelled_and_foreign_ones_are_not
     status, cancelled = client.post(f"/transfers/{transfer['id']}/cancel")
     assert status == 200 and cancelled["status_label"] == "取消済"
     status, body = client.post(f"/transfers/{transfer['id']}/cancel")
-    assert status == 409 and "取り消せません" in body["error"]["message"]
+    assert status == 409 and "すでに取り消されています" in body["error"]["message"]
     assert client.get("/transfers/999999")[0] == 404
 
 
@@ -160,3 +160,24 @@ def test_bad_transfer_input_answers_422_never_500(payer, other_customer):
     ]:
         status, answer = client.post("/transfers/quote", body)
         assert status == 422 and field in answer["error"]["fields"], (body, answer)
+
+
+def test_r_g2_an_order_with_its_quote_id_is_refused_when_the_quote_changed(payer, other_customer):
+    client = customer()
+    source = payer.contract.accounts.get().pk
+    body = order(
+        source,
+        amount="40000",
+        adhoc={"bank_code": "0001", "branch_code": "001", "type": "1", "number": "1234567", "holder": "ﾐｽﾞﾎ"},
+    )
+    quoted = client.post("/transfers/quote", body)[1]
+    FeeRule.objects.filter(destination="other_bank", band="from").update(fee=880)
+    status, answer = client.post("/transfers", {**body, "factors": FACTORS, "quote_id": quoted["quote_id"]})
+    assert (status, answer["error"]["code"]) == (409, "quote_changed")
+    requoted = client.post("/transfers/quote", body)[1]
+    status, answer = client.post("/transfers", {**body, "factors": FACTORS, "quote_id": requoted["quote_id"]})
+    assert status == 201 and answer["fee"] == 880
+    status, answer = client.call(
+        "post", "/transfers", {**body, "factors": FACTORS}, headers={"Idempotency-Key": "x" * 81}
+    )
+    assert status == 422 and "80文字以内" in answer["error"]["message"]

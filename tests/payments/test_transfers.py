@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from corpbank.backoffice.services import AccountInput
 from corpbank.calendar import days
@@ -20,7 +21,7 @@ from corpbank.ledger.models import LedgerAccount, Leg
 from corpbank.ledger.services import InsufficientFunds
 from corpbank.organizations.models import Organization, UsageLimit
 from corpbank.payments import payees, transfers
-from corpbank.payments.models import Transfer
+from corpbank.payments.models import FeeRule, Transfer
 from tests.conftest import register_contract
 from tests.money import balance_of, pay_in
 
@@ -255,10 +256,10 @@ def test_r_g2_a_scheduled_transfer_can_be_cancelled_until_it_executes(payer, oth
     cancelled = transfers.cancel(payer, transfer.pk)
     assert cancelled.status == "cancelled"
     assert transfers.execute_due(date(2026, 12, 1)) == 0
-    with pytest.raises(Conflict, match="取消済"):
+    with pytest.raises(Conflict, match="すでに取り消されています"):
         transfers.cancel(payer, transfer.pk)
     done = transfers.accept(payer, to_other_customer(source_account=source_id(payer)), PIN_FACTORS)
-    with pytest.raises(Conflict, match="完了"):
+    with pytest.raises(Conflict, match="すでに実行済み"):
         transfers.cancel(payer, done.pk)
 
 
@@ -313,3 +314,60 @@ def test_r_g7_a_retry_after_the_cutoff_or_at_the_limit_answers_with_the_first_tr
     clock(6 * 3600)  # 16:00: the same order would now be quoted for tomorrow, and today's limit is spent
     again = transfers.accept(payer, typed, PIN_FACTORS, idempotency_key="late")
     assert again.pk == first.pk and Transfer.objects.count() == 1
+
+
+def test_r_g2_the_payee_bearing_the_fee_pays_the_band_of_what_it_receives(payer):
+    mizuho = payees.PayeeInput(
+        bank_code="0001", branch_code="001", type="1", number="0000001", holder="ﾐｽﾞﾎ ﾀﾛｳ"
+    )
+    quoted = transfers.quote(
+        payer, to_other_customer("30000", source_account=source_id(payer), fee_bearer="payee", adhoc=mizuho)
+    )
+    assert (quoted.fee, quoted.credited) == (330, 29_670)  # 30,000 less 550 would be under 30,000
+    quoted = transfers.quote(
+        payer, to_other_customer("40000", source_account=source_id(payer), fee_bearer="payee", adhoc=mizuho)
+    )
+    assert (quoted.fee, quoted.credited) == (550, 39_450)
+
+
+def test_the_paying_account_itself_is_no_payee_and_interbank_amounts_fit_the_file(payer):
+    own = payer.contract.accounts.get()
+    itself = payees.PayeeInput(bank_code="2999", branch_code="101", type="1", number=own.number)
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(payer, to_other_customer(source_account=source_id(payer), adhoc=itself))
+    assert "同じ口座" in refused.value.fields["number"]
+    UsageLimit.objects.filter(contract_id=payer.contract_id).update(per_transaction=10**14, per_day=10**14)
+    mizuho = payees.PayeeInput(bank_code="0001", branch_code="001", type="1", number="0000001", holder="ﾐｽﾞﾎ")
+    with pytest.raises(ValidationFailed) as refused:
+        transfers.quote(
+            payer, to_other_customer("10000000000", source_account=source_id(payer), adhoc=mizuho)
+        )
+    assert "9,999,999,999円まで" in refused.value.fields["amount"]
+
+
+def test_r_g7_a_key_too_long_is_refused_not_cut(payer, other_customer):
+    typed = to_other_customer(source_account=source_id(payer))
+    with pytest.raises(ValidationFailed, match="80文字以内"):
+        transfers.accept(payer, typed, PIN_FACTORS, idempotency_key="k" * 81)
+    assert transfers.accept(payer, typed, PIN_FACTORS, idempotency_key="k" * 80).status == "executed"
+
+
+def test_r_g2_what_was_confirmed_must_still_hold_at_acceptance(payer, clock):
+    mizuho = payees.PayeeInput(bank_code="0001", branch_code="001", type="1", number="0000001", holder="ﾐｽﾞﾎ")
+    typed = to_other_customer("40000", source_account=source_id(payer), adhoc=mizuho)
+    shown = transfers.quote(payer, typed).fingerprint()
+    FeeRule.objects.filter(destination="other_bank", band="from").update(fee=880)
+    with pytest.raises(transfers.QuoteChanged):
+        transfers.accept(payer, typed, PIN_FACTORS, confirmed=shown)
+    FeeRule.objects.filter(destination="other_bank", band="from").update(fee=550)
+    clock(6 * 3600)  # past the cut-off: no longer today
+    with pytest.raises(transfers.QuoteChanged):
+        transfers.accept(payer, typed, PIN_FACTORS, confirmed=shown)
+    assert not Transfer.objects.exists()
+
+
+def test_the_amount_in_words_in_english_is_figures():
+    with translation.override("en"):
+        assert transfers.yen_in_words(12_345_678) == "¥12,345,678"
+    with translation.override("ja"):
+        assert transfers.yen_in_words(12_345_678) == "1,234万5,678円"

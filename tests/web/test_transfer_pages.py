@@ -18,6 +18,10 @@ from tests.money import balance_of
 
 @pytest.fixture
 def signed_in(payer) -> Client:  # type: ignore[no-untyped-def]
+    return sign_in()
+
+
+def sign_in() -> Client:
     client = Client()
     response = client.post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
     if response["Location"] == "/login/additional":
@@ -79,6 +83,7 @@ def test_r_g2_errors_are_shown_on_their_fields(signed_in, payer, other_customer)
 
 def test_r_g2_a_future_transfer_is_cancelled_from_its_page(signed_in, payer, other_customer):
     confirm = signed_in.post("/transfers/new", typed_transfer(payer, execution_date="2026/12/01"))["Location"]
+    signed_in.get(confirm)
     done = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})["Location"]
     assert "予約を受け付けました" in signed_in.get(done).content.decode()
     signed_in.post(f"{done}/cancel")
@@ -138,6 +143,52 @@ def test_r_g7_a_second_confirm_after_the_first_spent_the_days_limit_shows_the_fi
         per_transaction=50_000, per_day=50_000
     )
     confirm = signed_in.post("/transfers/new", typed_transfer(payer))["Location"]
+    signed_in.get(confirm)
     first = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
     second = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
     assert second["Location"] == first["Location"] and Transfer.objects.count() == 1
+
+
+def test_r_g2_a_confirmation_shown_before_the_cutoff_is_not_accepted_after_it_unseen(
+    payer, other_customer, clock
+):
+    clock(4 * 3600 + 59 * 60)  # 14:59 in Tokyo
+    browser = sign_in()
+    confirm = browser.post("/transfers/new", typed_transfer(payer))["Location"]
+    assert "（本日実行）" in browser.get(confirm).content.decode()
+    clock(2 * 60)  # 15:01
+    page = browser.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
+    assert page.status_code == 409 and "確認画面の表示後に内容" in page.content.decode()
+    assert "2026/11/25" in page.content.decode() and not Transfer.objects.exists()
+    browser.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})  # confirmed as shown now
+    assert Transfer.objects.get().execution_date.isoformat() == "2026-11-25"
+
+
+def test_a_confirmation_never_shown_orders_nothing(signed_in, payer, other_customer):
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer))["Location"]
+    page = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})
+    assert page.status_code == 409 and not Transfer.objects.exists()
+
+
+def test_r_a4_payee_pages_need_the_payee_permission(payer, general, client):
+    from corpbank.payments.models import Payee as PayeeRow
+
+    payee = PayeeRow.objects.create(
+        contract_id=payer.contract_id,
+        bank_code="0001",
+        bank_name="みずほ",
+        branch_code="001",
+        branch_name="東京営業部",
+        type="1",
+        number="1234567",
+        holder_kana="ﾐｽﾞﾎ ﾀﾛｳ",
+    )
+    general.permissions.create(permission="single_transfer")
+    from corpbank.payments import payees
+
+    with pytest.raises(Exception, match="振込先管理の業務権限"):
+        payees.require_management(general)
+    assert payees.payee_of(general, payee.pk) == payee  # to transfer to it
+    general.permissions.all().delete()
+    with pytest.raises(Exception, match="業務権限"):
+        payees.payee_of(general, payee.pk)

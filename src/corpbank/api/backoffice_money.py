@@ -5,7 +5,7 @@ enter procedures (clerks and approvers) do both; each act is audited."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -189,6 +189,7 @@ def change_fee(request: HttpRequest, destination: str, band: str, body: FeeIn) -
 
 class BankTransferOut(TransferOut):
     contract_number: str
+    filed_at: datetime | None = Field(description="to another bank: when it went out in the interbank file")
 
 
 @router.get("/transfers", auth=security.operator, response={200: list[BankTransferOut], **ERRORS})
@@ -211,16 +212,33 @@ def search_transfers(
         other_banks_only=other_banks_only,
     )
     return [
-        BankTransferOut(**transfer_out(found).dict(), contract_number=found.contract.number)
+        BankTransferOut(
+            **transfer_out(found).dict(), contract_number=found.contract.number, filed_at=found.filed_at
+        )
         for found in bank_transfers.search(_operator(request), query)
     ]
 
 
-@router.get("/transfers/outgoing/{day}", auth=security.operator, response={200: None, **ERRORS})
-def outgoing_file(request: HttpRequest, day: str) -> HttpResponse:
-    """他行あて振込ファイル: the day's executed transfers to other banks in the Zengin 総合振込 format
-    (120-byte records and CRLF, JIS X 0201 kana), as a download."""
-    data = bank_transfers.outgoing_file(_operator(request), _day(day), ip_address=sessions.client_ip(request))
+def _file_response(data: bytes, day: date) -> HttpResponse:
     response = HttpResponse(data, content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="zengin-{_day(day):%Y%m%d}.txt"'
+    response["Content-Disposition"] = f'attachment; filename="zengin-{day:%Y%m%d}.txt"'
     return response
+
+
+@router.post("/transfers/outgoing/{day}", auth=security.operator, response={200: None, **ERRORS})
+def outgoing_file(request: HttpRequest, day: str) -> HttpResponse:
+    """他行あて振込ファイル: the day's executed transfers to other banks not yet sent, in the Zengin 総合振込
+    format (120-byte records and CRLF, JIS X 0201 kana), as a download; they are marked sent."""
+    chosen = _day(day)
+    data = bank_transfers.outgoing_file(_operator(request), chosen, ip_address=sessions.client_ip(request))
+    return _file_response(data, chosen)
+
+
+@router.get("/transfers/outgoing/{day}", auth=security.operator, response={200: None, **ERRORS})
+def outgoing_file_again(request: HttpRequest, day: str) -> HttpResponse:
+    """The day's whole file again, sent or not (a file lost on its way), marking nothing."""
+    chosen = _day(day)
+    data = bank_transfers.outgoing_file(
+        _operator(request), chosen, again=True, ip_address=sessions.client_ip(request)
+    )
+    return _file_response(data, chosen)

@@ -115,6 +115,9 @@ class TransferIn(Schema):
 
 class TransferOrderIn(TransferIn):
     factors: TransferFactors
+    quote_id: str = Field(
+        "", description="the quote's quote_id: if what would be accepted differs now, 409 quote_changed"
+    )
 
 
 class QuoteOut(Schema):
@@ -137,6 +140,7 @@ class QuoteOut(Schema):
     execution_date: date
     immediate: bool = Field(description="executes as it is accepted")
     factors: list[str] = Field(description="what the order asks for, in order")
+    quote_id: str = Field(description="pass it with the order: it is refused if the quote has changed since")
 
 
 class TransferOut(Schema):
@@ -282,6 +286,7 @@ def quote_transfer(request: HttpRequest, body: TransferIn) -> QuoteOut:
         execution_date=quoted.execution_date,
         immediate=quoted.immediate,
         factors=list(transfers.factors_of(quoted, user)),
+        quote_id=quoted.fingerprint(),
     )
 
 
@@ -301,6 +306,7 @@ def order_transfer(
         body.factors.dict(),
         ip_address=sessions.client_ip(request),
         idempotency_key=idempotency_key,
+        confirmed=body.quote_id,
     )
     return Status(201, transfer_out(transfer))
 

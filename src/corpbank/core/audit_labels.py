@@ -215,6 +215,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "band": _("金額区分"),
     "count": _("件数"),
     "total": _("合計金額"),
+    "again": _("再作成"),
     "account": _("口座"),
     "accounts_opened": _("開設した口座"),
     "accounts_released": _("登録を解除した口座"),

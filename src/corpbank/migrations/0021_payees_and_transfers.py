@@ -158,6 +158,7 @@ class Migration(migrations.Migration):
                 ("failure", models.CharField(blank=True, max_length=200)),
                 ("idempotency_key", models.CharField(blank=True, max_length=80)),
                 ("request_digest", models.CharField(blank=True, max_length=64)),
+                ("filed_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "contract",
                     models.ForeignKey(

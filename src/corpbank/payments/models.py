@@ -134,6 +134,8 @@ class Transfer(models.Model):
     # one-time token) and a digest of what was asked with it: the same key again gives the same transfer.
     idempotency_key = models.CharField(max_length=80, blank=True)
     request_digest = models.CharField(max_length=64, blank=True)
+    # To another bank: when it went out in the interbank file (送信済), once; a later file leaves it out.
+    filed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

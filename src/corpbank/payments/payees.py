@@ -162,11 +162,7 @@ def check(typed: PayeeInput) -> Checked:
 def payees(user: CustomerUser) -> list[Payee]:
     """The contract's payees, by bank, branch and number: for payee management and for choosing one
     when transferring."""
-    if not (
-        permissions.may(user, Permission.PAYEE_MANAGEMENT)
-        or permissions.may(user, Permission.SINGLE_TRANSFER)
-    ):
-        permissions.require(user, Permission.PAYEE_MANAGEMENT)
+    _may_read(user)
     return list(
         Payee.objects.filter(contract_id=user.contract_id).order_by(
             "bank_code", "branch_code", "number", "pk"
@@ -174,7 +170,19 @@ def payees(user: CustomerUser) -> list[Payee]:
     )
 
 
+def _may_read(user: CustomerUser) -> None:
+    if not permissions.may(user, Permission.SINGLE_TRANSFER):
+        permissions.require(user, Permission.PAYEE_MANAGEMENT)
+
+
+def require_management(user: CustomerUser) -> None:
+    """振込先管理's own permission: registering, changing, deleting, and the pages that lead there."""
+    permissions.require(user, Permission.PAYEE_MANAGEMENT)
+
+
 def payee_of(user: CustomerUser, payee_id: int) -> Payee:
+    """One of the contract's payees, for a user who manages them or transfers to them."""
+    _may_read(user)
     payee = Payee.objects.filter(pk=payee_id, contract_id=user.contract_id).first()
     if payee is None:
         raise NotFound(_("指定された振込先は見つかりません。"))

@@ -54,14 +54,31 @@ from corpbank.organizations.models import (
     Permission,
     UsageLimit,
 )
-from corpbank.payments import banks, payees, permissions
+from corpbank.payments import banks, payees, permissions, zengin
 from corpbank.payments.inquiry import account_of
 from corpbank.payments.models import FEE_BAND_THRESHOLD, Destination, FeeRule, Payee, Transfer
 
 LIMIT_KIND = UsageLimit.Kind.SINGLE_TRANSFER
 T = TypeVar("T")
+MAX_KEY = 80  # the idempotency key's length: a longer one is refused, never cut (two keys would meet)
 COUNTED = (Transfer.Status.SCHEDULED, Transfer.Status.EXECUTED)
 MEMO_FEE = "ﾌﾘｺﾐﾃｽｳﾘﾖｳ"
+
+
+class QuoteChanged(DomainError):
+    """What the user confirmed is no longer what would be accepted (the cut-off passed, the fee table or
+    the payee changed): shown again, to be confirmed again."""
+
+    code = "quote_changed"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "確認画面の表示後に内容（振込指定日・手数料・振込先など）が変わりました。"
+                "表示された内容をご確認のうえ、あらためて確定してください。"
+            )
+        )
 
 
 class LimitExceeded(DomainError):
@@ -125,6 +142,23 @@ class Quote:
     def amount_in_words(self) -> str:
         return yen_in_words(self.amount)
 
+    def fingerprint(self) -> str:
+        """What the confirmation showed: an order accepted with it must still be exactly this."""
+        shown = [
+            self.source.pk,
+            self.branch.bank.code,
+            self.branch.code,
+            self.type,
+            self.number,
+            self.holder_kana,
+            self.amount,
+            self.fee,
+            self.fee_bearer,
+            self.execution_date.isoformat(),
+            self.immediate,
+        ]
+        return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:32]
+
 
 def operation_of(typed: TransferInput) -> Operation:
     """The operation table's row for the order: an account typed for this once (都度指定) asks more."""
@@ -139,7 +173,10 @@ def factors_of(quoted: Quote, user: CustomerUser) -> tuple[str, ...]:
 
 
 def yen_in_words(amount: int) -> str:
-    """An amount as banks repeat it beside the figures, in 万 and 億: 12,345,678 is 「1,234万5,678円」."""
+    """An amount as banks repeat it beside the figures, in 万 and 億: 12,345,678 is 「1,234万5,678円」
+    (in English, where 万 means nothing, the figures and "yen")."""
+    if not translation.get_language().startswith("ja"):
+        return _("%(amount)s円") % {"amount": f"{amount:,}"}
     parts = []
     for unit, size in (("兆", 10**12), ("億", 10**8), ("万", 10**4)):
         if amount >= size:
@@ -150,10 +187,17 @@ def yen_in_words(amount: int) -> str:
     return "".join(parts) + "円"
 
 
-def fee_for(destination: str, amount: int) -> int:
-    band = FeeRule.Band.FROM if amount >= FEE_BAND_THRESHOLD else FeeRule.Band.UNDER
-    rule = FeeRule.objects.filter(destination=destination, band=band).first()
-    return rule.fee if rule else 0
+def fee_for(destination: str, amount: int, *, payee_bears: bool = False) -> int:
+    """The fee table's fee for ``amount``. When the payee bears it (先方負担), the band is the one of what
+    the payee receives: 30,000 yen less a 550-yen fee is sent as 29,450, under 30,000, and pays that
+    band's fee (the practice of Japanese banks' 先方負担手数料)."""
+    fees = {rule.band: rule.fee for rule in FeeRule.objects.filter(destination=destination)}
+    under, from_ = fees.get(FeeRule.Band.UNDER, 0), fees.get(FeeRule.Band.FROM, 0)
+    if amount < FEE_BAND_THRESHOLD:
+        return under
+    if payee_bears and amount - from_ < FEE_BAND_THRESHOLD:
+        return under
+    return from_
 
 
 def _destination(source: Account, branch: banks.BankBranch) -> str:
@@ -244,7 +288,19 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
             _("入力内容をご確認ください。"),
             fields={"number": _("ご指定の口座は当金庫にありません（または解約済みです）。")},
         )
-    fee = fee_for(destination, amount)
+    if branch.bank.is_own and (branch.code, type, number) == (source.branch.code, source.type, source.number):
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"), fields={"number": _("支払口座と同じ口座には振込できません。")}
+        )
+    if destination == Destination.OTHER_BANK and amount > zengin.MAX_AMOUNT:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={
+                "amount": _("他行あての振込金額は1回%(max)s円までです。分けてお振込みください。")
+                % {"max": f"{zengin.MAX_AMOUNT:,}"}
+            },
+        )
+    fee = fee_for(destination, amount, payee_bears=typed.fee_bearer == Transfer.FeeBearer.PAYEE)
     if typed.fee_bearer == Transfer.FeeBearer.PAYEE and amount <= fee:
         raise ValidationFailed(
             _("入力内容をご確認ください。"),
@@ -367,18 +423,28 @@ def accept(
     *,
     ip_address: str = "",
     idempotency_key: str = "",
+    confirmed: str = "",
     now: datetime | None = None,
 ) -> Transfer:
     """完了: check the factors the table asks, then accept the transfer (and execute it, when it is for
     today before the cut-off), all in one transaction; the same ``idempotency_key`` again gives back
-    the transfer it made, paying nothing twice."""
+    the transfer it made, paying nothing twice. ``confirmed``, the fingerprint of the quote the user
+    confirmed (:meth:`Quote.fingerprint`), makes a changed order (QuoteChanged) shown again rather
+    than accepted unseen."""
     now = now or timezone.now()
-    key = text.half_width(idempotency_key)[:80]
+    key = text.half_width(idempotency_key)
+    if len(key) > MAX_KEY:
+        raise ValidationFailed(
+            _("Idempotency-Keyは%(max)d文字以内にしてください。") % {"max": MAX_KEY},
+            fields={"idempotency_key": _("%(max)d文字以内にしてください。") % {"max": MAX_KEY}},
+        )
     digest = _digest(typed)
     previous = _previous(user, key, digest)
     if previous is not None:  # before the quote: a retry after the cut-off or at the limit still answers
         return previous
     quoted = quote(user, typed, now)
+    if confirmed and confirmed != quoted.fingerprint():
+        raise QuoteChanged()
     actor = audit.Actor.customer(user, ip_address)
 
     def check() -> lockout.Verdict:
@@ -400,7 +466,7 @@ def accept(
             details=_details(transfer),
         )
         if quoted.immediate:
-            _post(transfer, actor, now)  # InsufficientFunds refuses the whole order
+            _post(transfer, actor, now, quoted.execution_date)  # InsufficientFunds refuses it all
         _notify(transfer)
         return transfer
 
@@ -466,7 +532,7 @@ def _ledger_account(account: Account) -> LedgerAccount:
     return held
 
 
-def _post(transfer: Transfer, actor: audit.Actor, now: datetime) -> Posting:
+def _post(transfer: Transfer, actor: audit.Actor, now: datetime, value_date: date) -> Posting:
     """Move the money: the source's debit (the amount, and the fee when the payer bears it), the
     payee's credit (at this bank) or the settlement account's (to another bank, onto the day's
     outgoing list), the fee income. Marks the transfer executed, with its event, in the same transaction."""
@@ -496,7 +562,7 @@ def _post(transfer: Transfer, actor: audit.Actor, now: datetime) -> Posting:
         )
     posting = ledger_services.post(
         kind=Posting.Kind.TRANSFER,
-        value_date=transfer.execution_date,
+        value_date=value_date,  # the day it ran: its execution day, or later after a closed day
         entries=entries,
         reference=transfer.reception_number,
         posted_at=now,
@@ -548,7 +614,7 @@ def _execute_next(today: date) -> Transfer | None:
         now = timezone.now()
         try:
             with transaction.atomic():
-                _post(transfer, actor, now)
+                _post(transfer, actor, now, today)
         except (ledger_services.InsufficientFunds, ledger_services.AccountClosed, ValidationFailed) as failed:
             transfer.status, transfer.finished_at, transfer.failure = (
                 Transfer.Status.FAILED,
@@ -603,10 +669,7 @@ def cancel(user: CustomerUser, transfer_id: int, *, ip_address: str = "") -> Tra
         if transfer is None:  # pragma: no cover - transfers are never deleted
             raise NotFound(_("指定された振込は見つかりません。"))
         if transfer.status != Transfer.Status.SCHEDULED:
-            raise Conflict(
-                _("この振込は%(status)sのため取り消せません。")
-                % {"status": Transfer.Status(transfer.status).label}
-            )
+            raise Conflict(CANNOT_CANCEL[Transfer.Status(transfer.status)]())
         transfer.status, transfer.finished_at = Transfer.Status.CANCELLED, timezone.now()
         transfer.save(update_fields=["status", "finished_at"])
         audit.record(
@@ -618,6 +681,15 @@ def cancel(user: CustomerUser, transfer_id: int, *, ip_address: str = "") -> Tra
         )
         _notify(transfer)
     return transfer
+
+
+CANNOT_CANCEL = {
+    Transfer.Status.EXECUTED: lambda: _("この振込はすでに実行済みのため取り消せません。"),
+    Transfer.Status.FAILED: lambda: _(
+        "この振込はお取扱いできなかった（不能）ため、取り消す必要はありません。"
+    ),
+    Transfer.Status.CANCELLED: lambda: _("この振込はすでに取り消されています。"),
+}
 
 
 # -- mail -------------------------------------------------------------------------------------------------

@@ -183,10 +183,15 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
 
 @entrant_required
 def outgoing_file(request: HttpRequest) -> HttpResponse:
-    """他行あて振込ファイル of the day asked (a download)."""
+    """他行あて振込ファイル of the day asked (a download): POST makes the next file of the day (what has
+    not been sent) and marks it sent; GET with ``again`` makes the day's whole file anew."""
+    again = request.method != "POST"
+    source = request.GET if again else request.POST
     try:
-        day = _typed_day(request.GET.get("day", ""))
-        data = bank_transfers.outgoing_file(_operator(request), day, ip_address=sessions.client_ip(request))
+        day = _typed_day(source.get("day", ""))
+        data = bank_transfers.outgoing_file(
+            _operator(request), day, again=again, ip_address=sessions.client_ip(request)
+        )
     except DomainError as refused:
         messages.error(request, " ".join([refused.message, *refused.fields.values()]))
         return redirect("backoffice:transfers")

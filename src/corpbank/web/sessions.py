@@ -258,6 +258,19 @@ def keep_order(request: HttpRequest, kind: str, typed: dict[str, str]) -> str:
     return token
 
 
+def show_order(request: HttpRequest, token: str, shown: str) -> None:
+    """Remember what the order's confirmation showed (its quote's fingerprint), for its 確定 to hold
+    the order to it."""
+    kept = dict(request.session.get(ORDERS, {}))
+    if token in kept and kept[token].get("shown") != shown:
+        kept[token] = {**kept[token], "shown": shown}
+        request.session[ORDERS] = kept
+
+
+def shown_order(request: HttpRequest, token: str) -> str:
+    return str(request.session.get(ORDERS, {}).get(token, {}).get("shown", ""))
+
+
 def kept_order(request: HttpRequest, kind: str, token: str) -> dict[str, str] | None:
     found = request.session.get(ORDERS, {}).get(token)
     if not found or found.get("kind") != kind:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from corpbank.authorization.operations import Operation
+from corpbank.calendar import days
 from corpbank.core.errors import DomainError
 from corpbank.organizations.models import Account, CustomerUser
 from corpbank.payments import banks, payees, transfers
@@ -154,7 +155,8 @@ def _transfer_fields(user: CustomerUser) -> list[Field]:
         Field(
             "execution_date",
             _("振込指定日"),
-            hint=_("空欄の場合は最短の日（本日の15時までは本日、以降は翌営業日）。例：2026/12/01"),
+            hint=_("空欄の場合は最短の日（営業日の%(cutoff)sまでは当日、以降は翌営業日）。例：2026/12/01")
+            % {"cutoff": f"{days.service_settings().transfer_cutoff:%H:%M}"},
             maxlength=12,
         ),
         Field("fee_bearer", _("手数料の負担"), "select", choices=Transfer.FeeBearer.choices),
@@ -207,7 +209,8 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
     error: DomainError | None = None
     if request.method == "POST":
         # The order first: a second 確定 (a double click, the back button) is answered with the transfer
-        # the first made, even when the first has used up the day's limit meanwhile.
+        # the first made, even when the first has used up the day's limit meanwhile. It is held to what
+        # its confirmation showed (a confirmation never shown holds it to nothing it could match).
         try:
             transfer = transfers.accept(
                 user,
@@ -215,6 +218,7 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
                 factors_from(request, transfers.operation_of(_transfer_input(typed))),
                 ip_address=sessions.client_ip(request),
                 idempotency_key=token,
+                confirmed=sessions.shown_order(request, token) or "unseen",
             )
         except DomainError as refused:
             error = refused
@@ -226,6 +230,7 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
         messages.error(request, refused.message)
         return redirect("transfer_new")
     fields = factor_fields(request, quoted.operation)
+    sessions.show_order(request, token, quoted.fingerprint())
     return form_page(
         request,
         title=_("振込振替 確認"),
@@ -293,7 +298,7 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
         ),
     ]
     try:
-        payees.payees(user)
+        payees.require_management(user)
         current = payees.payee_of(user, payee_id) if payee_id is not None else None
     except DomainError as stopped:
         return _refused(request, _("振込先管理"), stopped)
@@ -340,6 +345,7 @@ def payee_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("payees")
     payee_id = int(typed["payee_id"]) if typed.get("payee_id") else None
     try:
+        payees.require_management(user)
         checked = payees.check(_payee_input(typed))
     except DomainError as refused:
         messages.error(request, refused.message)
@@ -377,6 +383,7 @@ def payee_confirm(request: HttpRequest, token: str) -> HttpResponse:
 def payee_delete(request: HttpRequest, payee_id: int) -> HttpResponse:
     user = _user(request)
     try:
+        payees.require_management(user)
         payee = payees.payee_of(user, payee_id)
     except DomainError as stopped:
         return _refused(request, _("振込先管理"), stopped)

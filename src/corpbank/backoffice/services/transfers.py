@@ -119,21 +119,42 @@ def _record(transfer: Transfer) -> zengin.Record:
     )
 
 
-def outgoing_file(operator: Operator, day: date, *, ip_address: str = "") -> bytes:
-    """他行あて振込の送信ファイル: the day's executed transfers to other banks, one data record each (the
-    amount the payee receives), in reception order; audited with their count and total."""
+def outgoing_file(operator: Operator, day: date, *, again: bool = False, ip_address: str = "") -> bytes:
+    """他行あて振込の送信ファイル: the transfers to other banks executed on ``day`` (their posting's value
+    date: a transfer executed late, after a closed day, goes out on the day it ran) and not yet sent,
+    one data record each (the amount the payee receives), in reception order; each marked sent
+    (``filed_at``) in the same transaction, so that the next file of the day holds only what executed
+    since. ``again``: every transfer of the day, sent or not, marking nothing (a file lost on its way
+    is made anew). Audited with its count and total."""
     require_entrant(operator)
-    executed = list(
-        Transfer.objects.filter(
-            destination=Destination.OTHER_BANK, status=Transfer.Status.EXECUTED, execution_date=day
-        ).order_by("pk")
-    )
-    records = [_record(transfer) for transfer in executed]
-    data = zengin.write(_sender(), records, day=day)
+    actor = operator_actor(operator, ip_address)
     with transaction.atomic():
+        executed = Transfer.objects.filter(
+            destination=Destination.OTHER_BANK, status=Transfer.Status.EXECUTED, posting__value_date=day
+        ).order_by("pk")
+        if not again:
+            executed = executed.filter(filed_at__isnull=True).select_for_update(of=("self",))
+        chosen = list(executed)
+        records = [_record(transfer) for transfer in chosen]
+        try:
+            data = zengin.write(_sender(), records, day=day)
+        except ValueError as unwritable:  # a total beyond the trailer's 12 digits
+            raise ValidationFailed(
+                _("送信ファイルを作成できません：%(reason)s お取引の件数・金額を確認してください。")
+                % {"reason": unwritable}
+            ) from unwritable
+        if not again:
+            Transfer.objects.filter(pk__in=[transfer.pk for transfer in chosen]).update(
+                filed_at=timezone.now()
+            )
         audit.record(
             "transfer.outgoing_file_downloaded",
-            actor=operator_actor(operator, ip_address),
-            details={"day": day.isoformat(), "count": len(records), "total": sum(r.amount for r in records)},
+            actor=actor,
+            details={
+                "day": day.isoformat(),
+                "count": len(records),
+                "total": sum(r.amount for r in records),
+                "again": again,
+            },
         )
     return data
