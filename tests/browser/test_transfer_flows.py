@@ -65,7 +65,7 @@ def test_r_g4_r_g2_payee_registration_and_transfers_with_otp(new_page, server_en
     screenshot(page, "transfer-confirm")
     page.fill("#id_transfer_pin", DEMO_PINS["transfer_pin"])
     page.fill("#id_confirmation_pin", DEMO_PINS["confirmation_pin"])
-    page.fill("#id_otp", code_at(seed, 30))  # the next time step: the registration spent this one
+    page.fill("#id_otp", code_at(seed, 60))  # the next 60-second step: the registration spent this one
     submit(page)
     page.wait_for_selector("#reception-number")
     assert page.inner_text("#status") in {"完了", "予約中"}  # before or after the day's cut-off
