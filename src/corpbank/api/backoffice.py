@@ -265,6 +265,31 @@ def enter_procedure(
     return Status(202, action_out(action))
 
 
+class AccountOpeningIn(Schema):
+    branch_code: str
+    type: str = Field(description="1 普通, 2 当座")
+    number: str = Field(description="7 digits (full width read)")
+
+
+@router.post(
+    "/contracts/{contract_id}/accounts", auth=security.operator, response={202: PendingActionOut, **ERRORS}
+)
+def enter_account_opening(
+    request: HttpRequest, contract_id: int, body: AccountOpeningIn
+) -> Status[PendingActionOut]:
+    """口座の追加: an account becomes the contract's once another operator approves (opened in the
+    embedded ledger, in the organization's kana name, if it does not hold it yet)."""
+    action = backoffice.enter_account_opening(
+        _operator(request),
+        contract_id,
+        branch_code=body.branch_code,
+        type=body.type,
+        number=body.number,
+        ip_address=sessions.client_ip(request),
+    )
+    return Status(202, action_out(action))
+
+
 @router.post(
     "/contracts/{contract_id}/pins", auth=security.operator, response={202: PendingActionOut, **ERRORS}
 )

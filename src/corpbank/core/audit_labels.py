@@ -120,6 +120,7 @@ EVENTS: dict[str, EventLabel] = {
     "secret_questions.reset": EventLabel(_("追加認証（合言葉）の初期化"), USERS),
     # 契約
     "contract.registered": EventLabel(_("契約の新規登録"), CONTRACTS),
+    "contract.account_added": EventLabel(_("口座の追加"), CONTRACTS),
     "contract.emergency_stopped": EventLabel(_("緊急停止"), CONTRACTS, Outcome.ALERT),
     "contract.emergency_stop_lifted": EventLabel(_("緊急停止の解除"), CONTRACTS),
     "contract.pins_changed": EventLabel(_("暗証番号の変更"), CONTRACTS),

@@ -332,6 +332,29 @@ def _procedure_form(
 
 
 @entrant_required
+def contract_account(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """口座の追加 on the paper form."""
+    return _procedure_form(
+        request,
+        contract_id,
+        title=_("口座の追加"),
+        fields=[
+            Field("branch_code", _("店番"), hint=_("3桁"), maxlength=6),
+            Field("type", _("科目"), "select", choices=Account.Type.choices),
+            Field("number", _("口座番号"), hint=_("7桁"), maxlength=14),
+        ],
+        enter=lambda operator, ip_address: backoffice.enter_account_opening(
+            operator,
+            contract_id,
+            branch_code=request.POST.get("branch_code", ""),
+            type=request.POST.get("type", ""),
+            number=request.POST.get("number", ""),
+            ip_address=ip_address,
+        ),
+    )
+
+
+@entrant_required
 def contract_pins(request: HttpRequest, contract_id: int) -> HttpResponse:
     """暗証番号変更 (R-B4): only the PINs typed are replaced."""
     fields = _pin_fields()

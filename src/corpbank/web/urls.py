@@ -28,6 +28,7 @@ backoffice_patterns = [
     path("contracts/new", backoffice.contract_new, name="contract_new"),
     path("contracts/<int:contract_id>", backoffice.contract_detail, name="contract"),
     path("contracts/<int:contract_id>/pins", backoffice.contract_pins, name="pins"),
+    path("contracts/<int:contract_id>/accounts", backoffice.contract_account, name="contract_account"),
     path("contracts/<int:contract_id>/tokens", backoffice.contract_tokens, name="tokens"),
     path("tokens/stock", backoffice.token_stock, name="token_stock"),
     path("tokens/<str:serial>/lost", backoffice.token_lost, name="token_lost"),

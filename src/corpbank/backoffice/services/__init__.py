@@ -12,9 +12,12 @@ password is generated at approval and shown once, on the letter, never stored in
 - operator_procedures.py: 職員管理, four-eyes among administrators (another administrator, not the
   operator concerned, decides);
 - paper.py: what the paper procedures share (approve, reject, the letter);
-- contracts.py, masters.py, tokens.py, certificates.py, cancellation.py (解約): the procedures, by subject;
+- contracts.py, accounts.py (口座の追加), masters.py, tokens.py, certificates.py, cancellation.py (解約):
+  the procedures, by subject;
+- cash.py (窓口入金・出金) and transfers.py (the fee table, the search of transfers, the interbank file);
 - by_name.py: the procedures entered by their name in URLs."""
 
+from corpbank.backoffice.services.accounts import enter_account_opening
 from corpbank.backoffice.services.by_name import enter_procedure
 from corpbank.backoffice.services.cancellation import enter_contract_termination
 from corpbank.backoffice.services.certificates import enter_certificate_revocation
@@ -97,6 +100,7 @@ __all__ = [
     "check_password",
     "check_second_factor",
     "create_operator",
+    "enter_account_opening",
     "enter_certificate_revocation",
     "enter_contract_registration",
     "enter_contract_termination",

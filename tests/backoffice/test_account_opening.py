@@ -1,0 +1,45 @@
+"""口座の追加 (issue 14 item 8, R-A2): an account added to a contract on the paper form, four-eyes; on
+approval it is the contract's (照会, the paying account) and the embedded ledger opens it in the
+organization's kana name. An account of another contract, a closed one, or a malformed one is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpbank.backoffice import services as backoffice
+from corpbank.core.errors import ValidationFailed
+from corpbank.core.models import AuditEvent
+from corpbank.ledger import selectors as ledger_selectors
+from corpbank.organizations.models import Account
+from tests.api.test_api import operator
+
+
+def test_an_account_is_added_on_approval_and_opened_in_the_ledger(registered, operators):
+    clerk = operator("clerk1")
+    status, action = clerk.post(
+        f"/backoffice/contracts/{registered.contract.pk}/accounts",
+        {"branch_code": "101", "type": "2", "number": "７７７７７７７"},
+    )
+    assert status == 202, action
+    assert not Account.objects.filter(number="7777777").exists()  # not before the approval
+    approver = operator("clerk2")
+    status, _body = approver.post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+    assert status == 200
+    added = Account.objects.get(number="7777777")
+    assert added.contract_id == registered.contract.pk and added.type == "2"
+    held = ledger_selectors.customer_account(added.branch_id, "2", "7777777")
+    assert held is not None and held.holder_kana == "ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ"
+    assert AuditEvent.objects.filter(action="contract.account_added").exists()
+
+
+def test_an_account_already_a_contracts_or_malformed_is_refused(registered, operators):
+    clerk = operators[0]
+    with pytest.raises(ValidationFailed) as refused:
+        backoffice.enter_account_opening(
+            clerk, registered.contract.pk, branch_code="101", type="1", number="1234567"
+        )
+    assert "すでにいずれかの契約" in refused.value.fields["account"]
+    with pytest.raises(ValidationFailed):
+        backoffice.enter_account_opening(
+            clerk, registered.contract.pk, branch_code="999", type="1", number="1"
+        )
