@@ -71,3 +71,22 @@ def test_r_i1_closed_days_and_the_cut_off_in_the_back_office(operators):
         "put", "/backoffice/calendar/settings", {"transfer_cutoff": "25:00", "max_days_ahead": 30}
     )
     assert status == 422 and "transfer_cutoff" in body["error"]["fields"]
+
+
+def test_r_g7_cash_retried_with_its_idempotency_key_is_paid_once(registered, operators):
+    clerk = operator("clerk1")
+    headers = {"Idempotency-Key": "counter-0001"}
+    first = clerk.call("post", "/backoffice/ledger/cash", {**ACCOUNT, "amount": "50000"}, headers=headers)
+    again = clerk.call("post", "/backoffice/ledger/cash", {**ACCOUNT, "amount": "50000"}, headers=headers)
+    assert first[0] == again[0] == 201 and first[1] == again[1]
+    assert again[1]["balance"] == 50_000
+    status, body = clerk.call(
+        "post", "/backoffice/ledger/cash", {**ACCOUNT, "amount": "60000"}, headers=headers
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    other_clerk = operator("clerk2")  # another teller's key of the same name is another key
+    status, body = other_clerk.call(
+        "post", "/backoffice/ledger/cash", {**ACCOUNT, "amount": "1000"}, headers=headers
+    )
+    assert (status, body["balance"]) == (201, 51_000)
+    assert verify.verify().intact

@@ -4,6 +4,7 @@ edited from 為替・入出金; 振込の検索 and the day's interbank file fro
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from corpbank.calendar import days
@@ -68,3 +69,13 @@ def test_transfer_search_and_the_interbank_file_from_the_screen(payer, operators
     _header, records, _trailer = zengin.read(download.content)
     assert [record.amount for record in records] == [12_345]
     assert client.get("/backoffice/transfers/outgoing?day=nope")["Location"] == "/backoffice/transfers"
+
+
+def test_r_g7_a_double_click_on_the_cash_form_pays_once(payer, operators):
+    client = clerk()
+    page = client.get("/backoffice/money").content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    typed = {"branch_code": "101", "type": "1", "number": "1234567", "amount": "5000", "token": token}
+    client.post("/backoffice/money/cash", typed)
+    client.post("/backoffice/money/cash", typed)
+    assert balance_of(payer.contract.accounts.get()) == 1_005_000

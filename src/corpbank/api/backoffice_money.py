@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
 from corpbank.api import security
 from corpbank.api.schemas import ERRORS
@@ -48,8 +48,15 @@ class CashOut(Schema):
 
 
 @router.post("/ledger/cash", auth=security.operator, response={201: CashOut, **ERRORS})
-def post_cash(request: HttpRequest, body: CashIn) -> Status[CashOut]:
-    """窓口入金（``withdrawal``: 窓口出金）: one posting against the bank's cash account."""
+def post_cash(
+    request: HttpRequest,
+    body: CashIn,
+    idempotency_key: str = Header(
+        "", alias="Idempotency-Key", description="retry with the same key: paid once"
+    ),
+) -> Status[CashOut]:
+    """窓口入金（``withdrawal``: 窓口出金）: one posting against the bank's cash account. The same
+    ``Idempotency-Key`` again (at most 32 characters) answers with the same posting."""
     done = cash.post_cash(
         operator=_operator(request),
         branch_code=body.branch_code,
@@ -57,6 +64,7 @@ def post_cash(request: HttpRequest, body: CashIn) -> Status[CashOut]:
         number=body.number,
         amount=body.amount,
         withdrawal=body.withdrawal,
+        idempotency_key=idempotency_key,
         ip_address=sessions.client_ip(request),
     )
     return Status(201, CashOut(posting_id=done.posting.pk, account=str(done.account), balance=done.balance))

@@ -104,6 +104,13 @@ class Posting(models.Model):
 
     class Meta:
         constraints = [
+            # A counter transaction's reference is its teller's key (backoffice/services/cash.py): the
+            # same key twice is the same cash, paid once.
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(kind__in=["cash_deposit", "cash_withdrawal"]) & ~Q(reference=""),
+                name="ledger_cash_reference_once",
+            ),
             models.CheckConstraint(
                 condition=Q(kind="reversal", reverses__isnull=False)
                 | (~Q(kind="reversal") & Q(reverses__isnull=True)),

@@ -275,4 +275,15 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(write_fees, migrations.RunPython.noop),
+        migrations.AddConstraint(
+            model_name="posting",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("kind__in", ["cash_deposit", "cash_withdrawal"]),
+                    models.Q(("reference", ""), _negated=True),
+                ),
+                fields=("reference",),
+                name="ledger_cash_reference_once",
+            ),
+        ),
     ]

@@ -4,6 +4,7 @@ posts to its own address and comes back to the page with what happened (the serv
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date
 
@@ -52,6 +53,7 @@ def money(request: HttpRequest) -> HttpResponse:
             "settings": current,
             "closed_days": ClosedDay.objects.filter(day__gte=days.today()),
             "today": days.today(),
+            "cash_token": secrets.token_urlsafe(18),
         },
     )
 
@@ -67,6 +69,7 @@ def money_cash(request: HttpRequest) -> HttpResponse:
             number=request.POST.get("number", ""),
             amount=request.POST.get("amount", ""),
             withdrawal=request.POST.get("withdrawal") == "1",
+            idempotency_key=request.POST.get("token", ""),  # the page's: a double click pays once
             ip_address=sessions.client_ip(request),
         )
         return _("%(account)s：記帳しました（残高 %(balance)s円）。") % {

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.operators import operator_actor, require_entrant
 from corpbank.calendar import days
 from corpbank.core import audit, text
-from corpbank.core.errors import NotFound, ValidationFailed
+from corpbank.core.errors import Conflict, NotFound, ValidationFailed
 from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
-from corpbank.ledger.models import LedgerAccount, Posting
+from corpbank.ledger.models import LedgerAccount, Leg, Posting
 from corpbank.organizations.models import Account, Branch
 
 MEMO_DEPOSIT, MEMO_WITHDRAWAL = "ｹﾞﾝｷﾝ ﾆﾕｳｷﾝ", "ｹﾞﾝｷﾝ ｼﾕﾂｷﾝ"
+CASH_KINDS = (Posting.Kind.CASH_DEPOSIT, Posting.Kind.CASH_WITHDRAWAL)
+MAX_KEY = 32  # the key and the operator's id fit the posting's 40-character reference
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,26 +55,60 @@ def post_cash(
     number: str,
     amount: str,
     withdrawal: bool = False,
+    idempotency_key: str = "",
     ip_address: str = "",
 ) -> CashOutcome:
-    """One counter transaction: ``amount`` as typed (full width and thousands commas read)."""
+    """One counter transaction: ``amount`` as typed (full width and thousands commas read). With an
+    ``idempotency_key`` (the API's Idempotency-Key, the screen's one-time token), the same key again
+    from the same operator gives back the posting it made: a retried request or a double click pays
+    the cash once (the database's unique key on the reference, under which the posting is filed)."""
     require_entrant(operator)
     yen = text.amount(amount, field="amount", label=_("金額"))
     account = _account(branch_code, type, number)
+    kind = Posting.Kind.CASH_WITHDRAWAL if withdrawal else Posting.Kind.CASH_DEPOSIT
+    key = text.half_width(idempotency_key)
+    if len(key) > MAX_KEY:
+        raise ValidationFailed(
+            _("Idempotency-Keyは%(max)d文字以内にしてください。") % {"max": MAX_KEY},
+            fields={"idempotency_key": _("%(max)d文字以内にしてください。") % {"max": MAX_KEY}},
+        )
+    reference = f"C{operator.pk}:{key}" if key else ""
+    if (previous := _previous(reference, kind, account, yen)) is not None:
+        return previous
     cash = ledger_selectors.internal_account(LedgerAccount.Purpose.CASH)
     sign = -1 if withdrawal else 1
-    with transaction.atomic():
-        posting = ledger.post(
-            kind=Posting.Kind.CASH_WITHDRAWAL if withdrawal else Posting.Kind.CASH_DEPOSIT,
-            value_date=days.today(),
-            entries=[
-                ledger.Entry(account.pk, sign * yen, MEMO_WITHDRAWAL if withdrawal else MEMO_DEPOSIT),
-                ledger.Entry(cash.pk, -sign * yen),
-            ],
-        )
-        audit.record(
-            "ledger.cash_withdrawal" if withdrawal else "ledger.cash_deposit",
-            actor=operator_actor(operator, ip_address),
-            details={"account": str(account), "amount_yen": yen, "posting": posting.pk},
-        )
+    try:
+        with transaction.atomic():
+            posting = ledger.post(
+                kind=kind,
+                value_date=days.today(),
+                entries=[
+                    ledger.Entry(account.pk, sign * yen, MEMO_WITHDRAWAL if withdrawal else MEMO_DEPOSIT),
+                    ledger.Entry(cash.pk, -sign * yen),
+                ],
+                reference=reference,
+            )
+            audit.record(
+                "ledger.cash_withdrawal" if withdrawal else "ledger.cash_deposit",
+                actor=operator_actor(operator, ip_address),
+                details={"account": str(account), "amount_yen": yen, "posting": posting.pk},
+            )
+    except IntegrityError:
+        if (previous := _previous(reference, kind, account, yen)) is None:  # not the key's race
+            raise
+        return previous
+    return CashOutcome(posting, account, ledger_selectors.balance(account.pk))
+
+
+def _previous(reference: str, kind: str, account: LedgerAccount, yen: int) -> CashOutcome | None:
+    """The counter transaction already made under this key, if any; the same key for other cash is
+    refused."""
+    if not reference:
+        return None
+    posting = Posting.objects.filter(reference=reference, kind__in=CASH_KINDS).first()
+    if posting is None:
+        return None
+    legs = {leg.account_id: leg.amount for leg in Leg.objects.filter(posting=posting)}
+    if posting.kind != kind or abs(legs.get(account.pk, 0)) != yen:
+        raise Conflict(_("この受付キーはすでに別の入出金に使われています。入力し直してください。"))
     return CashOutcome(posting, account, ledger_selectors.balance(account.pk))
