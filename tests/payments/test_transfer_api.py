@@ -4,8 +4,12 @@ Idempotency-Key, retried without paying twice, cancelled; another contract's row
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
+from corpbank.calendar import services as calendar
+from corpbank.core import audit
 from corpbank.core.models import AuditEvent
 from corpbank.payments.models import FeeRule, Payee, Transfer
 from tests.api.test_api import customer
@@ -181,3 +185,13 @@ def test_r_g2_an_order_with_its_quote_id_is_refused_when_the_quote_changed(payer
         "post", "/transfers", {**body, "factors": FACTORS}, headers={"Idempotency-Key": "x" * 81}
     )
     assert status == 422 and "80文字以内" in answer["error"]["message"]
+
+
+def test_r_i1_service_hours_per_operation_follow_the_cutoff(payer):
+    hours = {row["operation"]: row["hours"] for row in customer().get("/service-hours")[1]}
+    assert hours["transfer_same_day"] == "営業日 0:00～15:00" and hours["helpdesk"] == "営業日 9:00～18:00"
+    calendar.change_service_settings(
+        transfer_cutoff=time(14, 30), max_days_ahead=30, actor=audit.Actor.system("test")
+    )
+    hours = {row["operation"]: row["hours"] for row in customer().get("/service-hours")[1]}
+    assert hours["transfer_same_day"] == "営業日 0:00～14:30" and "30日先" in hours["transfer_scheduled"]

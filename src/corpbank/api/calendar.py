@@ -30,3 +30,17 @@ def helpdesk(request: HttpRequest) -> HelpdeskOut:
         next_opens=status.next_opens,
         message=status.label,
     )
+
+
+class ServiceHoursOut(Schema):
+    operation: str
+    label: str
+    hours: str
+
+
+@router.get("/service-hours", auth=None, response={200: list[ServiceHoursOut]})
+def service_hours(request: HttpRequest) -> list[ServiceHoursOut]:
+    """ご利用時間 per operation (R-I1), with the bank's current cut-off for same-day transfers."""
+    return [
+        ServiceHoursOut(operation=h.operation, label=h.label, hours=h.hours) for h in days.service_hours()
+    ]

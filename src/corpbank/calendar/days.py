@@ -185,3 +185,38 @@ def helpdesk(now: datetime | None = None) -> HelpdeskStatus:
     day = calendar.on_or_after(day)
     opens = timezone.make_aware(datetime.combine(day, HELPDESK_OPENS), timezone.get_current_timezone())
     return HelpdeskStatus(open=False, next_opens=opens)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceHours:
+    """ご利用時間 of one operation, as screens and the API show it."""
+
+    operation: str
+    label: str
+    hours: str
+
+
+def service_hours() -> list[ServiceHours]:
+    """ご利用時間 per operation (R-I1): what a customer may do when. Inquiry, scheduled transfers and the
+    registrations are open every day around the clock; a transfer executes the same day only on a
+    business day before the cut-off (a setting); the helpdesk answers on business days 9:00–18:00."""
+    current = service_settings()
+    cutoff = f"{current.transfer_cutoff:%H:%M}"
+    return [
+        ServiceHours("inquiry", _("照会（残高・入出金明細）"), _("毎日 0:00～24:00")),
+        ServiceHours(
+            "transfer_same_day", _("振込振替（当日扱い）"), _("営業日 0:00～%(cutoff)s") % {"cutoff": cutoff}
+        ),
+        ServiceHours(
+            "transfer_scheduled",
+            _("振込振替（予約扱い）"),
+            _("毎日 0:00～24:00（%(days)d日先の営業日まで）") % {"days": current.max_days_ahead},
+        ),
+        ServiceHours("registrations", _("振込先管理・利用者管理"), _("毎日 0:00～24:00")),
+        ServiceHours(
+            "helpdesk",
+            _("ヘルプデスク"),
+            _("営業日 %(opens)s～%(closes)s")
+            % {"opens": f"{HELPDESK_OPENS:%-H:%M}", "closes": f"{HELPDESK_CLOSES:%-H:%M}"},
+        ),
+    ]

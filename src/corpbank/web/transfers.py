@@ -110,7 +110,11 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
         found = transfers.transfers_of(_user(request))
     except DomainError as stopped:
         return _refused(request, _("振込振替"), stopped)
-    return render(request, "corpbank/transfers/list.html", {"title": _("振込振替"), "transfers": found})
+    return render(
+        request,
+        "corpbank/transfers/list.html",
+        {"title": _("振込振替"), "transfers": found, "service_hours": days.service_hours()},
+    )
 
 
 def _transfer_fields(user: CustomerUser) -> list[Field]:
