@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import translation
 
+from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.services import AccountInput
 from corpbank.calendar import days
 from corpbank.core.errors import Conflict, FactorsRejected, ValidationFailed
@@ -371,3 +372,22 @@ def test_the_amount_in_words_in_english_is_figures():
         assert transfers.yen_in_words(12_345_678) == "¥12,345,678"
     with translation.override("ja"):
         assert transfers.yen_in_words(12_345_678) == "1,234万5,678円"
+
+
+def test_r_f6_termination_cancels_scheduled_transfers_and_releases_accounts_with_history(
+    payer, other_customer, operators
+):
+    done = transfers.accept(payer, to_other_customer(source_account=source_id(payer)), PIN_FACTORS)
+    waiting = transfers.accept(
+        payer, to_other_customer(source_account=source_id(payer), execution_date="2026/12/01"), PIN_FACTORS
+    )
+    entered = backoffice.enter_contract_termination(operators[0], payer.contract_id, reason="解約届")
+    backoffice.approve(operators[1], entered.pk)
+    waiting.refresh_from_db()
+    done.refresh_from_db()
+    assert waiting.status == "cancelled" and "解約" in waiting.failure
+    assert done.status == "executed" and done.source_id is None and done.source_account_id is not None
+    assert transfers.execute_due(date(2026, 12, 1)) == 0
+    assert balance_of(other_customer) == 10_000
+    event = AuditEvent.objects.get(action="contract.terminated")
+    assert event.details["transfers_cancelled"] == [waiting.reception_number]

@@ -149,7 +149,9 @@ class TransferOut(Schema):
     status: str
     status_label: str
     kind: str
-    source_account_id: int
+    source_account_id: int | None = Field(
+        description="the contract account paying; null once released at 解約"
+    )
     bank_code: str
     bank_name: str
     branch_code: str

@@ -217,6 +217,7 @@ DETAIL_LABELS: dict[str, Promise] = {
     "count": _("件数"),
     "total": _("合計金額"),
     "again": _("再作成"),
+    "transfers_cancelled": _("取り消した振込予約"),
     "account": _("口座"),
     "accounts_opened": _("開設した口座"),
     "accounts_released": _("登録を解除した口座"),

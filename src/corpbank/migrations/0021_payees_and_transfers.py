@@ -198,9 +198,19 @@ class Migration(migrations.Migration):
                 (
                     "source",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
                         related_name="transfers_out",
                         to="corpbank.account",
+                    ),
+                ),
+                (
+                    "source_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="corpbank.ledgeraccount",
                     ),
                 ),
             ],

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from corpbank.ledger.models import MAX_AMOUNT, Posting
+from corpbank.ledger.models import MAX_AMOUNT, LedgerAccount, Posting
 from corpbank.organizations.models import Account, Contract, CustomerUser
 
 # The fee table's two bands: under 30,000 yen and from 30,000 yen (SPEC R-G2).
@@ -107,7 +107,12 @@ class Transfer(models.Model):
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="transfers")
     entered_by = models.ForeignKey(CustomerUser, on_delete=models.PROTECT, related_name="transfers")
-    source = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transfers_out")
+    # The paying account: the contract's (released at 解約, then empty) and the ledger's, which is never
+    # deleted and is what the money leaves.
+    source = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="transfers_out"
+    )
+    source_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     payee = models.ForeignKey(Payee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     destination = models.CharField(max_length=12, choices=Destination.choices)

@@ -241,6 +241,10 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
     now = now or timezone.now()
     problems: dict[str, str] = {}
     source = _typed_account(user, typed.source_account, field="source_account", problems=problems)
+    if source is not None and ledger.customer_account(source.branch_id, source.type, source.number) is None:
+        problems["source_account"] = _(
+            "ご指定の支払口座は現在お取り扱いできません。お取引店にお問い合わせください。"
+        )
     amount = _field(
         problems, "amount", lambda: text.amount(typed.amount, field="amount", label=_("振込金額"))
     )
@@ -486,6 +490,7 @@ def _write(user: CustomerUser, quoted: Quote, key: str, digest: str, now: dateti
         contract_id=user.contract_id,
         entered_by=user,
         source=quoted.source,
+        source_account=_ledger_account(quoted.source),
         kind=quoted.kind,
         payee=quoted.payee,
         destination=quoted.destination,
@@ -536,7 +541,7 @@ def _post(transfer: Transfer, actor: audit.Actor, now: datetime, value_date: dat
     """Move the money: the source's debit (the amount, and the fee when the payer bears it), the
     payee's credit (at this bank) or the settlement account's (to another bank, onto the day's
     outgoing list), the fee income. Marks the transfer executed, with its event, in the same transaction."""
-    source = _ledger_account(transfer.source)
+    source = transfer.source_account
     payer_memo = f"ﾌﾘｺﾐ {transfer.holder_kana}"[:48]
     if transfer.destination == Destination.OTHER_BANK:
         credit = ledger.internal_account(LedgerAccount.Purpose.SETTLEMENT)
@@ -615,7 +620,7 @@ def _execute_next(today: date) -> Transfer | None:
         try:
             with transaction.atomic():
                 _post(transfer, actor, now, today)
-        except (ledger_services.InsufficientFunds, ledger_services.AccountClosed, ValidationFailed) as failed:
+        except DomainError as failed:  # insufficient funds, a closed account, a payee gone: fails as a whole
             transfer.status, transfer.finished_at, transfer.failure = (
                 Transfer.Status.FAILED,
                 now,
@@ -639,7 +644,7 @@ def _execute_next(today: date) -> Transfer | None:
 def transfers_of(user: CustomerUser, *, status: str = "") -> list[Transfer]:
     """振込振替の照会・取消: the contract's transfers, newest first (the last 100)."""
     permissions.require(user, Permission.SINGLE_TRANSFER)
-    found = Transfer.objects.filter(contract_id=user.contract_id).select_related("source__branch")
+    found = Transfer.objects.filter(contract_id=user.contract_id).select_related("source_account__branch")
     if status:
         found = found.filter(status=status)
     return list(found.order_by("-pk")[:100])
@@ -649,7 +654,7 @@ def transfer_of(user: CustomerUser, transfer_id: int) -> Transfer:
     permissions.require(user, Permission.SINGLE_TRANSFER)
     found = (
         Transfer.objects.filter(pk=transfer_id, contract_id=user.contract_id)
-        .select_related("source__branch")
+        .select_related("source_account__branch")
         .first()
     )
     if found is None:
@@ -681,6 +686,24 @@ def cancel(user: CustomerUser, transfer_id: int, *, ip_address: str = "") -> Tra
         )
         _notify(transfer)
     return transfer
+
+
+def cancel_for_termination(contract_id: int, *, actor: audit.Actor) -> list[str]:
+    """解約: every 予約中 transfer of the contract cancelled, in the termination's transaction, each
+    audited and its organization told; returns their reception numbers."""
+    cancelled = []
+    for transfer in (
+        Transfer.objects.select_for_update()
+        .filter(contract_id=contract_id, status=Transfer.Status.SCHEDULED)
+        .order_by("pk")
+    ):
+        transfer.status, transfer.finished_at = Transfer.Status.CANCELLED, timezone.now()
+        transfer.failure = _("ご契約の解約による取消")
+        transfer.save(update_fields=["status", "finished_at", "failure"])
+        audit.record("transfer.cancelled", actor=actor, contract_id=contract_id, details=_details(transfer))
+        _notify(transfer)
+        cancelled.append(transfer.reception_number)
+    return cancelled
 
 
 CANNOT_CANCEL = {
@@ -717,7 +740,7 @@ def _notify(transfer: Transfer) -> None:
                 "organization": organization.name,
                 "transfer": transfer,
                 "status": Transfer.Status(transfer.status).label,
-                "source": transfer.source,
+                "source": transfer.source_account,
                 "bank_name": settings.CORPBANK_BANK_NAME,
                 "helpdesk": settings.CORPBANK_HELPDESK_PHONE,
                 "sender": mail.sender(),

@@ -24,6 +24,7 @@ from corpbank.core import audit
 from corpbank.core.errors import Conflict
 from corpbank.identity import lockout
 from corpbank.organizations.models import Contract, CustomerUser
+from corpbank.payments import transfers as payment_transfers
 from corpbank.tokens import services as tokens
 from corpbank.tokens.models import Token
 
@@ -112,6 +113,9 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
         for certificate in revoked:
             certificates.revoke(certificate, actor=actor, reason=REASON)
         tokens_revoked = tokens.end_for_contract(contract, actor=actor, reason=REASON)
+        # Scheduled transfers do not outlive the contract that ordered them (each cancelled, audited and
+        # mailed); the accounts are released after, the transfers keeping the ledger's account.
+        cancelled = payment_transfers.cancel_for_termination(contract.pk, actor=actor)
         accounts = [
             {"branch": account.branch.code, "type": account.type, "number": account.number}
             for account in contract.accounts.select_related("branch").order_by("pk")
@@ -127,6 +131,7 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
                 "certificates_revoked": [certificate.serial_number for certificate in revoked],
                 "tokens_revoked": tokens_revoked,
                 "accounts_released": accounts,
+                "transfers_cancelled": cancelled,
             },
         )
 

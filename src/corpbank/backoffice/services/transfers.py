@@ -74,7 +74,9 @@ class TransferQuery:
 def search(operator: Operator, query: TransferQuery) -> list[Transfer]:
     """振込の検索: by execution day, status, contract and reception number; the newest first, at most
     SEARCH_LIMIT."""
-    found = Transfer.objects.select_related("contract", "source__branch").order_by("-execution_date", "-pk")
+    found = Transfer.objects.select_related("contract", "source_account__branch").order_by(
+        "-execution_date", "-pk"
+    )
     if query.date_from:
         found = found.filter(execution_date__gte=query.date_from)
     if query.date_to:
