@@ -93,7 +93,7 @@ def test_r_g4_payee_registration_checks_the_account_and_asks_the_confirmation_pa
     [
         ({"bank_code": "0000"}, "bank_code", "金融機関コード"),
         ({"bank_code": "0001", "branch_code": "999"}, "branch_code", "支店コード"),
-        ({"number": "123"}, "number", "7桁"),
+        ({"number": "12345678"}, "number", "7桁"),
         ({"type": "9"}, "type", "預金種目"),
         ({"bank_code": "0001", "branch_code": "001", "holder": "山田"}, "holder", "使えない文字「山」"),
         ({"bank_code": "0001", "branch_code": "001", "holder": ""}, "holder", "入力してください"),

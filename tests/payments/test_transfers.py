@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.utils import translation
 
 from corpbank.backoffice import services as backoffice
@@ -17,10 +18,11 @@ from corpbank.core.errors import Conflict, FactorsRejected, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import FailureCounter
 from corpbank.ledger import selectors as ledger_selectors
+from corpbank.ledger import services as ledger_services
 from corpbank.ledger import verify
 from corpbank.ledger.models import LedgerAccount, Leg
 from corpbank.ledger.services import InsufficientFunds
-from corpbank.organizations.models import Organization, UsageLimit
+from corpbank.organizations.models import Account, Organization, UsageLimit
 from corpbank.payments import payees, transfers
 from corpbank.payments.models import FeeRule, Transfer
 from tests.conftest import register_contract
@@ -391,3 +393,18 @@ def test_r_f6_termination_cancels_scheduled_transfers_and_releases_accounts_with
     assert balance_of(other_customer) == 10_000
     event = AuditEvent.objects.get(action="contract.terminated")
     assert event.details["transfers_cancelled"] == [waiting.reception_number]
+
+
+def test_r_g2_transfer_between_the_contracts_own_accounts_is_free(payer, branch):
+    first = source_id(payer)
+    other_branch = type(branch).objects.create(code="102", name="新宿支店")
+    second = Account.objects.create(contract=payer.contract, branch=other_branch, type="2", number="7777777")
+    with transaction.atomic():
+        ledger_services.open_customer_account(branch=other_branch, type="2", number="7777777", holder="ｺｰﾌﾟ")
+    quoted = transfers.quote(
+        payer,
+        transfers.TransferInput(
+            source_account=first, to="own", amount="50000", target_account=str(second.pk)
+        ),
+    )
+    assert (quoted.destination, quoted.fee) == ("other_branch", 0)

@@ -79,3 +79,29 @@ def test_r_g7_a_double_click_on_the_cash_form_pays_once(payer, operators):
     client.post("/backoffice/money/cash", typed)
     client.post("/backoffice/money/cash", typed)
     assert balance_of(payer.contract.accounts.get()) == 1_005_000
+
+
+def test_a_closed_day_over_scheduled_transfers_says_when_they_run_and_an_empty_file_is_told(payer, operators):
+    transfers.accept(
+        payer,
+        transfers.TransferInput(
+            source_account=str(payer.contract.accounts.get().pk),
+            to="adhoc",
+            amount="1000",
+            execution_date="2026/12/02",
+            adhoc=payees.PayeeInput("0001", "001", "1", "0000001", "ﾐｽﾞﾎ ﾀﾛｳ"),
+        ),
+        {"transfer_pin": "2222", "confirmation_pin": "3333"},
+    )
+    client = clerk()
+    client.post("/backoffice/money/closed-day", {"day": "2026/12/02", "reason": "システム更改"})
+    page = client.get("/backoffice/money").content.decode()
+    assert "予約中の振込が1件" in page and "2026/12/03" in page
+    assert transfers.execute_due(date(2026, 12, 2)) == 0 and transfers.execute_due(date(2026, 12, 3)) == 1
+    response = client.post("/backoffice/transfers/outgoing", {"day": "2026/11/24"})
+    assert response["Location"] == "/backoffice/transfers"
+    assert "未送信の他行あて振込はありません" in client.get("/backoffice/transfers").content.decode()
+    client.post(
+        "/backoffice/money/cash", {"branch_code": "101", "type": "1", "number": "1234567", "amount": "3000"}
+    )
+    assert "入金 3,000円を記帳しました" in client.get("/backoffice/money").content.decode()

@@ -192,3 +192,33 @@ def test_r_a4_payee_pages_need_the_payee_permission(payer, general, client):
     general.permissions.all().delete()
     with pytest.raises(Exception, match="業務権限"):
         payees.payee_of(general, payee.pk)
+
+
+def test_ux_review_fixes_on_the_customer_screens(signed_in, payer, other_customer):
+    # A payee already registered is told at input, with the reason; a short number is zero-padded.
+    account = {"bank_code": "2999", "branch_code": "101", "type": "1", "number": "7654321", "holder": ""}
+    confirm = signed_in.post("/payees/new", account)["Location"]
+    signed_in.post(confirm, {"confirmation_password": MASTER_CONFIRMATION})
+    again = signed_in.post("/payees/new", {**account, "number": "７６５４３２１"})
+    assert again.status_code == 422 and "すでに振込先に登録されています" in again.content.decode()
+    # 修正: back from the confirmation keeps what was typed.
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer, amount="12,345"))["Location"]
+    page = signed_in.get(confirm).content.decode()
+    back = re.search(r'id="back-to-input" href="([^"]+)"|href="([^"]+)" id="back-to-input"', page)
+    assert back is not None
+    form = signed_in.get((back.group(1) or back.group(2)).replace("&amp;", "&")).content.decode()
+    assert 'value="12,345"' in form
+    # A holder typed for this bank's account that is not the bank's is flagged.
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer, holder="ﾔﾏﾀﾞ ﾀﾛｳ"))["Location"]
+    assert 'id="holder-differs"' in signed_in.get(confirm).content.decode()
+    # Cancelling a scheduled transfer asks once more.
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer, execution_date="2026/12/01"))["Location"]
+    signed_in.get(confirm)
+    done = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})["Location"]
+    asked = signed_in.get(f"{done}/cancel").content.decode()
+    assert (
+        'id="cancel-confirm"' in asked
+        and Transfer.objects.get(pk=int(done.rsplit("/", 1)[1])).status == "scheduled"
+    )
+    signed_in.post(f"{done}/cancel")
+    assert Transfer.objects.get(pk=int(done.rsplit("/", 1)[1])).status == "cancelled"

@@ -31,7 +31,10 @@ def add_closed_day(*, day: date, reason: str, actor: audit.Actor) -> ClosedDay:
     else:
         already = days.Calendar(day, days=0).why_closed(day)
         if already is not None:
-            problems["day"] = _("%(day)sはもともと休業日です（%(why)s）。") % {"day": day, "why": already}
+            problems["day"] = _("%(day)sはもともと休業日です（%(why)s）。") % {
+                "day": f"{day:%Y/%m/%d}",
+                "why": already,
+            }
     if problems:
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     try:
@@ -41,7 +44,7 @@ def add_closed_day(*, day: date, reason: str, actor: audit.Actor) -> ClosedDay:
                 "calendar.closed_day_added", actor=actor, details={"day": day.isoformat(), "reason": reason}
             )
     except IntegrityError as taken:  # the same day, added at the same moment by someone else
-        raise Conflict(_("%(day)sはすでに休業日に登録されています。") % {"day": day}) from taken
+        raise Conflict(_("%(day)sはすでに休業日に登録されています。") % {"day": f"{day:%Y/%m/%d}"}) from taken
     days.forget_closed_days()
     return closed
 
@@ -53,7 +56,7 @@ def remove_closed_day(*, day: date, actor: audit.Actor) -> None:
     with transaction.atomic():
         deleted, _kinds = ClosedDay.objects.filter(day=day).delete()
         if not deleted:
-            raise NotFound(_("%(day)sは休業日に登録されていません。") % {"day": day})
+            raise NotFound(_("%(day)sは休業日に登録されていません。") % {"day": f"{day:%Y/%m/%d}"})
         audit.record("calendar.closed_day_removed", actor=actor, details={"day": day.isoformat()})
     days.forget_closed_days()
 

@@ -168,6 +168,9 @@ class Transfer(models.Model):
             ),
         ]
 
+    # Set on the transfer a retried order answers with (payments/transfers.py): not a column.
+    replayed = False
+
     @property
     def reception_number(self) -> str:
         return f"{self.pk:010d}"

@@ -88,6 +88,8 @@ class Checked:
     number: str
     holder_kana: str
     nickname: str = ""
+    # For this bank's account: a holder's name was typed and it is not the bank's.
+    holder_differs: bool = False
 
     @property
     def bank(self) -> banks.Bank:
@@ -132,6 +134,8 @@ def check(typed: PayeeInput) -> Checked:
         problems["branch_code"] = _("支店コード（3桁）をご確認ください。支店名から検索することもできます。")
     if type not in Account.Type.values:
         problems["type"] = _("預金種目（普通・当座）を選んでください。")
+    if text.is_digits(number) and len(number) < 7:
+        number = number.zfill(7)  # 「102」 is 0000102, as a passbook's number is read
     if not (len(number) == 7 and text.is_digits(number)):
         problems["number"] = _(
             "口座番号は7桁の半角数字で入力してください（7桁未満は先頭に0を付けてください）。"
@@ -140,13 +144,14 @@ def check(typed: PayeeInput) -> Checked:
     if len(nickname) > 30:
         problems["nickname"] = _("登録名は30文字以内で入力してください。")
     holder = ""
-    if branch is not None and bank is not None and bank.is_own and "number" not in problems:
-        found = holder_of(branch.code, type, number)
-        if found is None:
+    if bank is not None and bank.is_own:
+        # 口座名義照会: this bank's own name for the account, never what was typed.
+        found = holder_of(branch.code, type, number) if branch is not None and not problems else None
+        if found is None and not problems:
             problems["number"] = _(
                 "ご指定の口座は当金庫にありません（または解約済みです）。支店・預金種目・口座番号をご確認ください。"
             )
-        else:
+        elif found is not None:
             holder = found[:HOLDER_WIDTH]
     elif bank is not None:
         try:
@@ -156,7 +161,23 @@ def check(typed: PayeeInput) -> Checked:
     if problems:
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     assert branch is not None  # noqa: S101 - problems would name it
-    return Checked(branch, type, number, holder, nickname)
+    differs = False
+    if bank is not None and bank.is_own and typed.holder.strip():
+        try:
+            differs = holder_name(typed.holder).replace(" ", "") != zengin.conventional(holder).replace(
+                " ", ""
+            )
+        except ValidationFailed:
+            differs = True
+    return Checked(branch, type, number, holder, nickname, differs)
+
+
+def check_new(user: CustomerUser, typed: PayeeInput, *, other_than: int | None = None) -> Checked:
+    """A payee to register (or ``other_than`` to change): checked as :func:`check`, and not one the
+    contract has already, told at input rather than after the factors."""
+    checked = check(typed)
+    _duplicate(user, checked, other_than=other_than)
+    return checked
 
 
 def payees(user: CustomerUser) -> list[Payee]:
@@ -233,7 +254,7 @@ def _duplicate(user: CustomerUser, checked: Checked, *, other_than: int | None =
 def register(user: CustomerUser, typed: PayeeInput, factors: dict[str, str], ip_address: str = "") -> Payee:
     """振込先の登録."""
     permissions.require(user, Permission.PAYEE_MANAGEMENT)
-    checked = check(typed)
+    checked = check_new(user, typed)
 
     def act(actor: audit.Actor) -> Payee:
         _duplicate(user, checked)
@@ -258,7 +279,7 @@ def change(
     """振込先の変更: any of its fields, checked as at registration."""
     permissions.require(user, Permission.PAYEE_MANAGEMENT)
     payee = payee_of(user, payee_id)
-    checked = check(typed)
+    checked = check_new(user, typed, other_than=payee.pk)
 
     def act(actor: audit.Actor) -> Payee:
         _duplicate(user, checked, other_than=payee.pk)

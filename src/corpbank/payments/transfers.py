@@ -123,6 +123,8 @@ class Quote:
     fee_bearer: str
     execution_date: date
     immediate: bool  # executes as it is accepted
+    # An account at this bank typed with a holder's name that is not the bank's: the screen says so.
+    holder_differs: bool = False
 
     @property
     def operation(self) -> Operation:
@@ -220,7 +222,7 @@ def _execution_date(typed: str, now: datetime) -> tuple[date, bool]:
         ) % {"cutoff": settings_now.transfer_cutoff.strftime("%H:%M"), "first": chosen_label(first)}
     elif not days.is_business_day(chosen):
         message = _(
-            "振込指定日には営業日を指定してください（土日・祝日・12月31日〜1月3日は指定できません）。"
+            "振込指定日には営業日を指定してください（土日・祝日・12月31日〜1月3日・当金庫の休業日は指定できません）。"
         )
     elif chosen > today + timedelta(days=settings_now.max_days_ahead):
         message = _("振込指定日は%(days)d日先までの営業日を指定してください。") % {
@@ -252,6 +254,7 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
     if typed.fee_bearer not in Transfer.FeeBearer.values:
         problems["fee_bearer"] = _("手数料の負担（当方負担・先方負担）を選んでください。")
     payee = None
+    holder_differs = False
     target: tuple[banks.BankBranch, str, str, str] | None = None
     if typed.to == "own":
         account = _typed_account(user, typed.target_account, field="target_account", problems=problems)
@@ -281,6 +284,7 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
         checked = _field(problems, "adhoc", lambda: payees.check(typed.adhoc))  # type: ignore[arg-type]
         if checked is not None:
             target = (checked.branch, checked.type, checked.number, checked.holder_kana)
+            holder_differs = checked.holder_differs
     else:
         problems["to"] = _("振込先の指定方法（ご契約口座・登録振込先・都度指定）を選んでください。")
     if problems or source is None or amount is None or execution is None or target is None:
@@ -304,7 +308,15 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
                 % {"max": f"{zengin.MAX_AMOUNT:,}"}
             },
         )
-    fee = fee_for(destination, amount, payee_bears=typed.fee_bearer == Transfer.FeeBearer.PAYEE)
+    kind = {"own": Transfer.Kind.OWN_ACCOUNT, "payee": Transfer.Kind.REGISTERED}.get(
+        typed.to, Transfer.Kind.ADHOC
+    )
+    # 振替 between the contract's own accounts is free of charge, as at every bank.
+    fee = (
+        0
+        if kind == Transfer.Kind.OWN_ACCOUNT
+        else fee_for(destination, amount, payee_bears=typed.fee_bearer == Transfer.FeeBearer.PAYEE)
+    )
     if typed.fee_bearer == Transfer.FeeBearer.PAYEE and amount <= fee:
         raise ValidationFailed(
             _("入力内容をご確認ください。"),
@@ -313,9 +325,6 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
                 % {"fee": f"{fee:,}"}
             },
         )
-    kind = {"own": Transfer.Kind.OWN_ACCOUNT, "payee": Transfer.Kind.REGISTERED}.get(
-        typed.to, Transfer.Kind.ADHOC
-    )
     quoted = Quote(
         source,
         kind,
@@ -329,6 +338,7 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
         fee,
         typed.fee_bearer,
         *execution,
+        holder_differs=holder_differs,
     )
     _check_limits(user, quoted)
     return quoted
@@ -445,6 +455,7 @@ def accept(
     digest = _digest(typed)
     previous = _previous(user, key, digest)
     if previous is not None:  # before the quote: a retry after the cut-off or at the limit still answers
+        previous.replayed = True
         return previous
     quoted = quote(user, typed, now)
     if confirmed and confirmed != quoted.fingerprint():
@@ -477,11 +488,13 @@ def accept(
     try:
         return lockout.verified(check, act, refused=FactorsRejected, master=user.is_master)
     except _Replayed as replayed:
+        replayed.transfer.replayed = True
         return replayed.transfer
     except IntegrityError:
         replayed_transfer = _previous(user, key, digest)  # the key's unique index, on a race it lost
         if replayed_transfer is None:
             raise
+        replayed_transfer.replayed = True
         return replayed_transfer
 
 

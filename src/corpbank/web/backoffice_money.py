@@ -72,8 +72,11 @@ def money_cash(request: HttpRequest) -> HttpResponse:
             idempotency_key=request.POST.get("token", ""),  # the page's: a double click pays once
             ip_address=sessions.client_ip(request),
         )
-        return _("%(account)s：記帳しました（残高 %(balance)s円）。") % {
+        return _("%(account)s（%(holder)s）：%(kind)s %(amount)s円を記帳しました（残高 %(balance)s円）。") % {
             "account": done.account,
+            "holder": done.account.holder_kana,
+            "kind": _("出金") if request.POST.get("withdrawal") == "1" else _("入金"),
+            "amount": f"{abs(done.amount):,}",
             "balance": f"{done.balance:,}",
         }
 
@@ -119,11 +122,12 @@ def money_settings(request: HttpRequest) -> HttpResponse:
     return _told(request, act)
 
 
-def _typed_day(typed: str) -> date:
-    day = text.calendar_date(typed, field="day", label=_("休業日"))
+def _typed_day(typed: str, label: str) -> date:
+    day = text.calendar_date(typed, field="day", label=label)
     if day is None:
         raise ValidationFailed(
-            _("入力内容をご確認ください。"), fields={"day": _("休業日を入力してください。")}
+            _("入力内容をご確認ください。"),
+            fields={"day": _("%(label)sを入力してください。") % {"label": label}},
         )
     return day
 
@@ -133,11 +137,17 @@ def _typed_day(typed: str) -> date:
 def money_closed_day(request: HttpRequest) -> HttpResponse:
     def act() -> str:
         actor = operator_actor(_operator(request), sessions.client_ip(request))
-        day = _typed_day(request.POST.get("day", ""))
+        day = _typed_day(request.POST.get("day", ""), _("休業日"))
         if request.POST.get("remove") == "1":
             calendar.remove_closed_day(day=day, actor=actor)
             return _("臨時休業日を取り消しました。")
         calendar.add_closed_day(day=day, reason=request.POST.get("reason", ""), actor=actor)
+        waiting = bank_transfers.scheduled_on(day)
+        if waiting:
+            return _(
+                "臨時休業日を登録しました。この日に予約中の振込が%(count)d件あります。"
+                "これらは翌営業日（%(next)s）に実行されます。"
+            ) % {"count": waiting, "next": f"{days.next_business_day(day):%Y/%m/%d}"}
         return _("臨時休業日を登録しました。")
 
     return _told(request, act)
@@ -191,7 +201,12 @@ def outgoing_file(request: HttpRequest) -> HttpResponse:
     again = request.method != "POST"
     source = request.GET if again else request.POST
     try:
-        day = _typed_day(source.get("day", ""))
+        day = _typed_day(source.get("day", ""), _("勘定日"))
+        if not again and not bank_transfers.unsent_on(day):
+            messages.info(
+                request, _("%(day)sの未送信の他行あて振込はありません。") % {"day": f"{day:%Y/%m/%d}"}
+            )
+            return redirect("backoffice:transfers")
         data = bank_transfers.outgoing_file(
             _operator(request), day, again=again, ip_address=sessions.client_ip(request)
         )

@@ -104,6 +104,7 @@ def form_page(
         for field in fields:
             field.error = error.fields.get(field.name, "")
     status = error.http_status if error is not None else 200
+    shown = {field.name for field in fields}
     return render(
         request,
         template,
@@ -113,6 +114,10 @@ def form_page(
             "submit_label": submit_label,
             "error": error.message if error else "",
             "invalid_fields": [field for field in fields if field.error],
+            # What is wrong with an input this page does not show (a field of the previous step).
+            "unshown_errors": [
+                message for name, message in (error.fields if error else {}).items() if name not in shown
+            ],
             # What a draft may keep if the session times out before the form arrives (web/drafts.py).
             "kept_fields": " ".join(field.name for field in fields if not field.is_secret),
             **context,

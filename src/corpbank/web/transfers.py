@@ -13,7 +13,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from corpbank.authorization.operations import Operation
 from corpbank.calendar import days
@@ -78,8 +77,9 @@ def _transfer_input(typed: dict[str, str]) -> transfers.TransferInput:
     )
 
 
-def _account_fields() -> list[Field]:
-    return [
+def _account_fields(*, adhoc: bool = False) -> list[Field]:
+    """The account's inputs; on the transfer form, for 都度指定 only (their labels say so)."""
+    fields = [
         Field(
             "bank_code",
             _("金融機関コード"),
@@ -98,6 +98,10 @@ def _account_fields() -> list[Field]:
             maxlength=60,
         ),
     ]
+    if adhoc:
+        for field in fields:
+            field.label = _("【都度指定】%(label)s") % {"label": field.label}
+    return fields
 
 
 # -- 振込振替 -----------------------------------------------------------------------------------------
@@ -154,7 +158,7 @@ def _transfer_fields(user: CustomerUser) -> list[Field]:
             choices=[("", "—"), *accounts],
             hint=_("「ご契約口座へ振替」の場合"),
         ),
-        *_account_fields(),
+        *_account_fields(adhoc=True),
         Field("amount", _("振込金額（円）"), hint=_("例：10000 または 10,000"), maxlength=20),
         Field(
             "execution_date",
@@ -186,6 +190,9 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
         else:
             token = sessions.keep_order(request, "transfer", typed)
             return redirect("transfer_confirm", token=token)
+    elif (kept := sessions.kept_order(request, "transfer", request.GET.get("from", ""))) is not None:
+        for field in fields:  # 修正: back from the confirmation with what was typed
+            field.value = kept.get(field.name, field.value)
     elif request.GET.get("payee"):
         for field in fields:
             field.value = {"to": "payee", "payee_id": request.GET["payee"]}.get(field.name, field.value)
@@ -227,6 +234,15 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as refused:
             error = refused
         else:
+            if transfer.replayed:
+                messages.info(
+                    request,
+                    _(
+                        "この振込振替はすでに受け付けています（受付番号 %(number)s）。"
+                        "二重には受け付けていません。"
+                    )
+                    % {"number": transfer.reception_number},
+                )
             return redirect("transfer_detail", transfer_id=transfer.pk)
     try:
         quoted = transfers.quote(user, _transfer_input(typed))
@@ -243,7 +259,7 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
         submit_label=_("確定する"),
         error=error,
         quoted=quoted,
-        back=reverse("transfer_new"),
+        back=f"{reverse('transfer_new')}?from={token}",
         template="corpbank/transfers/confirm.html",
     )
 
@@ -266,17 +282,32 @@ def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
     )
 
 
-@require_POST
 @customer_required()
 def transfer_cancel(request: HttpRequest, transfer_id: int) -> HttpResponse:
-    """予約取消."""
+    """予約取消: the transfer shown once more, then cancelled on 取り消す."""
+    user = _user(request)
+    if request.method == "POST":
+        try:
+            transfers.cancel(user, transfer_id, ip_address=sessions.client_ip(request))
+        except DomainError as stopped:
+            messages.error(request, stopped.message)
+        else:
+            messages.success(request, _("振込予約を取り消しました。"))
+        return redirect("transfer_detail", transfer_id=transfer_id)
     try:
-        transfers.cancel(_user(request), transfer_id, ip_address=sessions.client_ip(request))
+        transfer = transfers.transfer_of(user, transfer_id)
     except DomainError as stopped:
-        messages.error(request, stopped.message)
-    else:
-        messages.success(request, _("振込予約を取り消しました。"))
-    return redirect("transfer_detail", transfer_id=transfer_id)
+        return _refused(request, _("振込振替"), stopped)
+    return render(
+        request,
+        "corpbank/transfers/detail.html",
+        {
+            "title": _("振込予約の取消"),
+            "transfer": transfer,
+            "in_words": transfers.yen_in_words(transfer.amount),
+            "confirming_cancel": True,
+        },
+    )
 
 
 # -- 振込先管理 ---------------------------------------------------------------------------------------
@@ -310,12 +341,15 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
     if request.method == "POST":
         typed = posted(request, *PAYEE_FIELDS)
         try:
-            payees.check(_payee_input(typed))
+            payees.check_new(user, _payee_input(typed), other_than=payee_id)
         except DomainError as refused:
             error = refused
         else:
             token = sessions.keep_order(request, "payee", {**typed, "payee_id": str(payee_id or "")})
             return redirect("payee_confirm", token=token)
+    elif (kept := sessions.kept_order(request, "payee", request.GET.get("from", ""))) is not None:
+        for field in fields:  # 修正: back from the confirmation with what was typed
+            field.value = kept.get(field.name, field.value)
     elif current is not None:
         values = {
             "bank_code": current.bank_code,
@@ -379,6 +413,11 @@ def payee_confirm(request: HttpRequest, token: str) -> HttpResponse:
         submit_label=_("登録する") if payee_id is None else _("変更する"),
         error=error,
         checked=checked,
+        back=(
+            f"{reverse('payee_change', args=[payee_id])}?from={token}"
+            if payee_id
+            else f"{reverse('payee_new')}?from={token}"
+        ),
         template="corpbank/payees/confirm.html",
     )
 
@@ -408,7 +447,7 @@ def payee_delete(request: HttpRequest, payee_id: int) -> HttpResponse:
             return redirect("payees")
     return form_page(
         request,
-        title=_("振込先の削除"),
+        title=_("振込先の削除（確認）"),
         breadcrumb=_("振込先管理"),
         lead=_("次の振込先を削除します。予約中の振込は削除後もそのまま実行されます。"),
         fields=fields,

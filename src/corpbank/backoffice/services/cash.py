@@ -29,6 +29,7 @@ class CashOutcome:
     posting: Posting
     account: LedgerAccount
     balance: int
+    amount: int = 0  # signed: into the account (入金) or out (出金)
 
 
 def _account(branch_code: str, type: str, number: str) -> LedgerAccount:
@@ -97,7 +98,7 @@ def post_cash(
         if (previous := _previous(reference, kind, account, yen)) is None:  # not the key's race
             raise
         return previous
-    return CashOutcome(posting, account, ledger_selectors.balance(account.pk))
+    return CashOutcome(posting, account, ledger_selectors.balance(account.pk), sign * yen)
 
 
 def _previous(reference: str, kind: str, account: LedgerAccount, yen: int) -> CashOutcome | None:
@@ -111,4 +112,4 @@ def _previous(reference: str, kind: str, account: LedgerAccount, yen: int) -> Ca
     legs = {leg.account_id: leg.amount for leg in Leg.objects.filter(posting=posting)}
     if posting.kind != kind or abs(legs.get(account.pk, 0)) != yen:
         raise Conflict(_("この受付キーはすでに別の入出金に使われています。入力し直してください。"))
-    return CashOutcome(posting, account, ledger_selectors.balance(account.pk))
+    return CashOutcome(posting, account, ledger_selectors.balance(account.pk), legs.get(account.pk, 0))

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,6 +94,23 @@ def search(operator: Operator, query: TransferQuery) -> list[Transfer]:
     return list(found[:SEARCH_LIMIT])
 
 
+def scheduled_on(day: date) -> int:
+    """How many transfers wait for ``day`` (a closed day added over them moves them to the next
+    business day: the worker runs what is due on each business day)."""
+    return Transfer.objects.filter(status=Transfer.Status.SCHEDULED, execution_date=day).count()
+
+
+def _executed_elsewhere(day: date) -> QuerySet[Transfer]:
+    return Transfer.objects.filter(
+        destination=Destination.OTHER_BANK, status=Transfer.Status.EXECUTED, posting__value_date=day
+    )
+
+
+def unsent_on(day: date) -> int:
+    """How many of ``day``'s transfers to other banks no file has sent yet."""
+    return _executed_elsewhere(day).filter(filed_at__isnull=True).count()
+
+
 def _sender() -> zengin.Sender:
     return zengin.Sender(
         requester_code=settings.CORPBANK_BANK_CODE,
@@ -131,9 +149,7 @@ def outgoing_file(operator: Operator, day: date, *, again: bool = False, ip_addr
     require_entrant(operator)
     actor = operator_actor(operator, ip_address)
     with transaction.atomic():
-        executed = Transfer.objects.filter(
-            destination=Destination.OTHER_BANK, status=Transfer.Status.EXECUTED, posting__value_date=day
-        ).order_by("pk")
+        executed = _executed_elsewhere(day).order_by("pk")
         if not again:
             executed = executed.filter(filed_at__isnull=True).select_for_update(of=("self",))
         chosen = list(executed)
