@@ -408,3 +408,17 @@ def test_r_g2_transfer_between_the_contracts_own_accounts_is_free(payer, branch)
         ),
     )
     assert (quoted.destination, quoted.fee) == ("other_branch", 0)
+
+
+def test_r_f5_a_scheduled_transfer_of_an_emergency_stopped_contract_is_not_executed(
+    payer, other_customer, operators
+):
+    transfer = transfers.accept(
+        payer, to_other_customer(source_account=source_id(payer), execution_date="2026/11/25"), PIN_FACTORS
+    )
+    entered = backoffice.enter_emergency_stop(operators[0], payer.contract_id, reason="不正利用の疑い")
+    backoffice.approve(operators[1], entered.pk)
+    assert transfers.execute_due(date(2026, 11, 25)) == 1
+    transfer.refresh_from_db()
+    assert transfer.status == "failed" and "緊急停止" in transfer.failure
+    assert balance_of(other_customer) == 0

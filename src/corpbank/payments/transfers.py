@@ -632,6 +632,12 @@ def _execute_next(today: date) -> Transfer | None:
         now = timezone.now()
         try:
             with transaction.atomic():
+                if not Contract.objects.filter(
+                    pk=transfer.contract_id, status=Contract.Status.ACTIVE
+                ).exists():
+                    raise ValidationFailed(
+                        _("ご契約が緊急停止中または解約済みのため、お取扱いできませんでした。")
+                    )
                 _post(transfer, actor, now, today)
         except DomainError as failed:  # insufficient funds, a closed account, a payee gone: fails as a whole
             transfer.status, transfer.finished_at, transfer.failure = (
@@ -688,33 +694,33 @@ def cancel(user: CustomerUser, transfer_id: int, *, ip_address: str = "") -> Tra
             raise NotFound(_("指定された振込は見つかりません。"))
         if transfer.status != Transfer.Status.SCHEDULED:
             raise Conflict(CANNOT_CANCEL[Transfer.Status(transfer.status)]())
-        transfer.status, transfer.finished_at = Transfer.Status.CANCELLED, timezone.now()
-        transfer.save(update_fields=["status", "finished_at"])
-        audit.record(
-            "transfer.cancelled",
-            actor=actor,
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            details=_details(transfer),
-        )
-        _notify(transfer)
+        _cancelled(transfer, actor, subject_user_id=user.pk)
     return transfer
+
+
+def _cancelled(transfer: Transfer, actor: audit.Actor, *, subject_user_id: int | None, why: str = "") -> None:
+    """Mark a 予約中 transfer, locked by the caller, cancelled; audit it and tell the organization."""
+    transfer.status, transfer.finished_at, transfer.failure = Transfer.Status.CANCELLED, timezone.now(), why
+    transfer.save(update_fields=["status", "finished_at", "failure"])
+    audit.record(
+        "transfer.cancelled",
+        actor=actor,
+        subject_user_id=subject_user_id,
+        contract_id=transfer.contract_id,
+        details=_details(transfer),
+    )
+    _notify(transfer)
 
 
 def cancel_for_termination(contract_id: int, *, actor: audit.Actor) -> list[str]:
     """解約: every 予約中 transfer of the contract cancelled, in the termination's transaction, each
     audited and its organization told; returns their reception numbers."""
+    waiting = Transfer.objects.select_for_update().filter(
+        contract_id=contract_id, status=Transfer.Status.SCHEDULED
+    )
     cancelled = []
-    for transfer in (
-        Transfer.objects.select_for_update()
-        .filter(contract_id=contract_id, status=Transfer.Status.SCHEDULED)
-        .order_by("pk")
-    ):
-        transfer.status, transfer.finished_at = Transfer.Status.CANCELLED, timezone.now()
-        transfer.failure = _("ご契約の解約による取消")
-        transfer.save(update_fields=["status", "finished_at", "failure"])
-        audit.record("transfer.cancelled", actor=actor, contract_id=contract_id, details=_details(transfer))
-        _notify(transfer)
+    for transfer in waiting.order_by("pk"):
+        _cancelled(transfer, actor, subject_user_id=None, why=_("ご契約の解約による取消"))
         cancelled.append(transfer.reception_number)
     return cancelled
 
