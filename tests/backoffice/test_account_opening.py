@@ -5,12 +5,14 @@ organization's kana name. An account of another contract, a closed one, or a mal
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from corpbank.backoffice import services as backoffice
 from corpbank.core.errors import ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors as ledger_selectors
-from corpbank.organizations.models import Account
+from corpbank.ledger import services as ledger
+from corpbank.organizations.models import Account, Branch
 from tests.api.test_api import operator
 
 
@@ -43,3 +45,22 @@ def test_an_account_already_a_contracts_or_malformed_is_refused(registered, oper
         backoffice.enter_account_opening(
             clerk, registered.contract.pk, branch_code="999", type="1", number="1"
         )
+
+
+def test_an_account_the_bank_holds_in_another_name_is_refused(registered, operators):
+    with transaction.atomic():
+        ledger.open_customer_account(
+            branch=Branch.objects.get(code="101"), type="1", number="7654321", holder="ﾔﾏﾀﾞ ﾊﾅｺ"
+        )
+        ledger.open_customer_account(
+            branch=Branch.objects.get(code="101"), type="1", number="7654322", holder="ｺｰﾌﾟ ﾛｳﾄﾞｳｸﾐｱｲ"
+        )
+    with pytest.raises(ValidationFailed) as refused:
+        backoffice.enter_account_opening(
+            operators[0], registered.contract.pk, branch_code="101", type="1", number="7654321"
+        )
+    assert "ﾔﾏﾀﾞ ﾊﾅｺ" in refused.value.fields["account"]
+    # The organization's own name, spaced and spelt with the hyphen or not, is its own.
+    assert backoffice.enter_account_opening(
+        operators[0], registered.contract.pk, branch_code="101", type="1", number="7654322"
+    )

@@ -62,7 +62,7 @@ def test_r_g2_transfers_are_searched_and_the_days_interbank_file_reads_back(paye
     assert found[0]["contract_number"] == payer.contract.number
     status, found = clerk.get(f"/backoffice/transfers?reception_number={first.reception_number}")
     assert [row["id"] for row in found] == [first.pk]
-    response = clerk.client.get("/api/v1/backoffice/transfers/outgoing/2026-11-24")
+    response = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-24", headers=csrf(clerk))
     assert response.status_code == 200 and "zengin-20261124" in response["Content-Disposition"]
     header, records, trailer = zengin.read(response.content)
     assert header["bank_code"] == "2999"
@@ -73,7 +73,7 @@ def test_r_g2_transfers_are_searched_and_the_days_interbank_file_reads_back(paye
     assert records[0].holder_kana == "ﾐｽﾞﾎ ﾀﾛｳ" and records[0].bank_name_kana == "ﾐｽﾞﾎ"
     assert trailer == {"count": 2, "total": 20_000 + 49_450}
     assert AuditEvent.objects.filter(action="transfer.outgoing_file_downloaded", details__count=2).exists()
-    empty = clerk.client.get("/api/v1/backoffice/transfers/outgoing/2026-11-25")
+    empty = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-25", headers=csrf(clerk))
     assert zengin.read(empty.content)[2] == {"count": 0, "total": 0}
     assert date(2026, 11, 24) == first.execution_date
 
@@ -86,8 +86,12 @@ def test_r_g2_a_file_marks_what_it_sent_and_a_late_execution_goes_out_on_the_day
     assert [r.customer_code1 for r in zengin.read(first.content)[1]] == [today.reception_number]
     second = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-24", headers=csrf(clerk))
     assert zengin.read(second.content)[2] == {"count": 0, "total": 0}  # nothing sent twice
-    again = clerk.client.get("/api/v1/backoffice/transfers/outgoing/2026-11-24")
-    assert zengin.read(again.content)[2]["count"] == 1  # the day's whole file, made anew
+    status, batches = clerk.get("/backoffice/transfers/outgoing/2026-11-24/batches")
+    assert status == 200 and [batch["count"] for batch in batches] == [1]
+    again = clerk.client.get(
+        "/api/v1/backoffice/transfers/outgoing/2026-11-24", {"batch": batches[0]["filed_at"]}
+    )
+    assert [r.customer_code1 for r in zengin.read(again.content)[1]] == [today.reception_number]  # that file
     transfers.execute_due(date(2026, 11, 26))  # the worker was down on the 25th
     late.refresh_from_db()
     assert late.posting.value_date == date(2026, 11, 26)

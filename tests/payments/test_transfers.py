@@ -14,7 +14,7 @@ from django.utils import translation
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.services import AccountInput
 from corpbank.calendar import days
-from corpbank.core.errors import Conflict, FactorsRejected, ValidationFailed
+from corpbank.core.errors import Conflict, ContractNotActive, FactorsRejected, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import FailureCounter
 from corpbank.ledger import selectors as ledger_selectors
@@ -22,7 +22,7 @@ from corpbank.ledger import services as ledger_services
 from corpbank.ledger import verify
 from corpbank.ledger.models import LedgerAccount, Leg
 from corpbank.ledger.services import InsufficientFunds
-from corpbank.organizations.models import Account, Organization, UsageLimit
+from corpbank.organizations.models import Account, Contract, Organization, UsageLimit
 from corpbank.payments import payees, transfers
 from corpbank.payments.models import FeeRule, Transfer
 from tests.conftest import register_contract
@@ -422,3 +422,12 @@ def test_r_f5_a_scheduled_transfer_of_an_emergency_stopped_contract_is_not_execu
     transfer.refresh_from_db()
     assert transfer.status == "failed" and "緊急停止" in transfer.failure
     assert balance_of(other_customer) == 0
+
+
+def test_r_f5_no_order_is_accepted_on_a_contract_stopped_since_its_quote(payer, other_customer):
+    typed = to_other_customer(source_account=source_id(payer))
+    transfers.quote(payer, typed)
+    Contract.objects.filter(pk=payer.contract_id).update(status="emergency_stopped")
+    with pytest.raises(ContractNotActive):
+        transfers.accept(payer, typed, PIN_FACTORS)
+    assert not Transfer.objects.exists() and balance_of(other_customer) == 0

@@ -242,11 +242,29 @@ def outgoing_file(request: HttpRequest, day: str) -> HttpResponse:
     return _file_response(data, chosen)
 
 
+class BatchOut(Schema):
+    filed_at: datetime = Field(description="names the file: pass it as ?batch= to make it again")
+    count: int
+    total: int
+
+
+@router.get(
+    "/transfers/outgoing/{day}/batches", auth=security.operator, response={200: list[BatchOut], **ERRORS}
+)
+def outgoing_batches(request: HttpRequest, day: str) -> list[BatchOut]:
+    """The interbank files already made for the day, oldest first."""
+    backoffice.require_entrant(_operator(request))
+    return [
+        BatchOut(filed_at=batch.filed_at, count=batch.count, total=batch.total)
+        for batch in bank_transfers.outgoing_batches(_day(day))
+    ]
+
+
 @router.get("/transfers/outgoing/{day}", auth=security.operator, response={200: None, **ERRORS})
-def outgoing_file_again(request: HttpRequest, day: str) -> HttpResponse:
-    """The day's whole file again, sent or not (a file lost on its way), marking nothing."""
+def outgoing_file_again(request: HttpRequest, day: str, batch: datetime) -> HttpResponse:
+    """One file of the day made again (lost on its way): exactly its transfers, marking nothing."""
     chosen = _day(day)
     data = bank_transfers.outgoing_file(
-        _operator(request), chosen, again=True, ip_address=sessions.client_ip(request)
+        _operator(request), chosen, batch=batch, ip_address=sessions.client_ip(request)
     )
     return _file_response(data, chosen)

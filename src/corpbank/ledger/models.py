@@ -118,6 +118,12 @@ class Posting(models.Model):
             ),
         ]
 
+    @property
+    def receipt(self) -> str:
+        """受付番号 as the customer's statement shows it: a transfer's, never the teller's key that files
+        a counter transaction (backoffice/services/cash.py)."""
+        return "" if self.kind in (self.Kind.CASH_DEPOSIT, self.Kind.CASH_WITHDRAWAL) else self.reference
+
 
 class Leg(models.Model):
     """One account's part of a posting, positive when money comes into the account (入金), negative

@@ -137,9 +137,7 @@ def check(typed: PayeeInput) -> Checked:
     if text.is_digits(number) and len(number) < 7:
         number = number.zfill(7)  # 「102」 is 0000102, as a passbook's number is read
     if not (len(number) == 7 and text.is_digits(number)):
-        problems["number"] = _(
-            "口座番号は7桁の半角数字で入力してください（7桁未満は先頭に0を付けてください）。"
-        )
+        problems["number"] = _("口座番号は7桁以内の数字で入力してください。")
     nickname = typed.nickname.strip()
     if len(nickname) > 30:
         problems["nickname"] = _("登録名は30文字以内で入力してください。")

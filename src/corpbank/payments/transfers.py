@@ -39,7 +39,14 @@ from corpbank.authorization import operations
 from corpbank.authorization.operations import Operation, check_factors
 from corpbank.calendar import days
 from corpbank.core import audit, mail, text
-from corpbank.core.errors import Conflict, DomainError, FactorsRejected, NotFound, ValidationFailed
+from corpbank.core.errors import (
+    Conflict,
+    ContractNotActive,
+    DomainError,
+    FactorsRejected,
+    NotFound,
+    ValidationFailed,
+)
 from corpbank.identity import lockout
 from corpbank.identity.selectors import principal_for_update
 from corpbank.ledger import selectors as ledger
@@ -463,15 +470,17 @@ def accept(
     actor = audit.Actor.customer(user, ip_address)
 
     def check() -> lockout.Verdict:
-        principal_for_update(user.principal_id)  # a retry with the key waits here for the first
+        # Locks in the order every path takes them: the contract (解約 and the approvals lock it first),
+        # then the user's principal; a retry with the key waits here for the first.
+        _lock_active_contract(user.contract_id)
+        principal_for_update(user.principal_id)
         replayed = _previous(user, key, digest)
         if replayed is not None:
             raise _Replayed(replayed)
         return check_factors(quoted.operation, user=user, supplied=factors, actor=actor)
 
     def act() -> Transfer:
-        Contract.objects.select_for_update(no_key=True).filter(pk=user.contract_id).first()
-        _check_limits(user, quoted)  # again, under the contract's lock
+        _check_limits(user, quoted)  # again, under the contract's lock (taken in check)
         transfer = _write(user, quoted, key, digest, now)
         audit.record(
             "transfer.accepted",
@@ -496,6 +505,19 @@ def accept(
             raise
         replayed_transfer.replayed = True
         return replayed_transfer
+
+
+def _lock_active_contract(contract_id: int) -> None:
+    """The contract's row locked (limits are summed under it), and still in use: a termination or an
+    emergency stop approved meanwhile refuses the order."""
+    status = (
+        Contract.objects.select_for_update(no_key=True)
+        .filter(pk=contract_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status != Contract.Status.ACTIVE:
+        raise ContractNotActive(_("ご契約が緊急停止中または解約済みのため、お取扱いできません。"))
 
 
 def _write(user: CustomerUser, quoted: Quote, key: str, digest: str, now: datetime) -> Transfer:

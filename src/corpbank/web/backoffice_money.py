@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +22,7 @@ from corpbank.calendar import days
 from corpbank.calendar import services as calendar
 from corpbank.calendar.models import ClosedDay
 from corpbank.core import text
-from corpbank.core.errors import DomainError, ValidationFailed
+from corpbank.core.errors import DomainError, NotFound, ValidationFailed
 from corpbank.payments.models import Transfer
 from corpbank.web import sessions
 from corpbank.web.backoffice_operators import entrant_required
@@ -72,6 +73,10 @@ def money_cash(request: HttpRequest) -> HttpResponse:
             idempotency_key=request.POST.get("token", ""),  # the page's: a double click pays once
             ip_address=sessions.client_ip(request),
         )
+        if done.replayed:
+            return _("この入出金はすでに記帳済みです（二重には記帳していません）。残高 %(balance)s円。") % {
+                "balance": f"{done.balance:,}"
+            }
         return _("%(account)s（%(holder)s）：%(kind)s %(amount)s円を記帳しました（残高 %(balance)s円）。") % {
             "account": done.account,
             "holder": done.account.holder_kana,
@@ -158,7 +163,14 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
     """振込の検索, and the day's interbank file."""
     found: list[Transfer] = []
     error: DomainError | None = None
-    searched = bool(request.GET)
+    searched = any(key != "file_day" for key in request.GET)
+    try:
+        file_day = (
+            text.calendar_date(request.GET.get("file_day", ""), field="file_day", label=_("勘定日"))
+            or days.today()
+        )
+    except DomainError:
+        file_day = days.today()
     if searched:
         try:
             query = bank_transfers.TransferQuery(
@@ -189,6 +201,8 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
             "statuses": Transfer.Status.choices,
             "query": request.GET,
             "today": days.today(),
+            "file_day": file_day,
+            "batches": bank_transfers.outgoing_batches(file_day),
         },
         status=error.http_status if error else 200,
     )
@@ -196,19 +210,25 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
 
 @entrant_required
 def outgoing_file(request: HttpRequest) -> HttpResponse:
-    """他行あて振込ファイル of the day asked (a download): POST makes the next file of the day (what has
-    not been sent) and marks it sent; GET with ``again`` makes the day's whole file anew."""
+    """他行あて振込ファイル (a download): POST makes the next file of the day (what has not been sent)
+    and marks it sent; GET with ``batch`` makes one of the day's files again."""
     again = request.method != "POST"
     source = request.GET if again else request.POST
     try:
         day = _typed_day(source.get("day", ""), _("勘定日"))
-        if not again and not bank_transfers.unsent_on(day):
+        batch = None
+        if again:
+            try:
+                batch = datetime.fromisoformat(source.get("batch", ""))
+            except ValueError:
+                raise NotFound(_("指定された送信ファイルは見つかりません。")) from None
+        elif not bank_transfers.unsent_on(day):
             messages.info(
                 request, _("%(day)sの未送信の他行あて振込はありません。") % {"day": f"{day:%Y/%m/%d}"}
             )
-            return redirect("backoffice:transfers")
+            return redirect(f"{reverse('backoffice:transfers')}?file_day={day:%Y-%m-%d}")
         data = bank_transfers.outgoing_file(
-            _operator(request), day, again=again, ip_address=sessions.client_ip(request)
+            _operator(request), day, batch=batch, ip_address=sessions.client_ip(request)
         )
     except DomainError as refused:
         messages.error(request, " ".join([refused.message, *refused.fields.values()]))

@@ -298,6 +298,9 @@ def transfer_cancel(request: HttpRequest, transfer_id: int) -> HttpResponse:
         transfer = transfers.transfer_of(user, transfer_id)
     except DomainError as stopped:
         return _refused(request, _("振込振替"), stopped)
+    if transfer.status != Transfer.Status.SCHEDULED:
+        messages.error(request, transfers.CANNOT_CANCEL[Transfer.Status(transfer.status)]())
+        return redirect("transfer_detail", transfer_id=transfer_id)
     return render(
         request,
         "corpbank/transfers/detail.html",

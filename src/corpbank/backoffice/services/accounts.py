@@ -19,6 +19,7 @@ from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
 from corpbank.organizations.models import Account, Branch
+from corpbank.payments import zengin
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,13 +30,28 @@ class AccountOpening:
     number: str
 
 
-def _taken(branch: Branch, type: str, number: str) -> str | None:
-    """Why the account cannot be added, or None."""
+def _same_name(one: str, other: str) -> bool:
+    """Two kana names the same but for spaces and the long vowel's two spellings (ｰ, -)."""
+
+    def plain(name: str) -> str:
+        return zengin.conventional(text.half_width_kana(name)).replace(" ", "")
+
+    return plain(one) == plain(other)
+
+
+def _taken(branch: Branch, type: str, number: str, organization_kana: str) -> str | None:
+    """Why the account cannot be added, or None: another contract's, closed, or held by the bank in a
+    name that is not the organization's (someone else's money)."""
     if Account.objects.filter(branch=branch, type=type, number=number).exists():
         return _("この口座はすでにいずれかの契約に登録されています。")
     held = ledger_selectors.customer_account(branch.pk, type, number)
     if held is not None and held.closed_at is not None:
         return _("この口座は解約済みです。")
+    if held is not None and not _same_name(held.holder_kana, organization_kana):
+        return _("この口座の名義（%(holder)s）はご契約の団体名（%(organization)s）と一致しません。") % {
+            "holder": held.holder_kana,
+            "organization": organization_kana,
+        }
     return None
 
 
@@ -54,7 +70,7 @@ class AddAccount(PaperProcedure[AccountOpening]):
                 _("入力内容をご確認ください。"),
                 fields={"account": _("口座（店番3桁・科目・口座番号7桁）をご確認ください。")},
             )
-        reason = _taken(branch, type, number)
+        reason = _taken(branch, type, number, contract.organization.name_kana)
         if reason is not None:
             raise ValidationFailed(_("入力内容をご確認ください。"), fields={"account": reason})
         return engine.Entry(
@@ -90,7 +106,7 @@ class AddAccount(PaperProcedure[AccountOpening]):
         contract = contract_of(action.contract_id)
         payload = action.payload
         branch = Branch.objects.get(code=payload["branch_code"])
-        reason = _taken(branch, payload["type"], payload["number"])
+        reason = _taken(branch, payload["type"], payload["number"], contract.organization.name_kana)
         if reason is not None:
             raise Conflict(reason + _("この申込は却下してください。"))
         Account.objects.create(

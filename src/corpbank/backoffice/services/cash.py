@@ -30,6 +30,7 @@ class CashOutcome:
     account: LedgerAccount
     balance: int
     amount: int = 0  # signed: into the account (入金) or out (出金)
+    replayed: bool = False  # the same key again: the posting made before, nothing posted now
 
 
 def _account(branch_code: str, type: str, number: str) -> LedgerAccount:
@@ -112,4 +113,6 @@ def _previous(reference: str, kind: str, account: LedgerAccount, yen: int) -> Ca
     legs = {leg.account_id: leg.amount for leg in Leg.objects.filter(posting=posting)}
     if posting.kind != kind or abs(legs.get(account.pk, 0)) != yen:
         raise Conflict(_("この受付キーはすでに別の入出金に使われています。入力し直してください。"))
-    return CashOutcome(posting, account, ledger_selectors.balance(account.pk), legs.get(account.pk, 0))
+    return CashOutcome(
+        posting, account, ledger_selectors.balance(account.pk), legs.get(account.pk, 0), replayed=True
+    )

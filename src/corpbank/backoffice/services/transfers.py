@@ -5,7 +5,7 @@ the clearing. Each change and each download is audited (R-I3)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.operators import operator_actor, require_entrant
 from corpbank.core import audit, text
-from corpbank.core.errors import ValidationFailed
+from corpbank.core.errors import NotFound, ValidationFailed
 from corpbank.payments import banks, zengin
 from corpbank.payments.models import Destination, FeeRule, Transfer
 
@@ -139,20 +139,44 @@ def _record(transfer: Transfer) -> zengin.Record:
     )
 
 
-def outgoing_file(operator: Operator, day: date, *, again: bool = False, ip_address: str = "") -> bytes:
-    """他行あて振込の送信ファイル: the transfers to other banks executed on ``day`` (their posting's value
-    date: a transfer executed late, after a closed day, goes out on the day it ran) and not yet sent,
-    one data record each (the amount the payee receives), in reception order; each marked sent
-    (``filed_at``) in the same transaction, so that the next file of the day holds only what executed
-    since. ``again``: every transfer of the day, sent or not, marking nothing (a file lost on its way
-    is made anew). Audited with its count and total."""
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """One interbank file sent for a day: when (its transfers' ``filed_at``), how many, how much."""
+
+    filed_at: datetime
+    count: int
+    total: int
+
+
+def outgoing_batches(day: date) -> list[Batch]:
+    """The files already made for ``day``, oldest first."""
+    sent: dict[datetime, list[Transfer]] = {}
+    for transfer in _executed_elsewhere(day).filter(filed_at__isnull=False).order_by("filed_at", "pk"):
+        sent.setdefault(transfer.filed_at, []).append(transfer)  # type: ignore[arg-type]
+    return [Batch(when, len(batch), sum(t.credited for t in batch)) for when, batch in sent.items()]
+
+
+def outgoing_file(
+    operator: Operator, day: date, *, batch: datetime | None = None, ip_address: str = ""
+) -> bytes:
+    """他行あて振込の送信ファイル. Without ``batch``: the transfers to other banks executed on ``day``
+    (their posting's value date: one executed late, after a closed day, goes out on the day it ran) and
+    not yet sent, one data record each (the amount the payee receives), in reception order, each
+    marked sent (``filed_at``) in the same transaction, so that the next file of the day holds only
+    what executed since. With ``batch`` (a file lost on its way): exactly the transfers of that file,
+    made again, marking nothing, so that no transfer is ever in two files but the one remade. Audited
+    with its count and total."""
     require_entrant(operator)
     actor = operator_actor(operator, ip_address)
     with transaction.atomic():
         executed = _executed_elsewhere(day).order_by("pk")
-        if not again:
+        if batch is None:
             executed = executed.filter(filed_at__isnull=True).select_for_update(of=("self",))
+        else:
+            executed = executed.filter(filed_at=batch)
         chosen = list(executed)
+        if batch is not None and not chosen:
+            raise NotFound(_("指定された送信ファイルは見つかりません。"))
         records = [_record(transfer) for transfer in chosen]
         try:
             data = zengin.write(_sender(), records, day=day)
@@ -161,7 +185,7 @@ def outgoing_file(operator: Operator, day: date, *, again: bool = False, ip_addr
                 _("送信ファイルを作成できません：%(reason)s お取引の件数・金額を確認してください。")
                 % {"reason": unwritable}
             ) from unwritable
-        if not again:
+        if batch is None:
             Transfer.objects.filter(pk__in=[transfer.pk for transfer in chosen]).update(
                 filed_at=timezone.now()
             )
@@ -172,7 +196,7 @@ def outgoing_file(operator: Operator, day: date, *, again: bool = False, ip_addr
                 "day": day.isoformat(),
                 "count": len(records),
                 "total": sum(r.amount for r in records),
-                "again": again,
+                "again": batch.isoformat() if batch is not None else "",
             },
         )
     return data
