@@ -8,12 +8,14 @@ import pytest
 from django.db import transaction
 
 from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.services import AccountInput
 from corpbank.core.errors import ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
 from corpbank.organizations.models import Account, Branch
 from tests.api.test_api import operator
+from tests.conftest import register_contract
 
 
 def test_an_account_is_added_on_approval_and_opened_in_the_ledger(registered, operators):
@@ -64,3 +66,11 @@ def test_an_account_the_bank_holds_in_another_name_is_refused(registered, operat
     assert backoffice.enter_account_opening(
         operators[0], registered.contract.pk, branch_code="101", type="1", number="7654322"
     )
+
+
+def test_a_new_contract_may_not_take_an_account_the_bank_holds_in_another_name(branch, operators):
+    with transaction.atomic():
+        ledger.open_customer_account(branch=branch, type="1", number="7654321", holder="ﾔﾏﾀﾞ ﾊﾅｺ")
+    with pytest.raises(ValidationFailed) as refused:
+        register_contract(operators, accounts=[AccountInput("101", "1", "7654321")])
+    assert "ﾔﾏﾀﾞ ﾊﾅｺ" in refused.value.fields["accounts.0"]

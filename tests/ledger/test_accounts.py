@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from corpbank.approvals import engine
 from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.services import AccountInput
 from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors, services
@@ -43,15 +44,21 @@ def test_r_g7_an_account_the_ledger_holds_is_not_opened_again(branch, operators)
 
 
 def test_r_g7_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the_approver(branch, operators):
-    """Registering an account the bank holds shows the approver the holder on record (another holder
-    would see that customer's money); a closed account is refused at entry."""
+    """Registering an account the bank holds in the organization's name shows the approver the holder on
+    record; one held in another name (someone else's money) and a closed one are refused at entry."""
     with transaction.atomic():
-        held = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ﾔﾏﾀﾞ ﾀﾛｳ")
+        held = services.open_customer_account(
+            branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟ ﾛｳﾄﾞｳｸﾐｱｲ"
+        )
+        services.open_customer_account(branch=branch, type="1", number="7654321", holder="ﾔﾏﾀﾞ ﾀﾛｳ")
     entered = backoffice.enter_contract_registration(operators[0], application())
     procedure = engine.procedure_for(entered.kind)
     shown = {detail.name: detail.value for detail in procedure.details(entered)}
-    assert "名義：ﾔﾏﾀﾞ ﾀﾛｳ" in shown["accounts.0"]
+    assert "名義：ｺｰﾌﾟ ﾛｳﾄﾞｳｸﾐｱｲ" in shown["accounts.0"]
     backoffice.reject(operators[1], entered.pk)
+    with pytest.raises(ValidationFailed) as refused:
+        register_contract(operators, accounts=[AccountInput("101", "1", "7654321")])
+    assert "ﾔﾏﾀﾞ ﾀﾛｳ" in refused.value.fields["accounts.0"]
     LedgerAccount.objects.filter(pk=held.pk).update(closed_at=timezone.now())
     with pytest.raises(ValidationFailed) as refused:
         register_contract(operators)
@@ -60,7 +67,7 @@ def test_r_g7_a_closed_account_is_refused_and_a_held_one_shows_its_holder_to_the
 
 def test_r_g7_an_account_closed_after_the_entry_stops_the_approval(branch, operators):
     with transaction.atomic():
-        held = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟ")
+        held = services.open_customer_account(branch=branch, type="1", number="1234567", holder="ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ")
     entered = backoffice.enter_contract_registration(operators[0], application())
     LedgerAccount.objects.filter(pk=held.pk).update(closed_at=timezone.now())
     with pytest.raises(Conflict, match="受付の後に解約されました"):

@@ -31,7 +31,12 @@ from tests.conftest import (
     register_contract,
 )
 
-LEAVING = {"login_id": "leave001", "organization_name": "コープ退会労働組合", "account": "6666666"}
+LEAVING = {
+    "login_id": "leave001",
+    "organization_name": "コープ退会労働組合",
+    "organization_name_kana": "ｺｰﾌﾟﾀｲｶｲﾛｳﾄﾞｳｸﾐｱｲ",
+    "account": "6666666",
+}
 
 BANK = audit.Actor.system("tls test")
 
@@ -87,6 +92,7 @@ def bank(directory: str) -> None:
         register_contract(
             clerks,
             organization_name=LEAVING["organization_name"],
+            organization_name_kana=LEAVING["organization_name_kana"],
             login_method="certificate",
             accounts=[AccountInput("101", "1", LEAVING["account"])],
         ),

@@ -376,7 +376,7 @@ def test_r_f6_termination_revokes_the_certificates_and_nginx_refuses_their_hands
         "/contracts",
         {
             "organization_name": LEAVING["organization_name"],
-            "organization_name_kana": "ｺｰﾌﾟﾀｲｶｲﾛｳﾄﾞｳｸﾐｱｲ",
+            "organization_name_kana": LEAVING["organization_name_kana"],  # the accounts' holder
             "branch_code": "101",
             "master_name": "再契約 太郎",
             "accounts": [{"branch_code": "101", "type": "1", "number": LEAVING["account"]}],

@@ -30,7 +30,7 @@ class AccountOpening:
     number: str
 
 
-def _same_name(one: str, other: str) -> bool:
+def same_name(one: str, other: str) -> bool:
     """Two kana names the same but for spaces and the long vowel's two spellings (ｰ, -)."""
 
     def plain(name: str) -> str:
@@ -47,7 +47,7 @@ def _taken(branch: Branch, type: str, number: str, organization_kana: str) -> st
     held = ledger_selectors.customer_account(branch.pk, type, number)
     if held is not None and held.closed_at is not None:
         return _("この口座は解約済みです。")
-    if held is not None and not _same_name(held.holder_kana, organization_kana):
+    if held is not None and not same_name(held.holder_kana, organization_kana):
         return _("この口座の名義（%(holder)s）はご契約の団体名（%(organization)s）と一致しません。") % {
             "holder": held.holder_kana,
             "organization": organization_kana,

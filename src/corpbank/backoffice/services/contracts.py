@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
+from corpbank.backoffice.services.accounts import same_name
 from corpbank.backoffice.services.details import choice, row, yen
 from corpbank.backoffice.services.paper import (
     InitialPasswordLetter,
@@ -158,6 +159,14 @@ class RegisterContract(PaperProcedure[ContractApplication]):
                 # A closed account takes no contract; an open one the bank holds shows its holder's
                 # name to the approver beside the organization's (details below).
                 problems[f"accounts.{index}"] = _("この口座は解約済みです。")
+            elif held is not None and not same_name(held.holder_kana, request.organization_name_kana):
+                # Someone else's money: an account the bank holds in another name takes no contract.
+                problems[f"accounts.{index}"] = _(
+                    "この口座の名義（%(holder)s）はご契約の団体名（%(organization)s）と一致しません。"
+                ) % {
+                    "holder": held.holder_kana,
+                    "organization": text.half_width_kana(request.organization_name_kana),
+                }
         limits = {**DEFAULT_CONTRACT_LIMITS, **request.limits}
         for kind, (per_transaction, per_day) in limits.items():
             if kind not in UsageLimit.Kind.values or not 0 <= per_transaction <= per_day:
@@ -267,6 +276,11 @@ class RegisterContract(PaperProcedure[ContractApplication]):
             if held is not None and held.closed_at is not None:
                 raise Conflict(
                     _("口座 %(account)s は受付の後に解約されました。この申込は却下してください。")
+                    % {"account": str(held)}
+                )
+            if held is not None and not same_name(held.holder_kana, organization.name_kana):
+                raise Conflict(
+                    _("口座 %(account)s の名義が団体名と一致しません。この申込は却下してください。")
                     % {"account": str(held)}
                 )
             if held is None:
