@@ -49,6 +49,14 @@ def _user(request: HttpRequest) -> CustomerUser:
     return request.customer  # type: ignore[attr-defined, no-any-return]
 
 
+def _kept(request: HttpRequest, kind: str, token: str) -> dict[str, str] | None:
+    """What the input screen kept for its confirmation, or None (told: expired, to enter again)."""
+    typed = sessions.kept_order(request, kind, token)
+    if typed is None:
+        messages.error(request, _("入力内容の有効期限が切れました。お手数ですが、もう一度入力してください。"))
+    return typed
+
+
 def _refused(request: HttpRequest, title: str, error: DomainError) -> HttpResponse:
     return message_page(request, title, error.message, error.http_status)
 
@@ -213,9 +221,8 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
 def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """振込振替 確認: the fee, the execution day, the holder's name, the amount in words; the factors."""
     user = _user(request)
-    typed = sessions.kept_order(request, "transfer", token)
+    typed = _kept(request, "transfer", token)
     if typed is None:
-        messages.error(request, _("入力内容の有効期限が切れました。お手数ですが、もう一度入力してください。"))
         return redirect("transfer_new")
     error: DomainError | None = None
     if request.method == "POST":
@@ -380,9 +387,8 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
 def payee_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """振込先の登録・変更 確認: the account as the bank knows it (口座名義照会), then the factors."""
     user = _user(request)
-    typed = sessions.kept_order(request, "payee", token)
+    typed = _kept(request, "payee", token)
     if typed is None:
-        messages.error(request, _("入力内容の有効期限が切れました。お手数ですが、もう一度入力してください。"))
         return redirect("payees")
     payee_id = int(typed["payee_id"]) if typed.get("payee_id") else None
     try:
