@@ -22,7 +22,6 @@ from corpbank.calendar import days
 from corpbank.calendar import services as calendar
 from corpbank.calendar.models import ClosedDay
 from corpbank.core import text
-from corpbank.core.errors import ValidationFailed
 from corpbank.payments.models import Destination, FeeRule
 from corpbank.web import sessions
 
@@ -110,13 +109,9 @@ def get_calendar(request: HttpRequest) -> CalendarOut:
     return _calendar_out()
 
 
-def _day(typed: str) -> date:
-    day = text.calendar_date(typed, field="day", label=_("休業日"))
-    if day is None:
-        raise ValidationFailed(
-            _("入力内容をご確認ください。"), fields={"day": _("休業日を入力してください。")}
-        )
-    return day
+def _day(typed: str, label: str | None = None) -> date:
+    """休業日 (or ``label``'s day) as typed in a path or a body."""
+    return text.required_date(typed, field="day", label=label or _("休業日"))
 
 
 @router.post("/calendar/closed-days", auth=security.operator, response={201: CalendarOut, **ERRORS})
@@ -237,7 +232,7 @@ def _file_response(data: bytes, day: date) -> HttpResponse:
 def outgoing_file(request: HttpRequest, day: str) -> HttpResponse:
     """他行あて振込ファイル: the day's executed transfers to other banks not yet sent, in the Zengin 総合振込
     format (120-byte records and CRLF, JIS X 0201 kana), as a download; they are marked sent."""
-    chosen = _day(day)
+    chosen = _day(day, _("勘定日"))
     data = bank_transfers.outgoing_file(_operator(request), chosen, ip_address=sessions.client_ip(request))
     return _file_response(data, chosen)
 
@@ -256,14 +251,14 @@ def outgoing_batches(request: HttpRequest, day: str) -> list[BatchOut]:
     backoffice.require_entrant(_operator(request))
     return [
         BatchOut(filed_at=batch.filed_at, count=batch.count, total=batch.total)
-        for batch in bank_transfers.outgoing_batches(_day(day))
+        for batch in bank_transfers.outgoing_batches(_day(day, _("勘定日")))
     ]
 
 
 @router.get("/transfers/outgoing/{day}", auth=security.operator, response={200: None, **ERRORS})
 def outgoing_file_again(request: HttpRequest, day: str, batch: datetime) -> HttpResponse:
     """One file of the day made again (lost on its way): exactly its transfers, marking nothing."""
-    chosen = _day(day)
+    chosen = _day(day, _("勘定日"))
     data = bank_transfers.outgoing_file(
         _operator(request), chosen, batch=batch, ip_address=sessions.client_ip(request)
     )

@@ -164,6 +164,26 @@ def calendar_date(value: str, *, field: str, label: str | Promise) -> date | Non
         ) from None
 
 
+def required_date(value: str, *, field: str, label: str | Promise) -> date:
+    """A date that must be typed (:func:`calendar_date`, and empty is told on the field)."""
+    day = calendar_date(value, field=field, label=label)
+    if day is None:
+        raise _refuse(field, _("%(label)sを入力してください。") % {"label": label})
+    return day
+
+
+def idempotency_key(value: str, *, max_length: int) -> str:
+    """A client's key for an order (the API's Idempotency-Key, a screen's one-time token): half-width,
+    and refused past ``max_length``, never cut (two long keys cut alike would meet)."""
+    key = half_width(value)
+    if len(key) > max_length:
+        raise ValidationFailed(
+            _("Idempotency-Keyは%(max)d文字以内にしてください。") % {"max": max_length},
+            fields={"idempotency_key": _("%(max)d文字以内にしてください。") % {"max": max_length}},
+        )
+    return key
+
+
 def login_id(value: str, *, field: str = "login_id") -> str:
     """A login ID as typed at login, first registration, 利用者の追加 or in the back office: half-width,
     then only half-width letters, digits and symbols (R-B1). The message is about the characters alone:

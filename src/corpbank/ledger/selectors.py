@@ -26,3 +26,16 @@ def customer_account(branch_id: int, type: str, number: str) -> LedgerAccount | 
     return LedgerAccount.objects.filter(
         kind=LedgerAccount.Kind.CUSTOMER, branch_id=branch_id, type=type, number=number
     ).first()
+
+
+def customer_account_at(
+    branch_code: str, type: str, number: str, *, open_only: bool = False
+) -> LedgerAccount | None:
+    """The customer's account by the branch's code (店番), 科目 and number, as people name it; with
+    ``open_only``, None for a closed one."""
+    held = LedgerAccount.objects.filter(
+        kind=LedgerAccount.Kind.CUSTOMER, branch__code=branch_code, type=type, number=number
+    ).first()
+    if held is None or (open_only and held.closed_at is not None):
+        return None
+    return held

@@ -24,7 +24,7 @@ from corpbank.core import audit, text
 from corpbank.core.errors import FactorsRejected, NotFound, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.ledger import selectors as ledger
-from corpbank.organizations.models import Account, Branch, CustomerUser, Permission
+from corpbank.organizations.models import Account, CustomerUser, Permission
 from corpbank.payments import banks, permissions, zengin
 from corpbank.payments.models import Payee
 
@@ -111,11 +111,8 @@ class Checked:
 
 def holder_of(branch_code: str, type: str, number: str) -> str | None:
     """口座名義照会: the holder's name of an open account at this bank, or None."""
-    branch = Branch.objects.filter(code=branch_code).first()
-    held = ledger.customer_account(branch.pk, type, number) if branch else None
-    if held is None or held.closed_at is not None:
-        return None
-    return held.holder_kana
+    held = ledger.customer_account_at(branch_code, type, number, open_only=True)
+    return held.holder_kana if held is not None else None
 
 
 def check(typed: PayeeInput) -> Checked:

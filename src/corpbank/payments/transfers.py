@@ -54,7 +54,6 @@ from corpbank.ledger import services as ledger_services
 from corpbank.ledger.models import LedgerAccount, Posting
 from corpbank.organizations.models import (
     Account,
-    Branch,
     Contract,
     CustomerUser,
     Organization,
@@ -453,12 +452,7 @@ def accept(
     confirmed (:meth:`Quote.fingerprint`), makes a changed order (QuoteChanged) shown again rather
     than accepted unseen."""
     now = now or timezone.now()
-    key = text.half_width(idempotency_key)
-    if len(key) > MAX_KEY:
-        raise ValidationFailed(
-            _("Idempotency-Keyは%(max)d文字以内にしてください。") % {"max": MAX_KEY},
-            fields={"idempotency_key": _("%(max)d文字以内にしてください。") % {"max": MAX_KEY}},
-        )
+    key = text.idempotency_key(idempotency_key, max_length=MAX_KEY)
     digest = _digest(typed)
     previous = _previous(user, key, digest)
     if previous is not None:  # before the quote: a retry after the cut-off or at the limit still answers
@@ -621,9 +615,7 @@ def _post(transfer: Transfer, actor: audit.Actor, now: datetime, value_date: dat
 
 def _own_bank_account(transfer: Transfer) -> LedgerAccount | None:
     """The payee's open account at this bank, as the transfer names it."""
-    branch_id = Branch.objects.filter(code=transfer.branch_code).values_list("pk", flat=True).first()
-    held = ledger.customer_account(branch_id, transfer.type, transfer.number) if branch_id else None
-    return held if held is not None and held.closed_at is None else None
+    return ledger.customer_account_at(transfer.branch_code, transfer.type, transfer.number, open_only=True)
 
 
 def execute_due(today: date | None = None, *, stop: Callable[[], bool] = lambda: False) -> int:

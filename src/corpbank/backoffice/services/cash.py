@@ -17,7 +17,7 @@ from corpbank.core.errors import Conflict, NotFound, ValidationFailed
 from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
 from corpbank.ledger.models import LedgerAccount, Leg, Posting
-from corpbank.organizations.models import Account, Branch
+from corpbank.organizations.models import Account
 
 MEMO_DEPOSIT, MEMO_WITHDRAWAL = "ｹﾞﾝｷﾝ ﾆﾕｳｷﾝ", "ｹﾞﾝｷﾝ ｼﾕﾂｷﾝ"
 CASH_KINDS = (Posting.Kind.CASH_DEPOSIT, Posting.Kind.CASH_WITHDRAWAL)
@@ -42,8 +42,7 @@ def _account(branch_code: str, type: str, number: str) -> LedgerAccount:
             _("入力内容をご確認ください。"),
             fields={"account": _("口座（店番3桁・科目・口座番号7桁）をご確認ください。")},
         )
-    branch = Branch.objects.filter(code=branch_code).first()
-    held = ledger_selectors.customer_account(branch.pk, type, number) if branch else None
+    held = ledger_selectors.customer_account_at(branch_code, type, number)
     if held is None:
         raise NotFound(_("指定された口座は当金庫にありません。"))
     return held
@@ -68,12 +67,7 @@ def post_cash(
     yen = text.amount(amount, field="amount", label=_("金額"))
     account = _account(branch_code, type, number)
     kind = Posting.Kind.CASH_WITHDRAWAL if withdrawal else Posting.Kind.CASH_DEPOSIT
-    key = text.half_width(idempotency_key)
-    if len(key) > MAX_KEY:
-        raise ValidationFailed(
-            _("Idempotency-Keyは%(max)d文字以内にしてください。") % {"max": MAX_KEY},
-            fields={"idempotency_key": _("%(max)d文字以内にしてください。") % {"max": MAX_KEY}},
-        )
+    key = text.idempotency_key(idempotency_key, max_length=MAX_KEY)
     reference = f"C{operator.pk}:{key}" if key else ""
     if (previous := _previous(reference, kind, account, yen)) is not None:
         return previous
