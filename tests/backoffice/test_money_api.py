@@ -8,6 +8,7 @@ import pytest
 from corpbank.calendar import days
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import verify
+from corpbank.ledger.models import Posting
 from tests.api.test_api import operator
 from tests.conftest import make_operator
 
@@ -90,3 +91,12 @@ def test_r_g7_cash_retried_with_its_idempotency_key_is_paid_once(registered, ope
     )
     assert (status, body["balance"]) == (201, 51_000)
     assert verify.verify().intact
+
+
+def test_r_g1_the_tellers_key_is_not_shown_to_the_customer(master, operators):
+    clerk = operator("clerk1")
+    clerk.call(
+        "post", "/backoffice/ledger/cash", {**ACCOUNT, "amount": "5000"}, headers={"Idempotency-Key": "k-1"}
+    )
+    posting = Posting.objects.get(kind="cash_deposit")
+    assert posting.reference == "" and posting.idempotency_key == f"C{operators[0].pk}:k-1"

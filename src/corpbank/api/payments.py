@@ -114,7 +114,7 @@ def transactions(
                 withdrawal=-leg.amount if leg.amount < 0 else None,
                 deposit=leg.amount if leg.amount > 0 else None,
                 balance_after=leg.balance_after,
-                reference=leg.posting.receipt,
+                reference=leg.posting.reference,
             )
             for leg in found.legs
         ],

@@ -101,15 +101,17 @@ class Posting(models.Model):
     # How many legs it seals: a leg added later, by any transaction, is refused at its commit
     # (migration 0020). Empty on the postings written before that rule.
     legs_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The key the act that made it was filed under when it has no row of its own (a counter
+    # transaction: its teller's Idempotency-Key), unique; never shown to the customer.
+    idempotency_key = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001 - NULL: no key
 
     class Meta:
         constraints = [
-            # A counter transaction's reference is its teller's key (backoffice/services/cash.py): the
-            # same key twice is the same cash, paid once.
+            # The same key twice is the same act, paid once (backoffice/services/cash.py).
             models.UniqueConstraint(
-                fields=["reference"],
-                condition=Q(kind__in=["cash_deposit", "cash_withdrawal"]) & ~Q(reference=""),
-                name="ledger_cash_reference_once",
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="ledger_posting_key_once",
             ),
             models.CheckConstraint(
                 condition=Q(kind="reversal", reverses__isnull=False)
@@ -117,12 +119,6 @@ class Posting(models.Model):
                 name="ledger_reversal_names_its_posting",
             ),
         ]
-
-    @property
-    def receipt(self) -> str:
-        """受付番号 as the customer's statement shows it: a transfer's, never the teller's key that files
-        a counter transaction (backoffice/services/cash.py)."""
-        return "" if self.kind in (self.Kind.CASH_DEPOSIT, self.Kind.CASH_WITHDRAWAL) else self.reference
 
 
 class Leg(models.Model):

@@ -74,12 +74,14 @@ def post(
     reference: str = "",
     reverses: Posting | None = None,
     posted_at: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Posting:
     """Write one posting of ``entries`` (two or more, summing to zero, each non-zero and of at most 13
     digits) in the caller's transaction. Raises InsufficientFunds when a customer's account would go
     below zero, AccountClosed for a closed account; a posting that does not balance is a programming
     error (ValueError), as the database would refuse it too. ``posted_at`` (default now) is for
-    history brought over from elsewhere (移行)."""
+    history brought over from elsewhere (移行). ``idempotency_key``, unique among postings, files an
+    act that has no row of its own (a counter transaction) under its client's key."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.post must run inside the transaction of the act that moves the money")
@@ -115,6 +117,7 @@ def post(
         reverses=reverses,
         posted_at=posted_at or timezone.now(),
         legs_count=len(legs),
+        idempotency_key=idempotency_key,
     )
     statement, values = insert_statement(posting)
     execute(statement, values)

@@ -285,15 +285,19 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(write_fees, migrations.RunPython.noop),
+        # Nullable, so that SQLite adds the column in place (ALTER TABLE ADD COLUMN), keeping the
+        # posting table's triggers.
+        migrations.AddField(
+            model_name="posting",
+            name="idempotency_key",
+            field=models.CharField(blank=True, max_length=40, null=True),
+        ),
         migrations.AddConstraint(
             model_name="posting",
             constraint=models.UniqueConstraint(
-                condition=models.Q(
-                    ("kind__in", ["cash_deposit", "cash_withdrawal"]),
-                    models.Q(("reference", ""), _negated=True),
-                ),
-                fields=("reference",),
-                name="ledger_cash_reference_once",
+                condition=models.Q(("idempotency_key__isnull", False)),
+                fields=("idempotency_key",),
+                name="ledger_posting_key_once",
             ),
         ),
     ]

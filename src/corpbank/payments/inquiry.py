@@ -193,7 +193,7 @@ def history_csv(
                     -leg.amount if leg.amount < 0 else "",
                     leg.amount if leg.amount > 0 else "",
                     leg.balance_after,
-                    _cell(leg.posting.receipt),
+                    _cell(leg.posting.reference),
                 )
             )
     return CsvFile(

@@ -20,8 +20,7 @@ from corpbank.ledger.models import LedgerAccount, Leg, Posting
 from corpbank.organizations.models import Account
 
 MEMO_DEPOSIT, MEMO_WITHDRAWAL = "ｹﾞﾝｷﾝ ﾆﾕｳｷﾝ", "ｹﾞﾝｷﾝ ｼﾕﾂｷﾝ"
-CASH_KINDS = (Posting.Kind.CASH_DEPOSIT, Posting.Kind.CASH_WITHDRAWAL)
-MAX_KEY = 32  # the key and the operator's id fit the posting's 40-character reference
+MAX_KEY = 32  # the key and the operator's id fit the posting's 40-character idempotency key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,14 +61,14 @@ def post_cash(
     """One counter transaction: ``amount`` as typed (full width and thousands commas read). With an
     ``idempotency_key`` (the API's Idempotency-Key, the screen's one-time token), the same key again
     from the same operator gives back the posting it made: a retried request or a double click pays
-    the cash once (the database's unique key on the reference, under which the posting is filed)."""
+    the cash once (the posting is filed under the key, unique in the database)."""
     require_entrant(operator)
     yen = text.amount(amount, field="amount", label=_("金額"))
     account = _account(branch_code, type, number)
     kind = Posting.Kind.CASH_WITHDRAWAL if withdrawal else Posting.Kind.CASH_DEPOSIT
     key = text.idempotency_key(idempotency_key, max_length=MAX_KEY)
-    reference = f"C{operator.pk}:{key}" if key else ""
-    if (previous := _previous(reference, kind, account, yen)) is not None:
+    filed_under = f"C{operator.pk}:{key}" if key else None
+    if (previous := _previous(filed_under, kind, account, yen)) is not None:
         return previous
     cash = ledger_selectors.internal_account(LedgerAccount.Purpose.CASH)
     sign = -1 if withdrawal else 1
@@ -82,7 +81,7 @@ def post_cash(
                     ledger.Entry(account.pk, sign * yen, MEMO_WITHDRAWAL if withdrawal else MEMO_DEPOSIT),
                     ledger.Entry(cash.pk, -sign * yen),
                 ],
-                reference=reference,
+                idempotency_key=filed_under,
             )
             audit.record(
                 "ledger.cash_withdrawal" if withdrawal else "ledger.cash_deposit",
@@ -90,18 +89,18 @@ def post_cash(
                 details={"account": str(account), "amount_yen": yen, "posting": posting.pk},
             )
     except IntegrityError:
-        if (previous := _previous(reference, kind, account, yen)) is None:  # not the key's race
+        if (previous := _previous(filed_under, kind, account, yen)) is None:  # not the key's race
             raise
         return previous
     return CashOutcome(posting, account, ledger_selectors.balance(account.pk), sign * yen)
 
 
-def _previous(reference: str, kind: str, account: LedgerAccount, yen: int) -> CashOutcome | None:
+def _previous(filed_under: str | None, kind: str, account: LedgerAccount, yen: int) -> CashOutcome | None:
     """The counter transaction already made under this key, if any; the same key for other cash is
     refused."""
-    if not reference:
+    if filed_under is None:
         return None
-    posting = Posting.objects.filter(reference=reference, kind__in=CASH_KINDS).first()
+    posting = Posting.objects.filter(idempotency_key=filed_under).first()
     if posting is None:
         return None
     legs = {leg.account_id: leg.amount for leg in Leg.objects.filter(posting=posting)}
