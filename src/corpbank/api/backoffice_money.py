@@ -20,7 +20,6 @@ from corpbank.backoffice.services import cash
 from corpbank.backoffice.services import transfers as bank_transfers
 from corpbank.calendar import days
 from corpbank.calendar import services as calendar
-from corpbank.calendar.models import ClosedDay
 from corpbank.core import text
 from corpbank.payments.models import Destination, FeeRule
 from corpbank.web import sessions
@@ -98,7 +97,7 @@ def _calendar_out() -> CalendarOut:
         max_days_ahead=current.max_days_ahead,
         closed_days=[
             ClosedDayOut(day=row.day, reason=row.reason, added_by=row.added_by)
-            for row in ClosedDay.objects.filter(day__gte=days.today())
+            for row in days.closed_days_ahead()
         ],
     )
 

@@ -62,6 +62,11 @@ def _closed_days_shown(start: date, end: date) -> dict[date, str]:
     return _SHOWN["days"]  # type: ignore[return-value]
 
 
+def closed_days_ahead() -> list[ClosedDay]:
+    """The closed days the bank has added, from today on (the back office's list)."""
+    return list(ClosedDay.objects.filter(day__gte=today()))
+
+
 def forget_closed_days() -> None:
     """After the back office changed the closed days: this process reads them afresh."""
     _SHOWN.clear()

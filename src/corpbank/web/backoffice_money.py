@@ -20,7 +20,6 @@ from corpbank.backoffice.services import cash, operator_actor
 from corpbank.backoffice.services import transfers as bank_transfers
 from corpbank.calendar import days
 from corpbank.calendar import services as calendar
-from corpbank.calendar.models import ClosedDay
 from corpbank.core import text
 from corpbank.core.errors import DomainError, NotFound, ValidationFailed
 from corpbank.payments.models import Transfer
@@ -52,7 +51,7 @@ def money(request: HttpRequest) -> HttpResponse:
             "title": _("為替・入出金"),
             "fees": bank_transfers.fee_table(),
             "settings": current,
-            "closed_days": ClosedDay.objects.filter(day__gte=days.today()),
+            "closed_days": days.closed_days_ahead(),
             "today": days.today(),
             "cash_token": secrets.token_urlsafe(18),
         },
