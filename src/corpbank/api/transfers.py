@@ -72,15 +72,8 @@ class CheckedOut(Schema):
     )
 
 
-class PayeeOut(Schema):
+class PayeeOut(CheckedOut):
     id: int
-    bank_code: str
-    bank_name: str
-    branch_code: str
-    branch_name: str
-    type: str
-    number: str
-    holder_kana: str
     nickname: str
 
 
