@@ -112,6 +112,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server and, from a statement's fifth run on a connection, its plan kept
+    # (a prepared statement): what every request's few statements cost the server drops by about a
+    # third (docs/operations.md, "What to expect"). Behind a pooler that hands one connection to
+    # several clients between transactions (PgBouncer's transaction mode before 1.21), set
+    # CORPBANK_DB_PREPARE_THRESHOLD=off.
+    _threshold = os.environ.get("CORPBANK_DB_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "server_side_binding": True,
+            "prepare_threshold": None if _threshold == "off" else int(_threshold),
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions: server-side, rotated at login, ended after inactivity (R-A5). The inactivity limit is the

@@ -4,11 +4,12 @@ both engines, and ``corpbank ledger verify`` that names the first violation."""
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 
 from corpbank.core.db import ensure_sqlite_triggers
 from corpbank.core.errors import Conflict
@@ -111,6 +112,65 @@ def test_r_g7_a_closed_account_takes_no_posting(book):
     LedgerAccount.objects.filter(pk=book["b"].pk).update(closed_at=TODAY.isoformat() + "T00:00:00Z")
     with pytest.raises(services.AccountClosed):
         transfer(book, 1_000)
+
+
+def test_r_g7_a_posting_names_one_account_twice_and_each_leg_carries_the_balance_after_it(book):
+    """One account twice in one posting (the amount and its fee as legs of their own): on PostgreSQL
+    the database's corpbank_ledger_post numbers them on, as the SQLite route does in Python."""
+    at = timezone.now() - timedelta(days=3)
+    with transaction.atomic():
+        posting = services.post(
+            kind=Posting.Kind.TRANSFER,
+            value_date=TODAY,
+            entries=[
+                Entry(book["a"].pk, -30_000, "ﾌﾘｺﾐ" * 20),
+                Entry(book["a"].pk, -440, "ﾃｽｳﾘｮｳ"),
+                Entry(book["b"].pk, 30_000),
+                Entry(book["fees"].pk, 440),
+            ],
+            reference="R9",
+            posted_at=at,
+            idempotency_key="key-1",
+        )
+    stored = Posting.objects.get(pk=posting.pk)
+    assert (stored.kind, stored.value_date, stored.reference, stored.posted_at, stored.legs_count) == (
+        Posting.Kind.TRANSFER,
+        TODAY,
+        "R9",
+        at,
+        4,
+    )
+    assert stored.idempotency_key == posting.idempotency_key == "key-1" and not posting._state.adding
+    legs = Leg.objects.filter(posting=posting).order_by("id")
+    assert [(leg.account_id, leg.seq, leg.amount, leg.balance_after) for leg in legs] == [
+        (book["a"].pk, 2, -30_000, 70_000),
+        (book["a"].pk, 3, -440, 69_560),
+        (book["b"].pk, 1, 30_000, 30_000),
+        (book["fees"].pk, 1, 440, 440),
+    ]
+    assert legs[0].memo == ("ﾌﾘｺﾐ" * 20)[:48]
+    assert verify.verify().intact
+
+
+def test_r_g7_a_posting_to_an_account_that_does_not_exist_is_a_programming_error(book):
+    with pytest.raises(ValueError, match="no ledger account"), transaction.atomic():
+        services.post(
+            kind=Posting.Kind.TRANSFER,
+            value_date=TODAY,
+            entries=[Entry(book["a"].pk, -100), Entry(10**9, 100)],
+        )
+    assert Posting.objects.count() == 1 and Leg.objects.count() == 2
+
+
+def test_r_g7_insufficient_funds_on_the_second_leg_of_one_account_writes_nothing(book):
+    with pytest.raises(services.InsufficientFunds) as refused, transaction.atomic():
+        services.post(
+            kind=Posting.Kind.TRANSFER,
+            value_date=TODAY,
+            entries=[Entry(book["a"].pk, -99_999), Entry(book["a"].pk, -2), Entry(book["b"].pk, 100_001)],
+        )
+    assert refused.value.account_id == book["a"].pk
+    assert Posting.objects.count() == 1 and Leg.objects.count() == 2
 
 
 def test_r_g7_a_reversal_undoes_a_posting_once(book):

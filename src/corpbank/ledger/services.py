@@ -2,10 +2,12 @@
 transaction, which also writes the act that moved the money and its audit event (R-I3), so that the
 act, its posting and its event commit together or not at all.
 
-How a posting is written: the accounts' rows are locked in id order (``FOR UPDATE``; on SQLite the
-IMMEDIATE transaction holds the database's write lock), each account's last leg read, the new legs
-numbered on from it with the balance after each, and inserted; then the posting's row, which seals them
-(migration 0017). What the database refuses, Python refuses first, with a message a customer can read."""
+How a posting is written: the accounts' rows are locked in id order, each account's last leg read
+after its lock, the new legs numbered on from it with the balance after each, and inserted; then the
+posting's row, which seals them (migration 0017). On PostgreSQL that is one call of the database's
+``corpbank_ledger_post`` (migration 0022: one round trip, plans kept by the server); on SQLite, where
+the IMMEDIATE transaction holds the database's write lock, the same in statements of its own. What the
+database's triggers would refuse, the writing refuses first, with a message a customer can read."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from corpbank.core import text
-from corpbank.core.db import columns, execute, insert_rows, insert_statement, select
+from corpbank.core.db import columns, execute, insert_rows, insert_statement, inserted, select
 from corpbank.core.errors import Conflict, DomainError
 from corpbank.ledger.models import MAX_AMOUNT, LedgerAccount, Leg, Posting
 from corpbank.organizations.models import Branch
@@ -86,8 +88,56 @@ def post(
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.post must run inside the transaction of the act that moves the money")
     _check_balanced(entries)
+    posting = Posting(
+        kind=kind,
+        value_date=value_date,
+        reference=reference,
+        reverses=reverses,
+        posted_at=posted_at or timezone.now(),
+        legs_count=len(entries),
+        idempotency_key=idempotency_key,
+    )
+    if connection.vendor == "postgresql":
+        _write_in_one_call(posting, entries)
+    else:
+        _write_step_by_step(posting, entries)
+    inserted(posting, using=connection.alias)
+    return posting
+
+
+def _write_in_one_call(posting: Posting, entries: Sequence[Entry]) -> None:
+    """PostgreSQL: the database's ``corpbank_ledger_post`` (migration 0022) writes the posting; a
+    refusal comes back as a reason, turned here into the customer's message."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            "SELECT posting_id, refused, refused_account FROM corpbank_ledger_post"
+            "(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s::text[])",
+            [
+                posting.kind,
+                posting.value_date,
+                posting.posted_at,
+                posting.reference,
+                posting.reverses_id,
+                posting.idempotency_key,
+                [entry.account_id for entry in entries],
+                [entry.amount for entry in entries],
+                [entry.memo[:48] for entry in entries],
+            ],
+        )
+        posting_id, refused, account_id = cursor.fetchone()
+    if refused == "missing":
+        raise ValueError(f"no ledger account among {sorted({entry.account_id for entry in entries})}")
+    if refused is not None:
+        account = LedgerAccount.objects.get(pk=account_id)
+        raise AccountClosed(account) if refused == "closed" else InsufficientFunds(account)
+    posting.pk = posting_id
+
+
+def _write_step_by_step(posting: Posting, entries: Sequence[Entry]) -> None:
+    """SQLite: the same as ``corpbank_ledger_post``, in statements of its own, while the IMMEDIATE
+    transaction holds the database's write lock."""
     accounts = _lock(sorted({entry.account_id for entry in entries}))
-    positions, posting_id = _positions(sorted(accounts))
+    positions, posting.pk = _positions(sorted(accounts))
     legs = []
     for entry in entries:
         account = accounts[entry.account_id]
@@ -100,7 +150,7 @@ def post(
         positions[entry.account_id] = (seq + 1, balance)
         legs.append(
             Leg(
-                posting_id=posting_id,
+                posting_id=posting.pk,
                 account_id=entry.account_id,
                 seq=seq + 1,
                 amount=entry.amount,
@@ -109,21 +159,8 @@ def post(
             )
         )
     insert_rows(legs)
-    posting = Posting(
-        id=posting_id,
-        kind=kind,
-        value_date=value_date,
-        reference=reference,
-        reverses=reverses,
-        posted_at=posted_at or timezone.now(),
-        legs_count=len(legs),
-        idempotency_key=idempotency_key,
-    )
     statement, values = insert_statement(posting)
     execute(statement, values)
-    posting._state.adding = False
-    posting._state.db = connection.alias
-    return posting
 
 
 def reverse(*, posting: Posting, value_date: date, reference: str = "") -> Posting:
@@ -163,12 +200,11 @@ def _check_balanced(entries: Sequence[Entry]) -> None:
 
 
 def _lock(account_ids: list[int]) -> dict[int, LedgerAccount]:
-    """The accounts, their rows locked in id order (so that two postings never wait for each other)."""
-    connection = transaction.get_connection()
+    """The accounts (SQLite: the IMMEDIATE transaction already holds the database's write lock)."""
     marks = ", ".join(["%s"] * len(account_ids))
     statement = (
         f"SELECT {columns((LedgerAccount, 'a'))} FROM {LedgerAccount._meta.db_table} a"  # noqa: S608 - names
-        f" WHERE a.id IN ({marks}) ORDER BY a.id" + (" FOR UPDATE" if connection.vendor != "sqlite" else "")
+        f" WHERE a.id IN ({marks}) ORDER BY a.id"
     )
     accounts = {account.pk: account for (account,) in select(statement, account_ids, LedgerAccount)}
     missing = set(account_ids) - set(accounts)
@@ -179,20 +215,13 @@ def _lock(account_ids: list[int]) -> dict[int, LedgerAccount]:
 
 def _positions(account_ids: list[int]) -> tuple[dict[int, tuple[int, int]], int]:
     """Each account's last leg (its seq and the balance after it; (0, 0) before any), and the id the
-    posting will have, in one statement, after the accounts' lock (so that, on PostgreSQL, it reads
-    what the transaction that held the lock before committed). The id is taken before the legs are
-    written, as they name it: PostgreSQL's from the table's identity sequence; SQLite's one more than
-    the largest, while the IMMEDIATE transaction holds the database's write lock."""
-    connection = transaction.get_connection()
+    posting will have (one more than the largest, under the write lock; the legs name it), in one
+    statement."""
     posting, leg, account = Posting._meta.db_table, Leg._meta.db_table, LedgerAccount._meta.db_table
-    if connection.vendor == "postgresql":
-        next_id = f"(SELECT nextval(pg_get_serial_sequence('{posting}', 'id')))"
-    else:
-        next_id = f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {posting})"  # noqa: S608 - a name
     marks = ", ".join(["%s"] * len(account_ids))
     statement = (
-        f"SELECT a.id, l.seq, l.balance_after, {next_id} FROM {account} a"  # noqa: S608 - names
-        f" LEFT JOIN {leg} l ON l.account_id = a.id"
+        f"SELECT a.id, l.seq, l.balance_after, (SELECT COALESCE(MAX(id), 0) + 1 FROM {posting})"  # noqa: S608
+        f" FROM {account} a LEFT JOIN {leg} l ON l.account_id = a.id"
         f" AND l.seq = (SELECT MAX(m.seq) FROM {leg} m WHERE m.account_id = a.id)"
         f" WHERE a.id IN ({marks})"
     )
