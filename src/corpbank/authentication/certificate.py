@@ -29,6 +29,7 @@ from corpbank.identity import lockout
 from corpbank.identity import selectors as identity_selectors
 from corpbank.identity.hashing import verify_nothing
 from corpbank.identity.models import SecretKind
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
 from corpbank.tokens import otp
 from corpbank.tokens import selectors as token_selectors
@@ -114,7 +115,19 @@ def obtain_certificate(
             )
         )
 
-    return lockout.verified(check, act, refused=InvalidCredentials, master=check.reads_as_master)
+    def contract_then_password() -> lockout.Verdict:
+        # The contract's lock before the principal's, as 解約 takes them (it revokes what issue writes):
+        # organizations.selectors.contract_status_for_update.
+        contract_id = (
+            CustomerUser.objects.filter(login_id=login_id).values_list("contract_id", flat=True).first()
+        )
+        if contract_id is not None:
+            organization_selectors.contract_status_for_update(contract_id)
+        return check()
+
+    return lockout.verified(
+        contract_then_password, act, refused=InvalidCredentials, master=check.reads_as_master
+    )
 
 
 def verify_and_obtain(
@@ -143,6 +156,7 @@ def verify_and_obtain(
         code = text.one_time_password(code)
 
     def check() -> lockout.Verdict:
+        organization_selectors.contract_status_for_update(user.contract_id)  # before the principal's
         principal = identity_selectors.principal_for_update(user.principal_id)
         if question is not None:
             verdict = lockout.check_secret(

@@ -29,6 +29,7 @@ from corpbank.identity import lockout
 from corpbank.identity.credentials import check_new_credentials, store_secret
 from corpbank.identity.hashing import verify_nothing
 from corpbank.identity.models import Principal, Secret, SecretKind
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import Contract, CustomerUser
 from corpbank.tokens import selectors as token_selectors
 from corpbank.tokens import services as tokens
@@ -349,7 +350,13 @@ def register_master(
         type="customer", id=master.pk, label=f"master of {contract_number}", ip_address=ip_address
     )
 
+    contract_status: str | None = None
+
     def check() -> lockout.Verdict:
+        nonlocal contract_status
+        # The contract's lock before the principal's (organizations.selectors.contract_status_for_update):
+        # a 解約 approved meanwhile waits for it, and is never waited for while it ends the sessions.
+        contract_status = organization_selectors.contract_status_for_update(master.contract_id)
         return lockout.check_principal_secret(
             principal_id=master.principal_id,
             kind=SecretKind.INITIAL_PASSWORD,
@@ -360,9 +367,7 @@ def register_master(
         )
 
     def act() -> CustomerUser:
-        # Under the lock a 解約 approved meanwhile waits for (it locks the contract FOR UPDATE).
-        locked = Contract.objects.select_for_update(no_key=True).filter(pk=master.contract_id)
-        if locked.values_list("status", flat=True).get() != Contract.Status.ACTIVE:
+        if contract_status != Contract.Status.ACTIVE:  # as of the lock taken in check
             raise refused()
         if CustomerUser.objects.filter(login_id=login_id).exists():
             raise ValidationFailed(

@@ -34,6 +34,7 @@ from corpbank.authorization.operations import Operation, authorized
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
 from corpbank.core import audit
 from corpbank.core.errors import Conflict, DomainError
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import Contract, CustomerUser
 from corpbank.organizations.selectors import general_user_of
 
@@ -232,9 +233,10 @@ def issue(user: CustomerUser, *, actor: audit.Actor, now: datetime | None = None
         raise RuntimeError("issue must run inside the transaction that checked the user's factors")
     now = now or timezone.now()
     # The contract's status as of a lock that a 解約 approved meanwhile waits for (it locks the contract
-    # FOR UPDATE): never an active certificate, missing from the CRL, on a contract just terminated.
-    locked = Contract.objects.select_for_update(no_key=True).filter(pk=user.contract_id)
-    user.contract.status = locked.values_list("status", flat=True).get()
+    # FOR UPDATE): never an active certificate, missing from the CRL, on a contract just terminated. The
+    # caller took that lock before the principal's (organizations.selectors.contract_status_for_update);
+    # taken again here, it is already held.
+    user.contract.status = organization_selectors.contract_status_for_update(user.contract_id) or ""
     issuance = CertificateIssuance.objects.select_for_update().filter(user=user, used_at__isnull=True).first()
     refusal = issuance_refusal(user, enabled=issuance is not None)
     if refusal is not None:

@@ -153,3 +153,20 @@ def general_user_of(master: CustomerUser, user_id: int) -> CustomerUser:
     if user is None:
         raise NotFound(_("指定された利用者は見つかりません。"))
     return user
+
+
+def contract_status_for_update(contract_id: int) -> str | None:
+    """Lock the contract's row (``FOR NO KEY UPDATE``, inside the caller's transaction) and read its
+    status as the lock leaves it; None if there is no such contract.
+
+    The order of locks, everywhere: the contract first, then a principal. 解約 and the approval engine
+    lock the contract and then end its users' sessions (their principals' rows); an act that checks a
+    user's secrets (which locks the principal) and needs the contract unchanged (a transfer's limits,
+    a certificate that a 解約 would revoke, the master's first registration) takes this lock before
+    the check, never after it, so that the two can never wait for each other."""
+    return (
+        Contract.objects.select_for_update(no_key=True)
+        .filter(pk=contract_id)
+        .values_list("status", flat=True)
+        .first()
+    )

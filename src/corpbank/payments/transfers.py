@@ -52,6 +52,7 @@ from corpbank.identity.selectors import principal_for_update
 from corpbank.ledger import selectors as ledger
 from corpbank.ledger import services as ledger_services
 from corpbank.ledger.models import LedgerAccount, Posting
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import (
     Account,
     Contract,
@@ -504,13 +505,7 @@ def accept(
 def _lock_active_contract(contract_id: int) -> None:
     """The contract's row locked (limits are summed under it), and still in use: a termination or an
     emergency stop approved meanwhile refuses the order."""
-    status = (
-        Contract.objects.select_for_update(no_key=True)
-        .filter(pk=contract_id)
-        .values_list("status", flat=True)
-        .first()
-    )
-    if status != Contract.Status.ACTIVE:
+    if organization_selectors.contract_status_for_update(contract_id) != Contract.Status.ACTIVE:
         raise ContractNotActive(_("ご契約が緊急停止中または解約済みのため、お取扱いできません。"))
 
 
