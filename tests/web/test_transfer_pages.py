@@ -222,3 +222,27 @@ def test_ux_review_fixes_on_the_customer_screens(signed_in, payer, other_custome
     )
     signed_in.post(f"{done}/cancel")
     assert Transfer.objects.get(pk=int(done.rsplit("/", 1)[1])).status == "cancelled"
+
+
+def test_the_english_screens_write_brackets_and_colons_in_half_width(signed_in, payer, other_customer):
+    """A name with its detail, a label with its error: Japanese writes （） and ：, English ( ) and ': '."""
+    Payee.objects.create(
+        contract=payer.contract,
+        bank_code="0001",
+        bank_name="みずほ",
+        branch_code="001",
+        branch_name="東京営業部",
+        type="1",
+        number="1234567",
+        holder_kana="ﾐﾗｲｼﾖｳｼﾞ",
+        nickname="未来商事",
+    )
+    japanese = signed_in.get("/payees").content.decode()
+    assert "みずほ（0001）" in japanese and "東京営業部（001）" in japanese
+    english = signed_in.get("/payees", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "みずほ (0001)" in english and "東京営業部 (001)" in english and "（" not in english
+    form = signed_in.get("/transfers/new", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "未来商事 (みずほ 東京営業部 1234567)" in form
+    refused = signed_in.post("/transfers/new", typed_transfer(payer, amount="0"), HTTP_ACCEPT_LANGUAGE="en")
+    summary = refused.content.decode()
+    assert refused.status_code == 422 and re.search(r'<a href="#id_amount">[^<：]+: ', summary), summary

@@ -326,7 +326,7 @@ def act_on_user(
         request,
         title=title,
         breadcrumb=breadcrumb,
-        lead=f"{lead}（{target.login_id} {target.name}）",
+        lead=_("%(name)s（%(detail)s）") % {"name": lead, "detail": f"{target.login_id} {target.name}"},
         fields=fields,
         submit_label=submit_label,
         error=error,

@@ -137,7 +137,11 @@ def _transfer_fields(user: CustomerUser) -> list[Field]:
         .order_by("pk")
     ]
     registered = [
-        (str(p.pk), f"{p.nickname or p.holder_kana}（{p.bank_name} {p.branch_name} {p.number}）")
+        (
+            str(p.pk),
+            _("%(name)s（%(detail)s）")
+            % {"name": p.nickname or p.holder_kana, "detail": f"{p.bank_name} {p.branch_name} {p.number}"},
+        )
         for p in payees.payees(user)
     ]
     return [
