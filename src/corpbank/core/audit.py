@@ -29,7 +29,6 @@ import dataclasses
 import functools
 import hashlib
 import hmac
-import itertools
 import json
 import logging
 import os
@@ -48,7 +47,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from corpbank.core import keys
-from corpbank.core.db import Writes, insert, insert_statement, inserted
+from corpbank.core.db import Writes, insert, insert_statement, inserted, select
 from corpbank.core.models import AuditChainHead, AuditEvent, AuditSeal
 
 logger = logging.getLogger(__name__)
@@ -228,11 +227,28 @@ def _ready_statement(vendor: str, lock: str) -> str:
     )
 
 
-def _ready(limit: int) -> list[AuditEvent]:
+@dataclasses.dataclass(frozen=True)
+class _Head:
+    """The chain's head as the sealer locked it, and the transaction the sealer is in."""
+
+    mac: str
+    position: int
+    transaction_id: int
+    current_transaction_id: int
+
+
+def _ready(limit: int) -> tuple[_Head, list[AuditEvent]] | None:
+    """The head, locked, and the events ready after it in sealing order (at most ``limit``); None when
+    the head is missing. Read by plain SQL (core/db.select), as the events are written."""
     connection = transaction.get_connection()
     # SQLite has no row locks: the IMMEDIATE transaction holds the database's write lock.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    return list(AuditEvent.objects.raw(_ready_statement(connection.vendor, lock), [limit]))
+    rows = select(_ready_statement(connection.vendor, lock), [limit], AuditEvent)
+    if not rows:
+        return None
+    _, mac, position, transaction_id, current = rows[0]
+    head = _Head(mac, int(position), int(transaction_id), int(current))
+    return head, [event for event, *_ in rows if event.pk is not None]
 
 
 def _anything_left() -> bool:
@@ -250,49 +266,62 @@ class ChainBroken(Exception):
     """The sealer cannot go on: the chain's head or its seals are not what the sealer left."""
 
 
+_MOVE_HEAD = (
+    "UPDATE corpbank_auditchainhead SET last_hash = %s, last_position = %s, last_transaction_id = %s,"
+    " last_event_id = %s WHERE id = 1"
+)
+_INSERT_SEAL = "INSERT INTO corpbank_auditseal (position, event_id, key_id, mac) VALUES (%s, %s, %s, %s)"
+# PostgreSQL: the seals and the head's move in one statement of the same text whatever the batch's size
+# (its plan kept), the seals' columns as arrays.
+_INSERT_SEALS_AND_MOVE_HEAD = (
+    "WITH sealed AS (INSERT INTO corpbank_auditseal (position, event_id, key_id, mac)"
+    " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]))"
+    " UPDATE corpbank_auditchainhead SET last_hash = %s, last_position = %s, last_transaction_id = %s,"
+    " last_event_id = %s WHERE id = 1"
+)
+
+
 def _write_seals(seals: list[tuple[int, int, str, str]], last: AuditEvent) -> None:
     """Insert the seals (position, event, key id, MAC) and move the head past ``last``: one statement
     on PostgreSQL."""
     position, _, _, mac = seals[-1]
-    move = (
-        "UPDATE corpbank_auditchainhead SET last_hash = %s, last_position = %s, last_transaction_id = %s,"
-        " last_event_id = %s WHERE id = 1"
-    )
     moved = [mac, position, last.transaction_id, last.pk]
-    insert = "INSERT INTO corpbank_auditseal (position, event_id, key_id, mac) VALUES "
     connection = transaction.get_connection()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(seals))
-            cursor.execute(f"WITH sealed AS ({insert}{values}) {move}", [*itertools.chain(*seals), *moved])
+            cursor.execute(
+                _INSERT_SEALS_AND_MOVE_HEAD, [*(list(column) for column in zip(*seals, strict=True)), *moved]
+            )
         else:
-            cursor.executemany(insert + "(%s, %s, %s, %s)", seals)
-            cursor.execute(move, moved)
+            cursor.executemany(_INSERT_SEAL, seals)
+            cursor.execute(_MOVE_HEAD, moved)
 
 
 def _seal_batch() -> int:
     """Seal up to BATCH ready events in one transaction; returns how many."""
     ring = keyring()
     with transaction.atomic():
-        rows = _ready(BATCH)
-        if not rows:
+        ready = _ready(BATCH)
+        if ready is None:
             if AuditSeal.objects.exists():
                 raise ChainBroken("the audit chain's head is missing: run corpbank audit verify")
             # An emptied database (the test suite's flush): the migration's head is written again.
             AuditChainHead.objects.bulk_create(
                 [AuditChainHead(pk=1, last_hash=GENESIS)], ignore_conflicts=True
             )
-            rows = _ready(BATCH)
+            ready = _ready(BATCH)
+            if ready is None:  # pragma: no cover - written just now
+                raise ChainBroken("the audit chain's head cannot be written")
+        head, events = ready
         # Equal: this transaction sealed its own events before (it is the oldest running).
-        if rows[0].current_transaction_id < rows[0].head_transaction_id:  # type: ignore[attr-defined]
+        if head.current_transaction_id < head.transaction_id:
             raise ChainBroken(
                 "the database's transaction ids are below the chain's (restored onto another server?): "
                 "run corpbank audit verify, then corpbank audit rebase"
             )
-        events = [row for row in rows if row.pk is not None]
         if not events:
             return 0
-        previous, position = events[0].head_hash, events[0].head_position  # type: ignore[attr-defined]
+        previous, position = head.mac, head.position
         seals = []
         for event in events:
             position += 1
