@@ -17,7 +17,6 @@ from corpbank.certificates.models import ClientCertificate
 from corpbank.core import audit
 from corpbank.core.errors import Conflict, ContractNotActive, Forbidden, InvalidCredentials
 from corpbank.core.models import AuditEvent
-from corpbank.identity.models import Principal
 from corpbank.organizations.models import Account, Contract, CustomerUser
 from corpbank.tokens import selectors as token_selectors
 from corpbank.tokens import services as tokens
@@ -98,13 +97,11 @@ def test_r_f6_one_transaction_revokes_certificates_onto_the_crl_and_ends_session
     der = certificate_of(master)
     serial = x509.load_der_x509_certificate(der).serial_number
     assert certificates.verify(der).user == master and serial not in crl_serials()
-    epoch = Principal.objects.get(pk=master.principal_id).session_epoch
     terminate(operators, master.contract_id)
     assert serial in crl_serials()
     assert ClientCertificate.objects.get(serial_number=format(serial, "x")).status == "revoked"
     with pytest.raises(certificates.CertificateRefused, match="失効"):
         certificates.verify(der)
-    assert Principal.objects.get(pk=master.principal_id).session_epoch > epoch
     assert token_selectors.registration_in_force(master) is None
     assert set(Token.objects.filter(contract=master.contract).values_list("state", flat=True)) == {"revoked"}
     assert not Account.objects.filter(contract=master.contract).exists()
@@ -210,3 +207,23 @@ def test_a_second_termination_is_refused_while_the_first_awaits_approval(master,
     backoffice.reject(operators[1], first.pk)
     again = backoffice.enter_contract_termination(operators[1], master.contract_id, reason="解約届")
     assert PendingAction.objects.filter(kind="terminate_contract", status="pending").get() == again
+
+
+@pytest.mark.parametrize("procedure", ["emergency_stop", "termination"])
+def test_r_f5_r_f6_a_stopped_or_terminated_contract_signs_its_users_out_at_their_next_request(
+    master, operators, procedure
+):
+    """By the contract's status, read with the user on every request: stopping a contract locks no
+    user's row (tests/organizations/test_lock_order.py)."""
+    from tests.web.test_transfer_pages import sign_in
+
+    client = sign_in()
+    assert client.get("/").status_code == 200 and client.get("/api/v1/me").status_code == 200
+    if procedure == "termination":
+        terminate(operators, master.contract_id)
+    else:
+        stop = backoffice.enter_emergency_stop(operators[0], master.contract_id, reason="PC紛失")
+        backoffice.approve(operators[1], stop.pk)
+    page = client.get("/")
+    assert page.status_code == 302 and page["Location"].startswith("/login")
+    assert client.get("/api/v1/me").status_code == 401

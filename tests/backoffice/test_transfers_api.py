@@ -7,6 +7,7 @@ from datetime import date
 
 from corpbank.core.models import AuditEvent
 from corpbank.payments import payees, transfers, zengin
+from corpbank.payments.models import Transfer
 from tests.api.test_api import operator
 from tests.conftest import make_operator
 
@@ -43,7 +44,12 @@ def test_r_g2_the_fee_table_is_edited_and_the_next_quote_uses_it(payer, operator
     assert operator("admin9").call("put", "/backoffice/fees/other_bank/from", {"fee": "0"})[0] == 403
 
 
-def test_r_g2_transfers_are_searched_and_the_days_interbank_file_reads_back(payer, operators, other_customer):
+def test_r_g2_transfers_are_searched_and_the_days_interbank_file_reads_back(
+    payer, operators, other_customer, monkeypatch
+):
+    # The file's transfers are marked sent in chunks of their keys (a day may hold 999,999; one
+    # PostgreSQL statement binds at most 65,535 parameters): here one key per chunk.
+    monkeypatch.setattr("corpbank.backoffice.services.transfers.FILED_CHUNK", 1)
     first = transfers.accept(payer, to_mizuho(payer, "20000"), PIN_FACTORS)
     second = transfers.accept(payer, to_mizuho(payer, "50000", fee_bearer="payee"), PIN_FACTORS)
     transfers.accept(
@@ -73,6 +79,9 @@ def test_r_g2_transfers_are_searched_and_the_days_interbank_file_reads_back(paye
     assert records[0].holder_kana == "ﾐｽﾞﾎ ﾀﾛｳ" and records[0].bank_name_kana == "ﾐｽﾞﾎ"
     assert trailer == {"count": 2, "total": 20_000 + 49_450}
     assert AuditEvent.objects.filter(action="transfer.outgoing_file_downloaded", details__count=2).exists()
+    assert all(Transfer.objects.get(pk=sent.pk).filed_at is not None for sent in (first, second))
+    again = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-24", headers=csrf(clerk))
+    assert zengin.read(again.content)[2] == {"count": 0, "total": 0}  # nothing sent twice
     empty = clerk.client.post("/api/v1/backoffice/transfers/outgoing/2026-11-25", headers=csrf(clerk))
     assert zengin.read(empty.content)[2] == {"count": 0, "total": 0}
     assert date(2026, 11, 24) == first.execution_date

@@ -173,6 +173,20 @@ def test_r_g7_insufficient_funds_on_the_second_leg_of_one_account_writes_nothing
     assert Posting.objects.count() == 1 and Leg.objects.count() == 2
 
 
+def test_r_g7_both_engines_refuse_for_the_same_reason_first(book):
+    """Missing before closed before insufficient, whichever engine writes (PostgreSQL's
+    corpbank_ledger_post, SQLite's statements): the same message, the same failure mailed."""
+    LedgerAccount.objects.filter(pk=book["b"].pk).update(closed_at=TODAY.isoformat() + "T00:00:00Z")
+    overdrawn_then_closed = [Entry(book["a"].pk, -100_001), Entry(book["b"].pk, 100_001)]
+    with pytest.raises(services.AccountClosed) as refused, transaction.atomic():
+        services.post(kind=Posting.Kind.TRANSFER, value_date=TODAY, entries=overdrawn_then_closed)
+    assert refused.value.account_id == book["b"].pk
+    missing_and_closed = [Entry(book["b"].pk, -1), Entry(10**9, 1)]
+    with pytest.raises(ValueError, match="no ledger account"), transaction.atomic():
+        services.post(kind=Posting.Kind.TRANSFER, value_date=TODAY, entries=missing_and_closed)
+    assert Posting.objects.count() == 1
+
+
 def test_r_g7_a_reversal_undoes_a_posting_once(book):
     posting = transfer(book, 30_000, fee=440)
     with transaction.atomic():

@@ -1,87 +1,103 @@
-"""One order of row locks everywhere: the contract's, then a principal's
-(organizations.selectors.contract_status_for_update). 解約 takes the contract's row and then ends its
-users' sessions (their principals' rows); the master's first registration and the obtaining of a
-certificate check a secret (which locks the principal) and need the contract unchanged. Were they to
-take the principal first, each would wait for the other and PostgreSQL would end one of them with a
-deadlock error (a 500 for the customer, or a failed 解約). Real threads on PostgreSQL."""
+"""Stopping a contract locks no user's row (organizations.selectors.contract_status_for_update).
+
+緊急停止 and 解約 run under the contract's row lock, taken by the approval engine. Their users' sessions
+end at the next request, which reads the contract's status (web/sessions), instead of by bumping each
+principal's ``session_epoch``. Acts that check a user's secret lock that user's principal and may then
+need the contract: the master's first registration, a certificate's obtaining, a master's acts on the
+general users. Had the stop also locked the principals, it and such an act could each wait for the
+other, and PostgreSQL would end one of them with a deadlock error. Real threads on PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 
-from corpbank.authentication import certificate
-from corpbank.certificates import services as certificates
-from corpbank.certificates.models import ClientCertificate
-from corpbank.core import audit
+from corpbank.backoffice import services as backoffice
 from corpbank.core.errors import DomainError
-from corpbank.identity import lockout
+from corpbank.identity.models import Principal
 from corpbank.organizations.models import Contract, CustomerUser
-from tests.conftest import (
-    MASTER_LOGIN_ID,
-    MASTER_PASSWORD,
-    activate_master,
-    recognised_environment,
-    register_contract,
-    wait_until_blocked_on_a_lock,
-)
+from tests.backoffice.test_cancellation import terminate
+from tests.conftest import activate_master, register_contract, wait_until_blocked_on_a_lock
+from tests.web.test_transfer_pages import sign_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def while_terminating(contract_id: int, principal_id: int, act: Callable[[], object]) -> list[str]:
-    """What 解約's execution does, in its order, with ``act`` coming in between: the contract's row
-    (its status) first; ``act`` starts and waits; then the user's principal (end_sessions). The
-    outcome of ``act``: the error's class, or 'done'."""
-    outcome: list[str] = []
+def holding_the_principal(principal_id: int, stop) -> None:  # type: ignore[no-untyped-def]
+    """What an act that checked the user's secret holds: the principal's row lock, while ``stop``
+    (緊急停止 or 解約, approved in this thread) runs; the stop must not wait for it."""
+    held, release = threading.Event(), threading.Event()
 
-    def run() -> None:
+    def hold() -> None:
         try:
-            act()
-            outcome.append("done")
-        except DomainError as refused:
-            outcome.append(type(refused).__name__)
-        except Exception as error:  # a deadlock, which the test reports
-            outcome.append(repr(error))
+            with transaction.atomic():
+                Principal.objects.select_for_update().get(pk=principal_id)
+                held.set()
+                release.wait(30)
         finally:
             connections.close_all()
 
-    with transaction.atomic():
-        Contract.objects.filter(pk=contract_id).update(status=Contract.Status.TERMINATED)
-        acting = threading.Thread(target=run)
-        acting.start()
-        wait_until_blocked_on_a_lock()
-        lockout.end_sessions(principal_id)
-    acting.join(30)
-    assert not acting.is_alive()
-    return outcome
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # a wait for the principal fails here, not hangs
+        try:
+            stop()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    finally:
+        release.set()
+        holder.join(30)
+
+
+@pytest.mark.parametrize("procedure", ["emergency_stop", "termination"])
+def test_stopping_a_contract_does_not_wait_for_its_users_rows_and_still_ends_their_sessions(
+    master, operators, procedure
+):
+    client = sign_in()
+    assert client.get("/").status_code == 200
+
+    def stop() -> None:
+        if procedure == "termination":
+            terminate(operators, master.contract_id)
+        else:
+            entered = backoffice.enter_emergency_stop(operators[0], master.contract_id, reason="PC紛失")
+            backoffice.approve(operators[1], entered.pk)
+
+    holding_the_principal(master.principal_id, stop)
+    stopped = Contract.objects.get(pk=master.contract_id).status
+    assert stopped != Contract.Status.ACTIVE
+    page = client.get("/")
+    assert page.status_code == 302 and page["Location"].startswith("/login")
+    assert client.get("/api/v1/me").status_code == 401
 
 
 def test_the_masters_first_registration_waits_for_a_termination_and_is_refused(branch, operators):
     registered = register_contract(operators)
     master = CustomerUser.objects.get(contract=registered.contract, role=CustomerUser.Role.MASTER)
-    outcome = while_terminating(
-        registered.contract.pk, master.principal_id, lambda: activate_master(registered, questions=False)
-    )
+    outcome: list[str] = []
+
+    def register() -> None:
+        try:
+            activate_master(registered, questions=False)
+            outcome.append("done")
+        except DomainError as refused:
+            outcome.append(type(refused).__name__)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        # What 解約 does under the approval engine's lock: the contract's status, nothing of its users.
+        Contract.objects.filter(pk=registered.contract.pk).update(status=Contract.Status.TERMINATED)
+        registering = threading.Thread(target=register)
+        registering.start()
+        wait_until_blocked_on_a_lock()  # the initial password proved, it waits for the contract
+    registering.join(30)
     assert outcome == ["InvalidCredentialsForRegistration"]
     master.refresh_from_db()
     assert master.status == CustomerUser.Status.AWAITING_REGISTRATION
-
-
-def test_a_certificate_is_not_obtained_while_its_contract_is_terminated(branch, operators):
-    master = activate_master(register_contract(operators, login_method="certificate"))
-    certificates.init_ca(common_name="test client CA", actor=audit.Actor.system("bank"))
-    with transaction.atomic():
-        certificates.enable_issuance(master, actor=audit.Actor.system("bank"))
-
-    def obtain() -> None:
-        certificate.obtain_certificate(
-            login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD, environment=recognised_environment()
-        )
-
-    outcome = while_terminating(master.contract_id, master.principal_id, obtain)
-    assert outcome == ["CertificateRefused"]  # the terminated contract, read after its lock
-    assert not ClientCertificate.objects.filter(user=master).exists()

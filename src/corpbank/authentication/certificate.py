@@ -115,19 +115,7 @@ def obtain_certificate(
             )
         )
 
-    def contract_then_password() -> lockout.Verdict:
-        # The contract's lock before the principal's, as 解約 takes them (it revokes what issue writes):
-        # organizations.selectors.contract_status_for_update.
-        contract_id = (
-            CustomerUser.objects.filter(login_id=login_id).values_list("contract_id", flat=True).first()
-        )
-        if contract_id is not None:
-            organization_selectors.contract_status_for_update(contract_id)
-        return check()
-
-    return lockout.verified(
-        contract_then_password, act, refused=InvalidCredentials, master=check.reads_as_master
-    )
+    return lockout.verified(check, act, refused=InvalidCredentials, master=check.reads_as_master)
 
 
 def verify_and_obtain(

@@ -350,13 +350,7 @@ def register_master(
         type="customer", id=master.pk, label=f"master of {contract_number}", ip_address=ip_address
     )
 
-    contract_status: str | None = None
-
     def check() -> lockout.Verdict:
-        nonlocal contract_status
-        # The contract's lock before the principal's (organizations.selectors.contract_status_for_update):
-        # a 解約 approved meanwhile waits for it, and is never waited for while it ends the sessions.
-        contract_status = organization_selectors.contract_status_for_update(master.contract_id)
         return lockout.check_principal_secret(
             principal_id=master.principal_id,
             kind=SecretKind.INITIAL_PASSWORD,
@@ -367,7 +361,9 @@ def register_master(
         )
 
     def act() -> CustomerUser:
-        if contract_status != Contract.Status.ACTIVE:  # as of the lock taken in check
+        # Under the lock a 解約 approved meanwhile waits for; taken only once the initial password is
+        # proved, so that no one who merely types a contract number holds up its contract.
+        if organization_selectors.contract_status_for_update(master.contract_id) != Contract.Status.ACTIVE:
             raise refused()
         if CustomerUser.objects.filter(login_id=login_id).exists():
             raise ValidationFailed(

@@ -136,13 +136,14 @@ def _write_in_one_call(posting: Posting, entries: Sequence[Entry]) -> None:
 def _write_step_by_step(posting: Posting, entries: Sequence[Entry]) -> None:
     """SQLite: the same as ``corpbank_ledger_post``, in statements of its own, while the IMMEDIATE
     transaction holds the database's write lock."""
-    accounts = _lock(sorted({entry.account_id for entry in entries}))
+    accounts = _lock(sorted({entry.account_id for entry in entries}))  # missing: ValueError
+    closed = next((account for _, account in sorted(accounts.items()) if account.closed_at is not None), None)
+    if closed is not None:  # the first by id, as corpbank_ledger_post answers
+        raise AccountClosed(closed)
     positions, posting.pk = _positions(sorted(accounts))
     legs = []
     for entry in entries:
         account = accounts[entry.account_id]
-        if account.closed_at is not None:
-            raise AccountClosed(account)
         seq, balance = positions[entry.account_id]
         balance += entry.amount
         if account.kind == LedgerAccount.Kind.CUSTOMER and balance < 0:

@@ -5,8 +5,9 @@ then the posting that seals them) in one round trip, with plans the server keeps
 statements each parsed and planned again.
 
 It checks what the triggers of migrations 0017 and 0020 enforce anyway, only to answer with a reason
-Python turns into a customer's message: ``refused`` is 'closed' or 'insufficient' (with the account),
-or 'missing'; nothing is written then. The triggers stay the ledger's guarantee, whoever writes."""
+Python turns into a customer's message, in this order: 'missing' (an account that does not exist),
+'closed' (the first closed account by id), 'insufficient' (the first customer's account, in the
+entries' order, that would go below zero); nothing is written then. The triggers stay the ledger's guarantee, whoever writes."""
 
 from django.db import migrations
 
@@ -27,6 +28,7 @@ DECLARE
     leg_balances bigint[] := '{}';   -- and the balance after it
     account record;
     last record;
+    closed bigint;                   -- the first closed account, by id
     k integer;
 BEGIN
     SELECT array_agg(DISTINCT a ORDER BY a) INTO ids FROM unnest(p_accounts) AS a;
@@ -34,10 +36,8 @@ BEGIN
     -- after the account's lock, so it is the one the lock's previous holder wrote.
     FOR account IN SELECT a.id, a.kind, a.closed_at FROM corpbank_ledgeraccount a
             WHERE a.id = ANY (ids) ORDER BY a.id FOR UPDATE LOOP
-        IF account.closed_at IS NOT NULL THEN
-            refused := 'closed';
-            refused_account := account.id;
-            RETURN;
+        IF account.closed_at IS NOT NULL AND closed IS NULL THEN
+            closed := account.id;
         END IF;
         SELECT l.seq, l.balance_after INTO last FROM corpbank_leg l
             WHERE l.account_id = account.id ORDER BY l.seq DESC LIMIT 1;
@@ -47,6 +47,11 @@ BEGIN
     END LOOP;
     IF coalesce(array_length(seqs, 1), 0) <> array_length(ids, 1) THEN
         refused := 'missing';
+        RETURN;
+    END IF;
+    IF closed IS NOT NULL THEN
+        refused := 'closed';
+        refused_account := closed;
         RETURN;
     END IF;
     FOR i IN 1 .. array_length(p_accounts, 1) LOOP

@@ -159,11 +159,13 @@ def contract_status_for_update(contract_id: int) -> str | None:
     """Lock the contract's row (``FOR NO KEY UPDATE``, inside the caller's transaction) and read its
     status as the lock leaves it; None if there is no such contract.
 
-    The order of locks, everywhere: the contract first, then a principal. 解約 and the approval engine
-    lock the contract and then end its users' sessions (their principals' rows); an act that checks a
-    user's secrets (which locks the principal) and needs the contract unchanged (a transfer's limits,
-    a certificate that a 解約 would revoke, the master's first registration) takes this lock before
-    the check, never after it, so that the two can never wait for each other."""
+    Who takes it: a transfer (its limits are summed under it, before the user's factors are checked);
+    the master's first registration and a certificate's issuance, once the secret is proved (never
+    before: no one who merely types a contract number or a login ID may hold up the contract); the
+    approval engine for 緊急停止 and 解約. Those two lock no user's row under it: their users' sessions
+    end at the next request, which reads the contract's status (web/sessions), so that an act holding
+    a user's principal while it waits for the contract is never waited for in turn
+    (tests/organizations/test_lock_order.py)."""
     return (
         Contract.objects.select_for_update(no_key=True)
         .filter(pk=contract_id)

@@ -1,8 +1,10 @@
 """Sessions for customers and operators, shared by the web UI and the JSON API.
 
 A session is bound to its principal's ``session_epoch``: bumping the epoch (password reset, suspension,
-emergency stop, deletion) ends every open session at its next request. The key rotates at login
-(session fixation) and the session ends after the policy's inactivity (R-A5)."""
+deletion) ends every open session at its next request. A customer's session also ends at the next
+request once the contract is no longer in use (緊急停止, 解約): read with the user on every request, so
+that stopping a contract locks no user's row (organizations.selectors.contract_status_for_update).
+The key rotates at login (session fixation) and the session ends after the policy's inactivity (R-A5)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from corpbank.backoffice.models import Operator
 from corpbank.core.policy import current_policy
 from corpbank.identity.models import Principal
 from corpbank.organizations import selectors as organization_selectors
-from corpbank.organizations.models import CustomerUser
+from corpbank.organizations.models import Contract, CustomerUser
 
 CUSTOMER = "corpbank.customer_user_id"
 OPERATOR = "corpbank.operator_id"
@@ -231,7 +233,12 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
     elif operator_id is not None:
         operator = Operator.objects.select_related("principal").filter(pk=operator_id, is_active=True).first()
         principal = operator.principal if operator else None
-    if principal is None or principal.session_epoch != session.get(EPOCH) or principal.is_suspended:
+    if (
+        principal is None
+        or principal.session_epoch != session.get(EPOCH)
+        or principal.is_suspended
+        or (customer is not None and customer.contract.status != Contract.Status.ACTIVE)
+    ):
         session.flush()
         return None, None, False
     if now - datetime.fromisoformat(session[LAST_SEEN]) >= ACTIVITY_RESOLUTION:

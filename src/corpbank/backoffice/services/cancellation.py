@@ -22,8 +22,7 @@ from corpbank.certificates import services as certificates
 from corpbank.certificates.models import ClientCertificate
 from corpbank.core import audit
 from corpbank.core.errors import Conflict
-from corpbank.identity import lockout
-from corpbank.organizations.models import Contract, CustomerUser
+from corpbank.organizations.models import Contract
 from corpbank.payments import transfers as payment_transfers
 from corpbank.tokens import services as tokens
 from corpbank.tokens.models import Token
@@ -105,10 +104,8 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
             .update(status=Contract.Status.TERMINATED)
         ):
             raise Conflict(_("この契約は解約済みです。"))
-        for principal_id in CustomerUser.objects.filter(contract=contract).values_list(
-            "principal_id", flat=True
-        ):
-            lockout.end_sessions(principal_id)
+        # Its users' sessions end at their next request, which reads the contract's status (web/sessions):
+        # no user's row is locked under the contract's (organizations.selectors.contract_status_for_update).
         revoked = _active_certificates(contract)
         for certificate in revoked:
             certificates.revoke(certificate, actor=actor, reason=REASON)

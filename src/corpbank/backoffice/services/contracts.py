@@ -26,7 +26,6 @@ from corpbank.backoffice.services.paper import (
 )
 from corpbank.core import audit, text
 from corpbank.core.errors import Conflict, ValidationFailed
-from corpbank.identity import lockout
 from corpbank.identity.credentials import is_mail_address, store_pin
 from corpbank.identity.models import CONTRACT_PIN_KINDS, Principal, SecretKind
 from corpbank.ledger import selectors as ledger_selectors
@@ -352,10 +351,8 @@ class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
         )
         if not updated:
             raise Conflict(_("この契約は利用中ではありません。"))
-        for principal_id in CustomerUser.objects.filter(contract=contract).values_list(
-            "principal_id", flat=True
-        ):
-            lockout.end_sessions(principal_id)
+        # Its users' sessions end at their next request, which reads the contract's status (web/sessions):
+        # no user's row is locked under the contract's (organizations.selectors.contract_status_for_update).
         audit.record(
             "contract.emergency_stopped",
             actor=actor,

@@ -100,6 +100,10 @@ def scheduled_on(day: date) -> int:
     return Transfer.objects.filter(status=Transfer.Status.SCHEDULED, execution_date=day).count()
 
 
+# Transfers marked sent per UPDATE (their keys are its parameters).
+FILED_CHUNK = 10_000
+
+
 def _executed_elsewhere(day: date) -> QuerySet[Transfer]:
     return Transfer.objects.filter(
         destination=Destination.OTHER_BANK, status=Transfer.Status.EXECUTED, posting__value_date=day
@@ -186,9 +190,11 @@ def outgoing_file(
                 % {"reason": unwritable}
             ) from unwritable
         if batch is None:
-            Transfer.objects.filter(pk__in=[transfer.pk for transfer in chosen]).update(
-                filed_at=timezone.now()
-            )
+            # Exactly the transfers in the file (one executed meanwhile waits for the next), named by
+            # their keys in chunks: PostgreSQL binds at most 65,535 parameters to one statement.
+            filed_at, keys = timezone.now(), [transfer.pk for transfer in chosen]
+            for start in range(0, len(keys), FILED_CHUNK):
+                Transfer.objects.filter(pk__in=keys[start : start + FILED_CHUNK]).update(filed_at=filed_at)
         audit.record(
             "transfer.outgoing_file_downloaded",
             actor=actor,
