@@ -1,7 +1,8 @@
 """振込先管理 and 振込振替 in a real Chromium against the production server (R-G2, R-G4, issue 14 item 10):
 a payee registered with the confirmation password and the OTP, its holder's name typed in full-width
 katakana and kept in the Zengin half-width kana; an ad-hoc transfer to another bank with the PINs and the
-OTP, then one to the registered payee with the PINs alone, each to its completion and reception number."""
+OTP (its bank and branch chosen in 金融機関・支店の検索, what was typed kept), then one to the
+registered payee with the PINs alone, each to its completion and reception number."""
 
 from __future__ import annotations
 
@@ -52,12 +53,26 @@ def test_r_g4_r_g2_payee_registration_and_transfers_with_otp(new_page, server_en
     page.click("nav.menu >> text=振込振替")
     page.click("#new-transfer")
     page.select_option("#id_to", "adhoc")
-    page.fill("#id_bank_code", "0005")
-    page.fill("#id_branch_code", "001")
     page.select_option("#id_type", "1")
     page.fill("#id_number", "7777777")
     page.fill("#id_holder", "ﾀﾅｶ ｲﾁﾛｳ")
     page.fill("#id_amount", "３０，０００")
+    # The bank and branch looked up rather than typed: what was typed comes back with them.
+    with page.expect_navigation():
+        page.click("#bank-search")
+    page.fill("#id_q", "0005")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("#banks >> text=支店を検索")
+    page.fill("#id_q", "001")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("#branches a.choose >> nth=0")
+    page.wait_for_url("**/transfers/new?draft=*")
+    assert page.input_value("#id_bank_code") == "0005" and page.input_value("#id_branch_code") == "001"
+    assert page.input_value("#id_amount") == "３０，０００" and page.input_value("#id_to") == "adhoc"
     submit(page)
     page.wait_for_url("**/transfers/confirm/*")
     quote = page.inner_text("#quote")

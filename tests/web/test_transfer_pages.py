@@ -6,6 +6,7 @@ shown from the bank's records before registering, and the bank search."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -28,6 +29,21 @@ def sign_in() -> Client:
         response = client.post("/login/additional", {"answer": ANSWER})
     assert response["Location"] == "/", response.content.decode()
     return client
+
+
+def mizuho_payee(payer, **overrides: str) -> Payee:  # type: ignore[no-untyped-def]
+    """A payee at another bank (みずほ 東京営業部), registered directly."""
+    values = {
+        "bank_code": "0001",
+        "bank_name": "みずほ",
+        "branch_code": "001",
+        "branch_name": "東京営業部",
+        "type": "1",
+        "number": "1234567",
+        "holder_kana": "ﾐｽﾞﾎ ﾀﾛｳ",
+        **overrides,
+    }
+    return Payee.objects.create(contract_id=payer.contract_id, **values)
 
 
 def typed_transfer(payer, **overrides: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -171,18 +187,7 @@ def test_a_confirmation_never_shown_orders_nothing(signed_in, payer, other_custo
 
 
 def test_r_a4_payee_pages_need_the_payee_permission(payer, general, client):
-    from corpbank.payments.models import Payee as PayeeRow
-
-    payee = PayeeRow.objects.create(
-        contract_id=payer.contract_id,
-        bank_code="0001",
-        bank_name="みずほ",
-        branch_code="001",
-        branch_name="東京営業部",
-        type="1",
-        number="1234567",
-        holder_kana="ﾐｽﾞﾎ ﾀﾛｳ",
-    )
+    payee = mizuho_payee(payer)
     general.permissions.create(permission="single_transfer")
     from corpbank.payments import payees
 
@@ -226,23 +231,58 @@ def test_ux_review_fixes_on_the_customer_screens(signed_in, payer, other_custome
 
 def test_the_english_screens_write_brackets_and_colons_in_half_width(signed_in, payer, other_customer):
     """A name with its detail, a label with its error: Japanese writes （） and ：, English ( ) and ': '."""
-    Payee.objects.create(
-        contract=payer.contract,
-        bank_code="0001",
-        bank_name="みずほ",
-        branch_code="001",
-        branch_name="東京営業部",
-        type="1",
-        number="1234567",
-        holder_kana="ﾐﾗｲｼﾖｳｼﾞ",
-        nickname="未来商事",
-    )
+    mizuho_payee(payer, holder_kana="ﾐﾗｲｼﾖｳｼﾞ", nickname="未来商事")
     japanese = signed_in.get("/payees").content.decode()
     assert "みずほ（0001）" in japanese and "東京営業部（001）" in japanese
     english = signed_in.get("/payees", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "みずほ (0001)" in english and "東京営業部 (001)" in english and "（" not in english
     form = signed_in.get("/transfers/new", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "未来商事 (みずほ 東京営業部 1234567)" in form
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer), HTTP_ACCEPT_LANGUAGE="en")["Location"]
+    shown = signed_in.get(confirm, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "(2999)" in shown and "(101)" in shown and "（" not in shown and "）" not in shown
+    assert "（2999）" in signed_in.get(confirm).content.decode()
     refused = signed_in.post("/transfers/new", typed_transfer(payer, amount="0"), HTTP_ACCEPT_LANGUAGE="en")
     summary = refused.content.decode()
     assert refused.status_code == 422 and re.search(r'<a href="#id_amount">[^<：]+: ', summary), summary
+
+
+def test_r_g4_a_branch_chosen_in_the_search_comes_back_to_the_input_with_what_was_typed(signed_in, payer):
+    """金融機関・支店の検索 from the input screen, without a script: what was typed is kept, each branch
+    found can be chosen, and the screen comes back with the codes filled in and 都度指定 chosen."""
+    typed = typed_transfer(
+        payer, to="payee", bank_code="", branch_code="", number="1234567", amount="１２，３４５"
+    )
+    search = signed_in.post("/transfers/new", {**typed, "search_bank": "1"})["Location"]
+    assert search.startswith("/payees/banks?for=transfer&draft=")
+    draft = parse_qs(urlsplit(search).query)["draft"][0]
+    found = signed_in.get(search + "&q=みずほ").content.decode()
+    assert f"?bank=0001&amp;for=transfer&amp;draft={draft}" in found
+    branches = signed_in.get(
+        f"/payees/banks?bank=0001&q=東京営業部&for=transfer&draft={draft}"
+    ).content.decode()
+    chosen = re.search(r'<a class="choose" href="([^"]+)"', branches)
+    assert chosen is not None
+    back = chosen.group(1).replace("&amp;", "&")
+    assert back == f"/transfers/new?draft={draft}&bank_code=0001&branch_code=001"
+    form = signed_in.get(back).content.decode()
+    assert 'id="id_bank_code" name="bank_code" type="text" value="0001"' in form
+    assert 'name="branch_code" type="text" value="001"' in form and 'value="１２，３４５"' in form
+    assert '<option value="adhoc" selected>' in form and 'value="1234567"' in form
+    # A draft is not an order: its token confirms nothing, and a forged one chooses nowhere.
+    assert signed_in.get(f"/transfers/confirm/{draft}")["Location"] == "/transfers/new"
+    forged = signed_in.get("/payees/banks?bank=0001&q=東京営業部&for=transfer&draft=forged").content.decode()
+    assert 'class="choose"' not in forged
+    assert "（" not in signed_in.get(back, HTTP_ACCEPT_LANGUAGE="en").content.decode().split("<form")[1]
+
+
+def test_r_g4_a_payee_being_changed_comes_back_to_its_change_screen(signed_in, payer):
+    payee = mizuho_payee(payer)
+    typed = {"bank_code": "", "branch_code": "", "type": "1", "number": "7777777", "holder": "ﾐｽﾞﾎ ﾀﾛｳ"}
+    search = signed_in.post(f"/payees/{payee.pk}/change", {**typed, "search_bank": "1"})["Location"]
+    draft = parse_qs(urlsplit(search).query)["draft"][0]
+    branches = signed_in.get(f"/payees/banks?bank=0005&for=payee&draft={draft}").content.decode()
+    chosen = re.search(r'<a class="choose" href="([^"]+)"', branches)
+    assert chosen is not None and chosen.group(1).startswith(f"/payees/{payee.pk}/change?draft={draft}&amp;")
+    form = signed_in.get(chosen.group(1).replace("&amp;", "&")).content.decode()
+    assert 'value="0005"' in form and 'value="7777777"' in form

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation
@@ -195,6 +196,8 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
     error: DomainError | None = None
     if request.method == "POST":
         typed = posted(request, *TRANSFER_FIELDS)
+        if request.POST.get("search_bank"):
+            return _to_bank_search(request, "transfer", typed)
         try:
             transfers.quote(user, _transfer_input(typed))
         except DomainError as refused:
@@ -205,6 +208,9 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
     elif (kept := sessions.kept_order(request, "transfer", request.GET.get("from", ""))) is not None:
         for field in fields:  # 修正: back from the confirmation with what was typed
             field.value = kept.get(field.name, field.value)
+    elif (picked := _picked(request, "transfer")) is not None:
+        for field in fields:  # back from 金融機関・支店の検索 with the bank and branch chosen there
+            field.value = picked.get(field.name, field.value)
     elif request.GET.get("payee"):
         for field in fields:
             field.value = {"to": "payee", "payee_id": request.GET["payee"]}.get(field.name, field.value)
@@ -354,6 +360,8 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
     error: DomainError | None = None
     if request.method == "POST":
         typed = posted(request, *PAYEE_FIELDS)
+        if request.POST.get("search_bank"):
+            return _to_bank_search(request, "payee", typed)
         try:
             payees.check_new(user, _payee_input(typed), other_than=payee_id)
         except DomainError as refused:
@@ -364,6 +372,9 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
     elif (kept := sessions.kept_order(request, "payee", request.GET.get("from", ""))) is not None:
         for field in fields:  # 修正: back from the confirmation with what was typed
             field.value = kept.get(field.name, field.value)
+    elif (picked := _picked(request, "payee")) is not None:
+        for field in fields:  # back from 金融機関・支店の検索 with the bank and branch chosen there
+            field.value = picked.get(field.name, field.value)
     elif current is not None:
         values = {
             "bank_code": current.bank_code,
@@ -471,14 +482,49 @@ def payee_delete(request: HttpRequest, payee_id: int) -> HttpResponse:
     )
 
 
+# What an input screen keeps while its user looks up a bank and branch (sessions.keep_order), by kind.
+DRAFTS = {"transfer": "transfer_draft", "payee": "payee_draft"}
+
+
+def _to_bank_search(request: HttpRequest, kind: str, typed: dict[str, str]) -> HttpResponse:
+    """「金融機関・支店を検索」 on an input screen: what was typed is kept, with the screen to come back
+    to, and the search offers each branch it finds to be chosen."""
+    token = sessions.keep_order(request, DRAFTS[kind], {**typed, BACK: request.path})
+    return redirect(f"{reverse('bank_search')}?{urlencode({'for': kind, 'draft': token})}")
+
+
+def _picked(request: HttpRequest, kind: str) -> dict[str, str] | None:
+    """What was typed before the search, with the bank and branch chosen in it (a code of digits only;
+    anything else is left as it was typed). A transfer's destination becomes 都度指定."""
+    draft = sessions.kept_order(request, DRAFTS[kind], request.GET.get("draft", "")[:40])
+    if draft is None:
+        return None
+    for name, width in (("bank_code", 4), ("branch_code", 3)):
+        value = request.GET.get(name, "")
+        if len(value) == width and value.isascii() and value.isdigit():
+            draft[name] = value
+    if kind == "transfer":
+        draft["to"] = "adhoc"
+    return draft
+
+
+# The screen a draft comes back to: a path this server wrote into the session, never one from the request.
+BACK = "_back"
+
+
 @customer_required()
 def bank_search(request: HttpRequest) -> HttpResponse:
-    """金融機関・支店の検索: banks by code or name, then a bank's branches."""
+    """金融機関・支店の検索: banks by code or name, then a bank's branches. Reached from an input screen
+    (``for`` and ``draft``), each branch can be chosen, which goes back to that screen with what was
+    typed there and the codes filled in."""
     query = request.GET.get("q", "")[:40]
     bank_code = request.GET.get("bank", "")[:8]
     bank = banks.bank(bank_code) if bank_code else None
     found_banks = banks.search_banks(query) if bank is None and query else []
     found_branches = banks.search_branches(bank.code, query) if bank is not None else []
+    kind, token = request.GET.get("for", ""), request.GET.get("draft", "")[:40]
+    draft = sessions.kept_order(request, DRAFTS[kind], token) if kind in DRAFTS else None
+    back = f"{draft[BACK]}?{urlencode({'draft': token})}" if draft and BACK in draft else ""
     return render(
         request,
         "corpbank/payees/banks.html",
@@ -488,5 +534,9 @@ def bank_search(request: HttpRequest) -> HttpResponse:
             "bank": bank,
             "banks": found_banks,
             "branches": found_branches,
+            "back": back,
+            "carried": urlencode({"for": kind, "draft": token}) if back else "",
+            "kind": kind if back else "",
+            "draft": token if back else "",
         },
     )
