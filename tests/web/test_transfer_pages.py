@@ -232,6 +232,8 @@ def test_ux_review_fixes_on_the_customer_screens(signed_in, payer, other_custome
 def test_the_english_screens_write_brackets_and_colons_in_half_width(signed_in, payer, other_customer):
     """A name with its detail, a label with its error: Japanese writes （） and ：, English ( ) and ': '."""
     mizuho_payee(payer, holder_kana="ﾐﾗｲｼﾖｳｼﾞ", nickname="未来商事")
+    home = signed_in.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'\([^（]+ / Login ID: <span id="login-id">', home) and "（" not in home
     japanese = signed_in.get("/payees").content.decode()
     assert "みずほ（0001）" in japanese and "東京営業部（001）" in japanese
     english = signed_in.get("/payees", HTTP_ACCEPT_LANGUAGE="en").content.decode()
