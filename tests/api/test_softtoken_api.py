@@ -79,3 +79,21 @@ def test_r_e9_issuing_needs_the_confirmation_password_and_valid_input(softtoken_
 def test_r_e9_issuing_needs_csrf(softtoken_master):
     client = customer()
     assert client.post("/me/software-token", ISSUE, csrf=False)[0] == 403
+
+
+def test_r_f5_an_emergency_stopped_contract_hands_out_no_seed(softtoken_master, operators):
+    from corpbank.backoffice.services import approve, enter_emergency_stop
+    from corpbank.tokens.models import SoftwareTokenEnrolment
+
+    _, issued = customer().post("/me/software-token", ISSUE)
+    approve(
+        operators[1], enter_emergency_stop(operators[0], softtoken_master.contract_id, reason="PC紛失").pk
+    )
+    body = {
+        "service_id": issued["service_id"],
+        "user_id": issued["token_user_id"],
+        "activation_password": "Start1app",
+    }
+    status, refused = provision(body)
+    assert status == 403 and "緊急停止中または解約済み" in refused["error"]["message"], refused
+    assert SoftwareTokenEnrolment.objects.get().state == SoftwareTokenEnrolment.State.ISSUED

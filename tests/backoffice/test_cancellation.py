@@ -209,12 +209,13 @@ def test_a_second_termination_is_refused_while_the_first_awaits_approval(master,
     assert PendingAction.objects.filter(kind="terminate_contract", status="pending").get() == again
 
 
-@pytest.mark.parametrize("procedure", ["emergency_stop", "termination"])
+@pytest.mark.parametrize("procedure", ["emergency_stop", "emergency_stop_lifted", "termination"])
 def test_r_f5_r_f6_a_stopped_or_terminated_contract_signs_its_users_out_at_their_next_request(
     master, operators, procedure
 ):
-    """By the contract's status, read with the user on every request: stopping a contract locks no
-    user's row (tests/organizations/test_lock_order.py)."""
+    """By the contract's session epoch, read with the user on every request: stopping a contract locks
+    no user's row (tests/organizations/test_lock_order.py). A session idle through a stop and its lift
+    (a lost PC left on) does not come back."""
     from tests.web.test_transfer_pages import sign_in
 
     client = sign_in()
@@ -224,6 +225,11 @@ def test_r_f5_r_f6_a_stopped_or_terminated_contract_signs_its_users_out_at_their
     else:
         stop = backoffice.enter_emergency_stop(operators[0], master.contract_id, reason="PC紛失")
         backoffice.approve(operators[1], stop.pk)
+    if procedure == "emergency_stop_lifted":
+        lift = backoffice.enter_emergency_stop_lift(operators[1], master.contract_id)
+        backoffice.approve(operators[0], lift.pk)
     page = client.get("/")
     assert page.status_code == 302 and page["Location"].startswith("/login")
     assert client.get("/api/v1/me").status_code == 401
+    if procedure == "emergency_stop_lifted":  # a new login is welcome
+        assert sign_in().get("/").status_code == 200

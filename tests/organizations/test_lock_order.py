@@ -1,11 +1,13 @@
-"""Stopping a contract locks no user's row (organizations.selectors.contract_status_for_update).
+"""Stopping a contract locks no user's row, and acts that need the contract unchanged hold its status.
 
-緊急停止 and 解約 run under the contract's row lock, taken by the approval engine. Their users' sessions
-end at the next request, which reads the contract's status (web/sessions), instead of by bumping each
-principal's ``session_epoch``. Acts that check a user's secret lock that user's principal and may then
-need the contract: the master's first registration, a certificate's obtaining, a master's acts on the
-general users. Had the stop also locked the principals, it and such an act could each wait for the
-other, and PostgreSQL would end one of them with a deadlock error. Real threads on PostgreSQL."""
+緊急停止 and 解約 lock the contract's row FOR UPDATE (backoffice.services.paper.stop_holding). Their
+users' sessions end at the next request, which reads the contract's session epoch (web/sessions),
+instead of by bumping each principal's ``session_epoch``. Acts that check a user's secret lock that
+user's principal and may then need the contract: the master's first registration, a certificate's
+obtaining (organizations.selectors.contract_status_held, FOR KEY SHARE, which a transfer's lock does
+not block), a master's acts on the general users. Had the stop also locked the principals, it and such
+an act could each wait for the other, and PostgreSQL would end one of them with a deadlock error. Real
+threads on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from corpbank.backoffice import services as backoffice
+from corpbank.backoffice.services.paper import stop_holding
 from corpbank.core.errors import DomainError
 from corpbank.identity.models import Principal
 from corpbank.organizations.models import Contract, CustomerUser
@@ -92,7 +95,9 @@ def test_the_masters_first_registration_waits_for_a_termination_and_is_refused(b
             connections.close_all()
 
     with transaction.atomic():
-        # What 解約 does under the approval engine's lock: the contract's status, nothing of its users.
+        # What 解約 does (backoffice.services.paper.stop_holding): the contract's row FOR UPDATE, then
+        # its status; nothing of its users.
+        stop_holding(registered.contract)
         Contract.objects.filter(pk=registered.contract.pk).update(status=Contract.Status.TERMINATED)
         registering = threading.Thread(target=register)
         registering.start()
@@ -101,3 +106,44 @@ def test_the_masters_first_registration_waits_for_a_termination_and_is_refused(b
     assert outcome == ["InvalidCredentialsForRegistration"]
     master.refresh_from_db()
     assert master.status == CustomerUser.Status.AWAITING_REGISTRATION
+
+
+def test_a_certificate_is_obtained_while_the_same_users_transfer_holds_the_contract(branch, operators):
+    """A transfer locks the contract (FOR NO KEY UPDATE) and then its user's principal; obtaining a
+    certificate by password locks the principal and then holds the contract's status (FOR KEY SHARE),
+    which does not wait for the transfer's lock: the two never wait for each other."""
+    from corpbank.authentication import certificate
+    from corpbank.certificates import services as certificates
+    from corpbank.certificates.models import ClientCertificate
+    from corpbank.core import audit
+    from corpbank.identity.selectors import principal_for_update
+    from corpbank.organizations.selectors import contract_status_for_update
+    from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, recognised_environment
+
+    master = activate_master(register_contract(operators, login_method="certificate"))
+    certificates.init_ca(common_name="test client CA", actor=audit.Actor.system("bank"))
+    with transaction.atomic():
+        certificates.enable_issuance(master, actor=audit.Actor.system("bank"))
+    outcome: list[str] = []
+
+    def obtain() -> None:
+        try:
+            certificate.obtain_certificate(
+                login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD, environment=recognised_environment()
+            )
+            outcome.append("done")
+        except Exception as error:
+            outcome.append(repr(error))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
+        assert contract_status_for_update(master.contract_id) == Contract.Status.ACTIVE  # the transfer's
+        obtaining = threading.Thread(target=obtain)
+        obtaining.start()
+        obtaining.join(30)  # it never waits for the contract's lock held here
+        principal_for_update(master.principal_id)  # the transfer's next lock, free again
+    assert outcome == ["done"]
+    assert ClientCertificate.objects.filter(user=master, status="active").exists()

@@ -29,7 +29,6 @@ from corpbank.identity import lockout
 from corpbank.identity import selectors as identity_selectors
 from corpbank.identity.hashing import verify_nothing
 from corpbank.identity.models import SecretKind
-from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
 from corpbank.tokens import otp
 from corpbank.tokens import selectors as token_selectors
@@ -144,7 +143,6 @@ def verify_and_obtain(
         code = text.one_time_password(code)
 
     def check() -> lockout.Verdict:
-        organization_selectors.contract_status_for_update(user.contract_id)  # before the principal's
         principal = identity_selectors.principal_for_update(user.principal_id)
         if question is not None:
             verdict = lockout.check_secret(

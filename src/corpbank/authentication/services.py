@@ -361,9 +361,9 @@ def register_master(
         )
 
     def act() -> CustomerUser:
-        # Under the lock a 解約 approved meanwhile waits for; taken only once the initial password is
+        # Under a lock a 解約 approved meanwhile waits for; taken only once the initial password is
         # proved, so that no one who merely types a contract number holds up its contract.
-        if organization_selectors.contract_status_for_update(master.contract_id) != Contract.Status.ACTIVE:
+        if organization_selectors.contract_status_held(master.contract_id) != Contract.Status.ACTIVE:
             raise refused()
         if CustomerUser.objects.filter(login_id=login_id).exists():
             raise ValidationFailed(

@@ -234,8 +234,8 @@ def issue(user: CustomerUser, *, actor: audit.Actor, now: datetime | None = None
     now = now or timezone.now()
     # The contract's status as of a lock that a 解約 approved meanwhile waits for (it locks the contract
     # FOR UPDATE): never an active certificate, missing from the CRL, on a contract just terminated.
-    # Taken once the user's factors are proved (organizations.selectors.contract_status_for_update).
-    user.contract.status = organization_selectors.contract_status_for_update(user.contract_id) or ""
+    # Taken once the user's factors are proved (organizations.selectors.contract_status_held).
+    user.contract.status = organization_selectors.contract_status_held(user.contract_id) or ""
     issuance = CertificateIssuance.objects.select_for_update().filter(user=user, used_at__isnull=True).first()
     refusal = issuance_refusal(user, enabled=issuance is not None)
     if refusal is not None:

@@ -56,6 +56,9 @@ class Contract(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="contracts")
     login_method = models.CharField(max_length=12, choices=LoginMethod.choices, default=LoginMethod.PASSWORD)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    # Bumped when the contract is stopped (緊急停止, 解約): a session started before it never comes back,
+    # not even after 緊急停止の解除 (web/sessions).
+    session_epoch = models.PositiveIntegerField(default=0)
     # ワンタイムパスワード: the operations of the table's OTP column need a code from the user's token
     # (R-E2), and a user without a usable token is sent to the registration screen at login (R-E7).
     otp_required = models.BooleanField(default=False)

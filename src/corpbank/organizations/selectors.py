@@ -157,18 +157,29 @@ def general_user_of(master: CustomerUser, user_id: int) -> CustomerUser:
 
 def contract_status_for_update(contract_id: int) -> str | None:
     """Lock the contract's row (``FOR NO KEY UPDATE``, inside the caller's transaction) and read its
-    status as the lock leaves it; None if there is no such contract.
-
-    Who takes it: a transfer (its limits are summed under it, before the user's factors are checked);
-    the master's first registration and a certificate's issuance, once the secret is proved (never
-    before: no one who merely types a contract number or a login ID may hold up the contract); the
-    approval engine for 緊急停止 and 解約. Those two lock no user's row under it: their users' sessions
-    end at the next request, which reads the contract's status (web/sessions), so that an act holding
-    a user's principal while it waits for the contract is never waited for in turn
-    (tests/organizations/test_lock_order.py)."""
+    status as the lock leaves it; None if there is no such contract. A transfer takes it before the
+    user's factors are checked: its limits are summed under it, and parallel transfers of a contract
+    queue on it."""
     return (
         Contract.objects.select_for_update(no_key=True)
         .filter(pk=contract_id)
         .values_list("status", flat=True)
         .first()
     )
+
+
+def contract_status_held(contract_id: int) -> str | None:
+    """The contract's status, held unchanged until the caller's transaction ends (PostgreSQL's ``FOR
+    KEY SHARE``; SQLite's IMMEDIATE transaction holds the database's write lock): for an act that must
+    not outlive a 緊急停止 or 解約 approved meanwhile (the approval engine locks the contract ``FOR
+    UPDATE``, which waits for this lock and is waited for by it), taken once the user's secret is
+    proved, never before (no one who merely types a contract number or a login ID may hold up a
+    contract). It does not wait for a transfer's lock (``FOR NO KEY UPDATE``): a user obtaining a
+    certificate while the same user's transfer is accepted, each holding the other's next lock, can
+    never deadlock. Lock order: the stop and 解約 take the contract and no user's row
+    (tests/organizations/test_lock_order.py)."""
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {Contract._meta.db_table} WHERE id = %s{lock}", [contract_id])  # noqa: S608
+        row = cursor.fetchone()
+    return str(row[0]) if row else None

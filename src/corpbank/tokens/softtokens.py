@@ -27,7 +27,14 @@ from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import check_secrets
 from corpbank.core import audit, mail, text
-from corpbank.core.errors import Conflict, DomainError, FactorsRejected, InvalidCredentials, ValidationFailed
+from corpbank.core.errors import (
+    Conflict,
+    ContractNotActive,
+    DomainError,
+    FactorsRejected,
+    InvalidCredentials,
+    ValidationFailed,
+)
 from corpbank.identity import lockout
 from corpbank.identity.credentials import character_rule_problem, is_mail_address
 from corpbank.identity.hashing import hash_secret, verify_nothing
@@ -212,6 +219,14 @@ def provision(
     actor = audit.Actor(type="anonymous", label=f"softtoken app {token_user_id}", ip_address=ip_address)
 
     def act() -> Provisioned:
+        # Told only to whoever knows the activation password: a stopped contract hands out no seed.
+        in_use = Contract.objects.filter(
+            pk=enrolment.user.contract_id, status=Contract.Status.ACTIVE
+        ).exists()
+        if not in_use:
+            raise ContractNotActive(
+                _("ご契約が緊急停止中または解約済みのため、ソフトウェアトークンの利用開始はできません。")
+            )
         updated = SoftwareTokenEnrolment.objects.filter(
             pk=enrolment.pk, state=SoftwareTokenEnrolment.State.ISSUED
         ).update(state=SoftwareTokenEnrolment.State.PROVISIONED, provisioned_at=timezone.now())

@@ -1,9 +1,10 @@
 """Sessions for customers and operators, shared by the web UI and the JSON API.
 
 A session is bound to its principal's ``session_epoch``: bumping the epoch (password reset, suspension,
-deletion) ends every open session at its next request. A customer's session also ends at the next
-request once the contract is no longer in use (緊急停止, 解約): read with the user on every request, so
-that stopping a contract locks no user's row (organizations.selectors.contract_status_for_update).
+deletion) ends every open session at its next request. A customer's session is also bound to its
+contract's ``session_epoch``, which 緊急停止 and 解約 bump: read with the user on every request, so that
+stopping a contract locks no user's row, and a session started before a stop never comes back, not
+even after 緊急停止の解除.
 The key rotates at login (session fixation) and the session ends after the policy's inactivity (R-A5)."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from corpbank.organizations.models import Contract, CustomerUser
 CUSTOMER = "corpbank.customer_user_id"
 OPERATOR = "corpbank.operator_id"
 EPOCH = "corpbank.epoch"
+CONTRACT_EPOCH = "corpbank.contract_epoch"
 LAST_SEEN = "corpbank.last_seen"
 MUST_CHANGE = "corpbank.must_change"
 WARN_EXPIRY = "corpbank.warn_expiry_until"
@@ -180,6 +182,7 @@ def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
     user = outcome.user
     request.session[CUSTOMER] = user.pk
     request.session[EPOCH] = outcome.session_epoch
+    request.session[CONTRACT_EPOCH] = user.contract.session_epoch
     request.session[LAST_SEEN] = timezone.now().isoformat()
     request.session[MUST_CHANGE] = list(outcome.must_change)
     request.session[MUST_REGISTER_TOKEN] = outcome.must_register_token
@@ -237,7 +240,13 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
         principal is None
         or principal.session_epoch != session.get(EPOCH)
         or principal.is_suspended
-        or (customer is not None and customer.contract.status != Contract.Status.ACTIVE)
+        or (
+            customer is not None
+            and (
+                customer.contract.status != Contract.Status.ACTIVE
+                or customer.contract.session_epoch != session.get(CONTRACT_EPOCH, 0)
+            )
+        )
     ):
         session.flush()
         return None, None, False

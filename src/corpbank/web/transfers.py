@@ -92,7 +92,7 @@ def _account_fields(*, adhoc: bool = False) -> list[Field]:
         Field(
             "bank_code",
             _("金融機関コード"),
-            hint=_("4桁（例：0001）。わからない場合は「金融機関・支店の検索」で調べられます。"),
+            hint=_("4桁（例：0001）。わからない場合は「金融機関・支店を検索」で調べて選べます。"),
             maxlength=8,
         ),
         Field("branch_code", _("支店コード"), hint=_("3桁"), maxlength=6),
@@ -484,12 +484,15 @@ def payee_delete(request: HttpRequest, payee_id: int) -> HttpResponse:
 
 # What an input screen keeps while its user looks up a bank and branch (sessions.keep_order), by kind.
 DRAFTS = {"transfer": "transfer_draft", "payee": "payee_draft"}
+DRAFT_VALUE_LENGTH = 100
 
 
 def _to_bank_search(request: HttpRequest, kind: str, typed: dict[str, str]) -> HttpResponse:
     """「金融機関・支店を検索」 on an input screen: what was typed is kept, with the screen to come back
     to, and the search offers each branch it finds to be chosen."""
-    token = sessions.keep_order(request, DRAFTS[kind], {**typed, BACK: request.path})
+    # Not checked yet: each value cut to what a field holds, so that a draft never swells the session.
+    kept = {name: value[:DRAFT_VALUE_LENGTH] for name, value in typed.items()}
+    token = sessions.keep_order(request, DRAFTS[kind], {**kept, BACK: request.path})
     return redirect(f"{reverse('bank_search')}?{urlencode({'for': kind, 'draft': token})}")
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.details import choice, row
-from corpbank.backoffice.services.paper import PaperProcedure, contract_of, enter
+from corpbank.backoffice.services.paper import PaperProcedure, contract_of, enter, stop_holding
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import ClientCertificate
 from corpbank.core import audit
@@ -98,14 +99,15 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
+        stop_holding(contract)
         if (
             not Contract.objects.filter(pk=contract.pk)
             .exclude(status=Contract.Status.TERMINATED)
-            .update(status=Contract.Status.TERMINATED)
+            .update(status=Contract.Status.TERMINATED, session_epoch=F("session_epoch") + 1)
         ):
             raise Conflict(_("この契約は解約済みです。"))
-        # Its users' sessions end at their next request, which reads the contract's status (web/sessions):
-        # no user's row is locked under the contract's (organizations.selectors.contract_status_for_update).
+        # Its users' sessions end at their next request, which reads the contract's session epoch
+        # (web/sessions): no user's row is locked under the contract's.
         revoked = _active_certificates(contract)
         for certificate in revoked:
             certificates.revoke(certificate, actor=actor, reason=REASON)

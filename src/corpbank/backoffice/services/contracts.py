@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
 from corpbank.approvals import engine
@@ -23,6 +23,7 @@ from corpbank.backoffice.services.paper import (
     hash_pins,
     invalid,
     issue_initial_password,
+    stop_holding,
 )
 from corpbank.core import audit, text
 from corpbank.core.errors import Conflict, ValidationFailed
@@ -346,13 +347,14 @@ class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
+        stop_holding(contract)
         updated = Contract.objects.filter(pk=contract.pk, status=Contract.Status.ACTIVE).update(
-            status=Contract.Status.EMERGENCY_STOPPED
+            status=Contract.Status.EMERGENCY_STOPPED, session_epoch=F("session_epoch") + 1
         )
         if not updated:
             raise Conflict(_("この契約は利用中ではありません。"))
-        # Its users' sessions end at their next request, which reads the contract's status (web/sessions):
-        # no user's row is locked under the contract's (organizations.selectors.contract_status_for_update).
+        # Its users' sessions end at their next request, which reads the contract's session epoch
+        # (web/sessions), even after the stop is lifted: no user's row is locked under the contract's.
         audit.record(
             "contract.emergency_stopped",
             actor=actor,

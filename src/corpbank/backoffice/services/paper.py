@@ -113,6 +113,13 @@ def hash_pins(pins: dict[str, str], *, all_required: bool) -> dict[str, str]:
     return hashed
 
 
+def stop_holding(contract: Contract) -> None:
+    """緊急停止 and 解約, first: the contract's row locked ``FOR UPDATE``, which waits for every act
+    holding its status (organizations.selectors.contract_status_held: a certificate being issued, a
+    master registering) and makes them wait, unlike a transfer's lock. No user's row is locked after it."""
+    Contract.objects.select_for_update().filter(pk=contract.pk).first()
+
+
 def contract_of(contract_id: int | None) -> Contract:
     contract = (
         Contract.objects.select_related("organization").filter(pk=contract_id).first()
