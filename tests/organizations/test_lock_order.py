@@ -147,3 +147,45 @@ def test_a_certificate_is_obtained_while_the_same_users_transfer_holds_the_contr
         principal_for_update(master.principal_id)  # the transfer's next lock, free again
     assert outcome == ["done"]
     assert ClientCertificate.objects.filter(user=master, status="active").exists()
+
+
+def test_a_master_procedures_approval_and_the_masters_certificate_never_wait_for_each_other(
+    branch, operators
+):
+    """Every paper approval locks the contract first (PaperProcedure.admissible, FOR NO KEY UPDATE) and
+    some then lock the master's principal (a lockout lifted, the master initialized); obtaining a
+    certificate locks the principal and then holds the contract's status (FOR KEY SHARE), which that
+    lock does not block. With FOR UPDATE in admissible, the two deadlocked."""
+    from corpbank.authentication import certificate
+    from corpbank.backoffice.services.masters import LiftMasterLock
+    from corpbank.certificates import services as certificates
+    from corpbank.core import audit
+    from corpbank.identity.selectors import principal_for_update
+    from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, recognised_environment
+
+    master = activate_master(register_contract(operators, login_method="certificate"))
+    certificates.init_ca(common_name="test client CA", actor=audit.Actor.system("bank"))
+    with transaction.atomic():
+        certificates.enable_issuance(master, actor=audit.Actor.system("bank"))
+    outcome: list[str] = []
+
+    def obtain() -> None:
+        try:
+            certificate.obtain_certificate(
+                login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD, environment=recognised_environment()
+            )
+            outcome.append("done")
+        except Exception as error:
+            outcome.append(repr(error))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
+        LiftMasterLock().admissible(master.contract)  # what the approval takes first
+        obtaining = threading.Thread(target=obtain)
+        obtaining.start()
+        obtaining.join(30)
+        principal_for_update(master.principal_id)  # then the approval's lockout.lift
+    assert outcome == ["done"]

@@ -217,7 +217,7 @@ def enter(
 def _refuse_a_second_entry(procedure: Procedure[Any], contract: Any) -> None:
     """Under the contract's row lock (two clerks entering at once queue here): one pending entry of the
     procedure per contract."""
-    type(contract).objects.select_for_update().filter(pk=contract.pk).first()
+    type(contract).objects.select_for_update(no_key=True).filter(pk=contract.pk).first()
     waiting = (
         PendingAction.objects.filter(
             kind=procedure.kind, contract=contract, status=PendingAction.Status.PENDING

@@ -39,6 +39,7 @@ from corpbank.identity import lockout
 from corpbank.identity.credentials import character_rule_problem, is_mail_address
 from corpbank.identity.hashing import hash_secret, verify_nothing
 from corpbank.identity.models import Secret, SecretKind
+from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import Contract, CustomerUser
 from corpbank.tokens import otp
 from corpbank.tokens import services as tokens
@@ -219,11 +220,9 @@ def provision(
     actor = audit.Actor(type="anonymous", label=f"softtoken app {token_user_id}", ip_address=ip_address)
 
     def act() -> Provisioned:
-        # Told only to whoever knows the activation password: a stopped contract hands out no seed.
-        in_use = Contract.objects.filter(
-            pk=enrolment.user.contract_id, status=Contract.Status.ACTIVE
-        ).exists()
-        if not in_use:
+        # Told only to whoever knows the activation password: a stopped contract hands out no seed. Held
+        # until the seed is handed out: a 緊急停止 approved meanwhile waits for it (stop_holding).
+        if organization_selectors.contract_status_held(enrolment.user.contract_id) != Contract.Status.ACTIVE:
             raise ContractNotActive(
                 _("ご契約が緊急停止中または解約済みのため、ソフトウェアトークンの利用開始はできません。")
             )

@@ -34,12 +34,16 @@ class PaperProcedure(engine.Procedure[RequestT]):
 
     def admissible(self, contract: Contract | None) -> None:
         """Nothing more is entered or approved on a terminated contract (解約, R-F6). At approval the
-        contract's row is locked, so that an approval and a termination go one after the other."""
+        contract's row is locked (``FOR NO KEY UPDATE``), so that an approval and a termination go one
+        after the other; not ``FOR UPDATE``, which would wait for a certificate's issuance or a master's
+        registration holding the contract's status with the master's principal, while the approval
+        then wants that principal (a lifted lockout): 緊急停止 and 解約 alone take ``FOR UPDATE``
+        (stop_holding), and lock no principal."""
         if contract is None:
             return
         current = Contract.objects.filter(pk=contract.pk)
         if transaction.get_connection().in_atomic_block:
-            current = current.select_for_update()
+            current = current.select_for_update(no_key=True)
         if current.values_list("status", flat=True).first() == Contract.Status.TERMINATED:
             raise Conflict(_("この契約は解約済みです。"))
 
