@@ -108,11 +108,18 @@ def test_the_masters_first_registration_waits_for_a_termination_and_is_refused(b
     assert master.status == CustomerUser.Status.AWAITING_REGISTRATION
 
 
-def test_a_certificate_is_obtained_while_the_same_users_transfer_holds_the_contract(branch, operators):
-    """A transfer locks the contract (FOR NO KEY UPDATE) and then its user's principal; obtaining a
-    certificate by password locks the principal and then holds the contract's status (FOR KEY SHARE),
-    which does not wait for the transfer's lock: the two never wait for each other."""
+@pytest.mark.parametrize("holder", ["transfer", "approval"])
+def test_the_masters_certificate_is_obtained_while_a_transfer_or_an_approval_holds_the_contract(
+    branch, operators, holder
+):
+    """A transfer, and every paper approval, lock the contract (FOR NO KEY UPDATE; a transfer in
+    payments.transfers, an approval in PaperProcedure.admissible) and then a principal (the transfer's
+    user's; a lifted lockout's or a re-initialized master's). Obtaining a certificate by password locks
+    the principal and then holds the contract's status (FOR KEY SHARE), which neither lock blocks: the
+    two never wait for each other. With FOR NO KEY UPDATE in place of FOR KEY SHARE, or FOR UPDATE in
+    admissible, they deadlocked."""
     from corpbank.authentication import certificate
+    from corpbank.backoffice.services.masters import LiftMasterLock
     from corpbank.certificates import services as certificates
     from corpbank.certificates.models import ClientCertificate
     from corpbank.core import audit
@@ -140,52 +147,13 @@ def test_a_certificate_is_obtained_while_the_same_users_transfer_holds_the_contr
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '5s'")
-        assert contract_status_for_update(master.contract_id) == Contract.Status.ACTIVE  # the transfer's
+        if holder == "transfer":
+            assert contract_status_for_update(master.contract_id) == Contract.Status.ACTIVE
+        else:
+            LiftMasterLock().admissible(master.contract)
         obtaining = threading.Thread(target=obtain)
         obtaining.start()
         obtaining.join(30)  # it never waits for the contract's lock held here
-        principal_for_update(master.principal_id)  # the transfer's next lock, free again
+        principal_for_update(master.principal_id)  # the holder's next lock, free again
     assert outcome == ["done"]
     assert ClientCertificate.objects.filter(user=master, status="active").exists()
-
-
-def test_a_master_procedures_approval_and_the_masters_certificate_never_wait_for_each_other(
-    branch, operators
-):
-    """Every paper approval locks the contract first (PaperProcedure.admissible, FOR NO KEY UPDATE) and
-    some then lock the master's principal (a lockout lifted, the master initialized); obtaining a
-    certificate locks the principal and then holds the contract's status (FOR KEY SHARE), which that
-    lock does not block. With FOR UPDATE in admissible, the two deadlocked."""
-    from corpbank.authentication import certificate
-    from corpbank.backoffice.services.masters import LiftMasterLock
-    from corpbank.certificates import services as certificates
-    from corpbank.core import audit
-    from corpbank.identity.selectors import principal_for_update
-    from tests.conftest import MASTER_LOGIN_ID, MASTER_PASSWORD, recognised_environment
-
-    master = activate_master(register_contract(operators, login_method="certificate"))
-    certificates.init_ca(common_name="test client CA", actor=audit.Actor.system("bank"))
-    with transaction.atomic():
-        certificates.enable_issuance(master, actor=audit.Actor.system("bank"))
-    outcome: list[str] = []
-
-    def obtain() -> None:
-        try:
-            certificate.obtain_certificate(
-                login_id=MASTER_LOGIN_ID, password=MASTER_PASSWORD, environment=recognised_environment()
-            )
-            outcome.append("done")
-        except Exception as error:
-            outcome.append(repr(error))
-        finally:
-            connections.close_all()
-
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '5s'")
-        LiftMasterLock().admissible(master.contract)  # what the approval takes first
-        obtaining = threading.Thread(target=obtain)
-        obtaining.start()
-        obtaining.join(30)
-        principal_for_update(master.principal_id)  # then the approval's lockout.lift
-    assert outcome == ["done"]
