@@ -12,6 +12,8 @@ from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
 from corpbank.ledger.models import LedgerAccount, Posting
 from corpbank.organizations.models import Account, Branch, CustomerUser, UsageLimit
+from corpbank.payments.payees import PayeeInput
+from corpbank.payments.transfers import TransferInput
 
 OTHER_CUSTOMER = ("101", "1", "7654321", "ﾔﾏﾀﾞ ﾊﾅｺ")
 
@@ -62,3 +64,14 @@ def payer(master: CustomerUser, clock) -> CustomerUser:  # type: ignore[no-untyp
         contract_id=master.contract_id, user__isnull=True, kind="single_transfer"
     )
     return master
+
+
+def to_mizuho(payer, amount: str, **overrides: str) -> TransferInput:  # type: ignore[no-untyped-def]
+    """An ad-hoc transfer of ``amount`` to an account at another bank (みずほ 東京営業部)."""
+    return TransferInput(
+        source_account=str(payer.contract.accounts.get().pk),
+        to="adhoc",
+        amount=amount,
+        adhoc=PayeeInput(bank_code="0001", branch_code="001", type="1", number="0000001", holder="ﾐｽﾞﾎ ﾀﾛｳ"),
+        **overrides,
+    )

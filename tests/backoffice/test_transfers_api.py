@@ -10,20 +10,9 @@ from corpbank.payments import payees, transfers, zengin
 from corpbank.payments.models import Transfer
 from tests.api.test_api import operator
 from tests.conftest import make_operator
+from tests.money import to_mizuho
 
 PIN_FACTORS = {"transfer_pin": "2222", "confirmation_pin": "3333"}
-
-
-def to_mizuho(payer, amount: str, **overrides: str) -> transfers.TransferInput:  # type: ignore[no-untyped-def]
-    return transfers.TransferInput(
-        source_account=str(payer.contract.accounts.get().pk),
-        to="adhoc",
-        amount=amount,
-        adhoc=payees.PayeeInput(
-            bank_code="0001", branch_code="001", type="1", number="0000001", holder="ﾐｽﾞﾎ ﾀﾛｳ"
-        ),
-        **overrides,
-    )
 
 
 def test_r_g2_the_fee_table_is_edited_and_the_next_quote_uses_it(payer, operators):

@@ -59,7 +59,7 @@ def holding_the_principal(principal_id: int, stop) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize("procedure", ["emergency_stop", "termination"])
-def test_stopping_a_contract_does_not_wait_for_its_users_rows_and_still_ends_their_sessions(
+def test_r_f5_r_f6_stopping_a_contract_does_not_wait_for_its_users_rows_and_still_ends_their_sessions(
     master, operators, procedure
 ):
     client = sign_in()
@@ -80,7 +80,7 @@ def test_stopping_a_contract_does_not_wait_for_its_users_rows_and_still_ends_the
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_the_masters_first_registration_waits_for_a_termination_and_is_refused(branch, operators):
+def test_r_f6_the_masters_first_registration_waits_for_a_termination_and_is_refused(branch, operators):
     registered = register_contract(operators)
     master = CustomerUser.objects.get(contract=registered.contract, role=CustomerUser.Role.MASTER)
     outcome: list[str] = []
@@ -109,7 +109,7 @@ def test_the_masters_first_registration_waits_for_a_termination_and_is_refused(b
 
 
 @pytest.mark.parametrize("holder", ["transfer", "approval"])
-def test_the_masters_certificate_is_obtained_while_a_transfer_or_an_approval_holds_the_contract(
+def test_r_f2_r_g2_the_masters_certificate_is_obtained_while_a_transfer_or_an_approval_holds_the_contract(
     branch, operators, holder
 ):
     """A transfer, and every paper approval, lock the contract (FOR NO KEY UPDATE; a transfer in

@@ -12,7 +12,7 @@ from corpbank.calendar.models import ClosedDay
 from corpbank.payments import payees, transfers, zengin
 from corpbank.payments.models import FeeRule
 from tests.conftest import Client, make_operator, operator_signed_in
-from tests.money import balance_of
+from tests.money import balance_of, to_mizuho
 
 
 def clerk() -> Client:
@@ -90,13 +90,7 @@ def test_r_g7_a_double_click_on_the_cash_form_pays_once(payer, operators):
 def test_a_closed_day_over_scheduled_transfers_says_when_they_run_and_an_empty_file_is_told(payer, operators):
     transfers.accept(
         payer,
-        transfers.TransferInput(
-            source_account=str(payer.contract.accounts.get().pk),
-            to="adhoc",
-            amount="1000",
-            execution_date="2026/12/02",
-            adhoc=payees.PayeeInput("0001", "001", "1", "0000001", "ﾐｽﾞﾎ ﾀﾛｳ"),
-        ),
+        to_mizuho(payer, "1000", execution_date="2026/12/02"),
         {"transfer_pin": "2222", "confirmation_pin": "3333"},
     )
     client = clerk()

@@ -36,6 +36,17 @@ def test_every_field_of_the_transfer_and_payee_forms_answers_never_a_500(payer, 
     assert browser.get("/payees/banks", {"q": typed}).status_code < 500
     assert browser.get("/payees/banks", {"bank": typed, "q": typed}).status_code < 500
     assert browser.get("/transfers/new", {"from": typed, "payee": typed}).status_code < 500
+    # 金融機関・支店の検索 from the input screens: each field kept as a draft, then every parameter of
+    # the search and of the way back typed too.
+    for form, path in ((typed_transfer(payer), "/transfers/new"), (PAYEE_FORM, "/payees/new")):
+        for field in form:
+            page = browser.post(path, {**form, field: typed, "search_bank": typed or "1"})
+            assert page.status_code < 500, (path, field, page.status_code)
+            if page.status_code == 302:
+                assert browser.get(page["Location"], {"q": typed, "bank": "0001"}).status_code < 500
+        assert browser.get("/payees/banks", {"for": typed, "draft": typed, "bank": "0001"}).status_code < 500
+        back = {"draft": typed, "bank_code": typed, "branch_code": typed}
+        assert browser.get(path, back).status_code < 500
     assert browser.get(f"/transfers/confirm/{typed[:200] or 'x'}").status_code < 500
     assert not Transfer.objects.exists() and not Payee.objects.exists()
 

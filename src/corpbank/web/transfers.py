@@ -205,15 +205,10 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
         else:
             token = sessions.keep_order(request, "transfer", typed)
             return redirect("transfer_confirm", token=token)
-    elif (kept := sessions.kept_order(request, "transfer", request.GET.get("from", ""))) is not None:
-        for field in fields:  # 修正: back from the confirmation with what was typed
-            field.value = kept.get(field.name, field.value)
-    elif (picked := _picked(request, "transfer")) is not None:
-        for field in fields:  # back from 金融機関・支店の検索 with the bank and branch chosen there
-            field.value = picked.get(field.name, field.value)
+    elif (before := _typed_before(request, "transfer")) is not None:
+        _fill(fields, before)
     elif request.GET.get("payee"):
-        for field in fields:
-            field.value = {"to": "payee", "payee_id": request.GET["payee"]}.get(field.name, field.value)
+        _fill(fields, {"to": "payee", "payee_id": request.GET["payee"]})
     return form_page(
         request,
         title=_("振込振替 入力"),
@@ -369,12 +364,8 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
         else:
             token = sessions.keep_order(request, "payee", {**typed, "payee_id": str(payee_id or "")})
             return redirect("payee_confirm", token=token)
-    elif (kept := sessions.kept_order(request, "payee", request.GET.get("from", ""))) is not None:
-        for field in fields:  # 修正: back from the confirmation with what was typed
-            field.value = kept.get(field.name, field.value)
-    elif (picked := _picked(request, "payee")) is not None:
-        for field in fields:  # back from 金融機関・支店の検索 with the bank and branch chosen there
-            field.value = picked.get(field.name, field.value)
+    elif (before := _typed_before(request, "payee")) is not None:
+        _fill(fields, before)
     elif current is not None:
         values = {
             "bank_code": current.bank_code,
@@ -384,8 +375,7 @@ def payee_new(request: HttpRequest, payee_id: int | None = None) -> HttpResponse
             "holder": current.holder_kana,
             "nickname": current.nickname,
         }
-        for field in fields:
-            field.value = values.get(field.name)
+        _fill(fields, values)
     return form_page(
         request,
         title=_("振込先の変更 入力") if current else _("振込先の登録 入力"),
@@ -494,6 +484,18 @@ def _to_bank_search(request: HttpRequest, kind: str, typed: dict[str, str]) -> H
     kept = {name: value[:DRAFT_VALUE_LENGTH] for name, value in typed.items()}
     token = sessions.keep_order(request, DRAFTS[kind], {**kept, BACK: request.path})
     return redirect(f"{reverse('bank_search')}?{urlencode({'for': kind, 'draft': token})}")
+
+
+def _typed_before(request: HttpRequest, kind: str) -> dict[str, str] | None:
+    """What was typed on the input screen before coming back to it: from its confirmation (修正,
+    ``?from=``) or from 金融機関・支店の検索 with the branch chosen there (``?draft=``)."""
+    kept = sessions.kept_order(request, kind, request.GET.get("from", ""))
+    return kept if kept is not None else _picked(request, kind)
+
+
+def _fill(fields: list[Field], values: dict[str, str]) -> None:
+    for field in fields:
+        field.value = values.get(field.name, field.value)
 
 
 def _picked(request: HttpRequest, kind: str) -> dict[str, str] | None:
