@@ -9,10 +9,13 @@ from datetime import date, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from corpbank.core import audit
 from corpbank.core.db import ensure_sqlite_triggers
 from corpbank.core.errors import Conflict
+from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors, services, verify
 from corpbank.ledger.models import LedgerAccount, Leg, Posting
 from corpbank.ledger.services import Entry
@@ -475,3 +478,67 @@ def test_r_g7_a_leg_slipped_into_a_posting_another_transaction_has_not_committed
         first.close(), second.close()
     assert Leg.objects.filter(account=x).count() == 0
     assert verify.verify().intact
+
+
+def test_r_i4_a_posting_and_the_event_of_its_act_are_written_together(book):
+    """``post(act=…)``: the act's audit event carries the posting's id, is sealed into an intact chain,
+    and on PostgreSQL goes to the database in the same statement as the posting (one round trip)."""
+    heard = []
+
+    def hear(sender, event, **_):  # type: ignore[no-untyped-def]
+        heard.append(event)
+
+    audit.recorded.connect(hear, weak=False)
+    act = audit.Act("ledger.cash_deposit", actor=audit.Actor.system("test"), details={"amount_yen": 5_000})
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+            posting = services.post(
+                kind=Posting.Kind.CASH_DEPOSIT,
+                value_date=TODAY,
+                entries=[Entry(book["b"].pk, 5_000), Entry(book["cash"].pk, -5_000)],
+                act=act,
+            )
+    finally:
+        audit.recorded.disconnect(hear)
+    event = AuditEvent.objects.get(action="ledger.cash_deposit")
+    assert event.details == {"amount_yen": 5_000, "posting": posting.pk}
+    assert [heard_event.details for heard_event in heard] == [event.details] and heard[0].pk == event.pk
+    if connection.vendor == "postgresql":
+        assert len(statements) == 1, [query["sql"] for query in statements]
+    audit.seal()
+    report = audit.verify_chain()
+    assert report.intact and report.awaiting == 0, report
+
+
+def test_r_i4_a_refused_posting_writes_no_event(book):
+    act = audit.Act("transfer.executed", actor=audit.Actor.system("test"))
+    with pytest.raises(services.InsufficientFunds), transaction.atomic():
+        services.post(
+            kind=Posting.Kind.TRANSFER,
+            value_date=TODAY,
+            entries=[Entry(book["a"].pk, -100_001), Entry(book["b"].pk, 100_001)],
+            act=act,
+        )
+    assert not AuditEvent.objects.filter(action="transfer.executed").exists()
+    if connection.vendor == "postgresql":  # the statement alone, inside a savepoint that goes on
+        with transaction.atomic():
+            row, event = audit.record_with(
+                act,
+                "SELECT 'insufficient'::text AS refused, NULL::bigint AS posting_id",
+                [],
+                when="refused IS NULL",
+                adds={"posting": "posting_id"},
+            )
+            assert (row, event) == (("insufficient", None), None)
+            assert not AuditEvent.objects.filter(action="transfer.executed").exists()
+
+
+def test_r_i3_record_with_takes_column_names_only(db):
+    act = audit.Act("x", actor=audit.Actor.system())
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            with pytest.raises(RuntimeError):
+                audit.record_with(act, "SELECT 1 AS one", [], when="true", adds={})
+        else:
+            with pytest.raises(ValueError):
+                audit.record_with(act, "SELECT 1 AS one", [], when="true", adds={"a": "one); DROP"})

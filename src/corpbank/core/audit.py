@@ -124,6 +124,28 @@ def _mac(key: bytes, previous: str, position: int, event: AuditEvent) -> str:
     return hmac.new(key, _canonical(previous, position, event), hashlib.sha256).hexdigest()
 
 
+@dataclasses.dataclass(frozen=True)
+class Act:
+    """What an event says about an act, for a layer that writes it along with a statement of its own
+    (``record_with``: the ledger's posting and its event in one round trip)."""
+
+    action: str
+    actor: Actor
+    subject_user_id: int | None = None
+    contract_id: int | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def record(self, **more_details: Any) -> AuditEvent:
+        """The event written on its own (``record``), with ``more_details`` added to its details."""
+        return record(
+            self.action,
+            actor=self.actor,
+            subject_user_id=self.subject_user_id,
+            contract_id=self.contract_id,
+            details={**self.details, **more_details},
+        )
+
+
 def record(
     action: str,
     *,
@@ -136,30 +158,91 @@ def record(
     """Write one event. Must be called inside the transaction of the act it records; the event is
     sealed after that transaction commits. ``writes``, the act's own statements still owed (a lockout
     counter's reset), go to the database with the event."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        raise RuntimeError("audit.record must run inside the act's transaction")
-    # Round-trip through JSON now so that the seal covers exactly what the database will give back.
-    clean_details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
-    event = AuditEvent(
-        action=action,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        subject_user_id=subject_user_id,
-        contract_id=contract_id,
-        ip_address=actor.ip_address,
-        details=clean_details,
-    )
+    connection = _in_the_acts_transaction()
+    event = _event(Act(action, actor, subject_user_id, contract_id, details or {}))
     if connection.vendor == "postgresql":
         _insert_with_transaction_id(event, writes.taken() if writes else [])
     else:
         if writes:
             writes.flush()
         insert(event)
+    _written(event)
+    return event
+
+
+def record_with(
+    act: Act, statement: str, parameters: list[Any], *, when: str, adds: dict[str, str]
+) -> tuple[tuple[Any, ...], AuditEvent | None]:
+    """PostgreSQL: run ``statement``, a query of one row that the act needs (the ledger's posting
+    function), and write the act's event in the same statement: one round trip for both. The event is
+    written only ``when`` the row meets that SQL condition (otherwise the act is refused, and its
+    transaction rolls back); ``adds`` names the row's columns to add to the event's details (detail
+    key: column). Returns the row, and the event or None. Names in ``when`` and ``adds`` are the
+    caller's code, never input; every value is a parameter."""
+    connection = _in_the_acts_transaction()
+    if connection.vendor != "postgresql":
+        raise RuntimeError("audit.record_with writes the event inside a PostgreSQL statement")
+    if not all(column.isidentifier() for column in adds.values()):
+        raise ValueError(f"not column names: {sorted(adds.values())}")
+    event = _event(act)
+    details_field = AuditEvent._meta.get_field("details")
+    added = ", ".join(f"%s::text, along.{column}" for column in adds.values())
+    insert, values = insert_statement(
+        event,
+        computed={
+            "transaction_id": (_TRANSACTION_ID, []),
+            "details": (
+                f"%s::jsonb || jsonb_build_object({added})",
+                [details_field.get_db_prep_save(event.details, connection), *adds],
+            ),
+        },
+        source=f"along WHERE {when}",
+        returning=("transaction_id",),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH along AS ({statement}), event AS ({insert})"  # noqa: S608 - names only
+            f" SELECT along.*, event.id, event.transaction_id{''.join(f', along.{c}' for c in adds.values())}"
+            " FROM along LEFT JOIN event ON true",
+            [*parameters, *values],
+        )
+        result = cursor.fetchone()
+    *row, event_id, transaction_id = result[: len(result) - len(adds)]
+    added = result[len(result) - len(adds) :]
+    if event_id is None:
+        return tuple(row), None
+    event.details.update(zip(adds, added, strict=True))
+    event.transaction_id = transaction_id
+    inserted(event, event_id)
+    _written(event)
+    return tuple(row), event
+
+
+def _in_the_acts_transaction() -> Any:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("an audit event must be written inside the act's transaction")
+    return connection
+
+
+def _event(act: Act) -> AuditEvent:
+    return AuditEvent(
+        action=act.action,
+        actor_type=act.actor.type,
+        actor_id=act.actor.id,
+        actor_label=act.actor.label,
+        subject_user_id=act.subject_user_id,
+        contract_id=act.contract_id,
+        ip_address=act.actor.ip_address,
+        # Round-trip through JSON now so that the seal covers exactly what the database gives back.
+        details=json.loads(json.dumps(act.details, cls=DjangoJSONEncoder)),
+    )
+
+
+def _written(event: AuditEvent) -> None:
+    """What follows an event's INSERT: its sealing once the act commits, and its receivers."""
     transaction.on_commit(sealer.wake)
     recorded.send(sender=AuditEvent, event=event)
-    return event
 
 
 def _insert_with_transaction_id(event: AuditEvent, writes: list[tuple[str, list[Any]]]) -> None:
@@ -193,22 +276,43 @@ _HEAD = (
     "SELECT last_hash, last_position, last_transaction_id, last_event_id, floor_event_id"
     " FROM corpbank_auditchainhead"
 )
-_AFTER_HEAD = (
-    "e.id > head.floor_event_id"
-    " AND (e.transaction_id, e.id) > (head.last_transaction_id, COALESCE(head.last_event_id, 0))"
-)
+# After the head in sealing order. PostgreSQL compares (transaction id, id) as a pair; on SQLite every
+# event's transaction id is 0 (its writers take turns), so the order is the ids' and the rows are found
+# by the key's range. Each statement below reads the events in the sealing-order index's order, from
+# the head on, so that its cost follows the events not sealed yet, never the whole log.
+# (PostgreSQL: ``e.id + 0`` keeps the planner off the primary key's index for the floor, usually 0,
+# which reads the whole log.)
+_AFTER_HEAD = {
+    "postgresql": "(e.transaction_id, e.id) > (head.last_transaction_id, COALESCE(head.last_event_id, 0))"
+    " AND e.id + 0 > head.floor_event_id",
+    "sqlite": "e.id > head.floor_event_id AND e.id > COALESCE(head.last_event_id, 0)",
+}
 # The transaction the sealer is in (PostgreSQL): its id is above every committed one's, unless the
 # database was restored onto a server whose ids start lower (then `corpbank audit rebase`).
 _CURRENT_TRANSACTION = {"postgresql": "pg_current_xact_id()::text::bigint", "sqlite": "1"}
 # PostgreSQL: written by a transaction older than every one still running, or by this transaction
 # when it is itself the oldest (its events then roll back with their seals).
 _READY = {
-    "postgresql": _AFTER_HEAD
+    "postgresql": _AFTER_HEAD["postgresql"]
     + " AND (e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
     " OR (e.transaction_id = pg_current_xact_id_if_assigned()::text::bigint"
     " AND pg_current_xact_id_if_assigned() <= pg_snapshot_xmin(pg_current_snapshot())))",
-    "sqlite": _AFTER_HEAD,
+    "sqlite": _AFTER_HEAD["sqlite"],
 }
+_SEALING_ORDER = "ORDER BY e.transaction_id, e.id"
+
+
+def _events_after_head(vendor: str, condition: str, columns: str, limit: str) -> str:
+    """``FROM head`` joined with the events after it that meet ``condition``, at most ``limit``, in
+    sealing order; the head's row alone when there are none. On PostgreSQL a LATERAL subquery, so that
+    the head's values bound the index scan and the LIMIT stops it (a plain join scanned the whole
+    log); SQLite finds them by the key's range."""
+    if vendor == "postgresql":
+        return (
+            f" FROM head LEFT JOIN LATERAL (SELECT {columns} FROM corpbank_auditevent e"  # noqa: S608
+            f" WHERE {condition} {_SEALING_ORDER} LIMIT {limit}) e ON true"
+        )
+    return f" FROM head LEFT JOIN corpbank_auditevent e ON {condition}"
 
 
 @functools.cache
@@ -216,14 +320,14 @@ def _ready_statement(vendor: str, lock: str) -> str:
     """The head, locked with ``lock``, joined with the events ready after it in sealing order (at most
     the parameter's number): one row without an event when none is ready; no row when the head is
     missing."""
-    columns = ", ".join(f"e.{field.column}" for field in AuditEvent._meta.concrete_fields)
+    names = [field.column for field in AuditEvent._meta.concrete_fields]
     return (
-        f"WITH head AS ({_HEAD} WHERE id = 1{lock})"  # noqa: S608 - names only
-        f" SELECT {columns}, head.last_hash AS head_hash, head.last_position AS head_position,"
-        f" head.last_transaction_id AS head_transaction_id,"
+        f"WITH head AS ({_HEAD} WHERE id = 1{lock})"
+        f" SELECT {', '.join(f'e.{name}' for name in names)}, head.last_hash AS head_hash,"
+        " head.last_position AS head_position, head.last_transaction_id AS head_transaction_id,"
         f" {_CURRENT_TRANSACTION[vendor]} AS current_transaction_id"
-        f" FROM head LEFT JOIN corpbank_auditevent e ON {_READY[vendor]}"
-        " ORDER BY e.transaction_id, e.id LIMIT %s"
+        + _events_after_head(vendor, _READY[vendor], ", ".join(f"e.{name}" for name in names), "%s")
+        + f" {_SEALING_ORDER} LIMIT %s"
     )
 
 
@@ -243,7 +347,9 @@ def _ready(limit: int) -> tuple[_Head, list[AuditEvent]] | None:
     connection = transaction.get_connection()
     # SQLite has no row locks: the IMMEDIATE transaction holds the database's write lock.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    rows = select(_ready_statement(connection.vendor, lock), [limit], AuditEvent)
+    # PostgreSQL's statement has the limit twice: in its LATERAL subquery and on the whole.
+    limits = [limit, limit] if connection.vendor == "postgresql" else [limit]
+    rows = select(_ready_statement(connection.vendor, lock), limits, AuditEvent)
     if not rows:
         return None
     _, mac, position, transaction_id, current = rows[0]
@@ -251,14 +357,21 @@ def _ready(limit: int) -> tuple[_Head, list[AuditEvent]] | None:
     return head, [event for event, *_ in rows if event.pk is not None]
 
 
+@functools.cache
+def _anything_left_statement(vendor: str) -> str:
+    return (
+        f"WITH head AS ({_HEAD} WHERE id = 1) SELECT e.id"
+        + _events_after_head(vendor, _AFTER_HEAD[vendor], "e.id", "1")
+        + " WHERE e.id IS NOT NULL LIMIT 1"
+    )
+
+
 def _anything_left() -> bool:
     """Without a lock: is there a committed event after the head that the sealer has not taken (one
     not ready yet, held back by an older transaction still running)?"""
-    statement = (
-        f"SELECT 1 FROM ({_HEAD} WHERE id = 1) head JOIN corpbank_auditevent e ON {_AFTER_HEAD} LIMIT 1"  # noqa: S608
-    )
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(statement)
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_anything_left_statement(connection.vendor))
         return cursor.fetchone() is not None
 
 

@@ -31,36 +31,54 @@ def insert_statement(
     ``computed`` gives some columns (by attribute name) an SQL expression with its own parameters in
     place of the instance's value; they may read ``source`` (``INSERT … SELECT … FROM source``).
     ``returning`` names more columns to read back after the key."""
-    meta = instance._meta
     connection = transaction.get_connection(using)
-    # A generated key is left to the database (and read back), unless the instance already has one.
-    auto = (
-        meta.pk if isinstance(meta.pk, models.AutoField) and instance.pk is None else None
-    )  # BigAutoField too
-    fields = [field for field in meta.concrete_fields if field is not auto]
-    quote = connection.ops.quote_name
     computed = computed or {}
-    # Names from the model's metadata; every value is a parameter.
-    expressions: list[str] = []
+    # A generated key is left to the database (and read back), unless the instance already has one.
+    generated = isinstance(instance._meta.pk, models.AutoField) and instance.pk is None  # BigAutoField too
+    statement, fields = _insert_text(
+        type(instance),
+        using,
+        generated,
+        tuple((name, expression) for name, (expression, _) in computed.items()),
+        source,
+        returning,
+    )
     values: list[Any] = []
     for field in fields:
         if field.attname in computed:
-            expression, parameters = computed[field.attname]
-            expressions.append(expression)
-            values += parameters
+            values += computed[field.attname][1]
         else:
-            expressions.append("%s")
             values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    return statement, values
+
+
+@functools.cache
+def _insert_text(
+    model: type[models.Model],
+    using: str,
+    generated: bool,
+    computed: tuple[tuple[str, str], ...],
+    source: str,
+    returning: tuple[str, ...],
+) -> tuple[str, list[models.Field[Any, Any]]]:
+    """``insert_statement``'s SQL, the same for every row of one shape (built once per process), and
+    the fields whose values it takes, in order. Names from the model's metadata only."""
+    meta = model._meta
+    auto = meta.pk if generated else None
+    fields = [field for field in meta.concrete_fields if field is not auto]
+    quote = transaction.get_connection(using).ops.quote_name
+    expressions = dict(computed)
+    placeholders = [expressions.get(field.attname, "%s") for field in fields]
     columns = ", ".join(quote(field.column) for field in fields)
     statement = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
     if source:
-        statement += f"SELECT {', '.join(expressions)} FROM {source}"  # noqa: S608
+        statement += f"SELECT {', '.join(placeholders)} FROM {source}"  # noqa: S608
     else:
-        statement += f"VALUES ({', '.join(expressions)})"
+        statement += f"VALUES ({', '.join(placeholders)})"
     returned = ([auto.column] if auto is not None else []) + list(returning)
     if returned:
         statement += " RETURNING " + ", ".join(quote(column) for column in returned)
-    return statement, values
+    return statement, fields
 
 
 def insert_rows(instances: Sequence[models.Model], using: str = "default") -> None:

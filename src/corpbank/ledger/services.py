@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from corpbank.core import text
+from corpbank.core import audit, text
 from corpbank.core.db import columns, execute, insert_rows, insert_statement, inserted, select
 from corpbank.core.errors import Conflict, DomainError
 from corpbank.ledger.models import MAX_AMOUNT, LedgerAccount, Leg, Posting
@@ -77,13 +77,16 @@ def post(
     reverses: Posting | None = None,
     posted_at: datetime | None = None,
     idempotency_key: str | None = None,
+    act: audit.Act | None = None,
 ) -> Posting:
     """Write one posting of ``entries`` (two or more, summing to zero, each non-zero and of at most 13
     digits) in the caller's transaction. Raises InsufficientFunds when a customer's account would go
     below zero, AccountClosed for a closed account; a posting that does not balance is a programming
     error (ValueError), as the database would refuse it too. ``posted_at`` (default now) is for
     history brought over from elsewhere (移行). ``idempotency_key``, unique among postings, files an
-    act that has no row of its own (a counter transaction) under its client's key."""
+    act that has no row of its own (a counter transaction) under its client's key. ``act``, the audit
+    event of the act that moves the money, is written with the posting, the posting's id added to its
+    details as ``posting``: on PostgreSQL in the same statement as the posting (one round trip)."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("ledger.post must run inside the transaction of the act that moves the money")
@@ -98,33 +101,44 @@ def post(
         idempotency_key=idempotency_key,
     )
     if connection.vendor == "postgresql":
-        _write_in_one_call(posting, entries)
+        _write_in_one_call(posting, entries, act)
     else:
         _write_step_by_step(posting, entries)
     inserted(posting, using=connection.alias)
+    if act is not None and connection.vendor != "postgresql":
+        act.record(posting=posting.pk)
     return posting
 
 
-def _write_in_one_call(posting: Posting, entries: Sequence[Entry]) -> None:
-    """PostgreSQL: the database's ``corpbank_ledger_post`` (migration 0022) writes the posting; a
-    refusal comes back as a reason, turned here into the customer's message."""
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(
-            "SELECT posting_id, refused, refused_account FROM corpbank_ledger_post"
-            "(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s::text[])",
-            [
-                posting.kind,
-                posting.value_date,
-                posting.posted_at,
-                posting.reference,
-                posting.reverses_id,
-                posting.idempotency_key,
-                [entry.account_id for entry in entries],
-                [entry.amount for entry in entries],
-                [entry.memo[:48] for entry in entries],
-            ],
+_POST = (
+    "SELECT posting_id, refused, refused_account FROM corpbank_ledger_post"
+    "(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::bigint[], %s::text[])"
+)
+
+
+def _write_in_one_call(posting: Posting, entries: Sequence[Entry], act: audit.Act | None) -> None:
+    """PostgreSQL: the database's ``corpbank_ledger_post`` (migration 0022) writes the posting, and the
+    act's event with it when there is one; a refusal comes back as a reason, turned here into the
+    customer's message."""
+    parameters = [
+        posting.kind,
+        posting.value_date,
+        posting.posted_at,
+        posting.reference,
+        posting.reverses_id,
+        posting.idempotency_key,
+        [entry.account_id for entry in entries],
+        [entry.amount for entry in entries],
+        [entry.memo[:48] for entry in entries],
+    ]
+    if act is None:
+        with transaction.get_connection().cursor() as cursor:
+            cursor.execute(_POST, parameters)
+            posting_id, refused, account_id = cursor.fetchone()
+    else:
+        (posting_id, refused, account_id), _event = audit.record_with(
+            act, _POST, parameters, when="refused IS NULL", adds={"posting": "posting_id"}
         )
-        posting_id, refused, account_id = cursor.fetchone()
     if refused == "missing":
         raise ValueError(f"no ledger account among {sorted({entry.account_id for entry in entries})}")
     if refused is not None:

@@ -595,16 +595,16 @@ def _post(transfer: Transfer, actor: audit.Actor, now: datetime, value_date: dat
         entries=entries,
         reference=transfer.reception_number,
         posted_at=now,
+        act=audit.Act(
+            "transfer.executed",
+            actor=actor,
+            subject_user_id=transfer.entered_by_id,
+            contract_id=transfer.contract_id,
+            details=_details(transfer),
+        ),
     )
     transfer.status, transfer.posting, transfer.finished_at = Transfer.Status.EXECUTED, posting, now
     transfer.save(update_fields=["status", "posting", "finished_at"])
-    audit.record(
-        "transfer.executed",
-        actor=actor,
-        subject_user_id=transfer.entered_by_id,
-        contract_id=transfer.contract_id,
-        details={**_details(transfer), "posting": posting.pk},
-    )
     return posting
 
 

@@ -82,11 +82,11 @@ def post_cash(
                     ledger.Entry(cash.pk, -sign * yen),
                 ],
                 idempotency_key=filed_under,
-            )
-            audit.record(
-                "ledger.cash_withdrawal" if withdrawal else "ledger.cash_deposit",
-                actor=operator_actor(operator, ip_address),
-                details={"account": str(account), "amount_yen": yen, "posting": posting.pk},
+                act=audit.Act(
+                    "ledger.cash_withdrawal" if withdrawal else "ledger.cash_deposit",
+                    actor=operator_actor(operator, ip_address),
+                    details={"account": str(account), "amount_yen": yen},
+                ),
             )
     except IntegrityError:
         if (previous := _previous(filed_under, kind, account, yen)) is None:  # not the key's race
