@@ -25,6 +25,7 @@ from tests.conftest import (
     MASTER_LOGIN_ID,
     MASTER_PASSWORD,
     Registered,
+    across_migration,
     activate_master,
     code_now,
     log_in,
@@ -233,3 +234,28 @@ def test_r_f5_r_f6_a_stopped_or_terminated_contract_signs_its_users_out_at_their
     assert client.get("/api/v1/me").status_code == 401
     if procedure == "emergency_stop_lifted":  # a new login is welcome
         assert sign_in().get("/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0023_starts_stopped_contracts_at_epoch_one():
+    """Migration 0023's data step: a contract stopped or terminated when it runs starts at epoch 1, so
+    that the sessions of before (which know no epoch, read as 0) do not come back when a 緊急停止 is
+    lifted; a contract in use starts at 0, and its users' sessions go on."""
+    with across_migration("0022_ledger_post_function", "0023_contract_session_epoch") as migration:
+        branch = migration.old.get_model("corpbank", "Branch").objects.create(code="901", name="移行支店")
+        organization = migration.old.get_model("corpbank", "Organization").objects.create(
+            name="移行組合", name_kana="ｲｺｳｸﾐｱｲ"
+        )
+        contracts = migration.old.get_model("corpbank", "Contract").objects
+        for number, status in (
+            ("9000000001", "active"),
+            ("9000000002", "emergency_stopped"),
+            ("9000000003", "terminated"),
+        ):
+            contracts.create(number=number, organization=organization, branch=branch, status=status)
+        after = migration.forward().get_model("corpbank", "Contract").objects.filter(number__startswith="9")
+        assert dict(after.values_list("status", "session_epoch")) == {
+            "active": 0,
+            "emergency_stopped": 1,
+            "terminated": 1,
+        }

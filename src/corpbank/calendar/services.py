@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from corpbank.calendar import days
 from corpbank.calendar.models import ClosedDay, ServiceSettings
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import Conflict, NotFound, ValidationFailed
 
 MAX_REASON = 60
@@ -32,7 +32,7 @@ def add_closed_day(*, day: date, reason: str, actor: audit.Actor) -> ClosedDay:
         already = days.Calendar(day, days=0).why_closed(day)
         if already is not None:
             problems["day"] = _("%(day)sはもともと休業日です（%(why)s）。") % {
-                "day": f"{day:%Y/%m/%d}",
+                "day": text.day(day),
                 "why": already,
             }
     if problems:
@@ -44,7 +44,7 @@ def add_closed_day(*, day: date, reason: str, actor: audit.Actor) -> ClosedDay:
                 "calendar.closed_day_added", actor=actor, details={"day": day.isoformat(), "reason": reason}
             )
     except IntegrityError as taken:  # the same day, added at the same moment by someone else
-        raise Conflict(_("%(day)sはすでに休業日に登録されています。") % {"day": f"{day:%Y/%m/%d}"}) from taken
+        raise Conflict(_("%(day)sはすでに休業日に登録されています。") % {"day": text.day(day)}) from taken
     days.forget_closed_days()
     return closed
 
@@ -56,7 +56,7 @@ def remove_closed_day(*, day: date, actor: audit.Actor) -> None:
     with transaction.atomic():
         deleted, _kinds = ClosedDay.objects.filter(day=day).delete()
         if not deleted:
-            raise NotFound(_("%(day)sは休業日に登録されていません。") % {"day": f"{day:%Y/%m/%d}"})
+            raise NotFound(_("%(day)sは休業日に登録されていません。") % {"day": text.day(day)})
         audit.record("calendar.closed_day_removed", actor=actor, details={"day": day.isoformat()})
     days.forget_closed_days()
 

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation, authorized
 from corpbank.certificates.models import CertificateAuthority, CertificateIssuance, ClientCertificate
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import Conflict, DomainError
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import Contract, CustomerUser
@@ -364,7 +364,7 @@ def verify(der: bytes, now: datetime | None = None) -> Verified:
     if not presented.not_valid_before_utc <= now <= presented.not_valid_after_utc:
         raise CertificateRefused(
             _("電子証明書の有効期限（%(date)s）が過ぎています。再発行をご依頼ください。")
-            % {"date": timezone.localtime(presented.not_valid_after_utc).strftime("%Y/%m/%d")}
+            % {"date": text.day(timezone.localtime(presented.not_valid_after_utc))}
         )
     stored = (
         ClientCertificate.objects.select_related("user__contract__organization", "user__principal")

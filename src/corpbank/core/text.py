@@ -164,6 +164,12 @@ def calendar_date(value: str, *, field: str, label: str | Promise) -> date | Non
         ) from None
 
 
+def day(value: date) -> str:
+    """A date as the screens, files and messages show it, in either language: 2026/12/01, the form
+    :func:`calendar_date` reads back."""
+    return value.strftime("%Y/%m/%d")
+
+
 def required_date(value: str, *, field: str, label: str | Promise) -> date:
     """A date that must be typed (:func:`calendar_date`, and empty is told on the field)."""
     day = calendar_date(value, field=field, label=label)

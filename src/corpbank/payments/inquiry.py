@@ -188,7 +188,7 @@ def history_csv(
         for leg in legs.iterator(chunk_size=500):
             writer.writerow(
                 (
-                    leg.posting.value_date.strftime("%Y/%m/%d"),
+                    text.day(leg.posting.value_date),
                     _cell(leg.memo),
                     -leg.amount if leg.amount < 0 else "",
                     leg.amount if leg.amount > 0 else "",

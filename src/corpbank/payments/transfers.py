@@ -226,7 +226,7 @@ def _execution_date(typed: str, now: datetime) -> tuple[date, bool]:
     elif chosen < first:
         message = _(
             "本日の当日扱いの受付時間（%(cutoff)sまで）を過ぎました。振込指定日は%(first)s以降の営業日を指定してください。"
-        ) % {"cutoff": settings_now.transfer_cutoff.strftime("%H:%M"), "first": chosen_label(first)}
+        ) % {"cutoff": settings_now.transfer_cutoff.strftime("%H:%M"), "first": text.day(first)}
     elif not days.is_business_day(chosen):
         message = _(
             "振込指定日には営業日を指定してください（土日・祝日・12月31日〜1月3日・当金庫の休業日は指定できません）。"
@@ -238,10 +238,6 @@ def _execution_date(typed: str, now: datetime) -> tuple[date, bool]:
     else:
         return chosen, chosen == today
     raise ValidationFailed(_("入力内容をご確認ください。"), fields={"execution_date": message})
-
-
-def chosen_label(day: date) -> str:
-    return day.strftime("%Y/%m/%d")
 
 
 def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None) -> Quote:
@@ -403,7 +399,7 @@ def _check_limits(user: CustomerUser, quoted: Quote) -> None:
                     "（ご利用可能額：%(left)s円）。"
                 )
                 % {
-                    "day": chosen_label(quoted.execution_date),
+                    "day": text.day(quoted.execution_date),
                     "whose": whose,
                     "limit": f"{limit.per_day:,}",
                     "left": f"{max(limit.per_day - spent, 0):,}",

@@ -60,7 +60,7 @@ def unusable_because(state: str, expires_on: date | None, today: date) -> TokenN
     if expires_on is not None and expires_on < today:
         return TokenNotUsable(
             _("このパスワード生成機は有効期限（%(date)s）が過ぎているため、ご利用いただけません。")
-            % {"date": expires_on.strftime("%Y/%m/%d")}
+            % {"date": text.day(expires_on)}
         )
     return None
 

@@ -358,7 +358,7 @@ def renew_expiring(*, within_days: int, actor: audit.Actor, today: date | None =
                         {
                             "organization": contract.organization.name,
                             "serial": token.serial,
-                            "date": token.expires_on.strftime("%Y/%m/%d") if token.expires_on else "",
+                            "date": text.day(token.expires_on) if token.expires_on else "",
                             "replacement": replacement.serial,
                             "bank_name": settings.CORPBANK_BANK_NAME,
                             "sender": mail.sender(),

@@ -151,7 +151,7 @@ def money_closed_day(request: HttpRequest) -> HttpResponse:
             return _(
                 "臨時休業日を登録しました。この日に予約中の振込が%(count)d件あります。"
                 "これらは翌営業日（%(next)s）に実行されます。"
-            ) % {"count": waiting, "next": f"{days.next_business_day(day):%Y/%m/%d}"}
+            ) % {"count": waiting, "next": text.day(days.next_business_day(day))}
         return _("臨時休業日を登録しました。")
 
     return _told(request, act)
@@ -222,9 +222,7 @@ def outgoing_file(request: HttpRequest) -> HttpResponse:
             except ValueError:
                 raise NotFound(_("指定された送信ファイルは見つかりません。")) from None
         elif not bank_transfers.unsent_on(day):
-            messages.info(
-                request, _("%(day)sの未送信の他行あて振込はありません。") % {"day": f"{day:%Y/%m/%d}"}
-            )
+            messages.info(request, _("%(day)sの未送信の他行あて振込はありません。") % {"day": text.day(day)})
             return redirect(f"{reverse('backoffice:transfers')}?file_day={day:%Y-%m-%d}")
         data = bank_transfers.outgoing_file(
             _operator(request), day, batch=batch, ip_address=sessions.client_ip(request)

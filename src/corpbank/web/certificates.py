@@ -20,6 +20,7 @@ from corpbank.authentication.models import SecretQuestion
 from corpbank.authorization.operations import Operation
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import CertificateIssuance
+from corpbank.core import text
 from corpbank.core.errors import DomainError
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser
@@ -253,7 +254,7 @@ def certificate_renew(request: HttpRequest) -> HttpResponse:
         request,
         title=_("電子証明書の更新"),
         lead=_("有効期限：%(date)s　新しい電子証明書を発行し、現在の電子証明書は失効します。")
-        % {"date": current.not_after.strftime("%Y/%m/%d") if current else "—"},
+        % {"date": text.day(current.not_after) if current else "—"},
         fields=[],
         submit_label=_("更新する"),
         error=error,

@@ -128,7 +128,7 @@ def history(request: HttpRequest, account_id: int) -> HttpResponse:
     except DomainError as error:
         return _refused(request, error)
     query = {"date_from": page.date_from.isoformat(), "date_to": page.date_to.isoformat()}
-    fields[0].value, fields[1].value = (f"{day:%Y/%m/%d}" for day in (page.date_from, page.date_to))
+    fields[0].value, fields[1].value = (text.day(day) for day in (page.date_from, page.date_to))
     return render(
         request,
         "corpbank/payments/history.html",
