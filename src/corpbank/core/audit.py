@@ -3,7 +3,8 @@
 Writing an event and giving it its place are two steps, so that audited acts never queue behind one
 another on a shared row:
 
-1. :func:`record` writes the event inside the act's own transaction: one INSERT, nothing shared locked.
+1. :func:`record` writes the event inside the act's own transaction: one INSERT, nothing shared locked
+   (:func:`record_with`: in the same statement as one of the act's own).
 2. Once that transaction has committed, the sealer (:func:`seal`: the process's sealer thread, which
    the commit wakes, and ``corpbank audit seal`` and ``checkpoint``) takes the committed events that
    nothing can precede any more, in order, and gives each a seal: the next position (1, 2, … without
@@ -58,9 +59,9 @@ GENESIS = "0" * 64
 BATCH = 1000
 CHECKPOINT_DOMAIN = b"corpbank-audit-checkpoint:"
 
-# Sent by record() inside the act's transaction with each event it writes, so that what follows from an
-# event (the organization's notice by mail, tokens.notices) exists exactly when the audited act does.
-# Its receivers are connected in corpbank.wiring.
+# Sent by record() and record_with() inside the act's transaction with each event they write, so that
+# what follows from an event (the organization's notice by mail, tokens.notices) exists exactly when the
+# audited act does. Its receivers are connected in corpbank.wiring.
 recorded = Signal()
 
 # PostgreSQL: the writing transaction's id. Below the oldest transaction still running (as a statement
@@ -173,7 +174,7 @@ def record(
 def record_with(
     act: Act, statement: str, parameters: list[Any], *, when: str, adds: dict[str, str]
 ) -> tuple[tuple[Any, ...], AuditEvent | None]:
-    """PostgreSQL: run ``statement``, a query of one row that the act needs (the ledger's posting
+    """PostgreSQL: run ``statement``, a query of exactly one row that the act needs (the ledger's posting
     function), and write the act's event in the same statement: one round trip for both. The event is
     written only ``when`` the row meets that SQL condition (otherwise the act is refused, and its
     transaction rolls back); ``adds`` names the row's columns to add to the event's details (detail
@@ -197,21 +198,23 @@ def record_with(
             ),
         },
         source=f"along WHERE {when}",
-        returning=("transaction_id",),
+        returning=("transaction_id", "details"),
     )
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH along AS ({statement}), event AS ({insert})"  # noqa: S608 - names only
-            f" SELECT along.*, event.id, event.transaction_id{''.join(f', along.{c}' for c in adds.values())}"
+            " SELECT along.*, event.id, event.transaction_id, event.details"
             " FROM along LEFT JOIN event ON true",
             [*parameters, *values],
         )
-        result = cursor.fetchone()
-    *row, event_id, transaction_id = result[: len(result) - len(adds)]
-    added = result[len(result) - len(adds) :]
+        rows = cursor.fetchall()
+    if len(rows) != 1:
+        raise RuntimeError(f"audit.record_with's statement must give one row, not {len(rows)}")
+    *row, event_id, transaction_id, details = rows[0]
     if event_id is None:
         return tuple(row), None
-    event.details.update(zip(adds, added, strict=True))
+    # What the database stored, as the sealer will read it back.
+    event.details = json.loads(details) if isinstance(details, str) else details  # Django reads jsonb as text
     event.transaction_id = transaction_id
     inserted(event, event_id)
     _written(event)
@@ -280,10 +283,15 @@ _HEAD = (
 # event's transaction id is 0 (its writers take turns), so the order is the ids' and the rows are found
 # by the key's range. Each statement below reads the events in the sealing-order index's order, from
 # the head on, so that its cost follows the events not sealed yet, never the whole log.
-# (PostgreSQL: ``e.id + 0`` keeps the planner off the primary key's index for the floor, usually 0,
-# which reads the whole log.)
+# PostgreSQL: ``e.id + 0`` keeps the planner off the primary key's index for the floor, usually 0,
+# which reads the whole log. Every event a statement can see was written by a transaction that had
+# completed before its snapshot (below the snapshot's xmax) or by its own: that bound, which changes
+# nothing else, keeps the index scan off the events sealed before a restore onto another server
+# (`audit rebase`: their transaction ids are the old server's, above the head's and below the floor).
 _AFTER_HEAD = {
     "postgresql": "(e.transaction_id, e.id) > (head.last_transaction_id, COALESCE(head.last_event_id, 0))"
+    " AND e.transaction_id < GREATEST(pg_snapshot_xmax(pg_current_snapshot())::text::bigint,"
+    " pg_current_xact_id_if_assigned()::text::bigint + 1)"
     " AND e.id + 0 > head.floor_event_id",
     "sqlite": "e.id > head.floor_event_id AND e.id > COALESCE(head.last_event_id, 0)",
 }

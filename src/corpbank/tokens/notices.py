@@ -2,9 +2,10 @@
 アドレス) hears of every event on its one-time-password tokens, so that a registration, revocation or
 stop it did not expect is noticed. Sent through SMTP after the act commits, from the one sender (R-E11).
 
-Which events notify is one table, keyed by the audit action: audit.record sends every event it writes
-to ``on_recorded`` (the signal audit.recorded, connected in corpbank.apps), so a notice exists exactly
-when the audited act does. Transfers and certificates will add their rows when they arrive."""
+Which events notify is one table, keyed by the audit action: audit.record (and record_with) sends
+every event it writes to ``on_recorded`` (the signal audit.recorded, connected in corpbank.apps), so a
+notice exists exactly when the audited act does. Transfers and certificates will add their rows when
+they arrive."""
 
 from __future__ import annotations
 
