@@ -1,7 +1,7 @@
 """The Zengin general-transfer file (payments/zengin.py): 120-byte records laid out as 全銀協 says, byte
 by byte; names in the Zengin character set (small kana written large, anything else refused naming the
 character); what a field cannot hold refused rather than cut; and read() giving back what write() wrote,
-refusing a damaged file with a Japanese message naming the record and the field."""
+refusing a damaged file with a message naming the record and the field, in Japanese or English."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 from datetime import date
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -392,3 +393,26 @@ def test_the_error_is_a_value_error_that_knows_record_and_field():
         zengin.read(damaged(data, 2, 80, b"x"))
     assert isinstance(refused.value, zengin.ZenginFormatError)
     assert (refused.value.number, refused.value.field) == (2, "振込金額")
+
+
+# --- In English -------------------------------------------------------------------------------------
+
+
+def test_messages_are_in_the_users_language():
+    """The back office, and the customers once they send their own files, read these messages in English
+    too: the whole sentence, the field and the record's kind translated, the values as they are."""
+    data = zengin.write(SENDER, [transfer(), transfer()], day=DAY, newline=False)
+    with translation.override("en"):
+        with pytest.raises(ValueError) as written:
+            zengin.write(SENDER, [transfer(), transfer(holder_kana="ﾔﾏﾀﾞ 太郎")], day=DAY)
+        cases = {
+            damaged(data, 2, 43, b"12x4567"): "Record 2: Account number is not a number (“12x4567”).",
+            data[:-120]: "Record 5 is missing (it should be an end record (“9”)).",
+            damaged(data, 4, 1, b"000003"): "Record 4: Total count is 3, but there are 2 data records.",
+            damaged(data, 1, 0, b"2"): "Record 1: Data kind is “2” (it should be a header record (“1”)).",
+        }
+        refusals = {damaged_file: refusal(damaged_file) for damaged_file in cases}
+    assert str(written.value) == (
+        "Transfer 2, Payee name: It contains “太” (U+592A), which is not a Zengin character."
+    )
+    assert refusals == cases

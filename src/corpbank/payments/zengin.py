@@ -25,9 +25,10 @@ Records are followed by CRLF (122 bytes each, the form of files downloaded for a
 What cannot be written is refused with ValueError rather than cut: an amount over the field's ten digits,
 a day's total over the trailer's twelve, a code of the wrong length (TypeError for an amount that is not
 an int). Only names are cut to their field, as banks' own guides do (受取人名: the first 30 characters
-count). Messages are in Japanese, for the back office, and name the transfer (:func:`write`) or the
-record and the field (:func:`read`; records counted from 1, the header being the first). They are plain
-strings, not gettext's: the module must not need Django."""
+count). Messages are in the user's language (Japanese first, English from the catalogue) and name the
+transfer (:func:`write`) or the record and the field (:func:`read`; records counted from 1, the header
+being the first): the back office reads them, and the customers will when they send their own files
+(総合振込・給与振込). The module knows nothing of the database; Django gives it only its translations."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 RECORD_LENGTH = 120
 TYPE_CODE = "21"  # 総合振込
@@ -71,52 +76,52 @@ class Field:
     the format (as messages name it) and its width in bytes."""
 
     key: str
-    label: str
+    label: str | Promise
     width: int
 
 
 HEADER = (
-    Field("data_kind", "データ区分", 1),  # "1"
-    Field("type_code", "種別コード", 2),  # "21"
-    Field("code_division", "コード区分", 1),  # "0" JIS
-    Field("requester_code", "依頼人コード", 10),
-    Field("name_kana", "依頼人名", 40),
-    Field("transfer_date", "振込指定日", 4),  # MMDD (取組日)
-    Field("bank_code", "仕向銀行番号", 4),
-    Field("bank_name_kana", "仕向銀行名", 15),
-    Field("branch_code", "仕向支店番号", 3),
-    Field("branch_name_kana", "仕向支店名", 15),
-    Field("account_type", "預金種目（依頼人）", 1),
-    Field("account_number", "口座番号（依頼人）", 7),
-    Field("dummy", "ダミー", 17),  # spaces
+    Field("data_kind", gettext_lazy("データ区分"), 1),  # "1"
+    Field("type_code", gettext_lazy("種別コード"), 2),  # "21"
+    Field("code_division", gettext_lazy("コード区分"), 1),  # "0" JIS
+    Field("requester_code", gettext_lazy("依頼人コード"), 10),
+    Field("name_kana", gettext_lazy("依頼人名"), 40),
+    Field("transfer_date", gettext_lazy("振込指定日"), 4),  # MMDD (取組日)
+    Field("bank_code", gettext_lazy("仕向銀行番号"), 4),
+    Field("bank_name_kana", gettext_lazy("仕向銀行名"), 15),
+    Field("branch_code", gettext_lazy("仕向支店番号"), 3),
+    Field("branch_name_kana", gettext_lazy("仕向支店名"), 15),
+    Field("account_type", gettext_lazy("預金種目（依頼人）"), 1),
+    Field("account_number", gettext_lazy("口座番号（依頼人）"), 7),
+    Field("dummy", gettext_lazy("ダミー"), 17),  # spaces
 )
 DATA = (
-    Field("data_kind", "データ区分", 1),  # "2"
-    Field("bank_code", "被仕向銀行番号", 4),
-    Field("bank_name_kana", "被仕向銀行名", 15),
-    Field("branch_code", "被仕向支店番号", 3),
-    Field("branch_name_kana", "被仕向支店名", 15),
-    Field("clearing_house", "手形交換所番号", 4),  # unused: spaces
-    Field("account_type", "預金種目", 1),
-    Field("account_number", "口座番号", 7),
-    Field("holder_kana", "受取人名", 30),
-    Field("amount", "振込金額", 10),
-    Field("new_code", "新規コード", 1),  # "0"
-    Field("customer_code1", "顧客コード1", 10),  # the reception number; spaces when none
-    Field("customer_code2", "顧客コード2", 10),  # unused: spaces
-    Field("designation", "振込指定区分", 1),  # "7"
-    Field("edi_mark", "識別表示", 1),  # space: the customer codes, not EDI information ("Y")
-    Field("dummy", "ダミー", 7),  # spaces
+    Field("data_kind", gettext_lazy("データ区分"), 1),  # "2"
+    Field("bank_code", gettext_lazy("被仕向銀行番号"), 4),
+    Field("bank_name_kana", gettext_lazy("被仕向銀行名"), 15),
+    Field("branch_code", gettext_lazy("被仕向支店番号"), 3),
+    Field("branch_name_kana", gettext_lazy("被仕向支店名"), 15),
+    Field("clearing_house", gettext_lazy("手形交換所番号"), 4),  # unused: spaces
+    Field("account_type", gettext_lazy("預金種目"), 1),
+    Field("account_number", gettext_lazy("口座番号"), 7),
+    Field("holder_kana", gettext_lazy("受取人名"), 30),
+    Field("amount", gettext_lazy("振込金額"), 10),
+    Field("new_code", gettext_lazy("新規コード"), 1),  # "0"
+    Field("customer_code1", gettext_lazy("顧客コード1"), 10),  # the reception number; spaces when none
+    Field("customer_code2", gettext_lazy("顧客コード2"), 10),  # unused: spaces
+    Field("designation", gettext_lazy("振込指定区分"), 1),  # "7"
+    Field("edi_mark", gettext_lazy("識別表示"), 1),  # space: the customer codes, not EDI information ("Y")
+    Field("dummy", gettext_lazy("ダミー"), 7),  # spaces
 )
 TRAILER = (
-    Field("data_kind", "データ区分", 1),  # "8"
-    Field("count", "合計件数", 6),
-    Field("total", "合計金額", 12),
-    Field("dummy", "ダミー", 101),  # spaces
+    Field("data_kind", gettext_lazy("データ区分"), 1),  # "8"
+    Field("count", gettext_lazy("合計件数"), 6),
+    Field("total", gettext_lazy("合計金額"), 12),
+    Field("dummy", gettext_lazy("ダミー"), 101),  # spaces
 )
 END = (
-    Field("data_kind", "データ区分", 1),  # "9"
-    Field("dummy", "ダミー", 119),  # spaces
+    Field("data_kind", gettext_lazy("データ区分"), 1),  # "9"
+    Field("dummy", gettext_lazy("ダミー"), 119),  # spaces
 )
 
 
@@ -154,21 +159,39 @@ class Record:
     customer_code1: str = ""
 
 
-class ZenginFormatError(ValueError):
-    """A file :func:`read` cannot accept; the message names the record (1-based) and the field, in
-    Japanese, for the back office."""
+_KIND_LABEL = HEADER[0].label  # データ区分
 
-    def __init__(self, number: int, problem: str, field: str | None = None) -> None:
+
+class ZenginFormatError(ValueError):
+    """A file :func:`read` cannot accept; the message names the record (1-based) and the field, in the
+    user's language."""
+
+    def __init__(self, number: int, problem: str, field: str | Promise | None = None) -> None:
         self.number = number
         self.field = field
-        super().__init__(f"{number}件目のレコード：{field + 'が' if field else ''}{problem}。")
+        if field is None:
+            message = _("%(number)s件目のレコード：%(problem)s。") % {"number": number, "problem": problem}
+        else:
+            message = _("%(number)s件目のレコード：%(field)sが%(problem)s。") % {
+                "number": number,
+                "field": field,
+                "problem": problem,
+            }
+        super().__init__(message)
 
 
 def _shown(character: str) -> str:
     """A character as a message names it: itself and its code point (a control character, which
     cannot be seen, by its code point alone)."""
     code_point = f"U+{ord(character):04X}"
-    return f"「{character}」（{code_point}）" if character.isprintable() else code_point
+    if not character.isprintable():
+        return code_point
+    return _("「%(character)s」（%(code_point)s）") % {"character": character, "code_point": code_point}
+
+
+def _one_of(allowed: frozenset[str]) -> str:
+    """The values a field allows, as a message lists them: 1・2・9."""
+    return pgettext("between the values a field allows", "・").join(sorted(allowed))
 
 
 def conventional(value: str) -> str:
@@ -186,7 +209,9 @@ def zengin_name(value: str, width: int) -> str:
     written = conventional(value)
     for character in written:
         if character not in CHARACTERS:
-            raise ValueError(f"全銀の文字でない{_shown(character)}が含まれています。")
+            raise ValueError(
+                _("全銀の文字でない%(character)sが含まれています。") % {"character": _shown(character)}
+            )
     return written[:width].ljust(width)
 
 
@@ -194,9 +219,12 @@ def _name(value: str, field: Field, where: str, *, required: bool = False) -> st
     try:
         written = zengin_name(value, field.width)
     except ValueError as refused:
-        raise ValueError(f"{where}：{field.label}に{refused}") from None
+        raise ValueError(
+            _("%(where)s：%(field)sに%(problem)s")
+            % {"where": where, "field": field.label, "problem": refused}
+        ) from None
     if required and not written.strip():
-        raise ValueError(f"{where}：{field.label}がありません。")
+        raise ValueError(_("%(where)s：%(field)sがありません。") % {"where": where, "field": field.label})
     return written
 
 
@@ -207,14 +235,23 @@ def _code(value: str, field: Field, where: str, *, exact: bool = True, optional:
         return " " * field.width
     fits = len(value) == field.width if exact else 1 <= len(value) <= field.width
     if _DIGITS.fullmatch(value) is None or not fits:
-        digits = f"{field.width}桁" if exact else f"{field.width}桁以内"
-        raise ValueError(f"{where}：{field.label}は半角数字{digits}で指定してください（「{value}」）。")
+        message = (
+            _("%(where)s：%(field)sは半角数字%(width)s桁で指定してください（「%(value)s」）。")
+            if exact
+            else _("%(where)s：%(field)sは半角数字%(width)s桁以内で指定してください（「%(value)s」）。")
+        )
+        raise ValueError(
+            message % {"where": where, "field": field.label, "width": field.width, "value": value}
+        )
     return value.zfill(field.width)
 
 
 def _kind(value: str, allowed: frozenset[str], field: Field, where: str) -> str:
     if value not in allowed:
-        raise ValueError(f"{where}：{field.label}「{value}」は{'・'.join(sorted(allowed))}のいずれかです。")
+        raise ValueError(
+            _("%(where)s：%(field)s「%(value)s」は%(allowed)sのいずれかです。")
+            % {"where": where, "field": field.label, "value": value, "allowed": _one_of(allowed)}
+        )
     return value
 
 
@@ -225,7 +262,7 @@ def _pack(layout: tuple[Field, ...], values: dict[str, str]) -> bytes:
 
 
 def _header(sender: Sender, day: date) -> bytes:
-    where = "依頼人"
+    where = _("依頼人")
     fields = {field.key: field for field in HEADER}
     return _pack(
         HEADER,
@@ -247,15 +284,24 @@ def _header(sender: Sender, day: date) -> bytes:
 
 
 def _data(record: Record, index: int) -> bytes:
-    where = f"{index}件目の振込"
+    where = _("%(index)s件目の振込") % {"index": index}
     fields = {field.key: field for field in DATA}
     amount = record.amount
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise TypeError(f"{where}：振込金額は円単位の整数で指定してください（{amount!r}）。")
+        raise TypeError(
+            _("%(where)s：振込金額は円単位の整数で指定してください（%(amount)s）。")
+            % {"where": where, "amount": repr(amount)}
+        )
     if amount < 1:
-        raise ValueError(f"{where}：振込金額が1円未満です（{amount:,}円）。")
+        raise ValueError(
+            _("%(where)s：振込金額が1円未満です（%(amount)s円）。")
+            % {"where": where, "amount": f"{amount:,}"}
+        )
     if amount > MAX_AMOUNT:
-        raise ValueError(f"{where}：振込金額が10桁（{MAX_AMOUNT:,}円）を超えています（{amount:,}円）。")
+        raise ValueError(
+            _("%(where)s：振込金額が10桁（%(max)s円）を超えています（%(amount)s円）。")
+            % {"where": where, "max": f"{MAX_AMOUNT:,}", "amount": f"{amount:,}"}
+        )
     return _pack(
         DATA,
         {
@@ -287,10 +333,14 @@ def write(sender: Sender, records: Sequence[Record], *, day: date, newline: bool
     count = len(records)
     total = sum(record.amount for record in records)
     if count > MAX_COUNT:
-        raise ValueError(f"振込が{count:,}件あり、1つのファイルの上限（{MAX_COUNT:,}件）を超えています。")
+        raise ValueError(
+            _("振込が%(count)s件あり、1つのファイルの上限（%(max)s件）を超えています。")
+            % {"count": f"{count:,}", "max": f"{MAX_COUNT:,}"}
+        )
     if total > MAX_TOTAL:
         raise ValueError(
-            f"振込金額の合計が12桁（{MAX_TOTAL:,}円）を超えています（{total:,}円）。1つのファイルに入りません。"
+            _("振込金額の合計が12桁（%(max)s円）を超えています（%(total)s円）。1つのファイルに入りません。")
+            % {"max": f"{MAX_TOTAL:,}", "total": f"{total:,}"}
         )
     lines.append(_pack(TRAILER, {"data_kind": "8", "count": f"{count:06d}", "total": f"{total:012d}"}))
     lines.append(_pack(END, {"data_kind": "9"}))
@@ -314,11 +364,14 @@ def _records(data: bytes) -> list[bytes]:
     else:
         records = [data[start : start + RECORD_LENGTH] for start in range(0, len(data), RECORD_LENGTH)]
     if not records:
-        raise ZenginFormatError(1, "ありません（ファイルが空です）")
+        raise ZenginFormatError(1, _("ありません（ファイルが空です）"))
     for number, record in enumerate(records, start=1):
         if len(record) != RECORD_LENGTH:
-            problem = f"{len(record)}バイトです（{RECORD_LENGTH}バイトのはずです）"
-            raise ZenginFormatError(number, problem, "長さ")
+            problem = _("%(length)sバイトです（%(expected)sバイトのはずです）") % {
+                "length": len(record),
+                "expected": RECORD_LENGTH,
+            }
+            raise ZenginFormatError(number, problem, _("長さ"))
     return records
 
 
@@ -331,7 +384,8 @@ def _fields(layout: tuple[Field, ...], record: bytes, number: int) -> dict[str, 
         start += field.width
         if _SINGLE_BYTE.fullmatch(raw) is None:
             bad = next(byte for byte in raw if _SINGLE_BYTE.fullmatch(bytes([byte])) is None)
-            raise ZenginFormatError(number, f"JIS X 0201の文字でないバイト0x{bad:02X}を含みます", field.label)
+            problem = _("JIS X 0201の文字でないバイト%(byte)sを含みます") % {"byte": f"0x{bad:02X}"}
+            raise ZenginFormatError(number, problem, field.label)
         values[field.key] = raw.decode("cp932").replace("\\", _YEN)
     return values
 
@@ -353,7 +407,7 @@ class _Reader:
         if blank and value.strip(" ") == "":
             return ""
         if _DIGITS.fullmatch(value) is None:
-            raise self.refuse(key, f"数字ではありません（「{value}」）")
+            raise self.refuse(key, _("数字ではありません（「%(value)s」）") % {"value": value})
         return value
 
     def name(self, key: str, *, required: bool = False) -> str:
@@ -361,35 +415,44 @@ class _Reader:
         value = self.values[key].rstrip(" ")
         for character in value:
             if character not in CHARACTERS:
-                raise self.refuse(key, f"全銀の文字でない{_shown(character)}を含みます")
+                raise self.refuse(
+                    key, _("全銀の文字でない%(character)sを含みます") % {"character": _shown(character)}
+                )
         if required and not value:
-            raise self.refuse(key, "空白です")
+            raise self.refuse(key, _("空白です"))
         return value
 
     def one_of(self, key: str, allowed: frozenset[str]) -> str:
         value = self.values[key]
         if value not in allowed:
-            raise self.refuse(key, f"「{value}」です（{'・'.join(sorted(allowed))}のいずれかのはずです）")
+            raise self.refuse(
+                key,
+                _("「%(value)s」です（%(allowed)sのいずれかのはずです）")
+                % {"value": value, "allowed": _one_of(allowed)},
+            )
         return value
 
 
 _KINDS = {
-    "1": "ヘッダー・レコード",
-    "2": "データ・レコード",
-    "8": "トレーラー・レコード",
-    "9": "エンド・レコード",
+    "1": gettext_lazy("ヘッダー・レコード"),
+    "2": gettext_lazy("データ・レコード"),
+    "8": gettext_lazy("トレーラー・レコード"),
+    "9": gettext_lazy("エンド・レコード"),
 }
 
 
 def _expect(records: list[bytes], number: int, kinds: str) -> str:
     """The kind (データ区分) of record ``number``, refused unless one of ``kinds``; "" past the end."""
-    expected = "か".join(f"{_KINDS[kind]}「{kind}」" for kind in kinds)
+    expected = pgettext("between two kinds of record", "か").join(
+        _("%(kind)s「%(code)s」") % {"kind": _KINDS[kind], "code": kind} for kind in kinds
+    )
     if number > len(records):
-        raise ZenginFormatError(number, f"ありません（{expected}のはずです）")
+        raise ZenginFormatError(number, _("ありません（%(expected)sのはずです）") % {"expected": expected})
     byte = records[number - 1][0]
     kind = chr(byte) if 0x20 <= byte <= 0x7E else f"0x{byte:02X}"
     if kind not in kinds:
-        raise ZenginFormatError(number, f"「{kind}」です（{expected}のはずです）", "データ区分")
+        problem = _("「%(kind)s」です（%(expected)sのはずです）") % {"kind": kind, "expected": expected}
+        raise ZenginFormatError(number, problem, _KIND_LABEL)
     return kind
 
 
@@ -397,14 +460,17 @@ def _read_header(record: bytes) -> dict[str, str]:
     reader = _Reader(HEADER, record, 1)
     type_code, code_division = reader.values["type_code"], reader.values["code_division"]
     if type_code != TYPE_CODE:
-        raise reader.refuse("type_code", f"「{type_code}」です（総合振込「{TYPE_CODE}」のはずです）")
+        problem = _("「%(value)s」です（総合振込「%(expected)s」のはずです）")
+        raise reader.refuse("type_code", problem % {"value": type_code, "expected": TYPE_CODE})
     if code_division != CODE_DIVISION:
-        raise reader.refuse("code_division", f"「{code_division}」です（JIS「{CODE_DIVISION}」のはずです）")
+        problem = _("「%(value)s」です（JIS「%(expected)s」のはずです）")
+        raise reader.refuse("code_division", problem % {"value": code_division, "expected": CODE_DIVISION})
     transfer_date = reader.digits("transfer_date")
     try:
         date(2000, int(transfer_date[:2]), int(transfer_date[2:]))  # a leap year: 0229 is a day
     except ValueError:
-        raise reader.refuse("transfer_date", f"月日（MMDD）ではありません（「{transfer_date}」）") from None
+        problem = _("月日（MMDD）ではありません（「%(value)s」）") % {"value": transfer_date}
+        raise reader.refuse("transfer_date", problem) from None
     return {
         "type_code": TYPE_CODE,
         "code_division": CODE_DIVISION,
@@ -423,10 +489,11 @@ def _read_header(record: bytes) -> dict[str, str]:
 def _read_data(record: bytes, number: int) -> Record:
     reader = _Reader(DATA, record, number)
     if reader.values["edi_mark"] != " ":
-        raise reader.refuse("edi_mark", f"「{reader.values['edi_mark']}」です（EDI情報の形式は読めません）")
+        problem = _("「%(value)s」です（EDI情報の形式は読めません）") % {"value": reader.values["edi_mark"]}
+        raise reader.refuse("edi_mark", problem)
     amount = int(reader.digits("amount"))
     if amount < 1:
-        raise reader.refuse("amount", "0円です")
+        raise reader.refuse("amount", _("0円です"))
     return Record(
         bank_code=reader.digits("bank_code"),
         bank_name_kana=reader.name("bank_name_kana"),
@@ -458,13 +525,20 @@ def read(data: bytes) -> tuple[dict[str, str], list[Record], dict[str, int]]:
     trailer = _Reader(TRAILER, records[number - 1], number)
     count, total = int(trailer.digits("count")), int(trailer.digits("total"))
     if count != len(transfers):
-        raise trailer.refuse("count", f"{count:,}件ですが、データ・レコードは{len(transfers):,}件です")
+        problem = _("%(count)s件ですが、データ・レコードは%(records)s件です") % {
+            "count": f"{count:,}",
+            "records": f"{len(transfers):,}",
+        }
+        raise trailer.refuse("count", problem)
     actual = sum(transfer.amount for transfer in transfers)
     if total != actual:
-        problem = f"{total:,}円ですが、データ・レコードの振込金額の合計は{actual:,}円です"
+        problem = _("%(total)s円ですが、データ・レコードの振込金額の合計は%(actual)s円です") % {
+            "total": f"{total:,}",
+            "actual": f"{actual:,}",
+        }
         raise trailer.refuse("total", problem)
     _expect(records, number + 1, "9")
     _fields(END, records[number], number + 1)
     if len(records) > number + 1:
-        raise ZenginFormatError(number + 2, "エンド・レコードの後にあります")
+        raise ZenginFormatError(number + 2, _("エンド・レコードの後にあります"))
     return header, transfers, {"count": count, "total": total}
