@@ -328,13 +328,13 @@ def _ready_statement(vendor: str, lock: str) -> str:
     """The head, locked with ``lock``, joined with the events ready after it in sealing order (at most
     the parameter's number): one row without an event when none is ready; no row when the head is
     missing."""
-    names = [field.column for field in AuditEvent._meta.concrete_fields]
+    columns = ", ".join(f"e.{field.column}" for field in AuditEvent._meta.concrete_fields)
     return (
         f"WITH head AS ({_HEAD} WHERE id = 1{lock})"
-        f" SELECT {', '.join(f'e.{name}' for name in names)}, head.last_hash AS head_hash,"
-        " head.last_position AS head_position, head.last_transaction_id AS head_transaction_id,"
+        f" SELECT {columns}, head.last_hash AS head_hash, head.last_position AS head_position,"
+        " head.last_transaction_id AS head_transaction_id,"
         f" {_CURRENT_TRANSACTION[vendor]} AS current_transaction_id"
-        + _events_after_head(vendor, _READY[vendor], ", ".join(f"e.{name}" for name in names), "%s")
+        + _events_after_head(vendor, _READY[vendor], columns, "%s")
         + f" {_SEALING_ORDER} LIMIT %s"
     )
 
