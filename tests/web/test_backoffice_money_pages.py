@@ -34,6 +34,19 @@ def test_cash_fee_cutoff_and_closed_day_from_the_money_page(payer, operators):
         "/backoffice/money/cash", {"branch_code": "101", "type": "1", "number": "1234567", "amount": "0"}
     )
     assert "1円以上" in client.get("/backoffice/money").content.decode()
+    typed = {
+        "branch_code": "101",
+        "type": "1",
+        "number": "1234567",
+        "amount": "99,999,999",
+        "withdrawal": "1",
+    }
+    client.post("/backoffice/money/cash", typed)
+    refused = client.get("/backoffice/money").content.decode()
+    # What was typed comes back, 出金 still chosen: a clerk who corrects the amount posts no deposit.
+    assert "残高が不足しています" in refused and 'value="99,999,999"' in refused
+    assert '<option value="1" selected>' in refused and 'value="1234567"' in refused
+    assert 'value="99,999,999"' not in client.get("/backoffice/money").content.decode()  # once
     client.post("/backoffice/money/fee", {"destination": "other_bank", "band": "under", "fee": "２２０"})
     assert FeeRule.objects.get(destination="other_bank", band="under").fee == 220
     client.post("/backoffice/money/settings", {"transfer_cutoff": "14:30", "max_days_ahead": "30"})
@@ -97,6 +110,10 @@ def test_a_closed_day_over_scheduled_transfers_says_when_they_run_and_an_empty_f
     client.post("/backoffice/money/closed-day", {"day": "2026/12/02", "reason": "システム更改"})
     page = client.get("/backoffice/money").content.decode()
     assert "予約中の振込が1件" in page and "2026/12/03" in page
+    assert (
+        "休業日のため2026/12/03に実行"
+        in client.get("/backoffice/transfers?status=scheduled").content.decode()
+    )
     assert transfers.execute_due(date(2026, 12, 2)) == 0 and transfers.execute_due(date(2026, 12, 3)) == 1
     response = client.post("/backoffice/transfers/outgoing", {"day": "2026/11/24"})
     assert response["Location"].startswith("/backoffice/transfers")

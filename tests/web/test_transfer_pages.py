@@ -6,11 +6,14 @@ shown from the bank's records before registering, and the bank search."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
 
+from corpbank.calendar import services as calendar
+from corpbank.core import audit
 from corpbank.organizations.models import UsageLimit
 from corpbank.payments.models import Payee, Transfer
 from tests.conftest import ANSWER, MASTER_CONFIRMATION, MASTER_LOGIN_ID, MASTER_PASSWORD
@@ -84,6 +87,9 @@ def test_r_g2_input_confirm_complete_and_a_second_confirm_pays_nothing_more(sign
     assert "振込振替が完了しました" in result and Transfer.objects.get().reception_number in result
     signed_in.get(done["Location"])  # reloaded
     assert Transfer.objects.count() == 1 and balance_of(other_customer) == 50_000
+    back = signed_in.get(confirm)  # the back button to the confirmation: the transfer it made
+    assert back.status_code == 302 and back["Location"] == done["Location"]
+    assert "すでに受け付けています" in signed_in.get(back["Location"]).content.decode()
 
 
 def test_r_g2_errors_are_shown_on_their_fields(signed_in, payer, other_customer):
@@ -105,6 +111,20 @@ def test_r_g2_a_future_transfer_is_cancelled_from_its_page(signed_in, payer, oth
     signed_in.post(f"{done}/cancel")
     assert "取り消されました" in signed_in.get(done).content.decode()
     assert Transfer.objects.get().status == "cancelled"
+
+
+def test_r_i1_a_transfer_whose_day_the_bank_closes_says_when_it_runs(signed_in, payer, other_customer):
+    """A 臨時休業日 registered over a 予約中 transfer: the customer's list and the transfer's page say the
+    day it runs (the next business day, as the worker runs it), and keep the day they chose."""
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer, execution_date="2026/12/01"))["Location"]
+    signed_in.get(confirm)
+    done = signed_in.post(confirm, {"transfer_pin": "2222", "confirmation_pin": "3333"})["Location"]
+    assert 'id="postponed"' not in signed_in.get(done).content.decode()
+    calendar.add_closed_day(day=date(2026, 12, 1), reason="システム更改", actor=audit.Actor.system("test"))
+    page = signed_in.get(done).content.decode()
+    assert "2026/12/01 (火)" in page and "翌営業日の2026/12/02 (水)に実行します" in page
+    assert "本店営業部" in page  # the paying account with its branch's name, as on the input screen
+    assert "休業日のため2026/12/02に実行" in signed_in.get("/transfers").content.decode()
 
 
 def test_r_g4_payee_registration_shows_the_banks_holder_then_asks_the_factors(

@@ -31,7 +31,7 @@ def add_closed_day(*, day: date, reason: str, actor: audit.Actor) -> ClosedDay:
     else:
         already = days.Calendar(day, days=0).why_closed(day)
         if already is not None:
-            problems["day"] = _("%(day)sはもともと休業日です（%(why)s）。") % {
+            problems["day"] = _("%(day)sはすでに休業日です（%(why)s）。") % {
                 "day": text.day(day),
                 "why": already,
             }

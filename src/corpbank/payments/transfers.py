@@ -422,6 +422,23 @@ def _digest(typed: TransferInput) -> str:
     return hashlib.sha256(asked.encode()).hexdigest()
 
 
+def runs_on(transfer: Transfer) -> date | None:
+    """The day a 予約中 transfer will run when its 振込指定日 has become a closed day since it was
+    accepted (a 臨時休業日 the bank registered): the next business day, as the worker runs it. None
+    when it runs on its day, has run, or was cancelled. The transfer keeps the day the customer chose."""
+    day = transfer.execution_date
+    if transfer.status != Transfer.Status.SCHEDULED or day < days.today() or days.is_business_day(day):
+        return None
+    return days.next_business_day(day)
+
+
+def accepted_under(user: CustomerUser, key: str) -> Transfer | None:
+    """The transfer ``user`` has already made under ``key`` (the confirmation's token), if any: the
+    confirmation page, opened again by the back button or a reload, shows it rather than a fresh
+    confirmation."""
+    return Transfer.objects.filter(entered_by=user, idempotency_key=key).first() if key else None
+
+
 def _previous(user: CustomerUser, key: str, digest: str) -> Transfer | None:
     if not key:
         return None
@@ -678,7 +695,7 @@ def transfer_of(user: CustomerUser, transfer_id: int) -> Transfer:
     permissions.require(user, Permission.SINGLE_TRANSFER)
     found = (
         Transfer.objects.filter(pk=transfer_id, contract_id=user.contract_id)
-        .select_related("source_account__branch")
+        .select_related("source_account__branch", "source__branch")
         .first()
     )
     if found is None:

@@ -22,6 +22,7 @@ from corpbank.calendar import days
 from corpbank.calendar import services as calendar
 from corpbank.core import text
 from corpbank.core.errors import DomainError, NotFound, ValidationFailed
+from corpbank.payments import transfers as customer_transfers
 from corpbank.payments.models import Transfer
 from corpbank.web import sessions
 from corpbank.web.backoffice_operators import entrant_required
@@ -31,12 +32,20 @@ def _operator(request: HttpRequest) -> Operator:
     return request.operator  # type: ignore[attr-defined, no-any-return]
 
 
-def _told(request: HttpRequest, act: Callable[[], str]) -> HttpResponse:
-    """Run the form's act; tell its outcome, or what to correct, on the money page."""
+# What the counter cash form had typed when it was refused, for the page to show again (one request).
+CASH_TYPED = "corpbank_cash_typed"
+CASH_FIELDS = ("branch_code", "type", "number", "amount", "withdrawal")
+
+
+def _told(request: HttpRequest, act: Callable[[], str], keep: tuple[str, ...] = ()) -> HttpResponse:
+    """Run the form's act; tell its outcome, or what to correct, on the money page, where a refused
+    form's ``keep`` fields come back as they were typed (a clerk corrects one, not all)."""
     try:
         messages.success(request, act())
     except DomainError as refused:
         messages.error(request, " ".join([refused.message, *refused.fields.values()]))
+        if keep:
+            request.session[CASH_TYPED] = {name: request.POST.get(name, "")[:30] for name in keep}
     return redirect("backoffice:money")
 
 
@@ -54,6 +63,7 @@ def money(request: HttpRequest) -> HttpResponse:
             "closed_days": days.closed_days_ahead(),
             "today": days.today(),
             "cash_token": secrets.token_urlsafe(18),
+            "cash_typed": request.session.pop(CASH_TYPED, {}),
         },
     )
 
@@ -84,7 +94,7 @@ def money_cash(request: HttpRequest) -> HttpResponse:
             "balance": f"{done.balance:,}",
         }
 
-    return _told(request, act)
+    return _told(request, act, keep=CASH_FIELDS)
 
 
 @require_POST
@@ -189,6 +199,8 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
             found = bank_transfers.search(_operator(request), query)
         except DomainError as refused:
             error = refused
+    for transfer in found:
+        transfer.postponed_to = customer_transfers.runs_on(transfer)  # type: ignore[attr-defined]
     return render(
         request,
         "corpbank/backoffice/transfers.html",

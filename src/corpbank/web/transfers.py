@@ -123,6 +123,8 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
         found = transfers.transfers_of(_user(request))
     except DomainError as stopped:
         return _refused(request, _("振込振替"), stopped)
+    for transfer in found:
+        transfer.postponed_to = transfers.runs_on(transfer)  # type: ignore[attr-defined]
     return render(
         request,
         "corpbank/transfers/list.html",
@@ -230,6 +232,10 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if typed is None:
         return redirect("transfer_new")
     error: DomainError | None = None
+    if request.method != "POST" and (done := transfers.accepted_under(user, token)) is not None:
+        # Back to the confirmation after 確定 (the back button, a reload): the transfer it made.
+        _tell_accepted(request, done)
+        return redirect("transfer_detail", transfer_id=done.pk)
     if request.method == "POST":
         # The order first: a second 確定 (a double click, the back button) is answered with the transfer
         # the first made, even when the first has used up the day's limit meanwhile. It is held to what
@@ -247,14 +253,7 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
             error = refused
         else:
             if transfer.replayed:
-                messages.info(
-                    request,
-                    _(
-                        "この振込振替はすでに受け付けています（受付番号 %(number)s）。"
-                        "二重には受け付けていません。"
-                    )
-                    % {"number": transfer.reception_number},
-                )
+                _tell_accepted(request, transfer)
             return redirect("transfer_detail", transfer_id=transfer.pk)
     try:
         quoted = transfers.quote(user, _transfer_input(typed))
@@ -276,6 +275,14 @@ def transfer_confirm(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _tell_accepted(request: HttpRequest, transfer: Transfer) -> None:
+    messages.info(
+        request,
+        _("この振込振替はすでに受け付けています（受付番号 %(number)s）。二重には受け付けていません。")
+        % {"number": transfer.reception_number},
+    )
+
+
 @customer_required()
 def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
     """振込振替 完了, and any transfer's detail later (照会), with 予約取消 while it waits."""
@@ -290,6 +297,7 @@ def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
             "title": _("振込振替 結果"),
             "transfer": transfer,
             "in_words": transfers.yen_in_words(transfer.amount),
+            "postponed_to": transfers.runs_on(transfer),
         },
     )
 
