@@ -92,6 +92,19 @@ def test_r_g2_input_confirm_complete_and_a_second_confirm_pays_nothing_more(sign
     assert "すでに受け付けています" in signed_in.get(back["Location"]).content.decode()
 
 
+def test_r_g2_a_transfer_for_today_that_the_balance_does_not_cover_is_told_before_the_pins(
+    signed_in, payer, other_customer
+):
+    """The customer learns at the input, not after typing both PINs; the balance itself is not shown
+    (it is the inquiry's). A future-dated one is checked when it runs."""
+    page = signed_in.post("/transfers/new", typed_transfer(payer, amount="1,000,001")).content.decode()
+    assert "残高が不足しています（お引出し金額 1,000,001円）" in page and "1,000,000" not in page
+    later = signed_in.post(
+        "/transfers/new", typed_transfer(payer, amount="1,000,001", execution_date="2026/12/01")
+    )
+    assert later.status_code == 302 and later["Location"].startswith("/transfers/confirm/")
+
+
 def test_r_g2_errors_are_shown_on_their_fields(signed_in, payer, other_customer):
     page = signed_in.post(
         "/transfers/new", typed_transfer(payer, amount="0", execution_date="2026/11/28", number="12")

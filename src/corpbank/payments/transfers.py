@@ -240,8 +240,12 @@ def _execution_date(typed: str, now: datetime) -> tuple[date, bool]:
     raise ValidationFailed(_("入力内容をご確認ください。"), fields={"execution_date": message})
 
 
-def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None) -> Quote:
-    """確認: the transfer as it would be accepted, or ValidationFailed naming every field to correct."""
+def quote(
+    user: CustomerUser, typed: TransferInput, now: datetime | None = None, *, told_of_balance: bool = True
+) -> Quote:
+    """確認: the transfer as it would be accepted, or ValidationFailed naming every field to correct;
+    one that runs today and that the account does not cover is told so here (``told_of_balance``),
+    before the factors are asked. At acceptance the posting itself decides (InsufficientFunds)."""
     permissions.require(user, Permission.SINGLE_TRANSFER)
     now = now or timezone.now()
     problems: dict[str, str] = {}
@@ -344,7 +348,26 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
         holder_differs=holder_differs,
     )
     _check_limits(user, quoted)
+    if quoted.immediate and told_of_balance:
+        _check_balance(source, quoted.debited)
     return quoted
+
+
+def _check_balance(source: Account, debited: int) -> None:
+    """A transfer that runs today is told at its input that the account does not cover it, before the
+    factors are asked (the posting refuses it anyway). The balance itself is not shown: it is the
+    inquiry's, with its own permission and PIN."""
+    held = ledger.customer_account(source.branch_id, source.type, source.number)
+    if held is not None and ledger.balance(held.pk) < debited:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={
+                "amount": _(
+                    "お支払口座の残高が不足しています（お引出し金額 %(debited)s円）。金額をご確認ください。"
+                )
+                % {"debited": f"{debited:,}"}
+            },
+        )
 
 
 def _field(problems: dict[str, str], field: str, read: Callable[[], T]) -> T | None:
@@ -472,7 +495,7 @@ def accept(
     if previous is not None:  # before the quote: a retry after the cut-off or at the limit still answers
         previous.replayed = True
         return previous
-    quoted = quote(user, typed, now)
+    quoted = quote(user, typed, now, told_of_balance=False)
     if confirmed and confirmed != quoted.fingerprint():
         raise QuoteChanged()
     actor = audit.Actor.customer(user, ip_address)
