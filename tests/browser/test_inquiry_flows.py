@@ -37,6 +37,12 @@ def test_r_g1_balances_and_history_with_the_inquiry_pin(new_page):
     page.wait_for_selector("#history")
     assert "件" in page.inner_text("#period")
     screenshot(page, "inquiry-history")
+    history = page.url
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: the table scrolls, not the page
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(history)
     page.fill("#id_date_from", "２０２６／１３／０１")  # no 13th month: told on its field
     page.click("main button[type=submit]")
     page.wait_for_selector("#error")
