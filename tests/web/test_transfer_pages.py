@@ -172,6 +172,18 @@ def test_r_g4_a_holder_in_kanji_is_refused_on_its_field(signed_in, payer):
         {"bank_code": "0001", "branch_code": "001", "type": "1", "number": "1234567", "holder": "山田"},
     )
     assert page.status_code == 422 and "使えない文字「山」" in page.content.decode()
+    dotted = signed_in.post(
+        "/payees/new",
+        {
+            "bank_code": "0001",
+            "branch_code": "001",
+            "type": "1",
+            "number": "1234567",
+            "holder": "ヤマダ・ハナコ",
+        },
+    )
+    # Named as typed (the full-width middle dot), not as the half-width 「･」 it would become.
+    assert dotted.status_code == 422 and "使えない文字「・」" in dotted.content.decode()
 
 
 def test_r_g4_banks_and_branches_are_searched_by_name(signed_in):

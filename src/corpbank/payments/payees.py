@@ -43,7 +43,16 @@ def holder_name(typed: str) -> str:
             _("入力内容をご確認ください。"),
             fields={"holder": _("%(label)sを入力してください。") % {"label": label}},
         )
-    bad = next((character for character in name if character not in zengin.CHARACTERS), None)
+    # Named as the person typed it (「・」, not the 「･」 it becomes), when one typed character is to blame.
+    bad = next(
+        (
+            character
+            for character in typed
+            if any(c not in zengin.CHARACTERS for c in zengin.conventional(text.half_width_kana(character)))
+            and not character.isspace()
+        ),
+        None,
+    ) or next((character for character in name if character not in zengin.CHARACTERS), None)
     if bad is not None:
         raise ValidationFailed(
             _("入力内容をご確認ください。"),
