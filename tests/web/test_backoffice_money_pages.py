@@ -73,6 +73,10 @@ def test_transfer_search_and_the_interbank_file_from_the_screen(payer, operators
         {"transfer_pin": "2222", "confirmation_pin": "3333"},
     )
     client = clerk()
+    reversed_range = client.get(
+        "/backoffice/transfers?date_from=2026/11/30&date_to=2026/11/24"
+    ).content.decode()
+    assert "（から）と同じか後の日付" in reversed_range  # told, not an empty list
     page = client.get("/backoffice/transfers?date_from=2026/11/24&other_banks_only=1").content.decode()
     assert transfer.reception_number in page and "ﾐｽﾞﾎ ﾀﾛｳ" in page
     bad = client.get("/backoffice/transfers?date_from=2026/13/01")

@@ -75,6 +75,11 @@ class TransferQuery:
 def search(operator: Operator, query: TransferQuery) -> list[Transfer]:
     """振込の検索: by execution day, status, contract and reception number; the newest first, at most
     SEARCH_LIMIT."""
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={"date_to": _("振込指定日（まで）は（から）と同じか後の日付を指定してください。")},
+        )
     found = Transfer.objects.select_related("contract", "source_account__branch").order_by(
         "-execution_date", "-pk"
     )
