@@ -23,6 +23,7 @@ def test_cash_fee_cutoff_and_closed_day_from_the_money_page(payer, operators):
     client = clerk()
     page = client.get("/backoffice/money").content.decode()
     assert 'id="fees"' in page and "他行あて" in page and 'value="15:00"' in page
+    assert "金庫職員専用" in page and "ヘルプデスク" not in page  # the staff's footer, not the customers'
     response = client.post(
         "/backoffice/money/cash",
         {"branch_code": "101", "type": "1", "number": "１２３４５６７", "amount": "１０，０００"},
