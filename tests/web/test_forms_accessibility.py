@@ -203,3 +203,26 @@ def test_r_c1_an_empty_factor_is_asked_for_on_its_field_and_counted_against_nobo
     assert page.status_code == 422 and 'id="error_confirmation_password"' in page.content.decode()
     assert not FailureCounter.objects.filter(consecutive_failures__gt=0).exists()
     assert not AuditEvent.objects.filter(action="secret.rejected").exists()
+
+
+def test_r_c6_a_refused_otp_form_says_a_code_is_good_once_without_saying_which_factor(otp_master, clock):
+    """A code typed again within its minute (a second operation) is refused like a wrong one, never
+    telling the factors apart (R-C6); the alert says each code is good once."""
+    client = master_signed_in(otp_master)
+    clock(60)
+    general = users.add_general_user(
+        master=otp_master,
+        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
+        login_id=GENERAL_LOGIN_ID,
+        name="一般",
+        **GENERAL_INITIAL,
+    )
+    spent = client.post(
+        f"/admin/users/{general.pk}",
+        {"name": "一般", "confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
+    ).content.decode()
+    assert "入力された認証情報に誤りがあります" in spent and "1回限り有効" in spent
+    unlock = client.post(
+        f"/admin/users/{general.pk}/unlock", {"confirmation_password": "wrong"}
+    ).content.decode()
+    assert "入力された認証情報に誤りがあります" in unlock and "1回限り有効" not in unlock  # no OTP asked
