@@ -4,7 +4,7 @@ Idempotency-Key, retried without paying twice, cancelled; another contract's row
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 
@@ -142,7 +142,11 @@ def test_r_g2_a_future_transfer_is_listed_and_cancelled_and_foreign_ones_are_not
         "/transfers", {**order(source, execution_date="２０２６－１２－０１"), "factors": FACTORS}
     )
     assert status == 201 and transfer["status"] == "scheduled" and transfer["execution_date"] == "2026-12-01"
+    assert transfer["runs_on"] is None
     assert [t["id"] for t in client.get("/transfers?status=scheduled")[1]] == [transfer["id"]]
+    calendar.add_closed_day(day=date(2026, 12, 1), reason="システム更改", actor=audit.Actor.system("test"))
+    moved = client.get(f"/transfers/{transfer['id']}")[1]
+    assert (moved["execution_date"], moved["runs_on"]) == ("2026-12-01", "2026-12-02")  # R-I1
     status, cancelled = client.post(f"/transfers/{transfer['id']}/cancel")
     assert status == 200 and cancelled["status_label"] == "取消済"
     status, body = client.post(f"/transfers/{transfer['id']}/cancel")

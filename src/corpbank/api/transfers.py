@@ -156,6 +156,11 @@ class TransferOut(Schema):
     fee: int
     fee_bearer: str
     execution_date: date
+    runs_on: date | None = Field(
+        None,
+        description="for a 予約中 transfer whose 振込指定日 the bank has closed since (臨時休業日): the next "
+        "business day, on which it runs; null otherwise",
+    )
     entered_at: datetime
     finished_at: datetime | None
     failure: str
@@ -194,6 +199,7 @@ def transfer_out(transfer: Transfer) -> TransferOut:
         fee=transfer.fee,
         fee_bearer=transfer.fee_bearer,
         execution_date=transfer.execution_date,
+        runs_on=transfers.runs_on(transfer),
         entered_at=transfer.entered_at,
         finished_at=transfer.finished_at,
         failure=transfer.failure,
