@@ -14,6 +14,8 @@ from django.utils import translation
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.services import AccountInput
 from corpbank.calendar import days
+from corpbank.calendar import services as calendar
+from corpbank.core import audit
 from corpbank.core.errors import Conflict, ContractNotActive, FactorsRejected, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.identity.models import FailureCounter
@@ -431,3 +433,25 @@ def test_r_f5_no_order_is_accepted_on_a_contract_stopped_since_its_quote(payer, 
     with pytest.raises(ContractNotActive):
         transfers.accept(payer, typed, PIN_FACTORS)
     assert not Transfer.objects.exists() and balance_of(other_customer) == 0
+
+
+@pytest.mark.parametrize(
+    ("closed", "today", "runs"),
+    [
+        ([date(2026, 12, 4)], date(2026, 12, 3), date(2026, 12, 7)),  # a Friday closed: the Monday
+        ([date(2026, 12, 4)], date(2026, 12, 5), date(2026, 12, 7)),  # still told on the Saturday
+        ([date(2026, 12, 4), date(2026, 12, 7)], date(2026, 12, 7), date(2026, 12, 8)),  # two closed
+        ([], date(2026, 12, 3), None),  # its own day
+    ],
+)
+def test_r_i1_a_scheduled_transfer_whose_day_closes_tells_the_day_it_runs(
+    payer, other_customer, monkeypatch, closed, today, runs
+):
+    transfer = transfers.accept(
+        payer, to_other_customer(source_account=source_id(payer), execution_date="2026/12/04"), PIN_FACTORS
+    )
+    for day in closed:
+        calendar.add_closed_day(day=day, reason="システム更改", actor=audit.Actor.system("test"))
+    monkeypatch.setattr(days, "today", lambda: today)
+    assert transfers.runs_on(transfer) == runs
+    assert transfers.runs_on(transfer, days.Calendar(today)) == runs  # a list's one calendar

@@ -92,17 +92,16 @@ def test_r_g2_input_confirm_complete_and_a_second_confirm_pays_nothing_more(sign
     assert "すでに受け付けています" in signed_in.get(back["Location"]).content.decode()
 
 
-def test_r_g2_a_transfer_for_today_that_the_balance_does_not_cover_is_told_before_the_pins(
-    signed_in, payer, other_customer
-):
-    """The customer learns at the input, not after typing both PINs; the balance itself is not shown
-    (it is the inquiry's). A future-dated one is checked when it runs."""
-    page = signed_in.post("/transfers/new", typed_transfer(payer, amount="1,000,001")).content.decode()
-    assert "残高が不足しています（お引出し金額 1,000,001円）" in page and "1,000,000" not in page
-    later = signed_in.post(
-        "/transfers/new", typed_transfer(payer, amount="1,000,001", execution_date="2026/12/01")
-    )
-    assert later.status_code == 302 and later["Location"].startswith("/transfers/confirm/")
+def test_r_g2_the_balance_is_not_told_before_the_pins(signed_in, payer, other_customer):
+    """An amount the account does not cover is quoted like any other: telling it at the input would let
+    a user with the transfer permission find the balance out by quoting amounts, without the
+    inquiry's permission and PIN (an independent review found that). 確定, after both PINs, refuses it
+    and writes nothing."""
+    confirm = signed_in.post("/transfers/new", typed_transfer(payer, amount="1,000,001"))
+    assert confirm.status_code == 302 and confirm["Location"].startswith("/transfers/confirm/")
+    signed_in.get(confirm["Location"])
+    refused = signed_in.post(confirm["Location"], {"transfer_pin": "2222", "confirmation_pin": "3333"})
+    assert "残高が不足しています" in refused.content.decode() and not Transfer.objects.exists()
 
 
 def test_r_g2_errors_are_shown_on_their_fields(signed_in, payer, other_customer):
@@ -135,7 +134,7 @@ def test_r_i1_a_transfer_whose_day_the_bank_closes_says_when_it_runs(signed_in, 
     assert 'id="postponed"' not in signed_in.get(done).content.decode()
     calendar.add_closed_day(day=date(2026, 12, 1), reason="システム更改", actor=audit.Actor.system("test"))
     page = signed_in.get(done).content.decode()
-    assert "2026/12/01 (火)" in page and "翌営業日の2026/12/02 (水)に実行します" in page
+    assert "2026/12/01 (火)" in page and "休業日となったため、2026/12/02 (水)に実行します" in page
     assert "本店営業部" in page  # the paying account with its branch's name, as on the input screen
     assert "休業日のため2026/12/02に実行" in signed_in.get("/transfers").content.decode()
 

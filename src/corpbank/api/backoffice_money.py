@@ -213,9 +213,12 @@ def search_transfers(
         reception_number=reception_number,
         other_banks_only=other_banks_only,
     )
+    around = days.Calendar(days.today())
     return [
         BankTransferOut(
-            **transfer_out(found).dict(), contract_number=found.contract.number, filed_at=found.filed_at
+            **transfer_out(found, around).dict(),
+            contract_number=found.contract.number,
+            filed_at=found.filed_at,
         )
         for found in bank_transfers.search(_operator(request), query)
     ]

@@ -11,6 +11,7 @@ from ninja import Field, Header, Router, Schema, Status
 
 from corpbank.api import security
 from corpbank.api.schemas import ERRORS
+from corpbank.calendar import days
 from corpbank.payments import banks, payees, transfers
 from corpbank.payments.models import Payee, Transfer
 from corpbank.web import sessions
@@ -180,7 +181,8 @@ def _payee_out(payee: Payee) -> PayeeOut:
     )
 
 
-def transfer_out(transfer: Transfer) -> TransferOut:
+def transfer_out(transfer: Transfer, around: days.Calendar | None = None) -> TransferOut:
+    """One transfer as the API shows it; a list passes one calendar (``around``) for all of them."""
     return TransferOut(
         id=transfer.pk,
         reception_number=transfer.reception_number,
@@ -199,7 +201,7 @@ def transfer_out(transfer: Transfer) -> TransferOut:
         fee=transfer.fee,
         fee_bearer=transfer.fee_bearer,
         execution_date=transfer.execution_date,
-        runs_on=transfers.runs_on(transfer),
+        runs_on=transfers.runs_on(transfer, around),
         entered_at=transfer.entered_at,
         finished_at=transfer.finished_at,
         failure=transfer.failure,
@@ -315,7 +317,8 @@ def order_transfer(
 @router.get("/transfers", auth=security.customer, response={200: list[TransferOut], **ERRORS})
 def list_transfers(request: HttpRequest, status: str = "") -> list[TransferOut]:
     """振込振替の照会: the contract's last 100 transfers, newest first (``status`` filters)."""
-    return [transfer_out(t) for t in transfers.transfers_of(request.auth, status=status)]  # type: ignore[attr-defined]
+    around = days.Calendar(days.today())
+    return [transfer_out(t, around) for t in transfers.transfers_of(request.auth, status=status)]  # type: ignore[attr-defined]
 
 
 @router.get("/transfers/{transfer_id}", auth=security.customer, response={200: TransferOut, **ERRORS})

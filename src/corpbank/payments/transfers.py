@@ -240,12 +240,11 @@ def _execution_date(typed: str, now: datetime) -> tuple[date, bool]:
     raise ValidationFailed(_("入力内容をご確認ください。"), fields={"execution_date": message})
 
 
-def quote(
-    user: CustomerUser, typed: TransferInput, now: datetime | None = None, *, told_of_balance: bool = True
-) -> Quote:
-    """確認: the transfer as it would be accepted, or ValidationFailed naming every field to correct;
-    one that runs today and that the account does not cover is told so here (``told_of_balance``),
-    before the factors are asked. At acceptance the posting itself decides (InsufficientFunds)."""
+def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None) -> Quote:
+    """確認: the transfer as it would be accepted, or ValidationFailed naming every field to correct.
+    Whether the balance covers it is not told here: that would let anyone with the transfer
+    permission find the balance out, without the inquiry's permission and PIN, by quoting amounts. The
+    posting decides at acceptance (InsufficientFunds), after the factors."""
     permissions.require(user, Permission.SINGLE_TRANSFER)
     now = now or timezone.now()
     problems: dict[str, str] = {}
@@ -348,26 +347,7 @@ def quote(
         holder_differs=holder_differs,
     )
     _check_limits(user, quoted)
-    if quoted.immediate and told_of_balance:
-        _check_balance(source, quoted.debited)
     return quoted
-
-
-def _check_balance(source: Account, debited: int) -> None:
-    """A transfer that runs today is told at its input that the account does not cover it, before the
-    factors are asked (the posting refuses it anyway). The balance itself is not shown: it is the
-    inquiry's, with its own permission and PIN."""
-    held = ledger.customer_account(source.branch_id, source.type, source.number)
-    if held is not None and ledger.balance(held.pk) < debited:
-        raise ValidationFailed(
-            _("入力内容をご確認ください。"),
-            fields={
-                "amount": _(
-                    "お支払口座の残高が不足しています（お引出し金額 %(debited)s円）。金額をご確認ください。"
-                )
-                % {"debited": f"{debited:,}"}
-            },
-        )
 
 
 def _field(problems: dict[str, str], field: str, read: Callable[[], T]) -> T | None:
@@ -445,14 +425,20 @@ def _digest(typed: TransferInput) -> str:
     return hashlib.sha256(asked.encode()).hexdigest()
 
 
-def runs_on(transfer: Transfer) -> date | None:
-    """The day a 予約中 transfer will run when its 振込指定日 has become a closed day since it was
-    accepted (a 臨時休業日 the bank registered): the next business day, as the worker runs it. None
-    when it runs on its day, has run, or was cancelled. The transfer keeps the day the customer chose."""
-    day = transfer.execution_date
-    if transfer.status != Transfer.Status.SCHEDULED or day < days.today() or days.is_business_day(day):
+def runs_on(transfer: Transfer, calendar: days.Calendar | None = None) -> date | None:
+    """The day a 予約中 transfer will run when its 振込指定日 is no longer a business day (a 臨時休業日
+    the bank registered after accepting it): the first business day from that day or today, whichever
+    is later, as the worker runs it (still told while the bank stays closed after the day). None when
+    it runs on its day, has run, or was cancelled. The transfer keeps the day the customer chose. A
+    list passes one ``calendar`` (days.Calendar around today) for all its transfers."""
+    if transfer.status != Transfer.Status.SCHEDULED:
         return None
-    return days.next_business_day(day)
+    day = transfer.execution_date
+    start = max(day, days.today())
+    calendar = calendar or days.Calendar(start)
+    if calendar.is_business_day(day):
+        return None
+    return calendar.on_or_after(start)
 
 
 def accepted_under(user: CustomerUser, key: str) -> Transfer | None:
@@ -495,7 +481,7 @@ def accept(
     if previous is not None:  # before the quote: a retry after the cut-off or at the limit still answers
         previous.replayed = True
         return previous
-    quoted = quote(user, typed, now, told_of_balance=False)
+    quoted = quote(user, typed, now)
     if confirmed and confirmed != quoted.fingerprint():
         raise QuoteChanged()
     actor = audit.Actor.customer(user, ip_address)

@@ -199,8 +199,9 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
             found = bank_transfers.search(_operator(request), query)
         except DomainError as refused:
             error = refused
+    around = days.Calendar(days.today())
     for transfer in found:
-        transfer.postponed_to = customer_transfers.runs_on(transfer)  # type: ignore[attr-defined]
+        transfer.postponed_to = customer_transfers.runs_on(transfer, around)  # type: ignore[attr-defined]
     return render(
         request,
         "corpbank/backoffice/transfers.html",

@@ -123,8 +123,9 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
         found = transfers.transfers_of(_user(request))
     except DomainError as stopped:
         return _refused(request, _("振込振替"), stopped)
+    around = days.Calendar(days.today())
     for transfer in found:
-        transfer.postponed_to = transfers.runs_on(transfer)  # type: ignore[attr-defined]
+        transfer.postponed_to = transfers.runs_on(transfer, around)  # type: ignore[attr-defined]
     return render(
         request,
         "corpbank/transfers/list.html",
