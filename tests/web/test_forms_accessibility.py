@@ -83,7 +83,8 @@ def test_r_e2_a_master_form_shows_exactly_the_factors_of_the_operation_table(sig
     assert asked == [*row.secrets, *(["otp"] if row.otp and master.contract.otp_required else [])]
 
 
-def test_r_e2_the_lift_of_a_lock_on_an_otp_contract_asks_no_otp(otp_master, clock):
+def otp_master_with_a_general_user(otp_master: CustomerUser, clock) -> tuple[Client, CustomerUser]:  # type: ignore[no-untyped-def]
+    """The OTP contract's master signed in, and a general user the master added (its code now spent)."""
     client = master_signed_in(otp_master)
     clock(60)
     general = users.add_general_user(
@@ -93,6 +94,11 @@ def test_r_e2_the_lift_of_a_lock_on_an_otp_contract_asks_no_otp(otp_master, cloc
         name="一般",
         **GENERAL_INITIAL,
     )
+    return client, general
+
+
+def test_r_e2_the_lift_of_a_lock_on_an_otp_contract_asks_no_otp(otp_master, clock):
+    client, general = otp_master_with_a_general_user(otp_master, clock)
     page = client.get(f"/admin/users/{general.pk}/unlock").content.decode()
     assert 'name="otp"' not in page and 'name="confirmation_password"' in page
     page = client.get(f"/admin/users/{general.pk}").content.decode()  # 利用者の変更 asks one
@@ -208,15 +214,7 @@ def test_r_c1_an_empty_factor_is_asked_for_on_its_field_and_counted_against_nobo
 def test_r_c6_a_refused_otp_form_says_a_code_is_good_once_without_saying_which_factor(otp_master, clock):
     """A code typed again within its minute (a second operation) is refused like a wrong one, never
     telling the factors apart (R-C6); the alert says each code is good once."""
-    client = master_signed_in(otp_master)
-    clock(60)
-    general = users.add_general_user(
-        master=otp_master,
-        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
-        login_id=GENERAL_LOGIN_ID,
-        name="一般",
-        **GENERAL_INITIAL,
-    )
+    client, general = otp_master_with_a_general_user(otp_master, clock)
     spent = client.post(
         f"/admin/users/{general.pk}",
         {"name": "一般", "confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
