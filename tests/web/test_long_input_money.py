@@ -84,6 +84,8 @@ def test_the_back_offices_money_forms_answer_never_a_500(payer, operators, typed
     postings = Posting.objects.count()
     for field in cash:
         assert clerk.post("/backoffice/money/cash", {**cash, field: typed}).status_code < 500, field
+        # A refused entry comes back as typed (cut to 30 characters), NUL byte and 全角 included.
+        assert clerk.get("/backoffice/money").status_code < 500, field
     assert Posting.objects.count() == postings + (1 if typed == "" else 0)  # an empty token: no key, posted
     for form, path in [
         ({"destination": "other_bank", "band": "under", "fee": typed}, "/backoffice/money/fee"),

@@ -441,6 +441,14 @@ def runs_on(transfer: Transfer, calendar: days.Calendar | None = None) -> date |
     return calendar.on_or_after(start)
 
 
+def with_run_days(found: list[Transfer]) -> list[Transfer]:
+    """A list's transfers, each with ``postponed_to`` (:func:`runs_on`), read with one calendar."""
+    around = days.Calendar(days.today())
+    for transfer in found:
+        transfer.postponed_to = runs_on(transfer, around)  # type: ignore[attr-defined]
+    return found
+
+
 def accepted_under(user: CustomerUser, key: str) -> Transfer | None:
     """The transfer ``user`` has already made under ``key`` (the confirmation's token), if any: the
     confirmation page, opened again by the back button or a reload, shows it rather than a fresh

@@ -199,15 +199,12 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
             found = bank_transfers.search(_operator(request), query)
         except DomainError as refused:
             error = refused
-    around = days.Calendar(days.today())
-    for transfer in found:
-        transfer.postponed_to = customer_transfers.runs_on(transfer, around)  # type: ignore[attr-defined]
     return render(
         request,
         "corpbank/backoffice/transfers.html",
         {
             "title": _("振込の検索"),
-            "transfers": found,
+            "transfers": customer_transfers.with_run_days(found),
             "searched": searched,
             "error": " ".join([error.message, *error.fields.values()]) if error else "",
             "statuses": Transfer.Status.choices,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +9,6 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
 from corpbank.authorization.operations import Operation
-from corpbank.calendar import days
 from corpbank.core import text
 from corpbank.core.errors import DomainError, ValidationFailed
 from corpbank.organizations.models import Permission
@@ -77,18 +74,18 @@ def balances(request: HttpRequest) -> HttpResponse:
 
 
 def _period_fields(request: HttpRequest) -> list[Field]:
+    default_from, today = inquiry.period(None, None)
     return [
         Field(
             "date_from",
             _("照会開始日"),
-            hint=_("例：%(day)s（省略すると30日前から）")
-            % {"day": text.day(days.today() - timedelta(days=30))},
+            hint=_("例：%(day)s（省略すると30日前から）") % {"day": text.day(default_from)},
             value=request.GET.get("date_from", ""),
         ),
         Field(
             "date_to",
             _("照会終了日"),
-            hint=_("例：%(day)s（省略すると本日まで）") % {"day": text.day(days.today())},
+            hint=_("例：%(day)s（省略すると本日まで）") % {"day": text.day(today)},
             value=request.GET.get("date_to", ""),
         ),
     ]

@@ -120,12 +120,9 @@ def _account_fields(*, adhoc: bool = False) -> list[Field]:
 def transfer_list(request: HttpRequest) -> HttpResponse:
     """振込振替: the menu's page — a new transfer, and the contract's transfers (照会・予約取消)."""
     try:
-        found = transfers.transfers_of(_user(request))
+        found = transfers.with_run_days(transfers.transfers_of(_user(request)))
     except DomainError as stopped:
         return _refused(request, _("振込振替"), stopped)
-    around = days.Calendar(days.today())
-    for transfer in found:
-        transfer.postponed_to = transfers.runs_on(transfer, around)  # type: ignore[attr-defined]
     return render(
         request,
         "corpbank/transfers/list.html",
