@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The API's errors from below it (an unknown path, a wrong method, a server error) in its shape.
+    "corpbank.web.middleware.ApiErrorShapeMiddleware",
     # The back office's host and networks first (anything else there is a 404, whatever it holds),
     # and its own cookies, before the session (web/backoffice_site.py).
     "corpbank.web.backoffice_site.BackofficeSiteMiddleware",
@@ -151,6 +153,8 @@ SECURE_HSTS_SECONDS = int(os.environ.get("CORPBANK_HSTS_SECONDS", 63072000 if HT
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 CSRF_COOKIE_HTTPONLY = False  # the API's JavaScript clients read it to send X-CSRFToken
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form gets the bank's page, not Django's (which names its settings).
+CSRF_FAILURE_VIEW = "corpbank.web.pages.csrf_failure"
 if env_flag("CORPBANK_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies whose X-Real-IP header names the client (addresses or networks, comma-separated).

@@ -326,3 +326,11 @@ def test_r_e6_r_e7_token_management_through_the_api(otp_master, operators, clock
     bank = operator("clerk1")
     assert bank.post("/backoffice/tokens/HW00000002/lost")[0] == 204
     assert Token.objects.get(serial="HW00000002").state == Token.State.LOST
+
+
+def test_me_tells_the_password_change_due_date_the_login_told(master):
+    """issue 14's API probe (D9): GET /me said null where the login had said the date."""
+    client = ApiClient()
+    status, logged_in = client.post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    assert status == 200 and logged_in["password_change_due_at"]
+    assert client.get("/me")[1]["password_change_due_at"] == logged_in["password_change_due_at"]

@@ -318,3 +318,15 @@ def test_review_finding_6_the_login_takes_the_name_in_any_case(operators, clock)
         "/backoffice/operators", {"login_name": "Clerk2", "display_name": "x"}
     )
     assert status == 409 and "login_name" in body["error"]["fields"]
+
+
+def test_a_wrong_back_office_login_names_the_login_name(operators):
+    """Operators sign in with a ログイン名 (API probe D10), told alike for an unknown name (R-C6)."""
+    for name in ("clerk1", "nobody"):
+        status, body = fresh().post(LOGIN, {"login_name": name, "password": "Wrong1pass"})
+        assert status == 401 and body["error"]["message"] == "ログイン名またはパスワードに誤りがあります。"
+
+
+def test_the_audit_search_refuses_a_reversed_period(operators):
+    status, body = operator("clerk1").get("/backoffice/audit?date_from=2026-11-30&date_to=2026-11-01")
+    assert status == 422 and set(body["error"]["fields"]) == {"date_to"}

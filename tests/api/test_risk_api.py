@@ -60,7 +60,16 @@ def test_r_d1_question_choices_then_three_different_questions(master):
     assert len(choices) >= 3 and all(choice["label"] for choice in choices)
     same = [{"question": choices[0]["question"], "answer": "こたえ"}] * 3
     status, body = client.post("/me/secret-questions", {"questions": same})
-    assert status == 422 and set(body["error"]["fields"]) == {"question_2", "question_3"}
+    # Named by their paths in the body (issue 14's API probe, D6).
+    assert status == 422 and set(body["error"]["fields"]) == {"questions.1.question", "questions.2.question"}
+    status, body = client.post("/me/secret-questions", {"questions": same[:1]})
+    assert status == 422  # one question is not three: told, not an empty list of fields (D7)
+    assert body["error"]["fields"] == {"questions": "異なる質問を3つ選び、それぞれの回答を入力してください。"}
+    status, body = client.post(
+        "/me/secret-questions",
+        {"questions": [{"question": c["question"], "answer": ""} for c in choices[:3]]},
+    )
+    assert status == 422 and set(body["error"]["fields"]) == {f"questions.{i}.answer" for i in range(3)}
     three = [{"question": choice["question"], "answer": "こたえ"} for choice in choices[:3]]
     assert client.post("/me/secret-questions", {"questions": three})[0] == 204
     assert client.get("/me/login-history")[0] == 200
@@ -74,3 +83,16 @@ def test_r_d3_the_master_resets_through_the_api(master, general):
     assert not SecretQuestion.objects.filter(user=general).exists()
     status, _ = client.post(f"/users/{master.pk}/secret-questions/reset", factors)
     assert status == 404  # the master's own: only the bank, on paper
+
+
+def test_r_d2_an_empty_answer_is_told_and_counts_against_nobody(master):
+    """issue 14's API probe (S6): an empty answer was a wrong one, counted like a password."""
+    from corpbank.identity.models import FailureCounter
+
+    client = unknown_browser()
+    client.post("/auth/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    status, body = client.post("/auth/additional-auth", {"answer": "　"})
+    assert status == 422 and body["error"]["fields"] == {"answer": "回答を入力してください。"}
+    assert not FailureCounter.objects.filter(principal_id=master.principal_id, kind="secret_answer").exists()
+    status, body = client.post("/auth/additional-auth", {"answer": ANSWER})
+    assert status == 200  # the login still waits for its answer

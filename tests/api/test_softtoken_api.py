@@ -97,3 +97,11 @@ def test_r_f5_an_emergency_stopped_contract_hands_out_no_seed(softtoken_master, 
     status, refused = provision(body)
     assert status == 403 and "緊急停止中または解約済み" in refused["error"]["message"], refused
     assert SoftwareTokenEnrolment.objects.get().state == SoftwareTokenEnrolment.State.ISSUED
+
+
+def test_r_e9_an_empty_confirmation_password_is_told_on_its_field(softtoken_master):
+    """issue 14's API probe (S6): it answered factors_rejected, counted."""
+    client = customer()
+    status, body = client.post("/me/software-token", {**ISSUE, "confirmation_password": ""})
+    assert status == 422 and set(body["error"]["fields"]) == {"confirmation_password"}
+    assert client.post("/me/software-token", ISSUE)[0] == 201

@@ -7,15 +7,17 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from corpbank.approvals.models import PendingAction
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.services import AccountInput
-from corpbank.core.errors import ValidationFailed
+from corpbank.backoffice.services import accounts as accounts_service
+from corpbank.core.errors import Conflict, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
 from corpbank.organizations.models import Account, Branch
 from tests.api.test_api import operator
-from tests.conftest import register_contract
+from tests.conftest import application, register_contract
 
 
 def test_an_account_is_added_on_approval_and_opened_in_the_ledger(registered, operators):
@@ -74,3 +76,41 @@ def test_a_new_contract_may_not_take_an_account_the_bank_holds_in_another_name(b
     with pytest.raises(ValidationFailed) as refused:
         register_contract(operators, accounts=[AccountInput("101", "1", "7654321")])
     assert "ﾔﾏﾀﾞ ﾊﾅｺ" in refused.value.fields["accounts.0"]
+
+
+def test_a_second_registration_of_one_account_is_a_conflict_at_approval(branch, operators):
+    """Two applications entered for the same account (nothing refuses the second while the first
+    waits): approving the second after the first answers 409 and says to reject it, it does not fail
+    on the unique constraint (R-A2)."""
+    first = backoffice.enter_contract_registration(operators[0], application())
+    second = backoffice.enter_contract_registration(operators[0], application())
+    backoffice.approve(operators[1], first.pk)
+    with pytest.raises(Conflict) as refused:
+        backoffice.approve(operators[1], second.pk)
+    assert "101-1-1234567" in refused.value.message and "却下" in refused.value.message
+    assert Account.objects.filter(number="1234567").count() == 1
+    second.refresh_from_db()
+    assert second.status == PendingAction.Status.PENDING  # still there, to be rejected
+    assert backoffice.reject(operators[1], second.pk).status == PendingAction.Status.REJECTED
+
+
+def test_an_effect_refused_by_a_unique_constraint_is_a_conflict(registered, operators, monkeypatch):
+    """Whatever the procedure's own checks miss (two approvals at the same moment), the database's
+    constraint is told as a 409 over the API, and nothing of the approval is kept."""
+    clerk = operator("clerk1")
+    status, action = clerk.post(
+        f"/backoffice/contracts/{registered.contract.pk}/accounts",
+        {"branch_code": "101", "type": "1", "number": "7777777"},
+    )
+    assert status == 202, action
+    # As if a concurrent approval had passed the same check: the account taken after the check.
+    monkeypatch.setattr(accounts_service, "_taken", lambda *args: None)
+    with transaction.atomic():
+        Account.objects.create(
+            contract=registered.contract, branch=Branch.objects.get(code="101"), type="1", number="7777777"
+        )
+    status, body = operator("clerk2").post(f"/backoffice/actions/{action['id']}/approve", {"confirmed": True})
+    assert status == 409, body
+    assert "却下" in body["error"]["message"]
+    assert PendingAction.objects.get(pk=action["id"]).status == PendingAction.Status.PENDING
+    assert not AuditEvent.objects.filter(action="contract.account_added").exists()

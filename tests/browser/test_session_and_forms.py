@@ -77,9 +77,10 @@ def test_r_a5_a_form_sent_after_inactivity_says_why_and_comes_back(new_page, ser
     assert "一定時間操作がなかったため、ログアウトしました" in page.inner_text("main")
     screenshot(page, "logged-out-for-inactivity")
 
+    # The login goes straight back to the form, as the message promised.
     log_in(page, org["login_id"], org["password"])
-    page.click("#draft-waiting a")
     page.wait_for_selector("#restored")
+    assert page.url.endswith("/admin/users/new")
     assert page.input_value("#id_login_id") == "keepme01"
     assert page.input_value("#id_name") == "保存 花子"
     assert page.is_checked("input[name=permissions][value=inquiry]")

@@ -28,11 +28,16 @@ TYPED = st.text(
         ("　ｍａｓｔｅｒ０１　", "master01"),  # the ideographic space around it
         (" HW00000001\n", "HW00000001"),
         ("ｈｗ－０００１", "hw-0001"),
-        ("ｱｲｳ", "アイウ"),  # NFKC: half-width katakana become full-width (not used for kana names)
+        ("ｱｲｳ", "ｱｲｳ"),  # half-width katakana are no full-width form: left as they are
+        ("１，０００円", "1,000円"),
+        ("￥１０", "¥10"),
+        # Compatibility characters NFKC would fold into digits: nobody types a number so (D8).
+        ("①②③", "①②③"),
+        ("2⁰⁰⁰", "2⁰⁰⁰"),
         ("", ""),
     ],
 )
-def test_half_width_is_nfkc_without_surrounding_blanks(typed, expected):
+def test_half_width_is_nfkc_of_the_full_width_forms_without_surrounding_blanks(typed, expected):
     assert text.half_width(typed) == expected
 
 
@@ -63,6 +68,16 @@ def test_a_one_time_password_is_ascii_digits_or_refused(value):
         assert typed == "" or (typed.isascii() and typed.isdigit())
 
 
+@pytest.mark.parametrize("typed", ["⑩⑩", "①", "②⁰⁰⁰", "１⁰", "١٠٠٠", "1٠"])
+def test_circled_superscript_and_other_scripts_digits_are_no_amount(typed):
+    """An amount is typed in ASCII or full-width digits; ⑩⑩ was 1,010 yen through NFKC."""
+    with pytest.raises(ValidationFailed) as refused:
+        text.amount(typed, field="amount", label="金額")
+    assert set(refused.value.fields) == {"amount"}
+    with pytest.raises(ValidationFailed):
+        text.digits(typed, field="pin", label="暗証番号")
+
+
 def test_issue_12_full_width_codes_are_the_half_width_ones():
     assert text.one_time_password("１２３４５６") == "123456"
     assert text.serial("ｈｗ０００００００１") == "HW00000001"
@@ -87,8 +102,12 @@ def test_digits_are_0_to_9_only(typed):
     assert refused.value.fields == {"otp": "ワンタイムパスワードは半角数字で入力してください。"}
 
 
-def test_superscript_digits_are_digits_after_nfkc():
-    assert not text.is_digits("²") and text.one_time_password("²³") == "23"
+def test_superscript_digits_are_no_digits():
+    """NFKC would make ²³ the code 23; only the full-width forms are folded (API probe D8)."""
+    assert not text.is_digits("²")
+    with pytest.raises(ValidationFailed) as refused:
+        text.one_time_password("²³")
+    assert refused.value.fields == {"otp": "ワンタイムパスワードは半角数字で入力してください。"}
 
 
 def test_a_code_names_its_field_and_label():
@@ -141,3 +160,22 @@ def test_invalid_characters_is_a_validation_error_of_its_own_code():
 def test_a_kana_name_is_kept_in_half_width_kana_as_zengin_wants(typed, kept):
     assert text.half_width_kana(typed) == kept
     assert text.half_width_kana(kept) == kept
+
+
+def test_a_serial_longer_than_any_in_stock_is_refused_without_repeating_it():
+    with pytest.raises(ValidationFailed) as refused:
+        text.serial("A" * 10_000)
+    assert refused.value.fields == {"serial": "シリアル番号は40文字以内で入力してください。"}
+    assert text.serial("ｈｗ" + "0" * 38) == "HW" + "0" * 38
+
+
+@pytest.mark.parametrize("name", ["テスト\u200b労働組合", "\u202eABC", "組合\ufeff"])
+def test_a_name_with_an_invisible_format_character_is_refused(name):
+    """issue 14's API probe: an organization named with a zero-width space was accepted."""
+    problem = text.name_problem(name, label="団体名", max_length=120)
+    assert problem == "団体名に見えない文字（ゼロ幅スペースなど）が含まれています。入力し直してください。"
+    assert text.name_problem("テスト 労働組合", label="団体名", max_length=120) is None
+
+
+def test_an_empty_name_is_told_as_empty_not_as_too_long():
+    assert text.name_problem("　", label="氏名", max_length=60) == "氏名を入力してください。"

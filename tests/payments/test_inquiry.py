@@ -107,6 +107,7 @@ def test_r_g1_history_by_period_and_page(funded):
         ("date_from=2000-01-01", "date_from"),
         ("page=9", "page"),
         ("date_to=0001/01/05", "date_to"),  # the default start would be before the year 1
+        ("date_from=2026-12-31", "date_from"),  # a future start, told as such (API probe D10)
     ],
 )
 def test_r_g1_a_bad_period_or_page_is_told_on_its_field(funded, query, field):
@@ -173,3 +174,8 @@ def test_r_g1_a_csv_cell_is_never_a_formula(funded):
     response = authorized().client.get(f"/api/v1/accounts/{funded.pk}/transactions.csv")
     last = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))[-1]
     assert (last[1], last[5]) == ("'=HYPERLINK(1)", "'+1")
+
+
+def test_r_g1_a_future_start_is_told_as_a_future_day(funded):
+    status, body = authorized().get(f"/accounts/{funded.pk}/transactions?date_from=2026-12-31")
+    assert status == 422 and body["error"]["fields"] == {"date_from": "本日以前の日付を指定してください。"}

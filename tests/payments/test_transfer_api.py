@@ -162,7 +162,7 @@ def test_bad_transfer_input_answers_422_never_500(payer, other_customer):
         (order(source, amount="99999999999999"), "amount"),
         (order(source, execution_date="2026-11-28"), "execution_date"),
         (order(source, to="nowhere"), "to"),
-        (order("x"), "source_account"),
+        (order("x"), "source_account_id"),
         (order(source, to="payee", payee_id="abc"), "payee_id"),
         (order(source, fee_bearer="them"), "fee_bearer"),
     ]:
@@ -199,3 +199,32 @@ def test_r_i1_service_hours_per_operation_follow_the_cutoff(payer):
     )
     hours = {row["operation"]: row["hours"] for row in customer().get("/service-hours")[1]}
     assert hours["transfer_same_day"] == "営業日 0:00～14:30" and "30日先" in hours["transfer_scheduled"]
+
+
+def test_refused_fields_are_named_by_their_paths_in_the_body(payer, other_customer):
+    """issue 14's API probe (D6): a client can tell which input was wrong: the factors under
+    ``factors.``, the ad-hoc payee's under ``adhoc.``, the accounts by the ids' names."""
+    client = customer()
+    source = payer.contract.accounts.get().pk
+    status, body = client.post("/transfers", {**order(source), "factors": {"transfer_pin": "", "otp": ""}})
+    assert status == 422 and set(body["error"]["fields"]) == {
+        "factors.transfer_pin",
+        "factors.confirmation_pin",
+    }
+    mizuho = {"bank_code": "0001", "branch_code": "001", "type": "1", "number": "1234567", "holder": "漢字"}
+    status, body = client.post("/transfers/quote", order(source, adhoc=mizuho))
+    assert status == 422 and set(body["error"]["fields"]) == {"adhoc.holder"}, body
+    status, body = client.post("/transfers/quote", order(999999))
+    assert status == 422 and "source_account_id" in body["error"]["fields"]
+    status, body = client.post("/transfers/quote", order(source, to="own", target_account_id="999999"))
+    assert status == 422 and set(body["error"]["fields"]) == {"target_account_id"}
+
+
+def test_the_ids_get_answers_with_are_taken_as_numbers_too(payer, other_customer):
+    """issue 14's API probe: GET /accounts answers integer ids; the quote takes them as they came."""
+    client = customer()
+    source = payer.contract.accounts.get().pk
+    status, quoted = client.post("/transfers/quote", {**order(source), "source_account_id": source})
+    assert status == 200, quoted
+    status, body = client.post("/transfers/quote", {**order(source), "source_account_id": True})
+    assert status == 422 and "source_account_id" in body["error"]["fields"]

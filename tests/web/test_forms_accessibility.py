@@ -224,3 +224,31 @@ def test_r_c6_a_refused_otp_form_says_a_code_is_good_once_without_saying_which_f
         f"/admin/users/{general.pk}/unlock", {"confirmation_password": "wrong"}
     ).content.decode()
     assert "入力された認証情報に誤りがあります" in unlock and "1回限り有効" not in unlock  # no OTP asked
+
+
+def test_r_c3_lifting_says_what_was_lifted(signed_in):
+    """A browser walk found 「利用停止を解除しました」 for a user only locked out, and for one with
+    nothing to lift."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from corpbank.identity.models import Principal
+
+    client, _master, general = signed_in
+
+    def lift() -> str:
+        page = client.post(
+            f"/admin/users/{general.pk}/unlock", {"confirmation_password": MASTER_CONFIRMATION}, follow=True
+        )
+        return page.content.decode()
+
+    assert "ロックアウト・利用停止はありませんでした" in lift()
+    with transaction.atomic():
+        Principal.objects.filter(pk=general.principal_id).update(
+            locked_until=timezone.now() + timedelta(hours=1)
+        )
+    assert "ロックアウトを解除しました。" in lift()
+    Principal.objects.filter(pk=general.principal_id).update(suspended_at=timezone.now())
+    assert "利用停止を解除しました。" in lift()

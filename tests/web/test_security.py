@@ -116,3 +116,20 @@ def test_a_master_cannot_see_or_touch_another_organizations_user(master, general
     general.refresh_from_db()
     assert general.name == "一般" and general.status == "active"
     assert "staff001" not in intruder.get("/admin/users").content.decode()
+
+
+def test_a_csrf_refusal_is_the_banks_page_in_the_users_language(master, general):
+    """A browser walk found Django's own 403 page (naming DEBUG) after another user's login in a
+    second tab of the same browser: the refusal stays, on a page of the bank's."""
+    client = csrf_client()
+    client.get("/login")
+    token = client.cookies["csrftoken"].value
+    client.post("/login", {"login_id": "master01", "password": MASTER_PASSWORD, "csrfmiddlewaretoken": token})
+    answer = client.post(f"/admin/users/{general.pk}/unlock", {"csrfmiddlewaretoken": "stale"})
+    page = answer.content.decode()
+    assert answer.status_code == 403
+    assert "操作を受け付けられませんでした" in page and "DEBUG" not in page and "トップページへ" in page
+    english = client.post(
+        f"/admin/users/{general.pk}/unlock", {"csrfmiddlewaretoken": "stale"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert english.status_code == 403 and "could not be accepted" in english.content.decode()

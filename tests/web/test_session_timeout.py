@@ -37,9 +37,11 @@ TYPED = {
 }
 
 
-def log_in(client: Client, login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD) -> None:
+def log_in(client: Client, login_id: str = MASTER_LOGIN_ID, password: str = MASTER_PASSWORD) -> str:
+    """Log in; where the login sends the browser."""
     response = client.post("/login", {"login_id": login_id, "password": password})
     assert response.status_code == 302 and response["Location"] != "/login", response.content.decode()
+    return str(response["Location"])
 
 
 def test_r_a5_the_login_page_says_why_whenever_the_user_comes_back(master, client, clock):
@@ -68,7 +70,8 @@ def test_r_a5_a_form_sent_too_late_says_why_and_comes_back_without_its_secrets(m
     for secret in ("Typed1login", "Typed1conf", MASTER_CONFIRMATION):
         assert secret not in stored  # R-B5: never kept, not even in the server's session store
 
-    log_in(client)
+    # The login goes back to the form, as the message promised (a browser walk found the top page).
+    assert log_in(client) == "/admin/users/new"
     home = client.get("/").content.decode()
     assert 'id="draft-waiting"' in home and 'href="/admin/users/new"' in home
     form = client.get("/admin/users/new").content.decode()
@@ -197,3 +200,17 @@ def test_r_a5_a_draft_keeps_only_what_the_form_named_as_no_secret(master, client
     )
     kept = client.session[DRAFT]["values"]
     assert kept == {"name": ["新人"]}
+
+
+def test_a_session_the_bank_ended_says_so_on_the_login_page(master, client, clock):
+    """A browser walk: locked out while signed in (six wrong current passwords at パスワード変更), or
+    deleted, the user landed on the login page without a word."""
+    from corpbank.identity import lockout
+
+    log_in(client)
+    lockout.end_sessions(master.principal_id)
+    response = client.get("/admin/users")
+    assert response.status_code == 302 and response["Location"] == "/login"
+    page = client.get("/login").content.decode()
+    assert "ログイン中の状態が終了しました" in page
+    assert "ログイン中の状態が終了しました" not in client.get("/login").content.decode()  # said once

@@ -10,7 +10,7 @@ from django.middleware.csrf import get_token
 from ninja import Field, Router, Schema, Status
 
 from corpbank.api import security
-from corpbank.api.schemas import ERRORS
+from corpbank.api.schemas import ERRORS, fields_named
 from corpbank.authentication import selectors as authentication_selectors
 from corpbank.authentication import services as authentication
 from corpbank.authentication.models import Question
@@ -170,12 +170,19 @@ def secret_question_choices(request: HttpRequest) -> list[QuestionChoiceOut]:
 def register_secret_questions(request: HttpRequest, body: SecretQuestionsIn) -> Status[None]:
     """追加認証の合言葉の登録: three different questions with their answers (R-D1); this environment is
     recognised from now on."""
-    device_id = authentication.register_questions(
-        user=request.auth,  # type: ignore[attr-defined]
-        pairs=[(item.question, item.answer) for item in body.questions],
-        environment=sessions.environment(request),
-        ip_address=sessions.client_ip(request),
-    )
+    # The service names the screen's inputs (question_1, answer_1 …): here, the body's paths.
+    names = {
+        f"{part}_{position}": f"questions.{position - 1}.{part}"
+        for position in range(1, len(body.questions) + 1)
+        for part in ("question", "answer")
+    }
+    with fields_named(names):
+        device_id = authentication.register_questions(
+            user=request.auth,  # type: ignore[attr-defined]
+            pairs=[(item.question, item.answer) for item in body.questions],
+            environment=sessions.environment(request),
+            ip_address=sessions.client_ip(request),
+        )
     sessions.questions_registered(request, device_id)
     return Status(204, None)
 
@@ -200,7 +207,7 @@ def me(request: HttpRequest) -> SessionOut:
     outcome = authentication.LoginOutcome(
         user=user,
         must_change=tuple(sessions.must_change(request)),
-        password_change_due_at=None,
+        password_change_due_at=authentication_selectors.password_change_due_at(user),
         warn_expiry=bool(request.session.get(sessions.WARN_EXPIRY)),
         must_register_token=sessions.must_register_token(request),
         must_register_questions=sessions.must_register_questions(request),

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema, Status
+from pydantic import StrictBool
 
 from corpbank.api import security
 from corpbank.api.schemas import ERRORS
@@ -36,7 +37,8 @@ class CashIn(Schema):
     type: str = Field(description="1 普通, 2 当座")
     number: str
     amount: str = Field(description="yen as typed: 1000, 1,000 or full-width")
-    withdrawal: bool = False
+    # JSON true (窓口出金) or false only: "yes" or 1 must not decide which way money goes.
+    withdrawal: StrictBool = False
 
 
 class CashOut(Schema):

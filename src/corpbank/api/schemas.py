@@ -4,10 +4,15 @@ still here until they move next to ``api/backoffice.py``."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import BeforeValidator, StrictBool
+
+from corpbank.core.errors import ValidationFailed
 
 
 class ErrorBody(Schema):
@@ -22,6 +27,27 @@ class ErrorOut(Schema):
 
 # Every endpoint documents the one error shape for each status it may answer with.
 ERRORS: dict[int, type[ErrorOut]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 423)}
+
+
+def _id_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# An id that a body takes as typed (a screen's select sends text, full-width read): a client may also
+# send the integer that GET answered with.
+IdText = Annotated[str, BeforeValidator(_id_as_text)]
+
+
+@contextlib.contextmanager
+def fields_named(names: Mapping[str, str]) -> Iterator[None]:
+    """A service's refusal with its fields named as the API's body names them (``names``: the
+    service's name, as the screens' inputs are named, to the body's path), so that ``fields`` names
+    each bad field by its JSON path (docs/api.md)."""
+    try:
+        yield
+    except ValidationFailed as refused:
+        refused.fields = {names.get(name, name): message for name, message in refused.fields.items()}
+        raise
 
 
 class LimitSchema(Schema):
@@ -102,9 +128,10 @@ class ContractApplicationIn(Schema):
     login_method: str = "password"
     pins: dict[str, str] = Field(description="inquiry_pin, transfer_pin, confirmation_pin, approval_pin")
     limits: list[LimitSchema] = []
-    otp_required: bool = False
+    # JSON true or false only: "yes" or 1 decide nothing that changes what a contract asks for.
+    otp_required: StrictBool = False
     notification_email: str = ""
-    software_tokens: bool = Field(False, description="one-time passwords by software tokens (R-E9)")
+    software_tokens: StrictBool = Field(False, description="one-time passwords by software tokens (R-E9)")
 
 
 class PendingActionOut(Schema):

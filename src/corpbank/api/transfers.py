@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Header, Router, Schema, Status
 
 from corpbank.api import security
-from corpbank.api.schemas import ERRORS
+from corpbank.api.schemas import ERRORS, IdText, fields_named
 from corpbank.calendar import days
 from corpbank.payments import banks, payees, transfers
 from corpbank.payments.models import Payee, Transfer
@@ -85,14 +85,21 @@ class TransferFactors(Schema):
 
 
 class TransferIn(Schema):
-    source_account_id: str = Field(description="the contract account paying (an id of GET /accounts)")
+    source_account_id: IdText = Field(description="the contract account paying (an id of GET /accounts)")
     to: str = Field(description="own (another contract account), payee (a registered one) or adhoc")
     amount: str = Field(description="yen: 10000, 10,000 or full width")
     execution_date: str = Field("", description="振込指定日 (YYYY-MM-DD); empty: the earliest")
     fee_bearer: str = Field("payer", description="payer (当方負担) or payee (先方負担)")
-    target_account_id: str = Field("", description="for to=own")
-    payee_id: str = Field("", description="for to=payee")
+    target_account_id: IdText = Field("", description="for to=own")
+    payee_id: IdText = Field("", description="for to=payee")
     adhoc: PayeeAccountIn | None = Field(None, description="for to=adhoc")
+
+    def field_names(self) -> dict[str, str]:
+        """The service's field names (the screen's inputs) as this body's paths."""
+        names = {"source_account": "source_account_id", "target_account": "target_account_id"}
+        if self.adhoc is not None:
+            names |= {name: f"adhoc.{name}" for name in PayeeAccountIn.model_fields}
+        return names
 
     def typed(self) -> transfers.TransferInput:
         return transfers.TransferInput(
@@ -268,7 +275,8 @@ def delete_payee(request: HttpRequest, payee_id: int, body: PayeeDeleteIn) -> St
 def quote_transfer(request: HttpRequest, body: TransferIn) -> QuoteOut:
     """確認: the fee, the execution day, the holder's name and the factors the order will ask for."""
     user = request.auth  # type: ignore[attr-defined]
-    quoted = transfers.quote(user, body.typed())
+    with fields_named(body.field_names()):
+        quoted = transfers.quote(user, body.typed())
     return QuoteOut(
         source_account_id=quoted.source.pk,
         kind=quoted.kind,
@@ -303,14 +311,15 @@ def order_transfer(
 ) -> Status[TransferOut]:
     """振込振替の実行: accepted (and executed, when it is for today before the cut-off) with a reception
     number. The same ``Idempotency-Key`` again answers with the same transfer and pays nothing twice."""
-    transfer = transfers.accept(
-        request.auth,  # type: ignore[attr-defined]
-        body.typed(),
-        body.factors.dict(),
-        ip_address=sessions.client_ip(request),
-        idempotency_key=idempotency_key,
-        confirmed=body.quote_id,
-    )
+    with fields_named(body.field_names()):
+        transfer = transfers.accept(
+            request.auth,  # type: ignore[attr-defined]
+            body.typed(),
+            body.factors.dict(),
+            ip_address=sessions.client_ip(request),
+            idempotency_key=idempotency_key,
+            confirmed=body.quote_id,
+        )
     return Status(201, transfer_out(transfer))
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import logging
 from typing import Any, ClassVar, Generic, TypeVar
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from corpbank.core import audit
 from corpbank.core.errors import Conflict, Forbidden, NotFound
 
 RequestT = TypeVar("RequestT")
+logger = logging.getLogger(__name__)
 
 
 class DeciderRule(abc.ABC):
@@ -259,7 +261,22 @@ def _pending_for_decision(action_id: int, decider: Any) -> tuple[PendingAction, 
 
 
 def approve(action_id: int, *, decider: Any, ip_address: str = "") -> Approved:
-    """Carry out the action's effect and mark it approved, or, if the effect raises, neither."""
+    """Carry out the action's effect and mark it approved, or, if the effect raises, neither. An effect
+    that a unique constraint refuses (another approval took the same account, number or name since the
+    entry, perhaps at the same moment) is a Conflict the decider can act on, not a server error."""
+    try:
+        return _approve(action_id, decider=decider, ip_address=ip_address)
+    except IntegrityError as error:
+        logger.warning("approval of action %s refused by the database: %s", action_id, error)
+        raise Conflict(
+            _(
+                "この手続は、受付の後に承認された他の手続と重なるため承認できません。"
+                "内容をご確認のうえ却下してください。"
+            )
+        ) from error
+
+
+def _approve(action_id: int, *, decider: Any, ip_address: str) -> Approved:
     with transaction.atomic(durable=True):
         # What the action is about (its payload never changes), locked before the action's row.
         entered = PendingAction.objects.filter(pk=action_id).values("kind", "payload").first()

@@ -39,7 +39,11 @@ class CertificateVerificationExpired(AdditionalAuthExpired):
 
     def __init__(self) -> None:
         DomainError.__init__(
-            self, _("一定時間が経過したため、電子証明書の取得を最初からやり直してください。")
+            self,
+            _(
+                "受付中の電子証明書の取得がないか、一定時間が経過しました。"
+                "電子証明書の取得を最初からやり直してください。"
+            ),
         )
 
 

@@ -213,7 +213,13 @@ def register_questions(
 
     problems: dict[str, str] = {}
     if len(pairs) != QUESTIONS_PER_USER:
-        raise ValidationFailed(_("入力内容をご確認ください。"))
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={
+                "questions": _("異なる質問を%(count)dつ選び、それぞれの回答を入力してください。")
+                % {"count": QUESTIONS_PER_USER}
+            },
+        )
     seen: set[str] = set()
     normalized = []
     for position, (question, answer) in enumerate(pairs, start=1):

@@ -158,3 +158,14 @@ def _login_history_statement() -> str:
         f"SELECT {columns((AuditEvent, 'e'))} FROM {AuditEvent._meta.db_table} e"  # noqa: S608 - names
         f" WHERE e.subject_user_id = %s AND e.action IN ({actions}) ORDER BY e.id DESC LIMIT %s"
     )
+
+
+def password_change_due_at(user: CustomerUser) -> datetime | None:
+    """When the user's login password must be changed by (the policy's lifetime), or None: what the
+    login told, told again by ``GET /me``."""
+    due: datetime | None = (
+        Secret.objects.filter(principal_id=user.principal_id, kind=SecretKind.LOGIN_PASSWORD)
+        .values_list("change_due_at", flat=True)
+        .first()
+    )
+    return due

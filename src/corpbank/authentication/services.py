@@ -247,6 +247,10 @@ def answer_challenge(
     if user is None or question is None:
         verify_nothing(answer)
         raise AdditionalAuthExpired()
+    if not risk.normalize_answer(answer):  # a slip, told on its field and counted against nobody
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"), fields={"answer": _("回答を入力してください。")}
+        )
     actor = audit.Actor.customer(user, ip_address)
     verdict = lockout.Verdict(ok=False)
 
@@ -466,7 +470,10 @@ def change_passwords(
     actor = audit.Actor.customer(user, ip_address)
 
     def check() -> lockout.Verdict:
-        return check_secrets(USER_SECRETS, user=user, supplied=current, actor=actor)
+        # Not a login: the login history names a wrong current password as what it is.
+        return check_secrets(
+            USER_SECRETS, user=user, supplied=current, actor=actor, details={"purpose": "password_change"}
+        )
 
     def act() -> None:
         _check_against_current(current, new_login_password, new_confirmation_password)

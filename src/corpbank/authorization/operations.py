@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from django.utils.translation import gettext as _
 
 from corpbank.core import audit, text
-from corpbank.core.errors import FactorsRejected, Forbidden, ValidationFailed
+from corpbank.core.errors import FactorInputFailed, FactorsRejected, Forbidden, ValidationFailed
 from corpbank.identity import lockout
 from corpbank.identity.models import Secret, SecretKind
 
@@ -146,11 +146,14 @@ def check_factors(
         if not supplied.get(kind)
     }
     if empty:
-        raise ValidationFailed(_("入力内容をご確認ください。"), fields=empty)
+        raise FactorInputFailed(_("入力内容をご確認ください。"), fields=empty)
     if asks_code:
         # The code's form first: a message that it is not six digits must come before any secret is
         # checked, or it would tell, uncounted, that the secrets before it were right.
-        supplied = {**supplied, "otp": text.one_time_password(supplied.get("otp", ""))}
+        try:
+            supplied = {**supplied, "otp": text.one_time_password(supplied.get("otp", ""))}
+        except ValidationFailed as refused:
+            raise FactorInputFailed(refused.message, fields=refused.fields) from None
     verdict = check_secrets(requirement.secrets, user=user, supplied=supplied, actor=actor)
     if not verdict.ok or not asks_code:
         return verdict
@@ -172,10 +175,16 @@ def use_one_time_password_check(check: OneTimePasswordCheck) -> None:
 
 
 def check_secrets(
-    kinds: Iterable[str], *, user: Holder, supplied: dict[str, str], actor: audit.Actor
+    kinds: Iterable[str],
+    *,
+    user: Holder,
+    supplied: dict[str, str],
+    actor: audit.Actor,
+    details: dict[str, object] | None = None,
 ) -> lockout.Verdict:
     """Check the user's secrets of these kinds, in order, through the lockout mechanism; stop at the
-    first wrong one. Contract PINs are the contract's; failures count against the user who typed them."""
+    first wrong one. Contract PINs are the contract's; failures count against the user who typed them.
+    ``details`` go into the events (lockout.check_secret)."""
     for kind in kinds:
         if kind in PIN_KINDS:
             stored = Secret.objects.filter(contract_id=user.contract_id, kind=kind).first()
@@ -191,6 +200,7 @@ def check_secrets(
             actor=actor,
             subject_user_id=user.pk,
             contract_id=user.contract_id,
+            details=details,
         )
         if not verdict.ok:
             return verdict

@@ -67,6 +67,14 @@ def _typed_date(value: str) -> date | None:
     return date(year, month, day)
 
 
+def reversed_period_message() -> str:
+    return _("期間の終わりは始まりと同じ日か、それより後の日にしてください。")
+
+
+def reversed_period(date_from: date | None, date_to: date | None) -> bool:
+    return date_from is not None and date_to is not None and date_from > date_to
+
+
 def audit_criteria(typed: Mapping[str, str]) -> AuditCriteria:
     """The filters as typed on the screen (or sent to the API), checked: a message per bad field."""
     problems: dict[str, str] = {}
@@ -77,8 +85,8 @@ def audit_criteria(typed: Mapping[str, str]) -> AuditCriteria:
         except ValueError:
             dates[field] = None
             problems[field] = _("日付は「2025-04-01」の形で入力してください。")
-    if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
-        problems["date_to"] = _("期間の終わりは始まりと同じ日か、それより後の日にしてください。")
+    if reversed_period(dates["date_from"], dates["date_to"]):
+        problems["date_to"] = reversed_period_message()
     contract_number = text.half_width(typed.get("contract_number", ""))
     if contract_number and not (text.is_digits(contract_number) and len(contract_number) == 10):
         problems["contract_number"] = _("契約番号は半角数字10桁で入力してください。")
@@ -151,6 +159,8 @@ def search_audit(
 ) -> list[AuditEvent]:
     """The bank's search over every audit event (R-I3), for the API: ``action`` an event name,
     ``group:<key>``, or the start of event names."""
+    if reversed_period(date_from, date_to):  # as the screen refuses it (audit_criteria)
+        raise ValidationFailed(_("検索条件をご確認ください。"), fields={"date_to": reversed_period_message()})
     criteria = AuditCriteria(
         date_from=date_from,
         date_to=date_to,

@@ -196,6 +196,13 @@ EVENTS: dict[str, EventLabel] = {
 # login (the customer's login history shows exactly these).
 _BY_SECRET_KIND: dict[tuple[str, str], Promise] = {
     ("secret.rejected", "login_password"): _("ログイン失敗"),
+    # A token stopped after wrong codes is not the user stopped (the user still logs in).
+    ("principal.suspended", "otp"): _("ワンタイムパスワードの利用停止（連続した誤入力）"),
+}
+# What a secret was typed for, when not a login (details' purpose): 「ログイン失敗」 would read as
+# somebody failing to log in.
+_BY_PURPOSE: dict[tuple[str, str], Promise] = {
+    ("secret.rejected", "password_change"): _("パスワード変更時の現在のパスワードの誤り"),
 }
 
 DETAIL_LABELS: dict[str, Promise] = {
@@ -314,7 +321,9 @@ def reason_label(reason: str) -> str:
 
 def event_label(action: str, details: Mapping[str, Any] | None = None) -> str:
     """What the event is called; its code when it has no row (never an error)."""
-    kind = (details or {}).get("kind")
+    kind, purpose = (details or {}).get("kind"), (details or {}).get("purpose")
+    if isinstance(purpose, str) and (action, purpose) in _BY_PURPOSE:
+        return str(_BY_PURPOSE[(action, purpose)])
     if isinstance(kind, str) and (action, kind) in _BY_SECRET_KIND:
         return str(_BY_SECRET_KIND[(action, kind)])
     known = EVENTS.get(action)

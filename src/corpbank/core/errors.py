@@ -26,6 +26,12 @@ class ValidationFailed(DomainError):
     http_status = 422
 
 
+class FactorInputFailed(ValidationFailed):
+    """An operation's factor left empty or not in its form (a one-time password that is not digits),
+    counted against nobody. Its fields are the factors' names, as the screens' inputs are named; the
+    API, whose factors come in the body's ``factors`` object, names them ``factors.<name>``."""
+
+
 class InvalidCredentials(DomainError):
     """Deliberately vague: never says which factor was wrong, nor whether a login ID exists (R-C6)."""
 
@@ -145,7 +151,9 @@ class AdditionalAuthExpired(DomainError):
     http_status = 401
 
     def __init__(self) -> None:
-        super().__init__(_("一定時間が経過したため、ログインをやり直してください。"))
+        super().__init__(
+            _("受付中のログインがないか、一定時間が経過しました。ログインをやり直してください。")
+        )
 
 
 class SecretQuestionsRequired(DomainError):

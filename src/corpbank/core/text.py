@@ -2,8 +2,9 @@
 
 People in Japan type with the IME on: a code typed as ``１２３４５６``, a login ID as ``ｍａｓｔｅｒ０１`` or
 with an ideographic space (U+3000) around it. Codes, PINs, login IDs, serial numbers, account, branch
-and contract numbers and amounts are therefore taken as NFKC (full-width letters and digits become
-half-width) without surrounding blanks (:func:`half_width`), and what still does not fit — a kanji, an
+and contract numbers and amounts are therefore taken with their full-width forms made half-width
+(NFKC of the Fullwidth Forms block: full-width letters and digits become half-width) without
+surrounding blanks (:func:`half_width`), and what still does not fit — a kanji, an
 inner space — is refused with a message naming the field (:func:`login_id`, :func:`code`,
 :func:`digits`), never compared. Passwords are not normalised: they are secrets chosen byte for byte.
 
@@ -17,13 +18,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, time
+from typing import TypeVar
 
 import jaconv
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from corpbank.core.errors import ValidationFailed
+
+T = TypeVar("T")
 
 # Half-width letters, digits and symbols: printable ASCII without the space (R-B1).
 _HALF_WIDTH = re.compile(r"[\x21-\x7e]*")
@@ -56,10 +61,18 @@ def shown(value: str) -> str:
     return _UNREADABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), value)
 
 
+# What the IME types in full width: the full-width forms of ASCII (U+FF01–U+FF5E), of the signs
+# ￠￡￢￣￤￥￦ (U+FFE0–U+FFE6), and the ideographic space. Other compatibility characters that NFKC
+# would also fold into digits and letters (①, ², ㈠, ｶ) are nobody's way of typing a number: left as
+# they are, the callers refuse them.
+_FULL_WIDTH_FORMS = re.compile("[\u3000\uff01-\uff5e\uffe0-\uffe6]+")
+
+
 def half_width(value: str) -> str:
-    """NFKC, then the surrounding blanks removed (the ideographic space too): ``"　ＡＢ１２ "`` is
-    ``"AB12"``. Never fails; what does not fit is the caller's to refuse. Idempotent."""
-    return unicodedata.normalize("NFKC", value).strip()
+    """The full-width forms made half-width (NFKC), then the surrounding blanks removed (the ideographic
+    space too): ``"　ＡＢ１２ "`` is ``"AB12"``; ``"①"`` stays ``"①"``, which no code, number or amount
+    takes. Never fails; what does not fit is the caller's to refuse. Idempotent."""
+    return _FULL_WIDTH_FORMS.sub(lambda found: unicodedata.normalize("NFKC", found.group()), value).strip()
 
 
 def half_width_kana(value: str) -> str:
@@ -203,19 +216,52 @@ def login_id(value: str, *, field: str = "login_id") -> str:
 
 
 def name_problem(value: str, *, label: str | Promise, max_length: int) -> str | None:
-    """What is wrong with a name typed by a person (a user's, an organization's), or None: empty, or
-    longer than the column that keeps it (PostgreSQL refuses a longer value; SQLite would keep it)."""
+    """What is wrong with a name typed by a person (a user's, an organization's), or None: empty,
+    holding an invisible format character, or longer than the column that keeps it (PostgreSQL
+    refuses a longer value; SQLite would keep it)."""
     typed = value.strip()
     if not typed:
         return _("%(label)sを入力してください。") % {"label": label}
+    if any(unicodedata.category(character) == "Cf" for character in typed):
+        # Invisible format characters (a zero-width space, a direction mark) make two names that look
+        # alike different, or one that reads otherwise than it is written.
+        return _("%(label)sに見えない文字（ゼロ幅スペースなど）が含まれています。入力し直してください。") % {
+            "label": label
+        }
     if len(typed) > max_length:
         return _("%(label)sは%(max)s文字以内で入力してください。") % {"label": label, "max": max_length}
     return None
 
 
-def serial(value: str, *, field: str = "serial") -> str:
-    """A token's serial number as typed: half-width and upper case, as the bank's stock holds it."""
-    return code(value, field=field, label=_("シリアル番号")).upper()
+# The longest serial number the stock keeps (tokens.models.Token.serial).
+SERIAL_LENGTH = 40
+
+
+def serial(value: str, *, field: str = "serial", required: bool = False) -> str:
+    """A token's serial number as typed: half-width and upper case, as the bank's stock holds it; one
+    longer than any serial is refused (and never repeated back in a message), and an empty one when
+    ``required``."""
+    typed = code(value, field=field, label=_("シリアル番号")).upper()
+    if required and not typed:
+        raise _refuse(field, _("%(label)sを入力してください。") % {"label": _("シリアル番号")})
+    if len(typed) > SERIAL_LENGTH:
+        raise _refuse(field, _("シリアル番号は%(max)d文字以内で入力してください。") % {"max": SERIAL_LENGTH})
+    return typed
+
+
+def typed_together(*reads: Callable[[], T]) -> tuple[T, ...]:
+    """Each of a form's typed values read by its function (``serial``, ``one_time_password`` …); the
+    refusals of all of them told at once, field by field, rather than one per try."""
+    values: list[T] = []
+    problems: dict[str, str] = {}
+    for read in reads:
+        try:
+            values.append(read())
+        except ValidationFailed as refused:
+            problems.update(refused.fields)
+    if problems:
+        raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
+    return tuple(values)
 
 
 def one_time_password(value: str, *, field: str = "otp") -> str:

@@ -331,8 +331,10 @@ def check_secret(
     contract_id: int | None = None,
     record_success: bool = True,
     locked: Principal | None = None,
+    details: dict[str, object] | None = None,
 ) -> Verdict:
-    """Check one stored (Argon2id-hashed) secret of one principal through the mechanism."""
+    """Check one stored (Argon2id-hashed) secret of one principal through the mechanism; ``details``
+    go into its events (``purpose``: what it was typed for, when not a login or an operation)."""
 
     def evaluate(_: Principal) -> Evaluation:
         now = timezone.now()
@@ -351,6 +353,7 @@ def check_secret(
         subject_user_id=subject_user_id,
         contract_id=contract_id,
         record_success=record_success,
+        details=details,
         when_refused=lambda: verify_nothing(candidate),
         locked=locked,
     )
@@ -540,11 +543,19 @@ def lift(
     subject_user_id: int | None = None,
     contract_id: int | None = None,
     reason: str,
-) -> None:
-    """Lift a lockout or suspension (利用停止解除): counters start again from zero."""
+) -> str:
+    """Lift a lockout or suspension (利用停止解除): counters start again from zero. Returns what was
+    lifted: ``"suspended"``, ``"locked"`` (a lockout still running), or ``""`` (nothing but the
+    counts of wrong entries), so that the person who lifted it is told which."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lift must run inside the transaction of the act")
     principal = Principal.objects.select_for_update().get(pk=principal_id)
+    if principal.suspended_at is not None:
+        lifted = "suspended"
+    elif principal.locked_until is not None and principal.locked_until > timezone.now():
+        lifted = "locked"
+    else:
+        lifted = ""
     Principal.objects.filter(pk=principal_id).update(
         locked_until=None, suspended_at=None, consecutive_lockouts=0
     )
@@ -556,6 +567,7 @@ def lift(
         contract_id=contract_id,
         details={"reason": reason, "principal": principal.kind},
     )
+    return lifted
 
 
 def end_sessions(principal_id: int) -> None:

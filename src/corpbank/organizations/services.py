@@ -270,12 +270,12 @@ def reset_general_user_credentials(
 
 def lift_general_user_lock(
     *, master: CustomerUser, factors: dict[str, str], user_id: int, ip_address: str = ""
-) -> None:
-    """利用停止解除 of a general user by the master (R-C3)."""
+) -> str:
+    """利用停止解除 of a general user by the master (R-C3); what was lifted (lockout.lift)."""
     user = general_user_of(master, user_id)
 
-    def act() -> None:
-        lockout.lift(
+    def act() -> str:
+        return lockout.lift(
             user.principal_id,
             actor=audit.Actor.customer(master, ip_address),
             subject_user_id=user.pk,
@@ -283,4 +283,4 @@ def lift_general_user_lock(
             reason="lifted by master",
         )
 
-    authorized(Operation.LIFT_USER_LOCK, master, factors, ip_address, act)
+    return authorized(Operation.LIFT_USER_LOCK, master, factors, ip_address, act)

@@ -124,7 +124,9 @@ def period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
         problems["date_to"] = _("照会できるのは過去%(days)d日分までです。") % {"days": HISTORY_DAYS}
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     date_from = date_from or max(date_to - timedelta(days=30), earliest)
-    if date_from > date_to:
+    if date_from > today:
+        problems["date_from"] = _("本日以前の日付を指定してください。")
+    elif date_from > date_to:
         problems["date_from"] = _("照会開始日は照会終了日以前の日付を指定してください。")
     if date_from < earliest:
         problems["date_from"] = _("照会できるのは過去%(days)d日分までです。") % {"days": HISTORY_DAYS}

@@ -8,6 +8,7 @@ whole file with a clear error, and nothing of it is stored."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import IO
 
 from django.db import transaction
@@ -19,6 +20,8 @@ from corpbank.core import audit
 from corpbank.core.errors import DomainError, ValidationFailed
 from corpbank.tokens import services as tokens
 from corpbank.tokens.models import Token
+
+logger = logging.getLogger(__name__)
 
 TOTP = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
 HASHES = {
@@ -59,8 +62,10 @@ def read(
     try:
         document = PSKC(source)
     except (ParseError, OSError, ValueError) as error:
+        # The parser's own words (English, and about XML) stay in the log, not in the message.
+        logger.info("PSKC file not read: %s", error)
         raise ImportRefused(
-            _("PSKCファイルとして読み込めません（%(reason)s）。") % {"reason": error}
+            _("PSKCファイルとして読み込めません。ファイルの形式（RFC 6030 の XML）をご確認ください。")
         ) from error
     if document.encryption.is_encrypted:
         if preshared_key:

@@ -149,7 +149,9 @@ def register_for_user(
     """ワンタイムパスワード利用登録: the user registers a token shipped to the contract by its serial
     number and its current code (R-E7). Several users may register the same serial (R-E8)."""
 
-    serial, code = text.serial(serial), text.one_time_password(code)
+    serial, code = text.typed_together(
+        lambda: text.serial(serial, required=True), lambda: text.one_time_password(code)
+    )
     token = get_row(
         Token,
         "t.serial = %s AND t.contract_id = %s AND t.state NOT IN (%s, %s)",

@@ -108,6 +108,14 @@ def issue(
 
     if not user.contract.software_tokens:
         raise Conflict(_("ソフトウェアトークンのお申込みがありません。お取引店にお問い合わせください。"))
+    if not confirmation_password:  # a slip, told on its field and counted against nobody
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={
+                "confirmation_password": _("%(label)sを入力してください。")
+                % {"label": SecretKind.CONFIRMATION_PASSWORD.label}
+            },
+        )
     actor = audit.Actor.customer(user, ip_address)
 
     def act() -> Issued:
@@ -286,9 +294,16 @@ def activate(*, user: CustomerUser, code: str, ip_address: str = "") -> Software
             enrolment.token, code, actor=actor, subject_user_id=user.pk, contract_id=user.contract_id
         ),
         act,
-        refused=tokens.RegistrationRefused,
+        refused=ActivationCodeRefused,
         master=user.is_master,
     )
+
+
+class ActivationCodeRefused(tokens.RegistrationRefused):
+    """利用開始: the phone app's code was wrong (this screen asks no serial number)."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(self, _("ワンタイムパスワードに誤りがあります。"))
 
 
 def end(*, token_user_id: str, cancel: bool, actor: audit.Actor) -> SoftwareTokenEnrolment:

@@ -19,7 +19,7 @@ from corpbank.certificates import services as certificates
 from corpbank.core.errors import DomainError
 from corpbank.identity.models import SecretKind
 from corpbank.organizations.models import CustomerUser
-from corpbank.web import sessions
+from corpbank.web import drafts, sessions
 from corpbank.web.pages import (
     PASSWORD_HINT,
     Field,
@@ -45,6 +45,7 @@ def login(request: HttpRequest) -> HttpResponse:
     if holder is None:
         fields.insert(0, Field("login_id", _("ログインID"), autocomplete="username", maxlength=12))
     if request.method == "POST" and error is None:
+        draft = request.session.get(drafts.DRAFT)  # what a timed-out form kept, before the new session
         data = posted(request, "login_id", "password")
         try:
             outcome = authentication.log_in(
@@ -61,7 +62,11 @@ def login(request: HttpRequest) -> HttpResponse:
                 sessions.await_answer(request, outcome)
                 return redirect("additional_auth")
             sessions.start_customer_session(request, outcome)
-            return redirect(sessions.required_page(request, outcome.user) or "home")
+            return redirect(
+                sessions.required_page(request, outcome.user)
+                or drafts.resume_page(draft, ["customer", outcome.user.pk])
+                or "home"
+            )
     return form_page(
         request,
         title=_("ログイン"),
@@ -92,6 +97,7 @@ def additional_auth(request: HttpRequest) -> HttpResponse:
     ]
     error = None
     if request.method == "POST":
+        draft = request.session.get(drafts.DRAFT)
         try:
             outcome = authentication.answer_challenge(
                 user_id=user_id,
@@ -104,7 +110,11 @@ def additional_auth(request: HttpRequest) -> HttpResponse:
             error = failure
         else:
             sessions.start_customer_session(request, outcome)
-            return redirect(sessions.required_page(request, outcome.user) or "home")
+            return redirect(
+                sessions.required_page(request, outcome.user)
+                or drafts.resume_page(draft, ["customer", outcome.user.pk])
+                or "home"
+            )
     return form_page(
         request,
         title=_("追加認証"),

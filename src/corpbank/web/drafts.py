@@ -92,6 +92,14 @@ def take(request: HttpRequest) -> dict[str, list[str]] | None:
     return {str(name): [str(value) for value in values] for name, values in draft["values"].items()}
 
 
+def resume_page(draft: Any, owner: Owner) -> str | None:
+    """The page of a draft kept for ``owner`` (read from the session before the login replaced it), to
+    go back to after the login, as the timeout's message promises; None when there is none."""
+    if not draft or not _usable(draft) or draft.get("owner") != owner:
+        return None
+    return str(draft["path"])
+
+
 def waiting(request: HttpRequest) -> str | None:
     """The page of this person's draft, unless it is the page shown."""
     draft = request.session.get(DRAFT) if hasattr(request, "session") else None

@@ -4,9 +4,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from corpbank.authentication import risk
 from corpbank.web import drafts, sessions
@@ -60,6 +62,14 @@ class AuthenticationMiddleware:
             messages.error(
                 request, _("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。")
             )
+        elif getattr(request, sessions.SESSION_ENDED, False) and not request.path_info.startswith(API_PREFIX):
+            messages.error(
+                request,
+                _(
+                    "ログイン中の状態が終了しました（ロックアウト・利用停止、利用者の削除、"
+                    "パスワードの変更などによります）。再度ログインしてください。"
+                ),
+            )
         response = self.get_response(request)
         if customer is None and operator is None:
             drafts.carry_over(request, draft)
@@ -76,3 +86,53 @@ class AuthenticationMiddleware:
                 samesite="Lax",
             )
         return response
+
+
+# What an API client is told, in the API's one error shape, for an answer that came from below the
+# API (Django's URL resolver, ninja's method check, the 500 handler): never an HTML page.
+_API_ERRORS = {
+    404: ("not_found", gettext_lazy("指定されたAPIはありません。URLをご確認ください。")),
+    405: (
+        "method_not_allowed",
+        gettext_lazy("このAPIはこのメソッドではご利用いただけません（%(allowed)s）。"),
+    ),
+    500: (
+        "server_error",
+        gettext_lazy("ただいまお取り扱いできません。しばらくしてから、もう一度お試しください。"),
+    ),
+}
+
+
+class ApiErrorShapeMiddleware:
+    """Under ``/api/``, an error answer that is not JSON (an unknown path, a method the endpoint does
+    not take, a server error) becomes the API's error shape ``{"error": {"code", "message",
+    "fields"}}`` in the request's language, with its status (and a 405's ``Allow``) kept. Placed
+    outermost but for SecurityMiddleware, so that it sees every such answer."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not request.path_info.startswith(API_PREFIX)
+            or response.status_code < 400
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        code, message = _API_ERRORS.get(
+            response.status_code, ("http_error", gettext_lazy("リクエストを処理できませんでした。"))
+        )
+        with translation.override(translation.get_language_from_request(request)):
+            text = str(message)
+            if response.status_code == 405:
+                text %= {"allowed": response.get("Allow", "")}
+        shaped = JsonResponse(
+            {"error": {"code": code, "message": text, "fields": {}}},
+            status=response.status_code,
+            json_dumps_params={"ensure_ascii": False},
+        )
+        for header in ("Allow", "Cache-Control", "Pragma"):
+            if header in response:
+                shaped[header] = response[header]
+        return shaped

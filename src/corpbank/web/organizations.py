@@ -69,7 +69,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
         secret(
             "login_password",
             _("初期ログインパスワード"),
-            _("初回ログイン時に利用者ご本人が変更します。") + str(PASSWORD_HINT),
+            _("初回ログイン時に利用者ご本人が変更します。%(rules)s") % {"rules": PASSWORD_HINT},
         ),
         secret(
             "user_confirmation_password",
@@ -201,7 +201,10 @@ def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
         act=lambda user, factors: users.lift_general_user_lock(
             master=master, factors=factors, user_id=user.pk, ip_address=sessions.client_ip(request)
         ),
-        done=_("利用停止を解除しました。"),
+        done=lambda lifted: {
+            "suspended": _("利用停止を解除しました。"),
+            "locked": _("ロックアウトを解除しました。"),
+        }.get(str(lifted), _("ロックアウト・利用停止はありませんでした。誤入力の回数を0に戻しました。")),
         breadcrumb=BREADCRUMB,
         back="users",
     )

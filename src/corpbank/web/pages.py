@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,8 @@ from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations.models import CustomerUser, UsageLimit
 from corpbank.organizations.services import LimitInput
 from corpbank.web import drafts, sessions
+
+logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 PASSWORD_HINT = gettext_lazy(
@@ -257,6 +260,9 @@ def limits_from(request: HttpRequest) -> list[LimitInput]:
         per_day = half_width(request.POST.get(f"limit_{kind}_per_day", "")).replace(",", "")
         if not per_transaction and not per_day:
             continue
+        if per_transaction.startswith("-") or per_day.startswith("-"):
+            problems[f"limit_{kind}"] = _("限度額は0円以上で入力してください。")
+            continue
         if not (per_transaction and per_day and is_digits(per_transaction) and is_digits(per_day)):
             problems[f"limit_{kind}"] = _(
                 "限度額は半角数字（円）で1回あたり・1日あたりの両方を入力してください。"
@@ -314,13 +320,14 @@ def act_on_user(
     submit_label: str,
     extra_fields: Callable[[CustomerUser], list[Field]],
     act: Callable[[CustomerUser, dict[str, str]], object],
-    done: str,
+    done: str | Callable[[object], str],
     breadcrumb: str | Promise,
     back: str,
     allow_self: bool = False,
 ) -> HttpResponse:
     """A master's act on one general user (or, with ``allow_self``, on the master): the form with the
-    factors the table asks for ``operation``, the act, and back to the list ``back`` names."""
+    factors the table asks for ``operation``, the act, and back to the list ``back`` names with the
+    message ``done`` (or what ``done`` makes of the act's result)."""
     master: CustomerUser = request.customer  # type: ignore[attr-defined]
     try:
         target = (
@@ -334,11 +341,11 @@ def act_on_user(
     error: DomainError | None = None
     if request.method == "POST":
         try:
-            act(target, factors_from(request, operation))
+            outcome = act(target, factors_from(request, operation))
         except DomainError as failure:
             error = failure
         else:
-            messages.success(request, done)
+            messages.success(request, done if isinstance(done, str) else done(outcome))
             return redirect(back)
     return form_page(
         request,
@@ -349,3 +356,10 @@ def act_on_user(
         submit_label=submit_label,
         error=error,
     )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF refusal (CSRF_FAILURE_VIEW) as a page of the bank's, in the user's language: the
+    request is refused as before, without Django's own page, which names its settings."""
+    logger.info("CSRF check failed on %s: %s", request.path, reason)
+    return render(request, "403_csrf.html", status=403)

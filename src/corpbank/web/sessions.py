@@ -212,6 +212,12 @@ def _expired(request: HttpRequest, now: datetime) -> bool:
     return now - datetime.fromisoformat(last_seen) > current_policy().session_inactivity
 
 
+# Set on a request whose session the bank ended meanwhile (a lockout or 利用停止, the user deleted or
+# stopped, the contract stopped, every session of the user ended by a password change or an
+# initialization): the person is told rather than silently sent to the login.
+SESSION_ENDED = "corpbank_session_ended"
+
+
 def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bool]:
     """(customer, operator, timed_out) for the request; ends a stale or superseded session."""
     session = request.session
@@ -249,6 +255,7 @@ def load(request: HttpRequest) -> tuple[CustomerUser | None, Operator | None, bo
         )
     ):
         session.flush()
+        setattr(request, SESSION_ENDED, True)  # told on the next page (web/middleware.py)
         return None, None, False
     if now - datetime.fromisoformat(session[LAST_SEEN]) >= ACTIVITY_RESOLUTION:
         session[LAST_SEEN] = now.isoformat()  # the one write a request makes to its session

@@ -266,6 +266,14 @@ class RegisterContract(PaperProcedure[ContractApplication]):
         opened = []
         for account in data["accounts"]:
             account_branch = Branch.objects.get(code=account["branch_code"])
+            # Another registration or 口座の追加 approved since this entry took the account.
+            if Account.objects.filter(
+                branch=account_branch, type=account["type"], number=account["number"]
+            ).exists():
+                raise Conflict(
+                    _("口座 %(account)s は受付の後に他の契約に登録されました。この申込は却下してください。")
+                    % {"account": f"{account_branch.code}-{account['type']}-{account['number']}"}
+                )
             Account.objects.create(
                 contract=contract, branch=account_branch, type=account["type"], number=account["number"]
             )

@@ -98,6 +98,14 @@ class SecondFactorEnrolmentRequired(DomainError):
         )
 
 
+class OperatorCredentialsRejected(InvalidCredentials):
+    """The back office's login refused: operators sign in with a ログイン名, not a login ID; never
+    says which was wrong, nor whether the name exists (R-C6)."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(self, _("ログイン名またはパスワードに誤りがあります。"))
+
+
 class WrongOneTimePassword(InvalidCredentials):
     def __init__(self) -> None:
         DomainError.__init__(self, _("ワンタイムパスワードに誤りがあります。"))
@@ -173,8 +181,8 @@ def operator_identity_problems(login_name: str, display_name: str, role: str) ->
     problems: dict[str, str] = {}
     if not login_name or len(login_name) > 30 or not text.is_half_width(login_name):
         problems["login_name"] = _("ログイン名は30文字以内の半角英数字記号で入力してください。")
-    if not display_name or len(display_name) > 60:
-        problems["display_name"] = _("氏名を60文字以内で入力してください。")
+    if problem := text.name_problem(display_name, label=_("氏名"), max_length=60):
+        problems["display_name"] = problem
     if role not in Operator.Role.values:
         problems["role"] = _("権限を選択してください。")
     return problems
@@ -379,7 +387,7 @@ def change_password_at_login(
     with transaction.atomic(durable=True):
         identity_selectors.principal_for_update(operator.principal_id)
         if not Operator.objects.filter(pk=operator.pk, is_active=True).exists():
-            raise InvalidCredentials()
+            raise OperatorCredentialsRejected()
         if not password_change_due(operator):
             raise Conflict(_("パスワードは既に変更されています。"))
         if has_second_factor(operator) and not code_accepted:
@@ -574,7 +582,7 @@ def check_password(*, login_name: str, password: str, ip_address: str = "") -> O
                 realm=lockout.OPERATORS,
             ),
             lambda: None,  # never runs: an unknown name is always refused
-            InvalidCredentials,
+            OperatorCredentialsRejected,
         )
     actor = operator_actor(operator, ip_address)
     return _verified(
@@ -585,7 +593,7 @@ def check_password(*, login_name: str, password: str, ip_address: str = "") -> O
             actor=actor,
         ),
         lambda: operator,
-        InvalidCredentials,
+        OperatorCredentialsRejected,
     )
 
 
@@ -598,7 +606,7 @@ def check_second_factor(operator: Operator, code: str, *, ip_address: str = "") 
     code = text.one_time_password(code)
     current = Operator.objects.filter(pk=operator.pk, is_active=True).first()
     if current is None or not OperatorTotp.objects.filter(operator=current).exists():
-        raise InvalidCredentials()
+        raise OperatorCredentialsRejected()
     if not has_second_factor(current) and password_change_due(current):
         raise PasswordChangeRequired()
     actor = operator_actor(current, ip_address)
