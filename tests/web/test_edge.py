@@ -282,3 +282,22 @@ def test_an_empty_serial_and_an_empty_code_are_told_together(otp_master, client)
     client.post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
     page = client.post("/settings/otp/register", {"serial": "　", "otp": ""}).content.decode()
     assert "シリアル番号を入力してください。" in page and "ワンタイムパスワードを入力してください。" in page
+
+
+def test_every_problem_of_a_new_user_is_told_at_once(master, client):
+    """A browser walk: 利用者の追加 told the limits, then on the next try the passwords, then the name."""
+    client.post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    page = client.post(
+        "/admin/users/new",
+        {
+            "login_id": "staff001",
+            "name": "",
+            "login_password": "short",
+            "user_confirmation_password": "Init1conf",
+            "limit_single_transfer": "abc",
+            "limit_single_transfer_per_day": "1000",
+            "confirmation_password": MASTER_CONFIRMATION,
+        },
+    ).content.decode()
+    for field in ("limit_single_transfer", "login_password", "name"):
+        assert f'id="error_{field}"' in page, field

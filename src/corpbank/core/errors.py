@@ -59,7 +59,10 @@ class LockedOut(DomainError):
     def __init__(self, until: datetime) -> None:
         local = timezone.localtime(until)
         super().__init__(
-            _("連続して入力を誤ったため、%(until)s までご利用いただけません（ロックアウト）。")
+            _(
+                "連続して入力を誤ったため、%(until)s までご利用いただけません（ロックアウト）。"
+                "この時刻を過ぎると、再びご利用いただけます。"
+            )
             % {"until": date_format(local, "Y/m/d H:i")}
         )
         self.until = until

@@ -20,15 +20,13 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, time
-from typing import TypeVar
+from typing import Any
 
 import jaconv
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from corpbank.core.errors import ValidationFailed
-
-T = TypeVar("T")
 
 # Half-width letters, digits and symbols: printable ASCII without the space (R-B1).
 _HALF_WIDTH = re.compile(r"[\x21-\x7e]*")
@@ -249,10 +247,10 @@ def serial(value: str, *, field: str = "serial", required: bool = False) -> str:
     return typed
 
 
-def typed_together(*reads: Callable[[], T]) -> tuple[T, ...]:
+def typed_together(*reads: Callable[[], Any]) -> tuple[Any, ...]:
     """Each of a form's typed values read by its function (``serial``, ``one_time_password`` …); the
     refusals of all of them told at once, field by field, rather than one per try."""
-    values: list[T] = []
+    values: list[Any] = []
     problems: dict[str, str] = {}
     for read in reads:
         try:

@@ -41,11 +41,38 @@ def _checked_profile(
     master: CustomerUser, name: str, permissions: Iterable[str], limits: Iterable[LimitInput]
 ) -> tuple[list[str], list[LimitInput]]:
     """A general user's name, 業務権限 and 利用限度額 as typed, checked (R-A4): the permissions and limits
-    to write, or a message per field."""
-    problem = text.name_problem(name, label=_("利用者名"), max_length=NAME_LENGTH)
-    if problem:
-        raise ValidationFailed(_("入力内容をご確認ください。"), fields={"name": problem})
-    return _check_permissions(permissions), _check_limits(master, limits)
+    to write, or a message per field, every field's at once."""
+
+    def check_name() -> None:
+        if problem := text.name_problem(name, label=_("利用者名"), max_length=NAME_LENGTH):
+            raise ValidationFailed(_("入力内容をご確認ください。"), fields={"name": problem})
+
+    _named, chosen_permissions, chosen_limits = text.typed_together(
+        check_name, lambda: _check_permissions(permissions), lambda: _check_limits(master, limits)
+    )
+    return chosen_permissions, chosen_limits
+
+
+def check_new_user(
+    master: CustomerUser,
+    *,
+    login_id: str,
+    name: str,
+    login_password: str,
+    confirmation_password: str,
+    permissions: Iterable[str] = (),
+    limits: Iterable[LimitInput] = (),
+) -> tuple[list[str], list[LimitInput]]:
+    """利用者の追加 as typed, checked before any factor: the login ID's and the passwords' rules (R-B1),
+    the name, 業務権限 and 利用限度額, every field's problem told at once; the permissions and limits to
+    write. Whether the login ID is taken is told only after the master's factors (add_general_user)."""
+    _checked, (chosen_permissions, chosen_limits) = text.typed_together(
+        lambda: check_new_credentials(
+            login_id=login_id, login_password=login_password, confirmation_password=confirmation_password
+        ),
+        lambda: _checked_profile(master, name, permissions, limits),
+    )
+    return chosen_permissions, chosen_limits
 
 
 def _check_permissions(permissions: Iterable[str]) -> list[str]:
@@ -123,10 +150,15 @@ def add_general_user(
     if not master.is_master:
         raise Forbidden()
     login_id = text.half_width(login_id)  # full-width as typed with the IME on (core/text.py)
-    check_new_credentials(
-        login_id=login_id, login_password=login_password, confirmation_password=confirmation_password
+    chosen_permissions, chosen_limits = check_new_user(
+        master,
+        login_id=login_id,
+        name=name,
+        login_password=login_password,
+        confirmation_password=confirmation_password,
+        permissions=permissions,
+        limits=limits,
     )
-    chosen_permissions, chosen_limits = _checked_profile(master, name, permissions, limits)
 
     def act() -> CustomerUser:
         existing = CustomerUser.objects.filter(

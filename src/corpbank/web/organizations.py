@@ -5,6 +5,8 @@ R-B8, R-C3, R-D3). The users' tokens and certificates are managed in ``web.token
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,10 +16,11 @@ from django.utils.translation import gettext_lazy
 
 from corpbank.authentication import risk
 from corpbank.authorization.operations import Operation
-from corpbank.core.errors import DomainError
+from corpbank.core.errors import DomainError, ValidationFailed
 from corpbank.organizations import selectors as organization_selectors
 from corpbank.organizations import services as users
 from corpbank.organizations.models import CustomerUser, Permission
+from corpbank.organizations.services import LimitInput
 from corpbank.web import sessions
 from corpbank.web.pages import (
     PASSWORD_HINT,
@@ -89,17 +92,20 @@ def user_add(request: HttpRequest) -> HttpResponse:
             "user_confirmation_password",
             "confirmation_password",
         )
+        typed: dict[str, Any] = {
+            "login_id": data["login_id"],
+            "name": data["name"],
+            "login_password": data["login_password"],
+            "confirmation_password": data["user_confirmation_password"],
+            "permissions": request.POST.getlist("permissions"),
+        }
         try:
             users.add_general_user(
                 master=request.customer,  # type: ignore[attr-defined]
                 factors=factors_from(request, Operation.ADD_USER),
-                login_id=data["login_id"],
-                name=data["name"],
-                login_password=data["login_password"],
-                confirmation_password=data["user_confirmation_password"],
-                permissions=request.POST.getlist("permissions"),
-                limits=limits_from(request),
+                limits=_limits_with_the_forms_other_problems(request, typed),
                 ip_address=sessions.client_ip(request),
+                **typed,
             )
         except DomainError as failure:
             error = _rename_field(failure, "confirmation_password", "user_confirmation_password")
@@ -134,7 +140,7 @@ def user_change(request: HttpRequest, user_id: int) -> HttpResponse:
         lead=_("業務権限・利用限度額を変更します"),
         submit_label=_("変更する"),
         extra_fields=lambda target: [
-            Field("name", _("利用者名"), value=target.name),
+            Field("name", _("利用者名"), value=target.name, maxlength=60),
             *_permission_and_limit_fields(target),
         ],
         act=lambda user, factors: users.change_general_user(
@@ -185,6 +191,19 @@ def _reset(request: HttpRequest, master: CustomerUser, user: CustomerUser, facto
         )
     except DomainError as error:
         raise _rename_field(error, "confirmation_password", "user_confirmation_password") from None
+
+
+def _limits_with_the_forms_other_problems(request: HttpRequest, typed: dict[str, Any]) -> list[LimitInput]:
+    """The limits as typed; when they do not read, the form's other problems are told with them, every
+    field at once (a browser walk found one group of messages per try)."""
+    try:
+        return limits_from(request)
+    except ValidationFailed as refused:
+        try:
+            users.check_new_user(request.customer, limits=[], **typed)  # type: ignore[attr-defined]
+        except ValidationFailed as others:
+            refused.fields = {**others.fields, **refused.fields}
+        raise
 
 
 @customer_required(master_only=True)
