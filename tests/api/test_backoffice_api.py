@@ -330,3 +330,17 @@ def test_a_wrong_back_office_login_names_the_login_name(operators):
 def test_the_audit_search_refuses_a_reversed_period(operators):
     status, body = operator("clerk1").get("/backoffice/audit?date_from=2026-11-30&date_to=2026-11-01")
     assert status == 422 and set(body["error"]["fields"]) == {"date_to"}
+
+
+def test_r_f5_an_emergency_stop_says_why_and_no_reason_is_cut(master, operators):
+    """An API probe: 緊急停止 was entered with an empty reason, and a long reason was cut at 200."""
+    clerk = operator("clerk1")
+    path = f"/backoffice/contracts/{master.contract_id}/procedures/"
+    status, body = clerk.post(path + "emergency-stop", {"reason": "　"})
+    assert status == 422 and set(body["error"]["fields"]) == {"reason"}
+    for procedure in ("emergency-stop", "terminate"):
+        status, body = clerk.post(path + procedure, {"reason": "長" * 201})
+        assert status == 422 and "200文字以内" in body["error"]["fields"]["reason"], procedure
+    status, action = clerk.post(path + "emergency-stop", {"reason": "長" * 200})
+    assert status == 202
+    assert operator("clerk2").get(f"/backoffice/actions/{action['id']}")[1]["details"][1]["value"] == "長" * 200

@@ -18,7 +18,13 @@ from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.details import choice, row
-from corpbank.backoffice.services.paper import PaperProcedure, contract_of, enter, stop_holding
+from corpbank.backoffice.services.paper import (
+    PaperProcedure,
+    checked_reason,
+    contract_of,
+    enter,
+    stop_holding,
+)
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import ClientCertificate
 from corpbank.core import audit
@@ -55,7 +61,8 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
         contract = contract_of(request.contract_id)
         if contract.status == Contract.Status.TERMINATED:
             raise Conflict(_("この契約は解約済みです。"))
-        return engine.Entry(contract=contract, payload={"reason": request.reason.strip()[:200]})
+        reason = checked_reason(request.reason, required=False)
+        return engine.Entry(contract=contract, payload={"reason": reason})
 
     def summary(self, request: TerminationRequest, entry: engine.Entry) -> str:
         return _("解約")

@@ -18,6 +18,7 @@ from corpbank.backoffice.services.paper import (
     InitialPasswordLetter,
     OnContract,
     PaperProcedure,
+    checked_reason,
     contract_of,
     enter,
     hash_pins,
@@ -341,7 +342,9 @@ class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
         contract = contract_of(request.contract_id)
         if contract.status != Contract.Status.ACTIVE:
             raise Conflict(_("この契約は利用中ではありません。"))
-        return engine.Entry(contract=contract, payload={"reason": request.reason[:200]})
+        # Why the bank stops a customer's contract is on record (the customer's call, a suspicion).
+        reason = checked_reason(request.reason, required=True)
+        return engine.Entry(contract=contract, payload={"reason": reason})
 
     def summary(self, request: EmergencyStopRequest, entry: engine.Entry) -> str:
         return _("緊急停止")
