@@ -70,7 +70,7 @@ def test_a_body_that_is_not_json_is_told_in_the_users_language(db):
     error = response.json()["error"]
     assert error["code"] == "http_error" and "UTF-8 の JSON" in error["message"]
     response = _raw(client, "/auth/login", b"login_id=x&y", **ENGLISH)
-    assert "UTF-8 JSON" in response.json()["error"]["message"]
+    assert "UTF-8 JSON object" in response.json()["error"]["message"]
 
 
 def test_a_utf16_body_and_a_repeated_key_are_refused(db):
@@ -118,3 +118,23 @@ def test_a_server_error_under_the_api_answers_json(master, monkeypatch):
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "server_error"
     assert "boom" not in response.content.decode()
+
+
+def test_a_body_with_a_utf8_byte_order_mark_is_read_and_one_not_an_object_is_refused(master):
+    client = ApiClient()
+    body = json.dumps({"login_id": "master01", "password": "Wrong1pass"}).encode()
+    assert _raw(client, "/auth/login", b"\xef\xbb\xbf" + body).status_code == 401  # read, and wrong
+    for other in (b"[1, 2]", b"5", b'"x"', b"null"):
+        response = _raw(client, "/auth/login", other)
+        assert response.status_code == 400 and "オブジェクト" in response.json()["error"]["message"], other
+
+
+def test_the_api_error_shape_keeps_the_answers_cookies(master):
+    """A 404 under /api/ for a session the bank ended still deletes the session cookie."""
+    from corpbank.identity import lockout
+
+    client = customer()
+    lockout.end_sessions(master.principal_id)
+    response = client.client.get("/api/v1/nonexistent")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert response.cookies["sessionid"].value == ""

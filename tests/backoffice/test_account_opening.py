@@ -114,3 +114,21 @@ def test_an_effect_refused_by_a_unique_constraint_is_a_conflict(registered, oper
     assert "却下" in body["error"]["message"]
     assert PendingAction.objects.get(pk=action["id"]).status == PendingAction.Status.PENDING
     assert not AuditEvent.objects.filter(action="contract.account_added").exists()
+
+
+def test_any_other_refusal_of_the_database_stays_a_server_error(registered, operators, monkeypatch):
+    """The review of stop 22: only a unique constraint is the approver's to act on; a ledger
+    invariant (a CHECK, a trigger) told as 「却下してください」 would have a valid entry rejected."""
+    from django.db import IntegrityError
+
+    entered = backoffice.enter_account_opening(
+        operators[0], registered.contract.pk, branch_code="101", type="1", number="7777777"
+    )
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("CHECK constraint failed: corpbank_leg_sums_to_zero")
+
+    monkeypatch.setattr(accounts_service.AddAccount, "execute", broken)
+    with pytest.raises(IntegrityError):
+        backoffice.approve(operators[1], entered.pk)
+    assert PendingAction.objects.get(pk=entered.pk).status == PendingAction.Status.PENDING

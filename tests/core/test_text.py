@@ -179,3 +179,9 @@ def test_a_name_with_an_invisible_format_character_is_refused(name):
 
 def test_an_empty_name_is_told_as_empty_not_as_too_long():
     assert text.name_problem("　", label="氏名", max_length=60) == "氏名を入力してください。"
+
+
+def test_a_name_searched_in_half_width_kana_is_the_full_width_name():
+    """The review of stop 22: the audit search by actor took ﾔﾏﾀﾞ as typed since half_width folds
+    only the full-width forms; a search for names folds the whole of NFKC."""
+    assert text.search_text(" ﾔﾏﾀﾞ ") == "ヤマダ"

@@ -179,3 +179,9 @@ def test_r_g1_a_csv_cell_is_never_a_formula(funded):
 def test_r_g1_a_future_start_is_told_as_a_future_day(funded):
     status, body = authorized().get(f"/accounts/{funded.pk}/transactions?date_from=2026-12-31")
     assert status == 422 and body["error"]["fields"] == {"date_from": "本日以前の日付を指定してください。"}
+
+
+def test_r_g1_an_empty_inquiry_pin_is_told_on_its_own_field(funded):
+    """The review of stop 22: the flat body's PIN was named factors.inquiry_pin."""
+    status, body = customer().post("/inquiry/authorization", {"inquiry_pin": ""})
+    assert status == 422 and set(body["error"]["fields"]) == {"inquiry_pin"}

@@ -228,3 +228,26 @@ def test_the_ids_get_answers_with_are_taken_as_numbers_too(payer, other_customer
     assert status == 200, quoted
     status, body = client.post("/transfers/quote", {**order(source), "source_account_id": True})
     assert status == 422 and "source_account_id" in body["error"]["fields"]
+
+
+def test_a_payee_that_is_the_paying_account_is_told_on_the_payee(payer):
+    """The review of stop 22: with to=payee, the refusal named ``number`` (or ``adhoc.number`` when
+    the body also held an ignored adhoc object), which the body has not."""
+    client = customer()
+    paying = payer.contract.accounts.select_related("branch").get()
+    payee = Payee.objects.create(
+        contract=payer.contract,
+        bank_code="2999",
+        bank_name="コープ労働金庫",
+        branch_code=paying.branch.code,
+        branch_name=paying.branch.name,
+        type=paying.type,
+        number=paying.number,
+        holder_kana="ｺｰﾌﾟﾛｳﾄﾞｳｸﾐｱｲ",
+    )
+    for body in (
+        order(paying.pk, to="payee", payee_id=str(payee.pk)),
+        {**order(paying.pk), "to": "payee", "payee_id": payee.pk},
+    ):
+        status, answer = client.post("/transfers/quote", body)
+        assert status == 422 and set(answer["error"]["fields"]) == {"payee_id"}, answer

@@ -608,3 +608,14 @@ def test_r_i3_whom_a_lock_was_lifted_for_and_which_accounts_were_released_read_i
     )
     assert "Customer User" not in text and "対象利用者" in text.replace(" ", "").replace("\n", "")
     assert "101 当座 7654321" in text
+
+
+def test_r_f5_an_emergency_stop_without_its_reason_says_so_on_the_contract_page(master, operators):
+    """The review of stop 22: the page said only 「入力内容をご確認ください。」."""
+    clerk = operator_client("clerk1")
+    page = clerk.post(
+        f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": ""}, follow=True
+    )
+    assert "理由を入力してください" in visible(page)
+    assert not PendingAction.objects.filter(status="pending").exists()
+    assert 'name="reason" maxlength="200" required' in page.content.decode()

@@ -301,3 +301,22 @@ def test_every_problem_of_a_new_user_is_told_at_once(master, client):
     ).content.decode()
     for field in ("limit_single_transfer", "login_password", "name"):
         assert f'id="error_{field}"' in page, field
+
+
+def test_a_full_width_login_id_is_no_problem_beside_a_bad_limit(master, client):
+    """The review of stop 22: the form's other problems, read beside a bad limit, took ｓｔａｆｆ００１ as
+    it was typed and told the login ID wrong."""
+    client.post("/login", {"login_id": MASTER_LOGIN_ID, "password": MASTER_PASSWORD})
+    page = client.post(
+        "/admin/users/new",
+        {
+            "login_id": full_width("staff001"),
+            "name": "一般",
+            "login_password": "Init1login",
+            "user_confirmation_password": "Init1conf",
+            "limit_single_transfer": "abc",
+            "limit_single_transfer_per_day": "1000",
+            "confirmation_password": MASTER_CONFIRMATION,
+        },
+    ).content.decode()
+    assert 'id="error_limit_single_transfer"' in page and 'id="error_login_id"' not in page

@@ -133,3 +133,14 @@ def test_a_csrf_refusal_is_the_banks_page_in_the_users_language(master, general)
         f"/admin/users/{general.pk}/unlock", {"csrfmiddlewaretoken": "stale"}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert english.status_code == 403 and "could not be accepted" in english.content.decode()
+
+
+def test_a_csrf_refusal_on_the_back_office_is_the_back_offices_page(master, operators):
+    from tests.web.test_backoffice_pages import operator_client
+
+    clerk = operator_client("clerk1")
+    clerk.handler.enforce_csrf_checks = True
+    answer = clerk.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"})
+    page = answer.content.decode()
+    assert answer.status_code == 403 and "操作を受け付けられませんでした" in page
+    assert "事務センターのトップへ" in page and "事務センター（金庫職員用）" in page

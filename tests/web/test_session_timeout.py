@@ -96,7 +96,7 @@ def test_r_a5_another_person_on_the_same_pc_never_sees_the_draft(master, operato
     clock(INACTIVITY)
     client.post("/admin/users/new", TYPED)
     assert client.session.get(DRAFT) is not None
-    log_in(client, other.login_id)
+    assert log_in(client, other.login_id) == "/"  # not to the other master's form
     assert client.session.get(DRAFT) is None
     assert 'value="newbie01"' not in client.get("/admin/users/new").content.decode()
 
@@ -212,5 +212,14 @@ def test_a_session_the_bank_ended_says_so_on_the_login_page(master, client, cloc
     response = client.get("/admin/users")
     assert response.status_code == 302 and response["Location"] == "/login"
     page = client.get("/login").content.decode()
-    assert "ログイン中の状態が終了しました" in page
-    assert "ログイン中の状態が終了しました" not in client.get("/login").content.decode()  # said once
+    assert "パスワードの再設定などのため、ログアウトしました" in page
+    assert "パスワードの再設定などのため、ログアウトしました" not in client.get("/login").content.decode()  # said once
+
+
+def test_the_login_page_of_somebody_signed_in_goes_to_the_top_page(master, client):
+    """A browser walk: /login showed the form under the signed-in header; logging in there replaced
+    the session without a word. Log out first (R-A5: a shared PC)."""
+    log_in(client)
+    response = client.get("/login")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert "ログアウトしてください" in client.get("/").content.decode()

@@ -60,12 +60,15 @@ def _without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 class StrictJsonParser(Parser):
-    """A body is UTF-8 JSON, each object's keys once: ``{"amount": "1000", …, "amount": "2000"}``
+    """A body is a UTF-8 JSON object, each object's keys once: ``{"amount": "1000", …, "amount": "2000"}``
     says two things about one amount, and ``json.loads`` would keep the second silently; a UTF-16
     body (which ``json.loads`` of bytes also reads) is not what the API takes. Either is a 400."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(request.body.decode("utf-8"), object_pairs_hook=_without_repeats)
+        # A UTF-8 byte-order mark is ignored, as RFC 8259 allows; every body here is an object.
+        parsed = json.loads(request.body.decode("utf-8-sig"), object_pairs_hook=_without_repeats)
+        if not isinstance(parsed, dict):
+            raise ValueError("the body is not a JSON object")
         return parsed
 
 
@@ -89,10 +92,20 @@ def error_response(
     )
 
 
+def _carries_factors(request: HttpRequest) -> bool:
+    """Whether the request's body holds the operation's factors in a ``factors`` object (most do; the
+    inquiry's PIN comes alone, at the top)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("factors"), dict)
+
+
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
     fields = error.fields
-    if isinstance(error, FactorInputFailed):  # the body's factors object holds them
+    if isinstance(error, FactorInputFailed) and _carries_factors(request):  # named by their path
         fields = {f"factors.{name}": message for name, message in fields.items()}
     return error_response(request, error.http_status, error.code, error.message, fields)
 
@@ -181,7 +194,10 @@ def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
             request,
             400,
             "http_error",
-            _("リクエストの本文を読み取れません。UTF-8 の JSON で、同じ項目は一度だけ送ってください。"),
+            _(
+                "リクエストの本文を読み取れません。UTF-8 の JSON のオブジェクトで、"
+                "同じ項目は一度だけ送ってください。"
+            ),
         )
     return error_response(request, error.status_code, "http_error", _("リクエストを処理できませんでした。"))
 

@@ -97,7 +97,7 @@ class TransferIn(Schema):
     def field_names(self) -> dict[str, str]:
         """The service's field names (the screen's inputs) as this body's paths."""
         names = {"source_account": "source_account_id", "target_account": "target_account_id"}
-        if self.adhoc is not None:
+        if self.to == "adhoc":  # the ad-hoc payee's inputs are in its object; ignored otherwise
             names |= {name: f"adhoc.{name}" for name in PayeeAccountIn.model_fields}
         return names
 

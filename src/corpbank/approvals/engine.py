@@ -263,17 +263,26 @@ def _pending_for_decision(action_id: int, decider: Any) -> tuple[PendingAction, 
 def approve(action_id: int, *, decider: Any, ip_address: str = "") -> Approved:
     """Carry out the action's effect and mark it approved, or, if the effect raises, neither. An effect
     that a unique constraint refuses (another approval took the same account, number or name since the
-    entry, perhaps at the same moment) is a Conflict the decider can act on, not a server error."""
+    entry, perhaps at the same moment) is a Conflict the decider can act on; any other refusal of the
+    database (a ledger invariant) stays a server error."""
     try:
         return _approve(action_id, decider=decider, ip_address=ip_address)
     except IntegrityError as error:
-        logger.warning("approval of action %s refused by the database: %s", action_id, error)
+        if not _unique_violation(error):
+            raise  # another invariant (the ledger's, a foreign key): a server error, logged in full
+        logger.warning("approval of action %s refused by a unique constraint: %s", action_id, error)
         raise Conflict(
             _(
                 "この手続は、受付の後に承認された他の手続と重なるため承認できません。"
                 "内容をご確認のうえ却下してください。"
             )
         ) from error
+
+
+def _unique_violation(error: IntegrityError) -> bool:
+    """A unique constraint's refusal: PostgreSQL's SQLSTATE 23505, SQLite's "UNIQUE constraint failed"."""
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(error)
 
 
 def _approve(action_id: int, *, decider: Any, ip_address: str) -> Approved:

@@ -101,7 +101,7 @@ def audit_criteria(typed: Mapping[str, str]) -> AuditCriteria:
         contract_number=contract_number,
         login_id=text.half_width(typed.get("login_id", "")),
         action=action,
-        actor=text.half_width(typed.get("actor", "")),
+        actor=text.search_text(typed.get("actor", "")),
     )
 
 
@@ -167,7 +167,7 @@ def search_audit(
         contract_number=text.half_width(contract_number),
         login_id=text.half_width(login_id),
         action=action.strip(),
-        actor=text.half_width(actor),
+        actor=text.search_text(actor),
     )
     return list(audit_events(criteria)[:limit])
 

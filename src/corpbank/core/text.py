@@ -73,6 +73,13 @@ def half_width(value: str) -> str:
     return _FULL_WIDTH_FORMS.sub(lambda found: unicodedata.normalize("NFKC", found.group()), value).strip()
 
 
+def search_text(value: str) -> str:
+    """What is typed to search names (an operator's or a customer's, in the audit search): the whole of
+    NFKC, so that ﾔﾏﾀﾞ finds ヤマダ as people's names are stored; never a code or an amount (those are
+    :func:`half_width`'s)."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def half_width_kana(value: str) -> str:
     """A kana name as the Zengin format and the bank's records hold it: katakana (hiragana typed with
     the IME become katakana), then half-width kana, digits and letters (jaconv), letters in upper case,

@@ -66,6 +66,7 @@ def check_new_user(
     """利用者の追加 as typed, checked before any factor: the login ID's and the passwords' rules (R-B1),
     the name, 業務権限 and 利用限度額, every field's problem told at once; the permissions and limits to
     write. Whether the login ID is taken is told only after the master's factors (add_general_user)."""
+    login_id = text.half_width(login_id)  # full-width as typed with the IME on (core/text.py)
     _checked, (chosen_permissions, chosen_limits) = text.typed_together(
         lambda: check_new_credentials(
             login_id=login_id, login_password=login_password, confirmation_password=confirmation_password

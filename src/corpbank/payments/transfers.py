@@ -297,14 +297,16 @@ def quote(user: CustomerUser, typed: TransferInput, now: datetime | None = None)
         raise ValidationFailed(_("入力内容をご確認ください。"), fields=problems)
     branch, type, number, holder = target
     destination = _destination(source, branch)
+    # Told on the input that chose the account: the typed number, the payee or the contract account.
+    chosen = {"own": "target_account", "payee": "payee_id"}.get(typed.to, "number")
     if branch.bank.is_own and payees.holder_of(branch.code, type, number) is None:
         raise ValidationFailed(
             _("入力内容をご確認ください。"),
-            fields={"number": _("ご指定の口座は当金庫にありません（または解約済みです）。")},
+            fields={chosen: _("ご指定の口座は当金庫にありません（または解約済みです）。")},
         )
     if branch.bank.is_own and (branch.code, type, number) == (source.branch.code, source.type, source.number):
         raise ValidationFailed(
-            _("入力内容をご確認ください。"), fields={"number": _("支払口座と同じ口座には振込できません。")}
+            _("入力内容をご確認ください。"), fields={chosen: _("支払口座と同じ口座には振込できません。")}
         )
     if destination == Destination.OTHER_BANK and amount > zengin.MAX_AMOUNT:
         raise ValidationFailed(

@@ -33,7 +33,11 @@ from corpbank.web.pages import (
 
 def login(request: HttpRequest) -> HttpResponse:
     """Login by login ID and login password; from a PC with the bank's client certificate, the
-    certificate names the user and only the login password is asked (R-F1)."""
+    certificate names the user and only the login password is asked (R-F1). Somebody signed in
+    already is sent to the top page (log out first to sign in as somebody else, R-A5)."""
+    if request.method == "GET" and getattr(request, "customer", None) is not None:
+        messages.info(request, _("ログイン中です。別の利用者でログインするには、ログアウトしてください。"))
+        return redirect("home")
     certificate = sessions.client_certificate(request)
     holder, error = None, None
     if certificate is not None:

@@ -297,7 +297,8 @@ def contract_enter(request: HttpRequest, contract_id: int, procedure: str) -> Ht
             ip_address=sessions.client_ip(request),
         )
     except DomainError as error:
-        messages.error(request, error.message)
+        # The contract page's small forms have no place for a field's message: it follows the summary.
+        messages.error(request, " ".join([error.message, *error.fields.values()]))
     else:
         messages.success(request, _("手続を受け付けました。別の職員の承認で有効になります。"))
     return redirect("backoffice:contract", contract_id=contract_id)

@@ -66,8 +66,8 @@ class AuthenticationMiddleware:
             messages.error(
                 request,
                 _(
-                    "ログイン中の状態が終了しました（ロックアウト・利用停止、利用者の削除、"
-                    "パスワードの変更などによります）。再度ログインしてください。"
+                    "ロックアウト・利用停止、パスワードの再設定などのため、ログアウトしました。"
+                    "再度ログインしてください。"
                 ),
             )
         response = self.get_response(request)
@@ -94,7 +94,9 @@ _API_ERRORS = {
     404: ("not_found", gettext_lazy("指定されたAPIはありません。URLをご確認ください。")),
     405: (
         "method_not_allowed",
-        gettext_lazy("このAPIはこのメソッドではご利用いただけません（%(allowed)s）。"),
+        gettext_lazy(
+            "このAPIはこのメソッドではご利用いただけません（ご利用いただけるメソッド：%(allowed)s）。"
+        ),
     ),
     500: (
         "server_error",
@@ -132,7 +134,10 @@ class ApiErrorShapeMiddleware:
             status=response.status_code,
             json_dumps_params={"ensure_ascii": False},
         )
-        for header in ("Allow", "Cache-Control", "Pragma"):
-            if header in response:
-                shaped[header] = response[header]
+        # Everything else the answer carried stays: Allow, caching, Vary, and its cookies (a session
+        # the bank ended is deleted in the browser by the same answer).
+        for header, value in response.items():
+            if header.lower() not in ("content-type", "content-length"):
+                shaped[header] = value
+        shaped.cookies = response.cookies
         return shaped

@@ -362,4 +362,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Django's CSRF refusal (CSRF_FAILURE_VIEW) as a page of the bank's, in the user's language: the
     request is refused as before, without Django's own page, which names its settings."""
     logger.info("CSRF check failed on %s: %s", request.path, reason)
-    return render(request, "403_csrf.html", status=403)
+    backoffice = bool(getattr(request, sessions.BACKOFFICE, ""))
+    base = "corpbank/backoffice/base.html" if backoffice else "corpbank/base.html"
+    return render(request, "403_csrf.html", {"base_template": base, "backoffice": backoffice}, status=403)

@@ -213,8 +213,8 @@ def _expired(request: HttpRequest, now: datetime) -> bool:
 
 
 # Set on a request whose session the bank ended meanwhile (a lockout or 利用停止, the user deleted or
-# stopped, the contract stopped, every session of the user ended by a password change or an
-# initialization): the person is told rather than silently sent to the login.
+# stopped, the contract stopped, every session of the user ended by the master's パスワード再設定 or the
+# bank's initialization): the person is told rather than silently sent to the login.
 SESSION_ENDED = "corpbank_session_ended"
 
 
