@@ -213,7 +213,8 @@ def test_a_session_the_bank_ended_says_so_on_the_login_page(master, client, cloc
     assert response.status_code == 302 and response["Location"] == "/login"
     page = client.get("/login").content.decode()
     assert "パスワードの再設定などのため、ログアウトしました" in page
-    assert "パスワードの再設定などのため、ログアウトしました" not in client.get("/login").content.decode()  # said once
+    said = "パスワードの再設定などのため、ログアウトしました"
+    assert said not in client.get("/login").content.decode()  # said once
 
 
 def test_the_login_page_of_somebody_signed_in_goes_to_the_top_page(master, client):

@@ -171,8 +171,8 @@ ANOTHER_ACTIVE_OPERATOR = AnotherActiveOperator()
 
 
 def login_name_of(typed: str) -> str:
-    """A login name as stored and compared: its full-width forms half-width, trimmed, lower-cased. ``Admin1``, ``ＡＤＭＩＮ１`` and
-    ``admin1`` are one name: registered once, and each logs in as it."""
+    """A login name as stored and compared: its full-width forms half-width, trimmed, lower-cased.
+    ``Admin1``, ``ＡＤＭＩＮ１`` and ``admin1`` are one name: registered once, and each logs in as it."""
     return text.half_width(typed).lower()
 
 
