@@ -21,6 +21,7 @@ from corpbank.backoffice.services import AccountInput
 from corpbank.core import audit, audit_labels
 from corpbank.core.errors import ValidationFailed
 from corpbank.core.models import AuditEvent
+from corpbank.identity.models import Principal
 from corpbank.organizations.models import Branch, Contract
 from tests.api.test_api import operator as api_operator
 from tests.conftest import (
@@ -31,6 +32,7 @@ from tests.conftest import (
     application,
     make_operator,
     operator_signed_in,
+    ship_tokens,
 )
 
 SOURCES = Path(__file__).resolve().parents[2] / "src" / "corpbank"
@@ -301,6 +303,8 @@ def test_every_registered_procedure_shows_its_entry_in_labelled_rows():
     ],
 )
 def test_each_procedure_entered_on_the_screen_is_shown_labelled(master, operators, procedure):
+    if procedure == "lift-master-token-lock":  # something to lift: a token stopped at registration
+        stopped_while_registering(operators, master)
     operator_client("clerk1").post(
         f"/backoffice/contracts/{master.contract_id}/{procedure}", {"reason": "届出"}
     )
@@ -619,3 +623,48 @@ def test_r_f5_an_emergency_stop_without_its_reason_says_so_on_the_contract_page(
     assert "理由を入力してください" in visible(page)
     assert not PendingAction.objects.filter(status="pending").exists()
     assert 'name="reason" maxlength="200" required' in page.content.decode()
+
+
+def stopped_while_registering(operators, master) -> str:  # type: ignore[no-untyped-def]
+    """A token shipped to the master's contract and stopped by wrong codes before any registration."""
+    ship_tokens(operators, master.contract, "HW00000009")
+    Principal.objects.filter(token__serial="HW00000009").update(suspended_at=timezone.now())
+    return "HW00000009"
+
+
+def test_r_c4_a_token_stopped_while_being_registered_is_lifted_by_the_paper_procedure(master, operators):
+    """A browser walk: ten wrong codes at ワンタイムパスワード利用登録 stopped a shipped token before any
+    registration; the procedure the customer is told to file was then refused at approval."""
+    serial = stopped_while_registering(operators, master)
+    clerk, approver = operator_client("clerk1"), operator_client("clerk2")
+    clerk.post(f"/backoffice/contracts/{master.contract_id}/lift-master-token-lock")
+    action = PendingAction.objects.get(status="pending", kind="lift_master_token_lock")
+    assert serial in visible(approver.get(f"/backoffice/actions/{action.pk}"))
+    approver.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
+    assert PendingAction.objects.get(pk=action.pk).status == "approved"
+    assert not Principal.objects.get(token__serial=serial).is_suspended
+    # Nothing stopped and nothing registered: the entry is refused rather than failing at approval.
+    page = clerk.post(f"/backoffice/contracts/{master.contract_id}/lift-master-token-lock", follow=True)
+    assert "パスワード生成機がありません" in visible(page)
+
+
+def test_r_i3_the_audit_log_finds_and_names_a_user_by_the_login_id_of_the_time(master, operators):
+    """A browser walk: after マスターユーザの初期化 the master registered another login ID, and the audit
+    log showed (and searched) every past event under the new one only."""
+    from corpbank.backoffice import selectors as backoffice_selectors
+    from corpbank.organizations.models import CustomerUser
+
+    with transaction.atomic():
+        audit.record(
+            "secret_questions.registered", actor=audit.Actor.customer(master), subject_user_id=master.pk
+        )
+    CustomerUser.objects.filter(pk=master.pk).update(login_id="yamada02")
+    found = backoffice_selectors.search_audit(login_id=MASTER_LOGIN_ID)
+    assert [event.action for event in found if event.action == "secret_questions.registered"]
+    rows = backoffice_selectors.audit_rows(found)
+    assert any(f"ログインID {MASTER_LOGIN_ID}：当時" in row.actor for row in rows)
+    # Under the new ID, the same person's past is found too.
+    assert any(
+        e.action == "secret_questions.registered"
+        for e in backoffice_selectors.search_audit(login_id="yamada02")
+    )

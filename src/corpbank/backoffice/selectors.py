@@ -120,8 +120,18 @@ def audit_events(criteria: AuditCriteria) -> QuerySet[AuditEvent]:
         contract_ids = Contract.objects.filter(number=criteria.contract_number).values_list("pk", flat=True)
         events = events.filter(contract_id__in=list(contract_ids))
     if criteria.login_id:
-        # The user's events, the user's own acts, and attempts with the ID that named nobody.
+        # The user's events, the user's own acts, and attempts with the ID that named nobody; the user
+        # who holds the ID now, and whoever acted under it before (an initialization changes it).
         user_ids = list(CustomerUser.objects.filter(login_id=criteria.login_id).values_list("pk", flat=True))
+        user_ids += [
+            actor_id
+            for actor_id in AuditEvent.objects.filter(
+                actor_type=AuditEvent.ActorType.CUSTOMER, actor_label=criteria.login_id
+            )
+            .values_list("actor_id", flat=True)
+            .distinct()
+            if actor_id is not None
+        ]
         events = events.filter(
             Q(subject_user_id__in=user_ids)
             | Q(actor_type=AuditEvent.ActorType.CUSTOMER, actor_id__in=user_ids)
@@ -235,7 +245,17 @@ def _actor(event: AuditEvent, operators_by_id: dict[int, Operator], users: dict[
             }
         return _("職員 %(login_name)s") % {"login_name": event.actor_label}
     if event.actor_type == AuditEvent.ActorType.CUSTOMER:
-        return person(users.get(event.actor_id) if event.actor_id else None)
+        user = users.get(event.actor_id) if event.actor_id else None
+        # The login ID it acted under; other labels ("user#N", "master of <contract>") are no ID.
+        then = event.actor_label
+        was_an_id = text.is_half_width(then) and not then.startswith("user#")
+        if user is not None and was_an_id and then != user.login_id:
+            # The login ID the user acted under then (an initialization or re-registration changed it).
+            return _("%(name)s（ログインID %(login_id)s：当時）") % {
+                "name": user.name,
+                "login_id": event.actor_label,
+            }
+        return person(user)
     if event.actor_type == AuditEvent.ActorType.SYSTEM:
         return _("システム")
     return _("未ログインの利用者")

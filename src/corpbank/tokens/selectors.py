@@ -87,6 +87,27 @@ def registration_in_force(user: CustomerUser) -> TokenRegistration | None:
     return TokenRegistration.objects.select_related("token").filter(user=user, ended_at__isnull=True).first()
 
 
+def tokens_to_lift(user: CustomerUser) -> list[Token]:
+    """The hardware tokens whose stop (R-C4) a lift for ``user`` concerns: the token of the user's
+    registration in force; without one, the tokens shipped to the contract that nobody has registered
+    and that were stopped anyway (ten wrong codes typed at ワンタイムパスワード利用登録), which would
+    otherwise have no way back but a new token."""
+    registration = registration_in_force(user)
+    if registration is not None:
+        return [registration.token]
+    return list(
+        Token.objects.select_related("principal")
+        .filter(
+            contract_id=user.contract_id,
+            type=Token.Type.HARDWARE,
+            state=Token.State.SHIPPED,
+            principal__suspended_at__isnull=False,
+        )
+        .exclude(pk__in=TokenRegistration.objects.filter(ended_at__isnull=True).values("token_id"))
+        .order_by("serial")
+    )
+
+
 def software_token(user: CustomerUser) -> SoftwareTokenEnrolment | None:
     """The user's software token: the live one, else the last one the bank stopped or cancelled."""
     enrolments = SoftwareTokenEnrolment.objects.filter(user=user).select_related("token__principal")

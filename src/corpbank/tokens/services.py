@@ -236,25 +236,26 @@ def lift_lock_for_user(
     master uses is lifted only by the bank, on paper."""
 
     user = general_user_of(master, user_id)
-    registration = selectors.registration_in_force(user)
-    if registration is None:
+    # Its registration's token; without one, a token stopped while being registered (tokens_to_lift).
+    tokens = selectors.tokens_to_lift(user)
+    if not tokens:
         raise Conflict(_("この利用者にはワンタイムパスワードが登録されていません。"))
-    _refuse_software_token(registration.token)
-    if TokenRegistration.objects.filter(
-        token=registration.token_id, user=master, ended_at__isnull=True
-    ).exists():
+    for token in tokens:
+        _refuse_software_token(token)
+    if TokenRegistration.objects.filter(token__in=tokens, user=master, ended_at__isnull=True).exists():
         raise Forbidden(
             _("マスターユーザが利用しているパスワード生成機の利用停止解除には、書面でのお手続きが必要です。")
         )
 
     def act() -> None:
-        lockout.lift(
-            registration.token.principal_id,
-            actor=audit.Actor.customer(master, ip_address),
-            subject_user_id=user.pk,
-            contract_id=user.contract_id,
-            reason="token lock lifted by master",
-        )
+        for token in tokens:
+            lockout.lift(
+                token.principal_id,
+                actor=audit.Actor.customer(master, ip_address),
+                subject_user_id=user.pk,
+                contract_id=user.contract_id,
+                reason="token lock lifted by master",
+            )
 
     authorized(Operation.LIFT_TOKEN_LOCK, master, factors, ip_address, act)
 

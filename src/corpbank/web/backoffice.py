@@ -271,7 +271,9 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
             .select_related("principal")
             .order_by("role", "login_id"),
             "accounts": contract.accounts.select_related("branch"),
-            "tokens": contract.tokens.filter(type=Token.Type.HARDWARE).order_by("serial"),
+            "tokens": contract.tokens.filter(type=Token.Type.HARDWARE)
+            .select_related("principal")
+            .order_by("serial"),
             "software_tokens": SoftwareTokenEnrolment.objects.filter(token__contract=contract)
             .select_related("user")
             .order_by("-issued_at"),

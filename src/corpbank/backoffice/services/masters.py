@@ -34,6 +34,7 @@ class InitializeMaster(PaperProcedure[OnContract]):
     """ログインID・ログインパスワード・確認用パスワードの初期化 (R-B8): a new letter, the login ID cleared."""
 
     kind = "initialize_master"
+    one_pending_per_contract = True  # a second entry would only repeat the first
 
     def check(self, request: OnContract) -> engine.Entry:
         return engine.Entry(contract=contract_of(request.contract_id))
@@ -103,6 +104,7 @@ class LiftMasterLock(PaperProcedure[OnContract]):
     """The master's stop is lifted by the bank only (R-C3)."""
 
     kind = "lift_master_lock"
+    one_pending_per_contract = True  # a second entry would only repeat the first
 
     def check(self, request: OnContract) -> engine.Entry:
         return engine.Entry(contract=contract_of(request.contract_id))
@@ -138,52 +140,65 @@ class LiftMasterTokenLock(PaperProcedure[OnContract]):
     """The stop of the token the master uses is lifted by the bank after a paper procedure (R-C4)."""
 
     kind = "lift_master_token_lock"
-
-    def check(self, request: OnContract) -> engine.Entry:
-        return engine.Entry(contract=contract_of(request.contract_id))
+    one_pending_per_contract = True  # a second entry would only repeat the first
 
     def summary(self, request: OnContract, entry: engine.Entry) -> str:
         return _("マスターユーザのパスワード生成機の利用停止解除")
 
+    def check(self, request: OnContract) -> engine.Entry:
+        contract = contract_of(request.contract_id)
+        if not token_selectors.tokens_to_lift(master_of(contract)):
+            raise Conflict(
+                _("マスターユーザが登録した、または登録しようとしたパスワード生成機がありません。")
+            )
+        return engine.Entry(contract=contract)
+
     def details(self, action: PendingAction) -> list[engine.Detail]:
         master = current_master(action.contract)
-        registration = token_selectors.registration_in_force(master) if master else None
-        if registration is None:
+        tokens = token_selectors.tokens_to_lift(master) if master else []
+        if not tokens:
             return [master_row(master), row("token", _("パスワード生成機"), _("（登録されていません）"))]
         return [
             master_row(master),
-            row("token", _("パスワード生成機"), registration.token.serial),
-            row(
-                "token_access",
-                _("パスワード生成機の状態"),
-                _("利用可能（連続誤り回数を0に戻します）"),
-                before=access(registration.token.principal),
+            *(
+                row(
+                    f"token.{index}",
+                    _("パスワード生成機 %(serial)s の状態") % {"serial": token.serial},
+                    _("利用可能（連続誤り回数を0に戻します）"),
+                    before=access(token.principal),
+                )
+                for index, token in enumerate(tokens)
             ),
         ]
 
     def execute(self, action: PendingAction, actor: audit.Actor) -> None:
         contract = contract_of(action.contract_id)
         master = master_of(contract)
-        registration = token_selectors.registration_in_force(master)
-        if registration is None:
+        tokens = token_selectors.tokens_to_lift(master)
+        if not tokens:
             raise Conflict(_("マスターユーザにはワンタイムパスワードが登録されていません。"))
-        lockout.lift(
-            registration.token.principal_id,
-            actor=actor,
-            subject_user_id=master.pk,
-            contract_id=contract.pk,
-            reason=f"paper procedure #{action.pk}",
-        )
+        for token in tokens:
+            lockout.lift(
+                token.principal_id,
+                actor=actor,
+                subject_user_id=master.pk,
+                contract_id=contract.pk,
+                reason=f"paper procedure #{action.pk}",
+            )
 
 
 class ResetMasterQuestions(PaperProcedure[OnContract]):
     """追加認証(合言葉認証)の初期化 of the master, on the paper form (R-D3)."""
 
     kind = "reset_master_questions"
+    one_pending_per_contract = True  # a second entry would only repeat the first
 
     def check(self, request: OnContract) -> engine.Entry:
         contract = contract_of(request.contract_id)
-        master_of(contract)
+        if not SecretQuestion.objects.filter(user=master_of(contract)).exists():
+            raise Conflict(
+                _("マスターユーザは追加認証（合言葉）をまだ登録していません。初期化の必要はありません。")
+            )
         return engine.Entry(contract=contract)
 
     def summary(self, request: OnContract, entry: engine.Entry) -> str:

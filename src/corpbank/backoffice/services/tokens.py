@@ -66,9 +66,12 @@ class ShipTokens(PaperProcedure[TokenShipment]):
             token = found.get(serial)
             if token is None or token.expires_on is None:
                 return serial
-            # The expiry date as printed on the token's back (R-E1).
-            expires = token.expires_on.strftime("%m/%d/%y")
-            return _("%(serial)s（有効期限 %(expires)s）") % {"serial": serial, "expires": expires}
+            # The date as every screen writes it, and as printed on the token's back (R-E1: MM/DD/YY).
+            return _("%(serial)s（有効期限 %(expires)s、裏面の表示 %(printed)s）") % {
+                "serial": serial,
+                "expires": text.day(token.expires_on),
+                "printed": token.expires_on.strftime("%m/%d/%y"),
+            }
 
         return [
             row("count", _("台数"), _("%(count)d台") % {"count": len(serials)}),
