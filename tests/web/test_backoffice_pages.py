@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from corpbank.approvals.models import PendingAction
@@ -140,3 +141,31 @@ def test_r_e1_start_otp_and_ship_tokens_through_the_screens(master, operators):
     assert TokenFee.objects.get(token__serial="HW00000009").reason == "additional"  # R-E3
     page = first.get(f"/backoffice/contracts/{master.contract_id}").content.decode()
     assert "HW00000009" in page and "発送済" in page
+
+
+def test_the_customers_letter_and_the_queue_are_japanese_whatever_the_operators_language(branch, operators):
+    """A back-office walk: an approver working in English printed the customer's initial-password
+    letter in English (once only), and an entry made in English showed in the Japanese queue as
+    「PIN change」."""
+    english = Client()
+    english.cookies["django_language"] = "en"
+    first = operator_signed_in(english, "clerk1")
+    second = Client()
+    second.cookies["django_language"] = "en"
+    second = operator_signed_in(second, "clerk2")
+    first.post("/backoffice/contracts/new", {**APPLICATION, "organization_name_kana": "きゃっしゅ ﾛｳｸﾐ"})
+    action = PendingAction.objects.get()
+    assert action.summary.startswith("契約の新規登録")  # the bank's record, in the bank's language
+    letter = second.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"}).content.decode()
+    assert "御中" in letter and "To:" not in letter and "Mr./Ms." not in letter
+    # The kana name as bank records hold names: small kana written large.
+    assert Contract.objects.get().organization.name_kana == "ｷﾔﾂｼﾕ ﾛｳｸﾐ"
+
+
+def test_a_kana_name_refused_names_the_character(branch, operators):
+    page = (
+        operator_client("clerk1")
+        .post("/backoffice/contracts/new", {**APPLICATION, "organization_name_kana": "ﾃｽﾄ・ﾛｳｸﾐ"})
+        .content.decode()
+    )
+    assert "（「・」は使えません）" in html.unescape(page)

@@ -668,3 +668,53 @@ def test_r_i3_the_audit_log_finds_and_names_a_user_by_the_login_id_of_the_time(m
         e.action == "secret_questions.registered"
         for e in backoffice_selectors.search_audit(login_id="yamada02")
     )
+
+
+def test_r_a1_the_entrant_withdraws_an_entry_nobody_else_may_decide(master, operators):
+    """A browser walk: with two administrators, one's entry about the other could be decided by
+    nobody and blocked every other procedure about that operator. The entrant takes it back (取消),
+    before a decision only, and only their own."""
+    clerk, other = operator_client("clerk1"), operator_client("clerk2")
+    clerk.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "誤入力"})
+    action = PendingAction.objects.get(status="pending")
+    assert 'id="withdraw"' in clerk.get(f"/backoffice/actions/{action.pk}").content.decode()
+    assert 'id="withdraw"' not in other.get(f"/backoffice/actions/{action.pk}").content.decode()
+    other.post(f"/backoffice/actions/{action.pk}/withdraw")  # not theirs
+    assert PendingAction.objects.get(pk=action.pk).status == "pending"
+    page = clerk.post(f"/backoffice/actions/{action.pk}/withdraw", follow=True)
+    assert "取り消しました" in visible(page)
+    withdrawn = PendingAction.objects.get(pk=action.pk)
+    assert withdrawn.status == "withdrawn" and withdrawn.decided_by is None and withdrawn.decided_at
+    assert AuditEvent.objects.filter(action="backoffice.withdrawn", details__action_id=action.pk).exists()
+    # Decided (or taken back) once: nothing more happens to it, and a new entry may follow.
+    assert "既に処理されています" in visible(
+        other.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"}, follow=True)
+    )
+    clerk.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"})
+    assert PendingAction.objects.filter(status="pending").count() == 1
+
+
+def test_r_a1_the_api_withdraws_too(master, operators):
+    clerks = [api_operator("clerk1"), api_operator("clerk2")]
+    status, action = clerks[0].post(
+        f"/backoffice/contracts/{master.contract_id}/procedures/emergency-stop", {"reason": "誤入力"}
+    )
+    assert status == 202
+    assert clerks[1].post(f"/backoffice/actions/{action['id']}/withdraw")[0] == 403
+    status, body = clerks[0].post(f"/backoffice/actions/{action['id']}/withdraw")
+    assert status == 200 and body["status"] == "withdrawn"
+    assert clerks[0].post(f"/backoffice/actions/{action['id']}/withdraw")[0] == 409
+
+
+def test_r_e1_a_token_in_another_pending_shipment_is_refused_at_entry(master, operators):
+    """A back-office walk: one token entered in three pending shipments; the later ones could only fail
+    at approval."""
+    from corpbank.tokens import services as tokens
+    from tests.conftest import TOKEN_SEED
+
+    with transaction.atomic():
+        tokens.add_to_stock(serial="HW00000001", seed=TOKEN_SEED, actor=audit.Actor.system("test"))
+    backoffice.enter_token_shipment(operators[0], master.contract_id, ["HW00000001"])
+    with pytest.raises(ValidationFailed) as refused:
+        backoffice.enter_token_shipment(operators[0], master.contract_id, ["ＨＷ００００００01"])
+    assert "承認待ち" in refused.value.fields["serials"] and "HW00000001" in refused.value.fields["serials"]

@@ -396,6 +396,17 @@ def reject(request: HttpRequest, action_id: int) -> PendingActionOut:
     )
 
 
+@router.post(
+    "/actions/{action_id}/withdraw", auth=security.operator, response={200: PendingActionOut, **ERRORS}
+)
+def withdraw(request: HttpRequest, action_id: int) -> PendingActionOut:
+    """取消: the entrant takes back their own entry before anybody decided it (403 for anybody else,
+    409 once it is decided)."""
+    return action_out(
+        backoffice.withdraw(_operator(request), action_id, ip_address=sessions.client_ip(request))
+    )
+
+
 @router.get("/audit", auth=security.operator, response={200: list[AuditEventOut], **ERRORS})
 def audit(
     request: HttpRequest,

@@ -18,8 +18,9 @@ import dataclasses
 import logging
 from typing import Any, ClassVar, Generic, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from corpbank.approvals.models import PendingAction
@@ -194,7 +195,10 @@ def enter(
         raise rule.not_allowed_to_enter()
     entry = procedure.check(request)
     procedure.admissible(entry.contract)
-    summary = procedure.summary(request, entry)
+    # The queue's and the audit log's line is the bank's record: in the bank's language, whatever
+    # language the entrant works in (two clerks must not read one queue in two languages).
+    with translation.override(settings.LANGUAGE_CODE):
+        summary = procedure.summary(request, entry)
     with transaction.atomic(durable=True):
         procedure.lock_subject(entry.payload)
         procedure.check_under_lock(entry)
@@ -327,6 +331,32 @@ def reject(action_id: int, *, decider: Any, ip_address: str = "") -> PendingActi
         audit.record(
             f"{rule.audit_prefix}.rejected",
             actor=rule.actor(decider, ip_address),
+            contract_id=action.contract_id,
+            details={"action_id": action.pk, "kind": action.kind},
+        )
+        action.refresh_from_db()
+    return action
+
+
+def withdraw(action_id: int, *, entrant: Any, ip_address: str = "") -> PendingAction:
+    """取消: the entrant takes their own entry back before anybody decided it (entered by mistake, or
+    one that nobody else may decide now, such as an administrator's entry about the only other
+    administrator). It never takes effect, and whatever waited on it (one entry per subject) is free."""
+    with transaction.atomic(durable=True):
+        action = PendingAction.objects.select_for_update().filter(pk=action_id).first()
+        if action is None or not procedure_for(action.kind).decider_rule.may_see(entrant):
+            raise NotFound()
+        rule = procedure_for(action.kind).decider_rule
+        if not rule.is_entrant(action, entrant):
+            raise Forbidden(_("手続を取り消せるのは、その手続を受付した職員だけです。"))
+        if action.status != PendingAction.Status.PENDING:
+            raise Conflict(_("この手続は既に処理されています。"))
+        PendingAction.objects.filter(pk=action.pk).update(
+            status=PendingAction.Status.WITHDRAWN, decided_at=timezone.now()
+        )
+        audit.record(
+            f"{rule.audit_prefix}.withdrawn",
+            actor=rule.actor(entrant, ip_address),
             contract_id=action.contract_id,
             details={"action_id": action.pk, "kind": action.kind},
         )

@@ -17,6 +17,8 @@ class PendingAction(models.Model):
         PENDING = "pending", _("承認待ち")
         APPROVED = "approved", _("承認済")
         REJECTED = "rejected", _("却下")
+        # Taken back by its entrant before anyone decided it (engine.withdraw).
+        WITHDRAWN = "withdrawn", _("取消（受付者）")
 
     kind = models.CharField(max_length=40)
     contract = models.ForeignKey(
@@ -44,7 +46,8 @@ class PendingAction(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status="pending", decided_by__isnull=True)
-                | Q(status__in=["approved", "rejected"], decided_by__isnull=False, decided_at__isnull=False),
+                | Q(status__in=["approved", "rejected"], decided_by__isnull=False, decided_at__isnull=False)
+                | Q(status="withdrawn", decided_by__isnull=True, decided_at__isnull=False),
                 name="decision_is_complete",
             ),
         ]

@@ -131,6 +131,7 @@ EVENTS: dict[str, EventLabel] = {
     "backoffice.entered": EventLabel(_("書面手続の受付"), PROCEDURES),
     "backoffice.approved": EventLabel(_("書面手続の承認"), PROCEDURES),
     "backoffice.rejected": EventLabel(_("書面手続の却下"), PROCEDURES),
+    "backoffice.withdrawn": EventLabel(_("書面手続の取消（受付者）"), PROCEDURES),
     # ワンタイムパスワード
     "token.stocked": EventLabel(_("パスワード生成機の在庫登録"), TOKENS),
     "tokens.imported": EventLabel(_("パスワード生成機の在庫の取込み"), TOKENS),
@@ -173,6 +174,7 @@ EVENTS: dict[str, EventLabel] = {
     "operator_procedure.entered": EventLabel(_("職員の手続の受付"), BANK),
     "operator_procedure.approved": EventLabel(_("職員の手続の承認"), BANK),
     "operator_procedure.rejected": EventLabel(_("職員の手続の却下"), BANK),
+    "operator_procedure.withdrawn": EventLabel(_("職員の手続の取消（受付者）"), BANK),
     "ledger.demo_loaded": EventLabel(_("デモ用の取引履歴の作成"), BANK),
     # 照会・入出金
     "inquiry.authorized": EventLabel(_("照会用暗証番号の確認"), MONEY),

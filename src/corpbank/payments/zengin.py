@@ -194,6 +194,15 @@ def _one_of(allowed: frozenset[str]) -> str:
     return pgettext("between the values a field allows", "・").join(sorted(allowed))
 
 
+_SMALL_KANA = str.maketrans("ｧｨｩｪｫｬｭｮｯ", "ｱｲｳｴｵﾔﾕﾖﾂ")
+
+
+def large_kana(value: str) -> str:
+    """``value`` with its small kana written large, as bank records hold names (ｷｬｯｼｭ is ｷﾔﾂｼﾕ); the
+    long-vowel mark stays as it is."""
+    return value.translate(_SMALL_KANA)
+
+
 def conventional(value: str) -> str:
     """``value`` with small kana written large and the long-vowel mark as a hyphen (the conventions
     above); what is still not in CHARACTERS is the caller's to refuse."""

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -510,12 +510,14 @@ def action_approve(request: HttpRequest, action_id: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("backoffice:home")
     if decision.letter is not None:
-        # Shown once: the initial password exists nowhere else in clear (R-B5, R-B7).
-        response = render(
-            request,
-            "corpbank/backoffice/letter.html",
-            {"title": _("初期パスワードのご案内"), "letter": decision.letter},
-        )
+        # Shown once: the initial password exists nowhere else in clear (R-B5, R-B7). The customer's
+        # paper letter is in Japanese, whatever language the approver works in.
+        with translation.override("ja"):
+            response = render(
+                request,
+                "corpbank/backoffice/letter.html",
+                {"title": _("初期パスワードのご案内"), "letter": decision.letter},
+            )
         response["Cache-Control"] = "no-store"
         return response
     if decision.operator_letter is not None:
@@ -533,6 +535,19 @@ def action_reject(request: HttpRequest, action_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("却下しました。"))
+    return redirect("backoffice:home")
+
+
+@require_POST
+@operator_required
+def action_withdraw(request: HttpRequest, action_id: int) -> HttpResponse:
+    """取消 of the operator's own entry, before anybody decided it."""
+    try:
+        backoffice.withdraw(_operator(request), action_id, ip_address=sessions.client_ip(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("受付した手続を取り消しました。"))
     return redirect("backoffice:home")
 
 

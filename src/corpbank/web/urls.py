@@ -36,6 +36,7 @@ backoffice_patterns = [
     path("actions/<int:action_id>", backoffice.action_detail, name="action"),
     path("actions/<int:action_id>/approve", backoffice.action_approve, name="approve"),
     path("actions/<int:action_id>/reject", backoffice.action_reject, name="reject"),
+    path("actions/<int:action_id>/withdraw", backoffice.action_withdraw, name="withdraw"),
     path("actions/<int:action_id>/password-half", backoffice_operators.password_half, name="password_half"),
     path("audit", backoffice.audit, name="audit"),
     path("money", backoffice_money.money, name="money"),

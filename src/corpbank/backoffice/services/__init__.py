@@ -11,7 +11,7 @@ password is generated at approval and shown once, on the letter, never stored in
   the rule that another operator, an approver, decides;
 - operator_procedures.py: 職員管理, four-eyes among administrators (another administrator, not the
   operator concerned, decides);
-- paper.py: what the paper procedures share (approve, reject, the letter);
+- paper.py: what the paper procedures share (approve, reject, withdraw, the letter);
 - contracts.py, accounts.py (口座の追加), masters.py, tokens.py, certificates.py, cancellation.py (解約):
   the procedures, by subject;
 - cash.py (窓口入金・出金) and transfers.py (the fee table, the search of transfers, the interbank file);
@@ -73,7 +73,7 @@ from corpbank.backoffice.services.operators import (
     rotate_seed_keys,
     start_enrolment,
 )
-from corpbank.backoffice.services.paper import Decision, InitialPasswordLetter, approve, reject
+from corpbank.backoffice.services.paper import Decision, InitialPasswordLetter, approve, reject, withdraw
 from corpbank.backoffice.services.tokens import (
     enter_software_token_application,
     enter_software_token_end,
@@ -136,4 +136,5 @@ __all__ = [
     "rotate_seed_keys",
     "show_first_half",
     "start_enrolment",
+    "withdraw",
 ]

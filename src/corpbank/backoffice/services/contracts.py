@@ -34,6 +34,7 @@ from corpbank.ledger import selectors as ledger_selectors
 from corpbank.ledger import services as ledger
 from corpbank.ledger.models import LedgerAccount
 from corpbank.organizations.models import Account, Branch, Contract, CustomerUser, Organization, UsageLimit
+from corpbank.payments import zengin
 from corpbank.tokens import softtokens
 
 DEFAULT_CONTRACT_LIMITS = {kind: (10_000_000, 30_000_000) for kind in UsageLimit.Kind.values}
@@ -90,7 +91,8 @@ def _as_typed(request: ContractApplication) -> ContractApplication:
     wants; the other names stay as typed."""
     return dataclasses.replace(
         request,
-        organization_name_kana=text.half_width_kana(request.organization_name_kana),
+        # As the bank's records hold names: small kana written large (zengin.large_kana).
+        organization_name_kana=zengin.large_kana(text.half_width_kana(request.organization_name_kana)),
         branch_code=text.half_width(request.branch_code),
         accounts=[
             AccountInput(text.half_width(a.branch_code), text.half_width(a.type), text.half_width(a.number))
@@ -114,6 +116,7 @@ class RegisterContract(PaperProcedure[ContractApplication]):
     kind = "register_contract"
 
     def check(self, request: ContractApplication) -> engine.Entry:
+        typed_kana = request.organization_name_kana
         request = _as_typed(request)
         problems: dict[str, str] = {}
         if problem := text.name_problem(
@@ -121,8 +124,23 @@ class RegisterContract(PaperProcedure[ContractApplication]):
         ):
             problems["organization_name"] = problem
         if not _is_half_width_kana(request.organization_name_kana):
-            problems["organization_name_kana"] = _(
-                "団体名（カナ）はカナ・英数字と記号 ( ) . - / で入力してください（漢字は使えません）。"
+            # Named as typed (「・」, not the 「･」 it becomes).
+            wrong = next(
+                (
+                    c
+                    for c in typed_kana
+                    if not c.isspace() and not _is_half_width_kana(text.half_width_kana(c))
+                ),
+                "",
+            )
+            problems["organization_name_kana"] = (
+                _(
+                    "団体名（カナ）はカナ・英数字と記号 ( ) . - / で入力してください"
+                    "（「%(c)s」は使えません）。"
+                )
+                % {"c": wrong}
+                if wrong
+                else _("団体名（カナ）を入力してください。")
             )
         elif len(request.organization_name_kana) > ORGANIZATION_NAME_LENGTH:  # converted: ﾀﾞ is two
             problems["organization_name_kana"] = _("団体名（カナ）は半角で120文字以内で入力してください。")

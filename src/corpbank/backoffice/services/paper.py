@@ -94,6 +94,11 @@ def reject(operator: Operator, action_id: int, *, ip_address: str = "") -> Pendi
     return engine.reject(action_id, decider=operator, ip_address=ip_address)
 
 
+def withdraw(operator: Operator, action_id: int, *, ip_address: str = "") -> PendingAction:
+    """取消 of the operator's own entry, before anybody decided it."""
+    return engine.withdraw(action_id, entrant=operator, ip_address=ip_address)
+
+
 def invalid(fields: dict[str, str]) -> ValidationFailed:
     return ValidationFailed(_("入力内容をご確認ください。"), fields=fields)
 

@@ -52,6 +52,21 @@ class ShipTokens(PaperProcedure[TokenShipment]):
             raise invalid(
                 {"serials": _("在庫にないシリアル番号: %(serials)s") % {"serials": ", ".join(missing)}}
             )
+        # A token in another shipment awaiting its approval is taken: the later one could only fail.
+        waiting = {
+            serial
+            for payload in PendingAction.objects.filter(
+                kind=self.kind, status=PendingAction.Status.PENDING
+            ).values_list("payload", flat=True)
+            for serial in payload.get("serials", [])
+        }
+        if taken := [serial for serial in wanted if serial in waiting]:
+            raise invalid(
+                {
+                    "serials": _("ほかの発送手続で承認待ちのシリアル番号: %(serials)s")
+                    % {"serials": ", ".join(taken)}
+                }
+            )
         return engine.Entry(contract=contract, payload={"serials": wanted, "fee_reason": request.fee_reason})
 
     def summary(self, request: TokenShipment, entry: engine.Entry) -> str:
