@@ -127,3 +127,21 @@ def test_a_closed_day_over_scheduled_transfers_says_when_they_run_and_an_empty_f
         "/backoffice/money/cash", {"branch_code": "101", "type": "1", "number": "1234567", "amount": "3000"}
     )
     assert "入金 3,000円を記帳しました" in client.get("/backoffice/money").content.decode()
+
+
+def test_a_refused_money_form_keeps_what_was_typed_and_says_which_form(payer, operators):
+    """A back-office walk: the cut-off, closed-day and fee forms came back as before the refusal, under
+    one message that named no form."""
+    client = clerk()
+    client.post("/backoffice/money/settings", {"transfer_cutoff": "25:00", "max_days_ahead": "90"})
+    page = client.get("/backoffice/money").content.decode()
+    assert 'value="25:00"' in page and 'value="90"' in page
+    assert "当日扱いの締切時刻・予約可能日数:" in page
+    client.post("/backoffice/money/closed-day", {"day": "2026/02/30", "reason": "棚卸"})
+    page = client.get("/backoffice/money").content.decode()
+    assert 'value="2026/02/30"' in page and 'value="棚卸"' in page and "臨時休業日:" in page
+    client.post("/backoffice/money/fee", {"destination": "other_bank", "band": "from", "fee": "-1"})
+    page = client.get("/backoffice/money").content.decode()
+    assert re.search(r'value="-1"[^>]*id="fee_other_bank_from"', page)
+    # Once: the next visit shows what is stored.
+    assert 'value="25:00"' not in client.get("/backoffice/money").content.decode()

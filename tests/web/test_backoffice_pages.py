@@ -169,3 +169,26 @@ def test_a_kana_name_refused_names_the_character(branch, operators):
         .content.decode()
     )
     assert "（「・」は使えません）" in html.unescape(page)
+
+
+def test_every_problem_of_an_application_is_told_at_once(branch, operators):
+    """A back-office walk: with a bad limit, only the limits were told; the empty master name, the bad
+    PIN and account came one round later, each round retyping four PINs."""
+    page = (
+        operator_client("clerk1")
+        .post(
+            "/backoffice/contracts/new",
+            {
+                **APPLICATION,
+                "master_name": "",
+                "inquiry_pin": "12345",
+                "account_0_number": "12",
+                "limit_single_transfer": "abc",
+                "limit_single_transfer_per_day": "1000",
+            },
+        )
+        .content.decode()
+    )
+    for field in ("limit_single_transfer", "master_name", "inquiry_pin"):
+        assert f'id="error_{field}"' in page, field
+    assert not PendingAction.objects.exists()

@@ -387,7 +387,7 @@ def test_a_clerk_sees_no_approval_and_is_refused_with_a_clear_message(master, op
     home = second_clerk.get("/backoffice/").content.decode()
     assert "承認者の承認待ち" in home
     refused = second_clerk.post(f"/backoffice/actions/{action.pk}/approve", {"confirmed": "1"})
-    assert refused.status_code == 403 and "承認・却下は承認者" in refused.content.decode()
+    assert refused.status_code == 403 and "書面手続は承認者" in refused.content.decode()
     assert second_clerk.post(f"/backoffice/actions/{action.pk}/reject").status_code == 403
     assert PendingAction.objects.get(pk=action.pk).status == "pending"
     assert second_clerk.get("/backoffice/operators").status_code == 403

@@ -181,29 +181,38 @@ def contract_new(request: HttpRequest) -> HttpResponse:
             "notification_email",
         )
         try:
+            # What the screen itself reads (the OTP use, the limits) is told with the entry's own
+            # problems, every field at once, rather than one group per try.
+            own: dict[str, str] = {}
             otp_use = data["otp_use"] or "none"  # as an unticked box used to say
             if otp_use not in OTP_USES:
+                own["otp_use"] = _("ワンタイムパスワードの利用方法を選択してください。")
+            try:
+                limits = {
+                    limit.kind: (limit.per_transaction, limit.per_day) for limit in limits_from(request)
+                }
+            except ValidationFailed as refused:
+                limits, own = {}, {**own, **refused.fields}
+            application = ContractApplication(
+                organization_name=data["organization_name"],
+                organization_name_kana=data["organization_name_kana"],
+                branch_code=data["branch_code"],
+                master_name=data["master_name"],
+                accounts=[AccountInput(row.branch_code, row.type, row.number) for row in typed],
+                login_method=data["login_method"],
+                pins={str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
+                limits=limits,
+                otp_required=otp_use in ("hardware", "software"),
+                software_tokens=otp_use == "software",
+                notification_email=data["notification_email"],
+            )
+            if own:
                 raise ValidationFailed(
                     _("入力内容をご確認ください。"),
-                    fields={"otp_use": _("ワンタイムパスワードの利用方法を選択してください。")},
+                    fields={**backoffice.application_problems(application), **own},
                 )
-            limits = {limit.kind: (limit.per_transaction, limit.per_day) for limit in limits_from(request)}
             action = backoffice.enter_contract_registration(
-                _operator(request),
-                ContractApplication(
-                    organization_name=data["organization_name"],
-                    organization_name_kana=data["organization_name_kana"],
-                    branch_code=data["branch_code"],
-                    master_name=data["master_name"],
-                    accounts=[AccountInput(row.branch_code, row.type, row.number) for row in typed],
-                    login_method=data["login_method"],
-                    pins={str(kind): request.POST.get(str(kind), "") for kind in CONTRACT_PIN_KINDS},
-                    limits=limits,
-                    otp_required=otp_use in ("hardware", "software"),
-                    software_tokens=otp_use == "software",
-                    notification_email=data["notification_email"],
-                ),
-                ip_address=sessions.client_ip(request),
+                _operator(request), application, ip_address=sessions.client_ip(request)
             )
         except DomainError as failure:
             error = failure

@@ -33,19 +33,26 @@ def _operator(request: HttpRequest) -> Operator:
 
 
 # What the counter cash form had typed when it was refused, for the page to show again (one request).
-CASH_TYPED = "corpbank_cash_typed"
+# What a refused form of the money page had typed, for the page to show it again (once).
+TYPED = "corpbank_money_typed"
+MAX_KEPT = 60
 CASH_FIELDS = ("branch_code", "type", "number", "amount", "withdrawal")
 
 
-def _told(request: HttpRequest, act: Callable[[], str], keep: tuple[str, ...] = ()) -> HttpResponse:
-    """Run the form's act; tell its outcome, or what to correct, on the money page, where a refused
-    form's ``keep`` fields come back as they were typed (a clerk corrects one, not all)."""
+def _told(
+    request: HttpRequest, act: Callable[[], str], *, form: str, keep: tuple[str, ...], what: str
+) -> HttpResponse:
+    """Run the form's act; tell its outcome, or what to correct, on the money page, the refusal naming
+    ``what`` form it was, whose ``keep`` fields come back as they were typed (a clerk corrects one,
+    not all)."""
     try:
         messages.success(request, act())
     except DomainError as refused:
-        messages.error(request, " ".join([refused.message, *refused.fields.values()]))
-        if keep:
-            request.session[CASH_TYPED] = {name: request.POST.get(name, "")[:30] for name in keep}
+        messages.error(request, f"{what}: " + " ".join([refused.message, *refused.fields.values()]))
+        request.session[TYPED] = {
+            "form": form,
+            **{name: request.POST.get(name, "")[:MAX_KEPT] for name in keep},
+        }
     return redirect("backoffice:money")
 
 
@@ -53,6 +60,7 @@ def _told(request: HttpRequest, act: Callable[[], str], keep: tuple[str, ...] = 
 def money(request: HttpRequest) -> HttpResponse:
     """為替・入出金: the page of the forms below, the fee table and the calendar."""
     current = days.service_settings()
+    typed = request.session.pop(TYPED, {})
     return render(
         request,
         "corpbank/backoffice/money.html",
@@ -63,7 +71,8 @@ def money(request: HttpRequest) -> HttpResponse:
             "closed_days": days.closed_days_ahead(),
             "today": days.today(),
             "cash_token": secrets.token_urlsafe(18),
-            "cash_typed": request.session.pop(CASH_TYPED, {}),
+            "typed": typed,
+            "cash": typed if typed.get("form") == "cash" else {},
         },
     )
 
@@ -94,7 +103,7 @@ def money_cash(request: HttpRequest) -> HttpResponse:
             "balance": f"{done.balance:,}",
         }
 
-    return _told(request, act, keep=CASH_FIELDS)
+    return _told(request, act, form="cash", keep=CASH_FIELDS, what=_("窓口入金・出金"))
 
 
 @require_POST
@@ -110,7 +119,7 @@ def money_fee(request: HttpRequest) -> HttpResponse:
         )
         return _("振込手数料を変更しました。")
 
-    return _told(request, act)
+    return _told(request, act, form="fee", keep=("destination", "band", "fee"), what=_("振込手数料"))
 
 
 @require_POST
@@ -133,7 +142,13 @@ def money_settings(request: HttpRequest) -> HttpResponse:
         )
         return _("当日扱いの締切時刻と予約可能日数を変更しました。")
 
-    return _told(request, act)
+    return _told(
+        request,
+        act,
+        form="settings",
+        keep=("transfer_cutoff", "max_days_ahead"),
+        what=_("当日扱いの締切時刻・予約可能日数"),
+    )
 
 
 def _typed_day(typed: str, label: str) -> date:
@@ -164,7 +179,7 @@ def money_closed_day(request: HttpRequest) -> HttpResponse:
             ) % {"count": waiting, "next": text.day(days.next_business_day(day))}
         return _("臨時休業日を登録しました。")
 
-    return _told(request, act)
+    return _told(request, act, form="closed_day", keep=("day", "reason"), what=_("臨時休業日"))
 
 
 @entrant_required

@@ -71,7 +71,7 @@ administrator_required = _role_required(
 # each procedure says which).
 decider_required = _role_required(
     lambda operator: operator.approves or operator.administers,
-    lambda: _("承認・却下は承認者または管理者の職員のみ行えます。"),
+    lambda: _("承認・却下は、書面手続は承認者、職員の手続は管理者の職員のみ行えます。"),
 )
 
 

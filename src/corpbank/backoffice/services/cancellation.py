@@ -90,7 +90,7 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
             row(
                 "tokens",
                 _("ワンタイムパスワード"),
-                _("パスワード生成機・ソフトウェアトークン%(count)d件をすべて失効します")
+                _("パスワード生成機・ソフトウェアトークン（計%(count)d件）を失効します")
                 % {"count": tokens_count}
                 if tokens_count
                 else _("利用中のパスワード生成機・ソフトウェアトークンはありません"),

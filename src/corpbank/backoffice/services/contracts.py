@@ -537,6 +537,16 @@ def enter_contract_registration(
     return enter(REGISTER_CONTRACT, operator, application, ip_address=ip_address)
 
 
+def application_problems(application: ContractApplication) -> dict[str, str]:
+    """What the entry would refuse in ``application``, field by field, without entering anything: for a
+    screen that found problems of its own (limits it could not read) to tell every problem at once."""
+    try:
+        REGISTER_CONTRACT.check(application)
+    except ValidationFailed as refused:
+        return dict(refused.fields)
+    return {}
+
+
 def enter_emergency_stop(
     operator: Operator, contract_id: int, *, reason: str, ip_address: str = ""
 ) -> PendingAction:

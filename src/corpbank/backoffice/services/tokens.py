@@ -139,7 +139,11 @@ class StartSoftwareTokens(PaperProcedure[OnContract]):
             row(
                 "software_tokens",
                 _("ソフトウェアトークン"),
-                _("お取扱い開始（団体の連絡先へご案内のメールを送ります）"),
+                _("お取扱い開始（団体の連絡先へご案内のメールを送ります）")
+                if contract is not None and contract.organization.notification_email
+                else _(
+                    "お取扱い開始（団体の連絡先メールアドレスが未登録のため、ご案内は書面でお送りください）"
+                ),
                 before=(_("お取扱い中") if contract.software_tokens else _("お取扱いなし"))
                 if contract
                 else None,
