@@ -63,7 +63,12 @@ def test_r_e6_the_bank_reports_a_token_lost_at_once(otp_master, clock):
     master_client(otp_master)
     operator = Client()
     operator_signed_in(operator, "clerk1")
-    response = operator.post("/backoffice/tokens/HW00000001/lost")
+    # One click no longer does it: the page shows which token and whose, and asks the check.
+    page = operator.get("/backoffice/tokens/HW00000001/lost").content.decode()
+    assert 'id="lost-serial">HW00000001<' in page and otp_master.contract.number in page
+    assert operator.post("/backoffice/tokens/HW00000001/lost").status_code == 422
+    assert Token.objects.get(serial="HW00000001").state != Token.State.LOST
+    response = operator.post("/backoffice/tokens/HW00000001/lost", {"confirmed": "1"})
     assert response.status_code == 302
     assert Token.objects.get(serial="HW00000001").state == Token.State.LOST
     assert token_selectors.registration_in_force(otp_master) is None

@@ -23,7 +23,7 @@ from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import DEFAULT_CONTRACT_LIMITS, AccountInput, ContractApplication
 from corpbank.backoffice.services.details import ApprovalNotConfirmed
-from corpbank.core import audit_labels
+from corpbank.core import audit_labels, text
 from corpbank.core.errors import DomainError, NotFound, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.core.text import half_width, is_digits
@@ -458,10 +458,29 @@ def token_stock(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @entrant_required
 def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
-    """紛失の届出: the token is disabled at once and for ever (R-E6)."""
+    """紛失の届出: the token is disabled at once and for ever (R-E6), so only after a page that shows
+    which token and whose, with 「お客様からの紛失の届出を確認しました」 checked (one click did it before)."""
+    shipped = (
+        Token.objects.select_related("contract__organization")
+        .filter(serial=text.half_width(serial).upper(), state__in=[Token.State.SHIPPED, Token.State.IN_USE])
+        .first()
+    )
+    if shipped is not None and request.POST.get("confirmed") != "1":
+        response = render(
+            request,
+            "corpbank/backoffice/token_lost.html",
+            {
+                "title": _("パスワード生成機の紛失の届出"),
+                "token": shipped,
+                "unconfirmed": request.method == "POST",
+            },
+            status=422 if request.method == "POST" else 200,
+        )
+        return response
+    if request.method != "POST":
+        return redirect("backoffice:home")
     try:
         token = tokens.report_lost(
             serial=serial, actor=backoffice.operator_actor(_operator(request), sessions.client_ip(request))
