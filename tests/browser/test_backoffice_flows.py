@@ -107,7 +107,7 @@ def test_r_f6_a_clerk_enters_termination_an_approver_approves_and_the_master_is_
     approver.locator("#pending tr", has_text="解約").first.locator("a", has_text="解約").first.click()
     approver.wait_for_selector("#action-details")
     details = approver.inner_text("#action-details")
-    assert "団体解散のため" in details and "1件をすべて失効します" in details
+    assert "団体解散のため" in details and "（計1件）を失効します" in details
     screenshot(approver, "backoffice-termination-approval")
     approver.check("#id_confirmed")
     with approver.expect_navigation():
