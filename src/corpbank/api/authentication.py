@@ -207,7 +207,7 @@ def me(request: HttpRequest) -> SessionOut:
     outcome = authentication.LoginOutcome(
         user=user,
         must_change=tuple(sessions.must_change(request)),
-        password_change_due_at=authentication_selectors.password_change_due_at(user),
+        password_change_due_at=sessions.password_change_due_at(request),
         warn_expiry=bool(request.session.get(sessions.WARN_EXPIRY)),
         must_register_token=sessions.must_register_token(request),
         must_register_questions=sessions.must_register_questions(request),
@@ -230,7 +230,10 @@ def change_passwords(request: HttpRequest, body: PasswordsIn) -> Status[None]:
         new_confirmation_password_again=body.new_confirmation_password_again,
         ip_address=sessions.client_ip(request),
     )
-    sessions.passwords_changed(request)
+    sessions.passwords_changed(
+        request,
+        authentication_selectors.password_change_due_at(request.auth),  # type: ignore[attr-defined]
+    )
     return Status(204, None)
 
 

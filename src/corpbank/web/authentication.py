@@ -299,7 +299,10 @@ def password(request: HttpRequest) -> HttpResponse:
         except DomainError as failure:
             error = failure
         else:
-            sessions.passwords_changed(request)
+            sessions.passwords_changed(
+                request,
+                authentication_selectors.password_change_due_at(request.customer),  # type: ignore[attr-defined]
+            )
             messages.success(request, _("パスワードを変更しました。"))
             customer = request.customer  # type: ignore[attr-defined]
             return redirect(sessions.required_page(request, customer) or "home")

@@ -37,6 +37,9 @@ CONTRACT_EPOCH = "corpbank.contract_epoch"
 LAST_SEEN = "corpbank.last_seen"
 MUST_CHANGE = "corpbank.must_change"
 WARN_EXPIRY = "corpbank.warn_expiry_until"
+# When the login password must be changed by, as the login read it (GET /api/v1/me tells it without a
+# query of its own).
+PASSWORD_DUE = "corpbank.password_change_due_at"  # noqa: S105 - a session key
 MUST_REGISTER_TOKEN = "corpbank.must_register_token"  # noqa: S105 - a session key
 MUST_REGISTER_QUESTIONS = "corpbank.must_register_questions"
 # The inquiry PIN was given in this session (R-G1, payments/inquiry.py): inquiries need it no more.
@@ -190,6 +193,8 @@ def start_customer_session(request: HttpRequest, outcome: LoginOutcome) -> None:
     remember_device(request, outcome.device_id)
     if outcome.warn_expiry and outcome.password_change_due_at:
         request.session[WARN_EXPIRY] = outcome.password_change_due_at.isoformat()
+    if outcome.password_change_due_at is not None:
+        request.session[PASSWORD_DUE] = outcome.password_change_due_at.isoformat()
 
 
 def start_operator_session(request: HttpRequest, operator: Operator) -> None:
@@ -305,10 +310,19 @@ def must_change(request: HttpRequest) -> list[str]:
     return list(request.session.get(MUST_CHANGE, []))
 
 
-def passwords_changed(request: HttpRequest) -> None:
-    """The holder changed their own passwords: this session goes on without the forced change."""
+def passwords_changed(request: HttpRequest, due_at: datetime | None = None) -> None:
+    """The holder changed their own passwords: this session goes on without the forced change, and
+    with the new login password's due date (``due_at``) when it changed."""
     request.session[MUST_CHANGE] = []
     request.session.pop(WARN_EXPIRY, None)
+    if due_at is not None:
+        request.session[PASSWORD_DUE] = due_at.isoformat()
+
+
+def password_change_due_at(request: HttpRequest) -> datetime | None:
+    """The login password's due date as this session knows it (the login's, or the last change's)."""
+    due = request.session.get(PASSWORD_DUE)
+    return datetime.fromisoformat(due) if due else None
 
 
 def must_register_token(request: HttpRequest) -> bool:
