@@ -323,19 +323,24 @@ def reject(action_id: int, *, decider: Any, ip_address: str = "") -> PendingActi
     with transaction.atomic(durable=True):
         action, procedure = _pending_for_decision(action_id, decider)
         rule = procedure.decider_rule
-        PendingAction.objects.filter(pk=action.pk).update(
-            status=PendingAction.Status.REJECTED,
-            decided_at=timezone.now(),
-            **{rule.decider_field: decider},
-        )
-        audit.record(
-            f"{rule.audit_prefix}.rejected",
-            actor=rule.actor(decider, ip_address),
-            contract_id=action.contract_id,
-            details={"action_id": action.pk, "kind": action.kind},
-        )
-        action.refresh_from_db()
+        _close(action, rule, PendingAction.Status.REJECTED, rule.actor(decider, ip_address), decider)
     return action
+
+
+def _close(
+    action: PendingAction, rule: DeciderRule, status: str, actor: audit.Actor, decider: Any = None
+) -> None:
+    """End a pending action without its effect (rejected by ``decider``, or withdrawn by its entrant,
+    with no decider) and record it as ``<audit_prefix>.<status>``, in the caller's transaction."""
+    deciding = {rule.decider_field: decider} if decider is not None else {}
+    PendingAction.objects.filter(pk=action.pk).update(status=status, decided_at=timezone.now(), **deciding)
+    audit.record(
+        f"{rule.audit_prefix}.{status}",
+        actor=actor,
+        contract_id=action.contract_id,
+        details={"action_id": action.pk, "kind": action.kind},
+    )
+    action.refresh_from_db()
 
 
 def withdraw(action_id: int, *, entrant: Any, ip_address: str = "") -> PendingAction:
@@ -351,14 +356,5 @@ def withdraw(action_id: int, *, entrant: Any, ip_address: str = "") -> PendingAc
             raise Forbidden(_("手続を取り消せるのは、その手続を受付した職員だけです。"))
         if action.status != PendingAction.Status.PENDING:
             raise Conflict(_("この手続は既に処理されています。"))
-        PendingAction.objects.filter(pk=action.pk).update(
-            status=PendingAction.Status.WITHDRAWN, decided_at=timezone.now()
-        )
-        audit.record(
-            f"{rule.audit_prefix}.withdrawn",
-            actor=rule.actor(entrant, ip_address),
-            contract_id=action.contract_id,
-            details={"action_id": action.pk, "kind": action.kind},
-        )
-        action.refresh_from_db()
+        _close(action, rule, PendingAction.Status.WITHDRAWN, rule.actor(entrant, ip_address))
     return action
