@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from corpbank.approvals import engine
 from corpbank.approvals.models import PendingAction
 from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator, OperatorPasswordHalf, OperatorTotp
@@ -608,6 +609,9 @@ def test_stopping_an_operator_rejects_their_pending_entries_and_those_about_them
     stop = backoffice.enter_operator_procedure(first, operators[0].pk, "deactivate")
     with pytest.raises(Conflict, match="利用停止は承認待ち"):
         backoffice.enter_operator_procedure(third, operators[0].pk, "deactivate")
+    # Whoever decides the stop reads what it will reject with it (a back-office walk: it said nothing).
+    told = {detail.name: detail.value for detail in engine.procedure_for(stop.kind).details(stop)}
+    assert "2件を却下します" in told["pending"]
     approved(second, stop)
     paper, about, other = (PendingAction.objects.get(pk=action.pk) for action in (paper, about, other))
     assert paper.status == about.status == "rejected" and other.status == "pending"

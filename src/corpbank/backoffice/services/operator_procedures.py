@@ -373,6 +373,8 @@ class DeactivateOperator(OperatorProcedure):
 
     def details(self, action: PendingAction) -> list[engine.Detail]:
         operator = self.concerned(action)
+        # What the approval will reject with the stop, told to whoever decides it.
+        waiting = _pending_of(operator).exclude(pk=action.pk).count() if operator else 0
         return [
             self.operator_row(action),
             row(
@@ -380,6 +382,14 @@ class DeactivateOperator(OperatorProcedure):
                 _("状態"),
                 _("利用停止（ログインを終了します）"),
                 before=(_("利用中") if operator.is_active else _("利用停止")) if operator else None,
+            ),
+            row(
+                "pending",
+                _("承認待ちの手続"),
+                _("この職員が受付した手続・この職員についての手続%(count)d件を却下します")
+                % {"count": waiting}
+                if waiting
+                else _("ありません"),
             ),
         ]
 
@@ -543,19 +553,18 @@ OPERATOR_PROCEDURE_KINDS = frozenset(
 )
 
 
+def _pending_of(operator: Operator) -> Any:
+    """What is pending that the operator entered, or that is about them (a QuerySet of PendingAction)."""
+    return PendingAction.objects.filter(status=PendingAction.Status.PENDING).filter(
+        Q(entered_by=operator) | Q(kind__in=OPERATOR_PROCEDURE_KINDS, payload__operator_id=operator.pk)
+    )
+
+
 def _reject_pending_of(operator: Operator, *, stop: PendingAction, actor: audit.Actor) -> None:
     """In the stop's transaction: reject what the stopped operator entered and what is pending about
     them, each with its rejection audited. The decider recorded is the stop's approver, or, for an
     entry that approver made, the stop's entrant (nobody decides their own entry, R-A1)."""
-    pending = (
-        PendingAction.objects.select_for_update()
-        .filter(status=PendingAction.Status.PENDING)
-        .filter(
-            Q(entered_by=operator) | Q(kind__in=OPERATOR_PROCEDURE_KINDS, payload__operator_id=operator.pk)
-        )
-        .exclude(pk=stop.pk)
-        .order_by("pk")
-    )
+    pending = _pending_of(operator).select_for_update().exclude(pk=stop.pk).order_by("pk")
     now = timezone.now()
     for action in pending:
         decider_id = actor.id if action.entered_by_id != actor.id else stop.entered_by_id
