@@ -616,6 +616,7 @@ def test_stopping_an_operator_rejects_their_pending_entries_and_those_about_them
     paper, about, other = (PendingAction.objects.get(pk=action.pk) for action in (paper, about, other))
     assert paper.status == about.status == "rejected" and other.status == "pending"
     assert paper.decided_by == second
+    assert paper.decision_reason == about.decision_reason == "職員の利用停止に伴う却下"
     assert about.decided_by == first  # kanri2 entered it: the stop's entrant is recorded as its decider
     rejected = AuditEvent.objects.filter(details__reason="operator_deactivated")
     assert {(event.action, event.details["action_id"]) for event in rejected} == {

@@ -718,3 +718,31 @@ def test_r_e1_a_token_in_another_pending_shipment_is_refused_at_entry(master, op
     with pytest.raises(ValidationFailed) as refused:
         backoffice.enter_token_shipment(operators[0], master.contract_id, ["ＨＷ００００００01"])
     assert "承認待ち" in refused.value.fields["serials"] and "HW00000001" in refused.value.fields["serials"]
+
+
+def test_r_a1_a_rejection_says_why(master, operators):
+    """A back-office walk: a rejected entry showed no reason, and one rejected by an operator's stop
+    named an administrator who could not have decided it."""
+    clerk, approver = operator_client("clerk1"), operator_client("clerk2")
+    clerk.post(f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"})
+    action = PendingAction.objects.get(status="pending")
+    assert 'id="id_reject_reason"' in approver.get(f"/backoffice/actions/{action.pk}").content.decode()
+    page = approver.post(f"/backoffice/actions/{action.pk}/reject", {"reason": "長" * 201}, follow=True)
+    assert "200文字以内" in visible(page) and PendingAction.objects.get(pk=action.pk).status == "pending"
+    approver.post(f"/backoffice/actions/{action.pk}/reject", {"reason": "届出書の印鑑相違"})
+    rejected = PendingAction.objects.get(pk=action.pk)
+    assert rejected.status == "rejected" and rejected.decision_reason == "届出書の印鑑相違"
+    assert "届出書の印鑑相違" in visible(clerk.get(f"/backoffice/actions/{action.pk}"))
+    event = AuditEvent.objects.get(action="backoffice.rejected", details__action_id=action.pk)
+    assert event.details["reason"] == "届出書の印鑑相違"
+
+
+def test_r_a1_the_api_rejects_with_or_without_a_reason(master, operators):
+    clerks = [api_operator("clerk1"), api_operator("clerk2")]
+    path = f"/backoffice/contracts/{master.contract_id}/procedures/"
+    first = clerks[0].post(path + "emergency-stop", {"reason": "PC紛失"})[1]
+    status, body = clerks[1].post(f"/backoffice/actions/{first['id']}/reject", {"reason": "重複"})
+    assert status == 200 and body["decision_reason"] == "重複"
+    second = clerks[0].post(path + "emergency-stop", {"reason": "PC紛失"})[1]
+    status, body = clerks[1].post(f"/backoffice/actions/{second['id']}/reject")
+    assert status == 200 and body["status"] == "rejected" and body["decision_reason"] == ""

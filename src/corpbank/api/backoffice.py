@@ -60,6 +60,7 @@ def action_out(action: PendingAction) -> PendingActionOut:
         entered_at=action.entered_at,
         decided_by=action.decided_by.login_name if action.decided_by else None,
         decided_at=action.decided_at,
+        decision_reason=action.decision_reason,
     )
 
 
@@ -387,12 +388,21 @@ def password_half(request: HttpRequest, action_id: int) -> OperatorLetterOut:
     return OperatorLetterOut(**letter.__dict__)
 
 
+class RejectIn(Schema):
+    reason: str = Field("", description="却下の理由 (optional, at most 200 characters): shown on the entry")
+
+
 @router.post(
     "/actions/{action_id}/reject", auth=security.operator, response={200: PendingActionOut, **ERRORS}
 )
-def reject(request: HttpRequest, action_id: int) -> PendingActionOut:
+def reject(request: HttpRequest, action_id: int, body: RejectIn | None = None) -> PendingActionOut:
     return action_out(
-        backoffice.reject(_operator(request), action_id, ip_address=sessions.client_ip(request))
+        backoffice.reject(
+            _operator(request),
+            action_id,
+            ip_address=sessions.client_ip(request),
+            reason=body.reason if body else "",
+        )
     )
 
 

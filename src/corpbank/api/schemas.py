@@ -144,6 +144,7 @@ class PendingActionOut(Schema):
     entered_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decision_reason: str = Field("", description="却下の理由, when one was given")
 
 
 class LetterOut(Schema):

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from corpbank.approvals.models import PendingAction
 from corpbank.core import audit
-from corpbank.core.errors import Conflict, Forbidden, NotFound
+from corpbank.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 RequestT = TypeVar("RequestT")
 logger = logging.getLogger(__name__)
@@ -318,27 +318,45 @@ def _approve(action_id: int, *, decider: Any, ip_address: str) -> Approved:
     return Approved(action=action, outcome=outcome)
 
 
-def reject(action_id: int, *, decider: Any, ip_address: str = "") -> PendingAction:
-    """Mark the action rejected: it never takes effect."""
+# The longest 却下の理由 kept (PendingAction.decision_reason): refused beyond, never cut.
+REASON_LENGTH = 200
+
+
+def reject(action_id: int, *, decider: Any, ip_address: str = "", reason: str = "") -> PendingAction:
+    """Mark the action rejected, with the decider's reason if given (却下の理由, shown on the entry and
+    audited): it never takes effect."""
+    reason = reason.strip()
+    if len(reason) > REASON_LENGTH:
+        raise ValidationFailed(
+            _("入力内容をご確認ください。"),
+            fields={"reason": _("理由は%(max)d文字以内で入力してください。") % {"max": REASON_LENGTH}},
+        )
     with transaction.atomic(durable=True):
         action, procedure = _pending_for_decision(action_id, decider)
         rule = procedure.decider_rule
-        _close(action, rule, PendingAction.Status.REJECTED, rule.actor(decider, ip_address), decider)
+        _close(action, rule, PendingAction.Status.REJECTED, rule.actor(decider, ip_address), decider, reason)
     return action
 
 
 def _close(
-    action: PendingAction, rule: DeciderRule, status: str, actor: audit.Actor, decider: Any = None
+    action: PendingAction,
+    rule: DeciderRule,
+    status: str,
+    actor: audit.Actor,
+    decider: Any = None,
+    reason: str = "",
 ) -> None:
     """End a pending action without its effect (rejected by ``decider``, or withdrawn by its entrant,
     with no decider) and record it as ``<audit_prefix>.<status>``, in the caller's transaction."""
     deciding = {rule.decider_field: decider} if decider is not None else {}
-    PendingAction.objects.filter(pk=action.pk).update(status=status, decided_at=timezone.now(), **deciding)
+    PendingAction.objects.filter(pk=action.pk).update(
+        status=status, decided_at=timezone.now(), decision_reason=reason, **deciding
+    )
+    details: dict[str, Any] = {"action_id": action.pk, "kind": action.kind}
+    if reason:
+        details["reason"] = reason
     audit.record(
-        f"{rule.audit_prefix}.{status}",
-        actor=actor,
-        contract_id=action.contract_id,
-        details={"action_id": action.pk, "kind": action.kind},
+        f"{rule.audit_prefix}.{status}", actor=actor, contract_id=action.contract_id, details=details
     )
     action.refresh_from_db()
 

@@ -35,6 +35,8 @@ class PendingAction(models.Model):
         "corpbank.Operator", null=True, blank=True, on_delete=models.PROTECT, related_name="decided_actions"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Why it was rejected, as the decider wrote it (却下の理由), or why the bank did (a stopped operator).
+    decision_reason = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["-entered_at"]

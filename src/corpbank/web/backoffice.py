@@ -558,9 +558,14 @@ def action_approve(request: HttpRequest, action_id: int) -> HttpResponse:
 @decider_required
 def action_reject(request: HttpRequest, action_id: int) -> HttpResponse:
     try:
-        backoffice.reject(_operator(request), action_id, ip_address=sessions.client_ip(request))
+        backoffice.reject(
+            _operator(request),
+            action_id,
+            ip_address=sessions.client_ip(request),
+            reason=request.POST.get("reason", ""),
+        )
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, " ".join([error.message, *error.fields.values()]))
     else:
         messages.success(request, _("却下しました。"))
     return redirect("backoffice:home")

@@ -553,6 +553,9 @@ OPERATOR_PROCEDURE_KINDS = frozenset(
 )
 
 
+STOPPED_OPERATOR_REASON = "職員の利用停止に伴う却下"
+
+
 def _pending_of(operator: Operator) -> Any:
     """What is pending that the operator entered, or that is about them (a QuerySet of PendingAction)."""
     return PendingAction.objects.filter(status=PendingAction.Status.PENDING).filter(
@@ -569,7 +572,11 @@ def _reject_pending_of(operator: Operator, *, stop: PendingAction, actor: audit.
     for action in pending:
         decider_id = actor.id if action.entered_by_id != actor.id else stop.entered_by_id
         PendingAction.objects.filter(pk=action.pk).update(
-            status=PendingAction.Status.REJECTED, decided_at=now, decided_by_id=decider_id
+            status=PendingAction.Status.REJECTED,
+            decided_at=now,
+            decided_by_id=decider_id,
+            # The bank's record, in the bank's language, as the summaries are (engine.enter).
+            decision_reason=STOPPED_OPERATOR_REASON,
         )
         try:
             prefix = engine.procedure_for(action.kind).decider_rule.audit_prefix

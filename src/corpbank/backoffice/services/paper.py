@@ -90,8 +90,8 @@ def approve(operator: Operator, action_id: int, *, ip_address: str = "") -> Deci
     )
 
 
-def reject(operator: Operator, action_id: int, *, ip_address: str = "") -> PendingAction:
-    return engine.reject(action_id, decider=operator, ip_address=ip_address)
+def reject(operator: Operator, action_id: int, *, ip_address: str = "", reason: str = "") -> PendingAction:
+    return engine.reject(action_id, decider=operator, ip_address=ip_address, reason=reason)
 
 
 def withdraw(operator: Operator, action_id: int, *, ip_address: str = "") -> PendingAction:
