@@ -761,3 +761,25 @@ def test_one_login_name_registered_twice_at_the_same_moment_is_a_clear_409(db):
 def test_migration_0015_lower_cases_the_login_names():
     operator = operator_across("0014_backoffice_roles", "0015_initial_password_halves", "Old1")
     assert operator.login_name == "old1"
+
+
+def test_r_a1_an_administrators_entry_about_the_only_other_one_is_withdrawn(operators):
+    """A back-office walk: with two administrators, one's entry about the other could be decided by
+    nobody (the entrant may not, the other is its subject) and blocked every other procedure about
+    that operator. Its entrant withdraws it; the database keeps a withdrawal without a decider."""
+    from django.db import IntegrityError, transaction
+
+    first, second = admins("kanri", "kanri2")
+    entry = backoffice.enter_operator_procedure(first, second.pk, "reset-password")
+    with pytest.raises(Conflict):
+        backoffice.enter_operator_procedure(first, second.pk, "unlock")  # one at a time
+    with pytest.raises(NotFound):
+        backoffice.withdraw(operators[0], entry.pk)  # a clerk does not see operator procedures
+    withdrawn = backoffice.withdraw(first, entry.pk)
+    assert withdrawn.status == "withdrawn" and withdrawn.decided_by is None and withdrawn.decided_at
+    assert AuditEvent.objects.filter(
+        action="operator_procedure.withdrawn", details__action_id=entry.pk
+    ).exists()
+    backoffice.enter_operator_procedure(first, second.pk, "unlock")  # free again
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PendingAction.objects.filter(pk=entry.pk).update(decided_by=second)

@@ -5,6 +5,7 @@ change changes) and asks for a confirmation, and the audit log in the bank's wor
 from __future__ import annotations
 
 import ast
+import contextlib
 import html
 import re
 from datetime import timedelta
@@ -625,11 +626,18 @@ def test_r_f5_an_emergency_stop_without_its_reason_says_so_on_the_contract_page(
     assert 'name="reason" maxlength="200" required' in page.content.decode()
 
 
-def stopped_while_registering(operators, master) -> str:  # type: ignore[no-untyped-def]
-    """A token shipped to the master's contract and stopped by wrong codes before any registration."""
-    ship_tokens(operators, master.contract, "HW00000009")
-    Principal.objects.filter(token__serial="HW00000009").update(suspended_at=timezone.now())
-    return "HW00000009"
+def stopped_while_registering(operators, user, serial: str = "HW00000009") -> str:  # type: ignore[no-untyped-def]
+    """A token shipped to the user's contract and stopped by the user's wrong codes at
+    ワンタイムパスワード利用登録, before any registration (R-C4: ten in a row)."""
+    from corpbank.core.errors import DomainError
+    from corpbank.tokens import services as tokens
+
+    ship_tokens(operators, user.contract, serial)
+    for _ in range(10):
+        with contextlib.suppress(DomainError):
+            tokens.register_for_user(user=user, serial=serial, code="000000")
+    assert Principal.objects.get(token__serial=serial).is_suspended
+    return serial
 
 
 def test_r_c4_a_token_stopped_while_being_registered_is_lifted_by_the_paper_procedure(master, operators):
@@ -746,3 +754,13 @@ def test_r_a1_the_api_rejects_with_or_without_a_reason(master, operators):
     second = clerks[0].post(path + "emergency-stop", {"reason": "PC紛失"})[1]
     status, body = clerks[1].post(f"/backoffice/actions/{second['id']}/reject")
     assert status == 200 and body["status"] == "rejected" and body["decision_reason"] == ""
+
+
+def test_r_c4_a_lift_for_one_user_never_lifts_a_token_another_user_stopped(master, general, operators):
+    """The review of stop 22: a stopped token nobody registered was lifted for whichever user the
+    lift named (the master's own stop, through any general user, with the confirmation password)."""
+    from corpbank.tokens import selectors as token_selectors
+
+    stopped_while_registering(operators, master, "HW00000008")
+    assert token_selectors.tokens_to_lift(general) == []
+    assert [token.serial for token in token_selectors.tokens_to_lift(master)] == ["HW00000008"]

@@ -72,3 +72,18 @@ def test_r_e6_the_bank_reports_a_token_lost_at_once(otp_master, clock):
     assert response.status_code == 302
     assert Token.objects.get(serial="HW00000001").state == Token.State.LOST
     assert token_selectors.registration_in_force(otp_master) is None
+
+
+def test_r_e6_a_token_lost_or_revoked_already_is_not_reported_again(otp_master, clock):
+    """The review of stop 22: the confirmation was skipped for a token not shipped or in use, and a
+    lost one was reported lost again (a second audit event)."""
+    from corpbank.core.models import AuditEvent
+
+    operator = Client()
+    operator_signed_in(operator, "clerk1")
+    operator.post("/backoffice/tokens/HW00000001/lost", {"confirmed": "1"})
+    again = operator.post("/backoffice/tokens/HW00000001/lost", follow=True).content.decode()
+    assert "すでに紛失として利用できなくなっています" in again
+    assert AuditEvent.objects.filter(action="token.reported_lost").count() == 1
+    told = operator.get("/backoffice/tokens/NOPE0001/lost", follow=True).content.decode()
+    assert "発送されていません" in told

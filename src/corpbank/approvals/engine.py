@@ -6,8 +6,9 @@ entered with, the check at entry (which returns the payload to keep, secrets alr
 summary shown in the queue, the details (every field, labelled, and what it changes) shown to whoever
 decides it, the effect at approval, and the rule saying who may decide it.
 
-The engine does the rest, the same way for every procedure: :func:`enter`, :func:`approve` and
-:func:`reject` each run in one transaction that writes its audit event, and nobody decides their own
+The engine does the rest, the same way for every procedure: :func:`enter`, :func:`approve`,
+:func:`reject` and :func:`withdraw` (the entrant's 取消) each run in one transaction that writes its
+audit event, and nobody decides their own
 entry (the database refuses it too). Procedures are found by kind in a registry: the packages above
 this one register theirs, so that this package never imports them."""
 
@@ -39,7 +40,7 @@ class DeciderRule(abc.ABC):
     The persons are the model instances the rule knows (an Operator, a CustomerUser); the engine only
     passes them through and stores them in the rule's columns of ``PendingAction``."""
 
-    # The audit events are "<audit_prefix>.entered", ".approved" and ".rejected".
+    # The audit events are "<audit_prefix>.entered", ".approved", ".rejected" and ".withdrawn".
     audit_prefix: ClassVar[str]
     # The PendingAction foreign keys that hold the entrant and the decider.
     entrant_field: ClassVar[str] = "entered_by"

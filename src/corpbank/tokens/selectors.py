@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, OuterRef, Subquery
 
 from corpbank.core.db import column_date, column_datetime
+from corpbank.core.models import AuditEvent
 from corpbank.organizations.models import CustomerUser
 from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenRegistration
 
@@ -90,12 +91,12 @@ def registration_in_force(user: CustomerUser) -> TokenRegistration | None:
 def tokens_to_lift(user: CustomerUser) -> list[Token]:
     """The hardware tokens whose stop (R-C4) a lift for ``user`` concerns: the token of the user's
     registration in force; without one, the tokens shipped to the contract that nobody has registered
-    and that were stopped anyway (ten wrong codes typed at ワンタイムパスワード利用登録), which would
-    otherwise have no way back but a new token."""
+    and that this user stopped (ten wrong codes typed at ワンタイムパスワード利用登録), which would
+    otherwise have no way back but a new token. Never a token another user stopped."""
     registration = registration_in_force(user)
     if registration is not None:
         return [registration.token]
-    return list(
+    stopped = list(
         Token.objects.select_related("principal")
         .filter(
             contract_id=user.contract_id,
@@ -106,6 +107,15 @@ def tokens_to_lift(user: CustomerUser) -> list[Token]:
         .exclude(pk__in=TokenRegistration.objects.filter(ended_at__isnull=True).values("token_id"))
         .order_by("serial")
     )
+    # Only those this user stopped: the stop's audit event names the user and the serial (tokens.otp).
+    by_user = set(
+        AuditEvent.objects.filter(
+            action="principal.suspended",
+            subject_user_id=user.pk,
+            details__serial__in=[token.serial for token in stopped],
+        ).values_list("details__serial", flat=True)
+    )
+    return [token for token in stopped if token.serial in by_user]
 
 
 def software_token(user: CustomerUser) -> SoftwareTokenEnrolment | None:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from corpbank.authorization.operations import Operation, authorized
 from corpbank.core import audit, mail, text
 from corpbank.core.db import execute, get_row, insert
-from corpbank.core.errors import Conflict, DomainError, Forbidden, InvalidCredentials
+from corpbank.core.errors import Conflict, DomainError, Forbidden, InvalidCredentials, NotFound
 from corpbank.core.policy import current_policy
 from corpbank.identity import lockout
 from corpbank.identity.models import Principal
@@ -260,17 +260,36 @@ def lift_lock_for_user(
     authorized(Operation.LIFT_TOKEN_LOCK, master, factors, ip_address, act)
 
 
+def _not_reportable_lost(token: Token | None, serial: str) -> Conflict | None:
+    """Why the token cannot be reported lost: not shipped, or reported lost already."""
+    if token is None or token.state == Token.State.IN_STOCK:
+        return Conflict(
+            _("シリアル番号 %(serial)s のパスワード生成機はお客様に発送されていません。") % {"serial": serial}
+        )
+    if token.state == Token.State.LOST:  # a revoked one may still be reported lost, for the record
+        return Conflict(
+            _("シリアル番号 %(serial)s のパスワード生成機は、すでに%(state)sとして利用できなくなっています。")
+            % {"serial": token.serial, "state": token.get_state_display()}
+        )
+    return None
+
+
+def lost_report_refusal(serial: str) -> str | None:
+    """For the screen before a report: why this serial cannot be reported lost, or None."""
+    token = Token.objects.filter(serial=text.half_width(serial).upper()).first()
+    refusal = _not_reportable_lost(token, serial)
+    return refusal.message if refusal is not None else None
+
+
 def report_lost(*, serial: str, actor: audit.Actor) -> Token:
     """紛失: the bank disables the token at once on the customer's call, and for ever (R-E6). It takes
     effect without a second operator: it can only take access away, and waiting would leave a lost
     token usable."""
     with transaction.atomic(durable=True):
         token = Token.objects.select_for_update().filter(serial=text.half_width(serial).upper()).first()
-        if token is None or token.state == Token.State.IN_STOCK:
-            raise Conflict(
-                _("シリアル番号 %(serial)s のパスワード生成機はお客様に発送されていません。")
-                % {"serial": serial}
-            )
+        refusal = _not_reportable_lost(token, serial)
+        if refusal is not None or token is None:
+            raise refusal or NotFound()
         now = timezone.now()
         Token.objects.filter(pk=token.pk).update(state=Token.State.LOST)
         TokenRegistration.objects.filter(token=token, ended_at__isnull=True).update(

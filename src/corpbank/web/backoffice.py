@@ -464,7 +464,10 @@ def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
     which token and whose, with 「お客様からの紛失の届出を確認しました」 checked (one click did it before)."""
     shipped = (
         Token.objects.select_related("contract__organization")
-        .filter(serial=text.half_width(serial).upper(), state__in=[Token.State.SHIPPED, Token.State.IN_USE])
+        .filter(
+            serial=text.half_width(serial).upper(),
+            state__in=[Token.State.SHIPPED, Token.State.IN_USE, Token.State.REVOKED],
+        )
         .first()
     )
     if shipped is not None and request.POST.get("confirmed") != "1":
@@ -479,7 +482,8 @@ def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
             status=422 if request.method == "POST" else 200,
         )
         return response
-    if request.method != "POST":
+    if request.method != "POST":  # nothing to confirm: say why (not shipped, or reported lost already)
+        messages.error(request, tokens.lost_report_refusal(serial) or _("不明なパスワード生成機です。"))
         return redirect("backoffice:home")
     try:
         token = tokens.report_lost(

@@ -32,7 +32,6 @@ def _operator(request: HttpRequest) -> Operator:
     return request.operator  # type: ignore[attr-defined, no-any-return]
 
 
-# What the counter cash form had typed when it was refused, for the page to show again (one request).
 # What a refused form of the money page had typed, for the page to show it again (once).
 TYPED = "corpbank_money_typed"
 MAX_KEPT = 60
