@@ -87,3 +87,34 @@ def test_r_e6_a_token_lost_or_revoked_already_is_not_reported_again(otp_master, 
     assert AuditEvent.objects.filter(action="token.reported_lost").count() == 1
     told = operator.get("/backoffice/tokens/NOPE0001/lost", follow=True).content.decode()
     assert "発送されていません" in told
+
+
+def test_r_c4_a_token_a_general_user_stopped_while_registering_is_shown_and_lifted(otp_master, clock):
+    """The review of stop 22: the screen showed 未登録 and no unlock link for a general user whose
+    token was stopped by ten wrong codes at ワンタイムパスワード利用登録."""
+    import contextlib
+
+    from corpbank.core.errors import DomainError
+    from corpbank.organizations import services as users
+
+    client = master_client(otp_master)
+    clock(60)
+    staff = users.add_general_user(
+        master=otp_master,
+        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+    for _ in range(10):
+        with contextlib.suppress(DomainError):
+            tokens.register_for_user(user=staff, serial="HW00000002", code="000000")
+    assert Token.objects.get(serial="HW00000002").principal.is_suspended
+    page = client.get("/admin/otp").content.decode()
+    assert "利用登録中の連続した誤入力で利用停止中" in page and f"/admin/otp/{staff.pk}/unlock" in page
+    response = client.post(f"/admin/otp/{staff.pk}/unlock", {"confirmation_password": MASTER_CONFIRMATION})
+    assert response["Location"] == "/admin/otp"
+    assert not Token.objects.get(serial="HW00000002").principal.is_suspended
+    clock(60)
+    assert tokens.register_for_user(user=staff, serial="HW00000002", code=code_now())

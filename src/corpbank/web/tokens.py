@@ -318,7 +318,16 @@ def otp_management(request: HttpRequest) -> HttpResponse:
     for user in [master, *organization_selectors.general_users(master)]:
         registration = token_selectors.registration_in_force(user)
         token = registration.token if registration else None
-        rows.append({"user": user, "token": token, "stopped": bool(token and token.principal.is_suspended)})
+        # Without a registration: a token the user stopped while registering it (tokens_to_lift).
+        stopped_at_registration = [] if token else token_selectors.tokens_to_lift(user)
+        rows.append(
+            {
+                "user": user,
+                "token": token,
+                "stopped": bool(token and token.principal.is_suspended),
+                "stopped_at_registration": stopped_at_registration,
+            }
+        )
     return render(
         request, "corpbank/tokens/otp.html", {"title": _("ワンタイムパスワードの管理"), "rows": rows}
     )
