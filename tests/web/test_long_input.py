@@ -108,3 +108,21 @@ def test_r_a3_a_users_name_is_kept_up_to_its_columns_length(master, length, stat
     assert page.status_code == status
     if status == 422:
         assert "利用者名は60文字以内で入力してください。" in page.content.decode()
+
+
+@pytest.mark.parametrize("typed", TYPED)
+def test_r_a1_a_rejection_reason_of_any_length_is_kept_whole_or_refused(master, operators, typed):
+    """却下の理由 (stop 22): at most 200 characters kept whole, a longer one refused with the entry
+    still pending, a NUL refused at the edge; never cut, never a 500."""
+    operator_signed_in(Client(), "clerk1").post(
+        f"/backoffice/contracts/{master.contract_id}/emergency-stop", {"reason": "PC紛失"}
+    )
+    action = PendingAction.objects.get(status="pending")
+    response = operator_signed_in(Client(), "clerk2").post(
+        f"/backoffice/actions/{action.pk}/reject", {"reason": typed}
+    )
+    action.refresh_from_db()
+    if typed == "":
+        assert response.status_code == 302 and action.status == "rejected" and action.decision_reason == ""
+    else:
+        assert response.status_code in (302, 422) and action.status == "pending", response.status_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from corpbank.identity.models import Principal
+from corpbank.organizations import services as users
 from corpbank.tokens import selectors as token_selectors
 from corpbank.tokens import services as tokens
 from corpbank.tokens.models import Token
@@ -23,6 +24,18 @@ def master_client(otp_master) -> Client:
     return client
 
 
+def add_staff(otp_master):  # type: ignore[no-untyped-def]
+    """A general user of the OTP contract, added by its master with a code of a new time step."""
+    return users.add_general_user(
+        master=otp_master,
+        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
+        login_id="staff001",
+        name="一般",
+        login_password="Init1login",
+        confirmation_password="Init1conf",
+    )
+
+
 def test_r_e7_master_sees_tokens_and_revokes_own(otp_master, clock):
     client = master_client(otp_master)
     page = client.get("/admin/otp").content.decode()
@@ -37,18 +50,9 @@ def test_r_e7_master_sees_tokens_and_revokes_own(otp_master, clock):
 
 
 def test_r_c4_master_lifts_a_general_users_stopped_token(otp_master, clock):
-    from corpbank.organizations import services as users
-
     client = master_client(otp_master)
     clock(60)
-    staff = users.add_general_user(
-        master=otp_master,
-        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
-        login_id="staff001",
-        name="一般",
-        login_password="Init1login",
-        confirmation_password="Init1conf",
-    )
+    staff = add_staff(otp_master)
     clock(60)
     tokens.register_for_user(user=staff, serial="HW00000002", code=code_now())
     token = Token.objects.get(serial="HW00000002")
@@ -95,18 +99,10 @@ def test_r_c4_a_token_a_general_user_stopped_while_registering_is_shown_and_lift
     import contextlib
 
     from corpbank.core.errors import DomainError
-    from corpbank.organizations import services as users
 
     client = master_client(otp_master)
     clock(60)
-    staff = users.add_general_user(
-        master=otp_master,
-        factors={"confirmation_password": MASTER_CONFIRMATION, "otp": code_now()},
-        login_id="staff001",
-        name="一般",
-        login_password="Init1login",
-        confirmation_password="Init1conf",
-    )
+    staff = add_staff(otp_master)
     for _ in range(10):
         with contextlib.suppress(DomainError):
             tokens.register_for_user(user=staff, serial="HW00000002", code="000000")

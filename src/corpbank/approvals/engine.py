@@ -25,8 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from corpbank.approvals.models import PendingAction
-from corpbank.core import audit
-from corpbank.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from corpbank.core import audit, text
+from corpbank.core.errors import Conflict, Forbidden, NotFound
 
 RequestT = TypeVar("RequestT")
 logger = logging.getLogger(__name__)
@@ -319,19 +319,10 @@ def _approve(action_id: int, *, decider: Any, ip_address: str) -> Approved:
     return Approved(action=action, outcome=outcome)
 
 
-# The longest 却下の理由 kept (PendingAction.decision_reason): refused beyond, never cut.
-REASON_LENGTH = 200
-
-
 def reject(action_id: int, *, decider: Any, ip_address: str = "", reason: str = "") -> PendingAction:
     """Mark the action rejected, with the decider's reason if given (却下の理由, shown on the entry and
     audited): it never takes effect."""
-    reason = reason.strip()
-    if len(reason) > REASON_LENGTH:
-        raise ValidationFailed(
-            _("入力内容をご確認ください。"),
-            fields={"reason": _("理由は%(max)d文字以内で入力してください。") % {"max": REASON_LENGTH}},
-        )
+    reason = text.reason(reason)
     with transaction.atomic(durable=True):
         action, procedure = _pending_for_decision(action_id, decider)
         rule = procedure.decider_rule

@@ -242,6 +242,22 @@ def name_problem(value: str, *, label: str | Promise, max_length: int) -> str | 
 SERIAL_LENGTH = 40
 
 
+# The longest reason a procedure keeps (緊急停止, 解約, 却下の理由).
+REASON_LENGTH = 200
+
+
+def reason(value: str, *, required: bool = False) -> str:
+    """A reason typed by a person (緊急停止, 解約, 却下の理由), trimmed: refused on the field ``reason``
+    when empty and ``required``, or longer than REASON_LENGTH. What was written is kept whole or not
+    at all, never cut."""
+    typed = value.strip()
+    if required and not typed:
+        raise _refuse("reason", _("理由を入力してください（例：PC紛失、不正利用の疑い）。"))
+    if len(typed) > REASON_LENGTH:
+        raise _refuse("reason", _("理由は%(max)d文字以内で入力してください。") % {"max": REASON_LENGTH})
+    return typed
+
+
 def serial(value: str, *, field: str = "serial", required: bool = False) -> str:
     """A token's serial number as typed: half-width and upper case, as the bank's stock holds it; one
     longer than any serial is refused (and never repeated back in a message), and an empty one when

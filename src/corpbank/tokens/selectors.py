@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, Subquery
 
+from corpbank.core import text
 from corpbank.core.db import column_date, column_datetime
 from corpbank.core.models import AuditEvent
 from corpbank.organizations.models import CustomerUser
@@ -116,6 +117,20 @@ def tokens_to_lift(user: CustomerUser) -> list[Token]:
         ).values_list("details__serial", flat=True)
     )
     return [token for token in stopped if token.serial in by_user]
+
+
+def reportable_lost(serial: str) -> Token | None:
+    """The token of this serial (as typed, full width read) that the bank may still report lost (紛失,
+    R-E6): shipped, in use or revoked, with its contract and organization for the confirmation; None
+    for one unknown, in stock or lost already (tokens.services.lost_report_refusal says which)."""
+    return (
+        Token.objects.select_related("contract__organization")
+        .filter(
+            serial=text.half_width(serial).upper(),
+            state__in=[Token.State.SHIPPED, Token.State.IN_USE, Token.State.REVOKED],
+        )
+        .first()
+    )
 
 
 def software_token(user: CustomerUser) -> SoftwareTokenEnrolment | None:

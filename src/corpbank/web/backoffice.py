@@ -23,7 +23,7 @@ from corpbank.backoffice import services as backoffice
 from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services import DEFAULT_CONTRACT_LIMITS, AccountInput, ContractApplication
 from corpbank.backoffice.services.details import ApprovalNotConfirmed
-from corpbank.core import audit_labels, text
+from corpbank.core import audit_labels
 from corpbank.core.errors import DomainError, NotFound, ValidationFailed
 from corpbank.core.models import AuditEvent
 from corpbank.core.text import half_width, is_digits
@@ -35,7 +35,15 @@ from corpbank.tokens import services as tokens
 from corpbank.tokens.models import SoftwareTokenEnrolment, Token, TokenFee
 from corpbank.web import sessions
 from corpbank.web.backoffice_operators import decider_required, entrant_required, operator_letter_page
-from corpbank.web.pages import Field, form_page, limits_from, operator_required, posted, secret
+from corpbank.web.pages import (
+    Field,
+    form_page,
+    in_one_line,
+    limits_from,
+    operator_required,
+    posted,
+    secret,
+)
 
 
 def _operator(request: HttpRequest) -> Operator:
@@ -308,8 +316,7 @@ def contract_enter(request: HttpRequest, contract_id: int, procedure: str) -> Ht
             ip_address=sessions.client_ip(request),
         )
     except DomainError as error:
-        # The contract page's small forms have no place for a field's message: it follows the summary.
-        messages.error(request, " ".join([error.message, *error.fields.values()]))
+        messages.error(request, in_one_line(error))  # the contract page's small forms
     else:
         messages.success(request, _("手続を受け付けました。別の職員の承認で有効になります。"))
     return redirect("backoffice:contract", contract_id=contract_id)
@@ -462,14 +469,7 @@ def token_stock(request: HttpRequest) -> HttpResponse:
 def token_lost(request: HttpRequest, serial: str) -> HttpResponse:
     """紛失の届出: the token is disabled at once and for ever (R-E6), so only after a page that shows
     which token and whose, with 「お客様からの紛失の届出を確認しました」 checked (one click did it before)."""
-    shipped = (
-        Token.objects.select_related("contract__organization")
-        .filter(
-            serial=text.half_width(serial).upper(),
-            state__in=[Token.State.SHIPPED, Token.State.IN_USE, Token.State.REVOKED],
-        )
-        .first()
-    )
+    shipped = token_selectors.reportable_lost(serial)
     if shipped is not None and request.POST.get("confirmed") != "1":
         response = render(
             request,
@@ -569,7 +569,7 @@ def action_reject(request: HttpRequest, action_id: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except DomainError as error:
-        messages.error(request, " ".join([error.message, *error.fields.values()]))
+        messages.error(request, in_one_line(error))
     else:
         messages.success(request, _("却下しました。"))
     return redirect("backoffice:home")

@@ -26,6 +26,7 @@ from corpbank.payments import transfers as customer_transfers
 from corpbank.payments.models import Transfer
 from corpbank.web import sessions
 from corpbank.web.backoffice_operators import entrant_required
+from corpbank.web.pages import in_one_line
 
 
 def _operator(request: HttpRequest) -> Operator:
@@ -47,7 +48,7 @@ def _told(
     try:
         messages.success(request, act())
     except DomainError as refused:
-        messages.error(request, f"{what}: " + " ".join([refused.message, *refused.fields.values()]))
+        messages.error(request, f"{what}: {in_one_line(refused)}")
         request.session[TYPED] = {
             "form": form,
             **{name: request.POST.get(name, "")[:MAX_KEPT] for name in keep},
@@ -220,7 +221,7 @@ def transfer_search(request: HttpRequest) -> HttpResponse:
             "title": _("振込の検索"),
             "transfers": customer_transfers.with_run_days(found),
             "searched": searched,
-            "error": " ".join([error.message, *error.fields.values()]) if error else "",
+            "error": in_one_line(error) if error else "",
             "statuses": Transfer.Status.choices,
             "query": request.GET,
             "today": days.today(),
@@ -252,7 +253,7 @@ def outgoing_file(request: HttpRequest) -> HttpResponse:
             _operator(request), day, batch=batch, ip_address=sessions.client_ip(request)
         )
     except DomainError as refused:
-        messages.error(request, " ".join([refused.message, *refused.fields.values()]))
+        messages.error(request, in_one_line(refused))
         return redirect("backoffice:transfers")
     response = HttpResponse(data, content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="zengin-{day:%Y%m%d}.txt"'

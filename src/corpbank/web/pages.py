@@ -147,6 +147,12 @@ def form_page(
     )
 
 
+def in_one_line(error: DomainError) -> str:
+    """A refusal told where a page has no place for each field's message (a small form of the
+    contract or money page, a message after a redirect): the summary, then every field's message."""
+    return " ".join([error.message, *error.fields.values()])
+
+
 def message_page(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
     """A customer page that only says why it cannot be used."""
     return render(request, "corpbank/message.html", {"title": title, "message": message}, status=status)

@@ -20,14 +20,13 @@ from corpbank.backoffice.models import Operator
 from corpbank.backoffice.services.details import choice, row
 from corpbank.backoffice.services.paper import (
     PaperProcedure,
-    checked_reason,
     contract_of,
     enter,
     stop_holding,
 )
 from corpbank.certificates import services as certificates
 from corpbank.certificates.models import ClientCertificate
-from corpbank.core import audit
+from corpbank.core import audit, text
 from corpbank.core.errors import Conflict
 from corpbank.organizations.models import Contract
 from corpbank.payments import transfers as payment_transfers
@@ -61,7 +60,7 @@ class TerminateContract(PaperProcedure[TerminationRequest]):
         contract = contract_of(request.contract_id)
         if contract.status == Contract.Status.TERMINATED:
             raise Conflict(_("この契約は解約済みです。"))
-        reason = checked_reason(request.reason, required=False)
+        reason = text.reason(request.reason)
         return engine.Entry(contract=contract, payload={"reason": reason})
 
     def summary(self, request: TerminationRequest, entry: engine.Entry) -> str:

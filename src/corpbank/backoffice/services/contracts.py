@@ -18,7 +18,6 @@ from corpbank.backoffice.services.paper import (
     InitialPasswordLetter,
     OnContract,
     PaperProcedure,
-    checked_reason,
     contract_of,
     enter,
     hash_pins,
@@ -361,7 +360,7 @@ class EmergencyStop(PaperProcedure[EmergencyStopRequest]):
         if contract.status != Contract.Status.ACTIVE:
             raise Conflict(_("この契約は利用中ではありません。"))
         # Why the bank stops a customer's contract is on record (the customer's call, a suspicion).
-        reason = checked_reason(request.reason, required=True)
+        reason = text.reason(request.reason, required=True)
         return engine.Entry(contract=contract, payload={"reason": reason})
 
     def summary(self, request: EmergencyStopRequest, entry: engine.Entry) -> str:

@@ -103,21 +103,6 @@ def invalid(fields: dict[str, str]) -> ValidationFailed:
     return ValidationFailed(_("入力内容をご確認ください。"), fields=fields)
 
 
-# The longest reason an entry keeps (緊急停止, 解約): refused beyond it, never cut.
-REASON_LENGTH = 200
-
-
-def checked_reason(reason: str, *, required: bool) -> str:
-    """The reason typed on the paper procedure's entry, trimmed: refused when empty and ``required``,
-    or longer than REASON_LENGTH (what the clerk wrote is kept whole or not at all)."""
-    typed = reason.strip()
-    if required and not typed:
-        raise invalid({"reason": _("理由を入力してください（例：PC紛失、不正利用の疑い）。")})
-    if len(typed) > REASON_LENGTH:
-        raise invalid({"reason": _("理由は%(max)d文字以内で入力してください。") % {"max": REASON_LENGTH}})
-    return typed
-
-
 def hash_pins(pins: dict[str, str], *, all_required: bool) -> dict[str, str]:
     """Validate PINs and return them hashed, so the queue never holds one in clear."""
     problems: dict[str, str] = {}
